@@ -1,0 +1,141 @@
+/* time: UTC milliseconds, ISO 8601 formatting and reduced-precision parsing. */
+#include "base/base.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int64_t time_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t time_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void time_format(int64_t ms, char out[TIME_STR_MAX])
+{
+	time_t secs = (time_t)(ms / 1000);
+	int frac = (int)(ms % 1000);
+	struct tm tm;
+	if (frac < 0) {
+		frac += 1000;
+		secs -= 1;
+	}
+	gmtime_r(&secs, &tm);
+	snprintf(out, TIME_STR_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+/* Reads exactly n digits at *p into *out, advancing *p. */
+static bool take_digits(const char **p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return true;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/* Parses an optional zone: "", "Z", "+hh:mm", "+hhmm", "+hh"; sets offset in minutes. */
+static bool take_zone(const char **p, int *offset_min)
+{
+	int sign, hh, mm = 0;
+	*offset_min = 0;
+	if (**p == '\0')
+		return true;
+	if (**p == 'Z' || **p == 'z') {
+		(*p)++;
+		return true;
+	}
+	if (**p != '+' && **p != '-')
+		return false;
+	sign = **p == '-' ? -1 : 1;
+	(*p)++;
+	if (!take_digits(p, 2, &hh) || hh > 23)
+		return false;
+	if (**p == ':')
+		(*p)++;
+	if (**p && (!take_digits(p, 2, &mm) || mm > 59))
+		return false;
+	*offset_min = sign * (hh * 60 + mm);
+	return true;
+}
+
+/* Parses "Thh:mm[:ss[.fff]]" after the date; *p points at 'T'. */
+static bool take_clock(const char **p, struct tm *tm, int *ms)
+{
+	int v;
+	(*p)++;
+	if (!take_digits(p, 2, &tm->tm_hour) || tm->tm_hour > 23 || **p != ':')
+		return false;
+	(*p)++;
+	if (!take_digits(p, 2, &tm->tm_min) || tm->tm_min > 59)
+		return false;
+	if (**p != ':')
+		return true;
+	(*p)++;
+	if (!take_digits(p, 2, &tm->tm_sec) || tm->tm_sec > 60)
+		return false;
+	if (**p != '.')
+		return true;
+	(*p)++;
+	if (!isdigit((unsigned char)**p))
+		return false;
+	for (int scale = 100; isdigit((unsigned char)**p); scale /= 10, (*p)++) {
+		v = **p - '0';
+		*ms += v * scale;
+	}
+	return true;
+}
+
+int time_parse(const char *s, int64_t *ms_out)
+{
+	struct tm tm = {.tm_mon = 0, .tm_mday = 1};
+	const char *p = s;
+	int year, ms = 0, zone = 0;
+	time_t secs;
+
+	if (!s || !take_digits(&p, 4, &year) || year < 1970)
+		return OPUS_ERR_INVAL;
+	tm.tm_year = year - 1900;
+	if (*p == '-') {
+		p++;
+		if (!take_digits(&p, 2, &tm.tm_mon) || tm.tm_mon < 1 || tm.tm_mon > 12)
+			return OPUS_ERR_INVAL;
+		tm.tm_mon -= 1;
+		if (*p == '-') {
+			p++;
+			if (!take_digits(&p, 2, &tm.tm_mday) || tm.tm_mday < 1 ||
+			    tm.tm_mday > days_in_month(year, tm.tm_mon + 1))
+				return OPUS_ERR_INVAL;
+			if ((*p == 'T' || *p == 't' || *p == ' ') && !take_clock(&p, &tm, &ms))
+				return OPUS_ERR_INVAL;
+		}
+	}
+	if (!take_zone(&p, &zone) || *p != '\0')
+		return OPUS_ERR_INVAL;
+	secs = timegm(&tm);
+	if (secs == (time_t)-1)
+		return OPUS_ERR_INVAL;
+	*ms_out = ((int64_t)secs - (int64_t)zone * 60) * 1000 + ms;
+	return 0;
+}

@@ -1,0 +1,136 @@
+/*
+ * jdl: job descriptions in the OPUS format — a VOTable RESOURCE with
+ * utype="voprov:ActivityDescription" holding PARAMs (executionDuration,
+ * quote, script, ...), GROUP InputParams (the job's parameters), GROUP Used
+ * (input entities) and GROUP Generated (results). See
+ * shared/ref/opus-jdl/*.xml for real examples.
+ *
+ * Parsing uses libxml2 with XML_PARSE_NONET and without entity substitution
+ * (no network, no entity expansion attacks). Character references such as
+ * &#13;&#10; in the script are kept as the characters they stand for.
+ *
+ * Threading: a parsed struct jdl is immutable and reference counted, so it
+ * may be shared between threads; the registry swaps whole sets under a lock
+ * (SIGHUP reload) while jobs keep the reference they took.
+ * Ownership: jdl_parse_*() return a jdl with one reference; jdl_unref()
+ * frees it when the last reference goes. Strings inside are owned by it.
+ */
+#ifndef OPUS_JDL_H
+#define OPUS_JDL_H
+
+#include "base/base.h"
+
+#define JDL_NAME_MAX 64
+
+#define JDL_TYPES(X)                                                           \
+	X(BOOLEAN, "boolean") X(SHORT, "short") X(INT, "int") X(LONG, "long")      \
+	X(CHAR, "char") X(FLOAT, "float") X(DOUBLE, "double")                      \
+	X(ANYURI, "anyURI") X(FILE, "file")
+
+enum jdl_type {
+#define JDL_TYPE_ENUM(e, s) JDL_##e,
+	JDL_TYPES(JDL_TYPE_ENUM)
+#undef JDL_TYPE_ENUM
+	JDL_TYPE_COUNT
+};
+const char *jdl_type_name(enum jdl_type t); /* "int", static */
+
+/* One parameter of GROUP InputParams. Strings may be NULL when absent. */
+struct jdl_param {
+	char *name;
+	enum jdl_type type;   /* JDL_FILE when xtype="application/octet-stream" or datatype="file" */
+	char *datatype;       /* as written */
+	char *xtype;
+	char *arraysize;
+	char *unit;
+	char *ucd;
+	char *utype;
+	char *description;
+	char *default_value;  /* the PARAM value attribute; NULL when absent */
+	bool required;        /* false when type="no_query" (OPUS's "optional") */
+	char *min;            /* VALUES/MIN value */
+	char *max;            /* VALUES/MAX value */
+	char **options;       /* VALUES/OPTION values */
+	size_t noptions;
+};
+
+/* One GROUP of Used (an input entity) or of Generated (a result). */
+struct jdl_entity {
+	char *name;
+	char *description;
+	char *role;
+	char *multiplicity;
+	char *default_value; /* Used: default input; Generated: file name or glob */
+	char *content_type;
+	char *url;           /* Used only: template with $ID */
+};
+
+struct jdl {
+	char *name;
+	char *description;
+	char *doculink;
+	char *type;
+	char *subtype;
+	char *version;
+	char *contact_name;
+	char *contact_email;
+	int64_t execution_duration; /* seconds, 0 when absent */
+	int64_t quote;              /* seconds, 0 when absent */
+	char *script;               /* bash script text; never NULL after a successful parse */
+	struct jdl_param *params;
+	size_t nparams;
+	struct jdl_entity *used;
+	size_t nused;
+	struct jdl_entity *generated;
+	size_t ngenerated;
+	char hash[65];              /* sha256 (hex) of the source document */
+	int refs;                   /* managed by jdl_ref/jdl_unref (atomic) */
+};
+
+/*
+ * Parses one description. `name` is the expected job description name (the
+ * file name without .xml); the RESOURCE name must match it when present.
+ * On failure returns OPUS_ERR_INVAL and sets *err_out to a malloc'd message
+ * naming the element and the problem (caller frees).
+ * Refused at load: names that are not safe identifiers, duplicate names
+ * (case-insensitively) across params, Used and Generated, names reserved by
+ * UWS (phase, runid, executionduration, destruction, action, wait, ...) and
+ * names that would clobber the job's environment (PATH, HOME, LD_PRELOAD, ...).
+ */
+int jdl_parse_file(const char *path, const char *name, struct jdl **out, char **err_out) OPUS_WUR;
+int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl **out,
+		     char **err_out) OPUS_WUR;
+struct jdl *jdl_ref(struct jdl *j);
+void jdl_unref(struct jdl *j); /* NULL ok */
+
+/* Case-insensitive lookups; borrowed pointers, NULL when absent. */
+const struct jdl_param *jdl_find_param(const struct jdl *j, const char *name);
+const struct jdl_entity *jdl_find_used(const struct jdl *j, const char *name);
+const struct jdl_entity *jdl_find_generated(const struct jdl *j, const char *name);
+
+/*
+ * Checks a submitted value against the parameter's type (and, where declared,
+ * MIN/MAX and OPTION list). Returns 0, or OPUS_ERR_INVAL with *why_out a
+ * malloc'd plain-text reason such as "must be an integer" (caller frees).
+ */
+int jdl_check_value(const struct jdl_param *p, const char *value, char **why_out) OPUS_WUR;
+
+/* Is this name refused as a parameter name (reserved or environment)? */
+bool jdl_name_is_reserved(const char *name);
+
+/*
+ * The registry: the descriptions currently served, loaded from a directory
+ * (every *.xml whose base name is a safe name). A file that fails to parse is
+ * logged with its reason and skipped; the others load.
+ */
+struct jdl_registry;
+struct jdl_registry *jdl_registry_new(const char *dir);
+void jdl_registry_free(struct jdl_registry *reg);
+/* (Re)reads the directory and swaps the set in; returns the number loaded. */
+int jdl_registry_load(struct jdl_registry *reg);
+/* A new reference to the named description (case-sensitive), or NULL. */
+struct jdl *jdl_registry_get(struct jdl_registry *reg, const char *name);
+/* The sorted names currently loaded; caller frees the array and each string. */
+char **jdl_registry_names(struct jdl_registry *reg, size_t *n_out);
+
+#endif

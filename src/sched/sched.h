@@ -1,0 +1,109 @@
+/*
+ * sched: the one place where a job's phase changes. It creates jobs, queues
+ * them under a concurrency limit, starts them through exec, enforces the
+ * execution duration (SIGTERM, then SIGKILL after a grace period, phase
+ * ERROR "execution duration exceeded"), aborts, collects results when a job
+ * ends, deletes jobs and their files (on request and when their destruction
+ * time passes), recovers after a restart, and wakes blocked WAIT requests.
+ *
+ * Job directory: {data_dir}/jobs/{id}/ is the job's working directory.
+ * Uploaded files are written there by the caller before sched_job_create().
+ * sched keeps its own files in {data_dir}/jobs/{id}/.opusd/ (script.sh,
+ * stdout, stderr). The job's environment: PATH, HOME (= the job dir), LANG,
+ * OPUS_JOB_ID, every parameter by its declared name (a file parameter: the
+ * absolute path of its file), every Used entity by its name (path of its
+ * file), every Generated entity by its name (its default file name).
+ *
+ * Threading: every sched_* function is thread-safe. One internal thread
+ * handles deadlines (execution duration, WAIT timeouts, destruction); exec's
+ * reaper thread reports exits. Phase changes of one job are serialised.
+ * Ownership: sched copies what it keeps; callers keep their arguments.
+ * Included by: http, main.
+ */
+#ifndef OPUS_SCHED_H
+#define OPUS_SCHED_H
+
+#include "base/base.h"
+#include "jdl/jdl.h"
+#include "store/store.h"
+#include "uws/uws.h"
+
+struct sched;
+
+struct sched_config {
+	const char *data_dir;
+	const char *exec_backend;           /* "local" */
+	int max_running;                    /* concurrency limit, >= 1 */
+	int64_t default_execution_duration; /* s, when the description has none; 0 = unlimited */
+	int64_t max_execution_duration;     /* s, cap on what clients ask; 0 = no cap */
+	int64_t default_destruction;        /* s after creation */
+	int64_t max_destruction;            /* s after creation, cap; 0 = no cap */
+	int64_t kill_grace_ms;              /* SIGTERM -> SIGKILL delay */
+};
+
+/*
+ * Opens the scheduler: starts exec and the deadline thread, then recovers:
+ * QUEUED jobs queue again (in their run order), EXECUTING jobs become ERROR
+ * "server restarted" (their left-over process group is killed), PENDING stay.
+ */
+int sched_open(const struct sched_config *cfg, struct store *st, struct jdl_registry *reg,
+	       struct sched **out) OPUS_WUR;
+/*
+ * Clean stop: wakes every WAIT, stops starting jobs, terminates running jobs
+ * and returns them to QUEUED so they run again after the next start (no job is
+ * lost), then stops threads. NULL ok.
+ */
+void sched_close(struct sched *s);
+
+/* The directory of a job: "{data_dir}/jobs/{id}". Caller frees. */
+char *sched_job_dir(const struct sched *s, const char *id);
+
+/*
+ * Creates a job from a caller-filled record: jobdef, owner, run_id, params
+ * (validated by the caller against the description; defaults included),
+ * execution_duration (0: the description's, else clamped to the cap) and
+ * destruction_time (0: default; a past time is clamped to now). If job->id is
+ * empty a new id is made. sched fills id, phase, creation_time, quote,
+ * jdl_hash. With `run`, the job goes straight to QUEUED. On return the job is
+ * durably stored and job->id is set.
+ * OPUS_ERR_NOTFOUND: unknown jobdef.
+ */
+int sched_job_create(struct sched *s, struct uws_job *job, bool run) OPUS_WUR;
+
+/* PENDING -> QUEUED (then EXECUTING when a slot is free). Already QUEUED or
+ * EXECUTING: 0 (no change). A final phase: OPUS_ERR_PHASE. */
+int sched_job_run(struct sched *s, const char *id) OPUS_WUR;
+/* PENDING, QUEUED, EXECUTING -> ABORTED (killing the process group).
+ * A final phase: OPUS_ERR_PHASE. */
+int sched_job_abort(struct sched *s, const char *id) OPUS_WUR;
+/* Kills the job if it runs, removes its record and its directory; wakes WAITs. */
+int sched_job_delete(struct sched *s, const char *id) OPUS_WUR;
+/* Seconds >= 0 (0 = unlimited), clamped to the cap. PENDING only, else OPUS_ERR_PHASE. */
+int sched_job_set_execution_duration(struct sched *s, const char *id, int64_t secs) OPUS_WUR;
+/* Any phase. A time in the past is clamped to now (the daemon then deletes it). */
+int sched_job_set_destruction(struct sched *s, const char *id, int64_t ms) OPUS_WUR;
+/* Sets/replaces the given parameters (others kept). PENDING only, else OPUS_ERR_PHASE. */
+int sched_job_set_params(struct sched *s, const char *id, const struct uws_param *params,
+			 size_t n) OPUS_WUR;
+
+/*
+ * WAIT support. Registers `fn(ctx)` to be called exactly once, from another
+ * thread, at the job's first phase change after `seen`, when `timeout_ms`
+ * elapses, when the job is deleted, or at sched_close().
+ * Returns 0 when registered; 1 when there is nothing to wait for (the job is
+ * no longer in phase `seen`, or `seen` is not PENDING/QUEUED/EXECUTING) — fn
+ * is then never called; OPUS_ERR_NOTFOUND for an unknown job.
+ */
+typedef void (*sched_wake_fn)(void *ctx);
+int sched_wait(struct sched *s, const char *id, enum uws_phase seen, int64_t timeout_ms,
+	       sched_wake_fn fn, void *ctx) OPUS_WUR;
+
+/* Counters for /availability and logs. */
+struct sched_stats {
+	size_t queued;
+	size_t running;
+	size_t waiters;
+};
+void sched_get_stats(struct sched *s, struct sched_stats *out);
+
+#endif
