@@ -29,9 +29,11 @@ void time_format(int64_t ms, char out[TIME_STR_MAX])
 		frac += 1000;
 		secs -= 1;
 	}
+	char tmp[96]; /* wider than needed so -Wformat-truncation can prove it fits */
 	gmtime_r(&secs, &tm);
-	snprintf(out, TIME_STR_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	snprintf(out, TIME_STR_MAX, "%.*s", TIME_STR_MAX - 1, tmp);
 }
 
 /* Reads exactly n digits at *p into *out, advancing *p. */

@@ -24,19 +24,19 @@ struct exec;
 /* How a job ended. */
 struct exec_exit {
 	const char *job_id;
-	int64_t handle;     /* what exec_start returned */
-	bool exited;        /* exited normally: exit_code is valid */
+	int64_t handle; /* what exec_start returned */
+	bool exited;	/* exited normally: exit_code is valid */
 	int exit_code;
-	int term_signal;    /* killed by this signal when !exited */
+	int term_signal; /* killed by this signal when !exited; 0: status lost */
 };
 
 typedef void (*exec_exit_fn)(void *ctx, const struct exec_exit *ex);
 
 struct exec_spec {
 	const char *job_id;
-	const char *workdir;     /* exists; becomes the cwd */
+	const char *workdir;	 /* exists; becomes the cwd */
 	const char *script_path; /* run as: /bin/bash script_path */
-	char *const *envp;       /* NULL-terminated "NAME=value" strings */
+	char *const *envp;	 /* NULL-terminated "NAME=value" strings */
 	const char *stdout_path; /* created/truncated, mode 0640 */
 	const char *stderr_path;
 };
@@ -59,7 +59,13 @@ int exec_signal(struct exec *ex, int64_t handle, int sig);
 /* Stops the reaper; jobs still running are not waited for. NULL ok. */
 void exec_close(struct exec *ex);
 /* For restart recovery: signal a process group left over from an earlier
- * daemon (not our child). 0 when sent, OPUS_ERR_NOTFOUND when gone. */
+ * daemon (not our child). 0 when sent, OPUS_ERR_NOTFOUND when gone.
+ * A process group id may have been reused since (after a reboot, by anything),
+ * so the group is signalled only when its leader is still alive and was started
+ * by exec (its environment holds OPUS_JOB_ID); otherwise OPUS_ERR_NOTFOUND. */
 int exec_signal_orphan(int64_t handle, int sig);
+/* The same, and the leader must have been started for this job
+ * (OPUS_JOB_ID=job_id in its environment). */
+int exec_signal_orphan_job(int64_t handle, const char *job_id, int sig);
 
 #endif

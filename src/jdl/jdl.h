@@ -2,8 +2,8 @@
  * jdl: job descriptions in the OPUS format — a VOTable RESOURCE with
  * utype="voprov:ActivityDescription" holding PARAMs (executionDuration,
  * quote, script, ...), GROUP InputParams (the job's parameters), GROUP Used
- * (input entities) and GROUP Generated (results). See
- * shared/ref/opus-jdl/*.xml for real examples.
+ * (input entities) and GROUP Generated (results). The files in
+ * tests/data/opus-jdl/ are real OPUS examples; jobdefs/ holds more.
  *
  * Parsing uses libxml2 with XML_PARSE_NONET and without entity substitution
  * (no network, no entity expansion attacks). Character references such as
@@ -46,15 +46,16 @@ struct jdl_param {
 	char *ucd;
 	char *utype;
 	char *description;
-	char *default_value;  /* the PARAM value attribute; NULL when absent */
-	bool required;        /* false when type="no_query" (OPUS's "optional") */
+	char *default_value;  /* the PARAM value attribute; NULL when absent or "" */
+	bool required;        /* no default and not type="no_query" (OPUS's "optional") */
 	char *min;            /* VALUES/MIN value */
 	char *max;            /* VALUES/MAX value */
 	char **options;       /* VALUES/OPTION values */
 	size_t noptions;
 };
 
-/* One GROUP of Used (an input entity) or of Generated (a result). */
+/* One GROUP of Used (an input entity) or of Generated (a result). Strings
+ * may be NULL when absent; a PARAM written with value="" counts as absent. */
 struct jdl_entity {
 	char *name;
 	char *description;

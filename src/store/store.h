@@ -53,12 +53,12 @@ int store_job_delete(struct store *st, const char *id) OPUS_WUR;
 
 /* List filters; all combine with AND. */
 struct store_filter {
-	const char *jobdef;  /* required */
-	const char *owner;   /* NULL: every owner (admin); "" would match anonymous jobs */
-	bool owner_is_null;  /* true: only anonymous jobs (owner IS NULL) */
-	uint32_t phases;     /* bit (1u << phase); 0 = every phase but ARCHIVED */
-	int64_t after;       /* ms; 0 = none: creation_time > after */
-	int64_t last;        /* 0 = no limit; else the newest `last`, newest first */
+	const char *jobdef; /* required */
+	const char *owner;  /* NULL: every owner (admin); "" would match anonymous jobs */
+	bool owner_is_null; /* true: only anonymous jobs (owner IS NULL) */
+	uint32_t phases;    /* bit (1u << phase); 0 = every phase but ARCHIVED */
+	int64_t after;	    /* ms; 0 = none: creation_time > after */
+	int64_t last;	    /* 0 = no limit; else the newest `last`, newest first */
 };
 /*
  * Job summaries (id, jobdef, owner, run_id, phase, creation_time filled;

@@ -52,7 +52,7 @@ struct uws_result {
 	char *id;   /* result id, unique within the job: generated name, "stdout", "stderr" */
 	char *path; /* file path relative to the job's directory */
 	char *mime; /* content type, may be NULL */
-	int64_t size;
+	int64_t size; /* bytes; negative = unknown (no size attribute, JSON null) */
 };
 
 enum uws_error_type { UWS_ERROR_FATAL = 0, UWS_ERROR_TRANSIENT };
@@ -101,6 +101,14 @@ const struct uws_result *uws_job_result(const struct uws_job *job, const char *i
 struct uws_render {
 	const char *base_url;
 };
+
+/*
+ * The absolute URL of a job, base_url/rest/{jobdef}/{id}, or of one of its
+ * children: child "parameters"/"results" (and name, a parameter name or a
+ * result id). Path segments are percent-encoded. Caller frees.
+ */
+char *uws_href(const struct uws_render *r, const struct uws_job *job, const char *child,
+	       const char *name);
 
 int uws_job_xml(const struct uws_render *r, const struct uws_job *job, struct sbuf *out);
 int uws_job_json(const struct uws_render *r, const struct uws_job *job, struct sbuf *out);

@@ -1,0 +1,270 @@
+/* conf: the settings table, INI reading, checks. See conf.h. */
+#include "conf/conf.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum conf_type { CONF_STR, CONF_INT, CONF_BOOL };
+
+struct conf_key {
+	const char *section;
+	const char *name;
+	enum conf_type type;
+	size_t offset;
+	const char *def; /* embedded default, as text */
+	int64_t min;     /* for CONF_INT */
+	const char *doc;
+};
+
+#define K(sec, name, type, field, def, min, doc)                               \
+	{sec, name, type, offsetof(struct conf, field), def, min, doc}
+
+static const struct conf_key keys[] = {
+	K("server", "listen", CONF_STR, listen, "127.0.0.1:8080", 0, "address:port to listen on"),
+	K("server", "base_url", CONF_STR, base_url, "", 0,
+	  "public URL of the service (default http://LISTEN)"),
+	K("server", "threads", CONF_INT, threads, "16", 1, "HTTP worker threads"),
+	K("server", "max_form_body", CONF_INT, max_form_body, "1048576", 1,
+	  "largest urlencoded body, bytes"),
+	K("server", "max_upload_body", CONF_INT, max_upload_body, "104857600", 1,
+	  "largest multipart body, bytes"),
+	K("server", "wait_cap", CONF_INT, wait_cap, "60", 0, "longest blocking WAIT, seconds"),
+	K("server", "allow_anonymous", CONF_BOOL, allow_anonymous, "true", 0,
+	  "serve requests without credentials"),
+	K("server", "log_level", CONF_STR, log_level, "info", 0, "error, warn, info or debug"),
+	K("paths", "data_dir", CONF_STR, data_dir, "./var", 0, "database and job directories"),
+	K("paths", "jdl_dir", CONF_STR, jdl_dir, "./jobdefs", 0, "job descriptions (*.xml)"),
+	K("jobs", "max_running", CONF_INT, max_running, "0", 0,
+	  "jobs executing at once (0 = number of cores)"),
+	K("jobs", "default_execution_duration", CONF_INT, default_execution_duration, "3600", 0,
+	  "seconds, when a description sets none (0 = unlimited)"),
+	K("jobs", "max_execution_duration", CONF_INT, max_execution_duration, "86400", 0,
+	  "seconds, cap on what clients ask (0 = no cap)"),
+	K("jobs", "default_destruction", CONF_INT, default_destruction, "604800", 1,
+	  "seconds from creation until a job is deleted"),
+	K("jobs", "max_destruction", CONF_INT, max_destruction, "2592000", 0,
+	  "seconds from creation, cap on what clients ask (0 = no cap)"),
+	K("jobs", "kill_grace_ms", CONF_INT, kill_grace_ms, "2000", 0,
+	  "milliseconds between SIGTERM and SIGKILL"),
+};
+
+static const struct conf_key *key_find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(keys); i++) {
+		if (strcmp(keys[i].name, name) == 0 &&
+		    (!section || strcmp(keys[i].section, section) == 0))
+			return &keys[i];
+	}
+	return NULL;
+}
+
+static int key_set(struct conf *c, const struct conf_key *k, const char *value, char **err_out)
+{
+	char *field = (char *)c + k->offset;
+	int64_t v;
+
+	switch (k->type) {
+	case CONF_STR:
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case CONF_INT:
+		if (parse_int64(value, &v) < 0 || v < k->min) {
+			*err_out = xasprintf("%s.%s: \"%s\" is not an integer >= %lld", k->section,
+					     k->name, value, (long long)k->min);
+			return OPUS_ERR_INVAL;
+		}
+		*(int64_t *)field = v;
+		return 0;
+	case CONF_BOOL:
+		if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") ||
+		    !strcmp(value, "1") || !strcasecmp(value, "on"))
+			*(bool *)field = true;
+		else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+			 !strcmp(value, "0") || !strcasecmp(value, "off"))
+			*(bool *)field = false;
+		else {
+			*err_out = xasprintf("%s.%s: \"%s\" is not true or false", k->section,
+					     k->name, value);
+			return OPUS_ERR_INVAL;
+		}
+		return 0;
+	}
+	return OPUS_ERR_INTERNAL;
+}
+
+void conf_init(struct conf *c)
+{
+	char *err = NULL;
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(keys); i++) {
+		if (key_set(c, &keys[i], keys[i].def, &err) < 0)
+			abort(); /* an embedded default that does not parse is a bug */
+	}
+}
+
+void conf_release(struct conf *c)
+{
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(keys); i++) {
+		if (keys[i].type == CONF_STR) {
+			char **field = (char **)((char *)c + keys[i].offset);
+			free(*field);
+			*field = NULL;
+		}
+	}
+}
+
+int conf_set(struct conf *c, const char *key, const char *value, char **err_out)
+{
+	const struct conf_key *k;
+	const char *dot = strchr(key, '.');
+	if (dot) {
+		char *section = xstrndup(key, (size_t)(dot - key));
+		k = key_find(section, dot + 1);
+		free(section);
+	} else {
+		k = key_find(NULL, key);
+	}
+	if (!k) {
+		*err_out = xasprintf("unknown setting \"%s\"", key);
+		return OPUS_ERR_INVAL;
+	}
+	return key_set(c, k, value, err_out);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* One INI line: blank, comment, [section] or key = value. */
+static int conf_line(struct conf *c, char *line, char *section, size_t seclen, char **why)
+{
+	char *s = trim(line), *eq;
+	const struct conf_key *k;
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return 0;
+	if (*s == '[') {
+		char *end = strchr(s, ']');
+		if (!end || end[1] != '\0' || (size_t)(end - s) > seclen) {
+			*why = xstrdup("malformed section header");
+			return OPUS_ERR_INVAL;
+		}
+		*end = '\0';
+		snprintf(section, seclen, "%s", trim(s + 1));
+		return 0;
+	}
+	eq = strchr(s, '=');
+	if (!eq) {
+		*why = xstrdup("expected key = value");
+		return OPUS_ERR_INVAL;
+	}
+	*eq = '\0';
+	k = key_find(section[0] ? section : NULL, trim(s));
+	if (!k) {
+		*why = xasprintf("unknown setting \"%s\" in section [%s]", trim(s), section);
+		return OPUS_ERR_INVAL;
+	}
+	return key_set(c, k, trim(eq + 1), why);
+}
+
+int conf_load_file(struct conf *c, const char *path, char **err_out)
+{
+	char *buf = NULL, *next, *why = NULL;
+	char section[64] = "";
+	size_t len;
+	int lineno = 0, ret = file_read_all(path, 1 << 20, &buf, &len);
+	if (ret < 0) {
+		*err_out = xasprintf("%s: cannot read (%s)", path, opus_strerror(ret));
+		return ret;
+	}
+	for (char *line = buf; line; line = next) {
+		char *nl = strchr(line, '\n');
+		next = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		ret = conf_line(c, line, section, sizeof(section), &why);
+		if (ret < 0) {
+			*err_out = xasprintf("%s:%d: %s", path, lineno, why);
+			free(why);
+			break;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+int conf_listen_parse(const char *listen, char *host, size_t host_len, int *port)
+{
+	const char *colon = strrchr(listen, ':');
+	int64_t p;
+	if (!colon || colon == listen || (size_t)(colon - listen) >= host_len ||
+	    parse_int64(colon + 1, &p) < 0 || p < 0 || p > 65535)
+		return OPUS_ERR_INVAL;
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+int conf_check(struct conf *c, char **err_out)
+{
+	char host[256];
+	int port;
+	enum log_level lvl;
+	if (conf_listen_parse(c->listen, host, sizeof(host), &port) < 0) {
+		*err_out = xasprintf("server.listen: \"%s\" is not ADDR:PORT", c->listen);
+		return OPUS_ERR_INVAL;
+	}
+	if (log_level_parse(c->log_level, &lvl) < 0) {
+		*err_out = xasprintf("server.log_level: \"%s\" is not error, warn, info or debug",
+				     c->log_level);
+		return OPUS_ERR_INVAL;
+	}
+	if (!*c->data_dir || !*c->jdl_dir) {
+		*err_out = xstrdup("paths.data_dir and paths.jdl_dir must not be empty");
+		return OPUS_ERR_INVAL;
+	}
+	if (c->max_running == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		c->max_running = n > 0 ? n : 1;
+	}
+	if (!*c->base_url) {
+		free(c->base_url);
+		c->base_url = xasprintf("http://%s", c->listen);
+	}
+	while (*c->base_url && c->base_url[strlen(c->base_url) - 1] == '/')
+		c->base_url[strlen(c->base_url) - 1] = '\0';
+	return 0;
+}
+
+void conf_dump(const struct conf *c, struct sbuf *out)
+{
+	const char *section = "";
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(keys); i++) {
+		const struct conf_key *k = &keys[i];
+		const char *field = (const char *)c + k->offset;
+		if (strcmp(section, k->section) != 0) {
+			section = k->section;
+			sbuf_addf(out, "%s[%s]\n", i ? "\n" : "", section);
+		}
+		sbuf_addf(out, "# %s\n%s = ", k->doc, k->name);
+		if (k->type == CONF_STR)
+			sbuf_adds(out, *(char *const *)field);
+		else if (k->type == CONF_INT)
+			sbuf_addf(out, "%lld", (long long)*(const int64_t *)field);
+		else
+			sbuf_adds(out, *(const bool *)field ? "true" : "false");
+		sbuf_addc(out, '\n');
+	}
+}

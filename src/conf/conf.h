@@ -1,0 +1,53 @@
+/*
+ * conf: every setting of opusd, with an embedded default for each, read
+ * from an optional INI file and then from command-line flags (flags win).
+ * One table (conf.c) lists every key: its section, name, type, default,
+ * and where it lands in struct conf.
+ *
+ * Threading: load once at start, then read-only.
+ * Ownership: struct conf owns its strings; conf_release() frees them.
+ * Included by: main, http.
+ */
+#ifndef OPUS_CONF_H
+#define OPUS_CONF_H
+
+#include "base/base.h"
+
+struct conf {
+	/* [server] */
+	char *listen;           /* "ADDR:PORT" */
+	char *base_url;         /* absolute URL without trailing slash; "" = http://LISTEN */
+	int64_t threads;        /* HTTP worker threads */
+	int64_t max_form_body;  /* bytes, urlencoded bodies */
+	int64_t max_upload_body; /* bytes, multipart bodies */
+	int64_t wait_cap;       /* seconds, longest WAIT */
+	bool allow_anonymous;
+	char *log_level;
+	/* [paths] */
+	char *data_dir;
+	char *jdl_dir;
+	/* [jobs] */
+	int64_t max_running;
+	int64_t default_execution_duration;
+	int64_t max_execution_duration;
+	int64_t default_destruction;
+	int64_t max_destruction;
+	int64_t kill_grace_ms;
+};
+
+/* Fills every field with its embedded default. */
+void conf_init(struct conf *c);
+void conf_release(struct conf *c);
+/* Reads an INI file over the current values. On error returns OPUS_ERR_INVAL
+ * (or _NOTFOUND/_IO) and sets *err_out to a malloc'd "file:line: reason". */
+int conf_load_file(struct conf *c, const char *path, char **err_out) OPUS_WUR;
+/* Sets one key ("section.key" or plain "key") from text; same errors. */
+int conf_set(struct conf *c, const char *key, const char *value, char **err_out) OPUS_WUR;
+/* Cross-field checks after loading (listen parses, limits positive, ...). */
+int conf_check(struct conf *c, char **err_out) OPUS_WUR;
+/* Splits listen into a host and port. */
+int conf_listen_parse(const char *listen, char *host, size_t host_len, int *port) OPUS_WUR;
+/* Writes every key with its value as an INI document (for docs and -n). */
+void conf_dump(const struct conf *c, struct sbuf *out);
+
+#endif

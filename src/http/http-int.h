@@ -1,0 +1,119 @@
+/*
+ * http-int.h: private to src/http. The request state kept per connection,
+ * the reply being built, and the handler signature of the route table.
+ */
+#ifndef OPUS_HTTP_INT_H
+#define OPUS_HTTP_INT_H
+
+#include "auth/auth.h"
+#include "http/http.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct http_server {
+	struct http_deps deps;
+	struct MHD_Daemon *mhd;
+	int port;
+	_Atomic bool draining;
+	_Atomic int active; /* handlers currently between entry and return */
+	char *upload_dir;   /* {data_dir}/tmp: uploads land here before their job exists */
+};
+
+/* One form field or query argument. Uploaded files have `path` set. */
+struct http_field {
+	char *name;
+	struct sbuf value; /* text fields; capped */
+	char *path;        /* uploads: the staged file */
+	char *filename;    /* uploads: the client's name (never used as a path) */
+	char *content_type;
+	int fd;            /* uploads: open while receiving, -1 after */
+	int64_t size;
+	bool from_query;
+};
+
+/* What a handler produces. */
+struct http_reply {
+	int status;
+	const char *content_type; /* static string */
+	struct sbuf body;
+	char *location;           /* absolute URL for 303, owned */
+	char *file_path;          /* serve this file instead of body, owned */
+	const char *allow;        /* for 405 */
+	bool www_authenticate;    /* for 401 */
+};
+
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_DELETE, HTTP_PUT, HTTP_OTHER };
+
+#define HTTP_MAX_SEGS 6
+
+struct http_request {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	enum http_method method;
+	const char *method_name; /* borrowed from MHD */
+	char *url;               /* decoded path, owned */
+	char *segs[HTTP_MAX_SEGS];
+	int nsegs;
+	bool want_json;
+	struct auth_identity who;
+	int64_t started_mono_ms;
+
+	/* body */
+	struct MHD_PostProcessor *pp;
+	bool is_multipart;
+	int64_t body_bytes;
+	int64_t body_cap;
+	int body_error; /* 0 or an HTTP status decided while reading the body */
+	struct http_field *fields;
+	size_t nfields;
+
+	/* WAIT: suspended until sched calls back */
+	pthread_mutex_t lock;
+	bool waiting;
+	bool suspended;
+	bool woken;
+	char wait_job[64];
+
+	struct http_reply reply;
+	bool replied;
+};
+
+/* A handler fills req->reply; it returns nothing: errors are replies too.
+ * A WAIT handler may instead suspend (req->waiting) and be called again. */
+typedef void (*http_handler_fn)(struct http_request *req);
+
+/* http_reply.c */
+void http_reply_text(struct http_request *req, int status, const char *fmt, ...)
+	OPUS_PRINTF(3, 4);
+void http_reply_error(struct http_request *req, int err, const char *what);
+void http_reply_redirect(struct http_request *req, const char *path_fmt, ...) OPUS_PRINTF(2, 3);
+void http_reply_doc(struct http_request *req, struct sbuf *doc, int ret);
+int http_status_of(int opus_err);
+
+/* http_form.c */
+int http_body_begin(struct http_request *req);
+int http_body_feed(struct http_request *req, const char *data, size_t size);
+int http_body_end(struct http_request *req);
+void http_fields_collect_query(struct http_request *req);
+void http_fields_free(struct http_request *req);
+/* Last field with this name (case-insensitive), or NULL. */
+const struct http_field *http_field(const struct http_request *req, const char *name);
+/* Text value of the last field with this name, or NULL (uploads excluded). */
+const char *http_field_value(const struct http_request *req, const char *name);
+
+/* http_route.c */
+void http_route(struct http_request *req);
+
+/* http_uws.c: the /rest tree */
+void http_rest(struct http_request *req);
+void http_wait_resume(struct http_request *req);
+
+/* http_misc.c: /, /availability, /capabilities, /jdl */
+void http_root(struct http_request *req);
+void http_availability(struct http_request *req);
+void http_capabilities(struct http_request *req);
+void http_jdl(struct http_request *req);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * http: the REST face of opusd on libmicrohttpd — listening, request parsing
+ * (query strings, urlencoded and multipart forms with capped sizes, uploads
+ * streamed to files), routing, authentication, content negotiation (XML or
+ * JSON), status codes, and one log line per request.
+ *
+ * Handlers read as parse -> ask the domain (store for reads, sched for every
+ * change) -> render (uws). Blocking WAIT requests are suspended connections
+ * (MHD_suspend_connection), resumed by sched's wake-up: no thread is held per
+ * waiting client.
+ *
+ * Threading: libmicrohttpd runs `threads` worker threads, each with its own
+ * epoll set; every request state is owned by its connection.
+ * Ownership: the server borrows conf, store, sched and the registry; they
+ * must outlive http_stop().
+ * Included by: main.
+ */
+#ifndef OPUS_HTTP_H
+#define OPUS_HTTP_H
+
+#include "base/base.h"
+#include "conf/conf.h"
+#include "jdl/jdl.h"
+#include "sched/sched.h"
+#include "store/store.h"
+
+struct http_server;
+
+struct http_deps {
+	const struct conf *conf; /* data_dir must be absolute */
+	struct store *store;
+	struct sched *sched;
+	struct jdl_registry *jdls;
+};
+
+/* Binds and starts serving. OPUS_ERR_IO when the address cannot be bound. */
+int http_start(const struct http_deps *deps, struct http_server **out) OPUS_WUR;
+/*
+ * First half of a clean stop: new requests get 503, and this returns when no
+ * handler is inside sched any more. Then the caller closes sched (which wakes
+ * every WAIT; woken requests only read the store) and calls http_stop().
+ */
+void http_drain(struct http_server *srv);
+/* Stops the daemon and frees the server. NULL ok. */
+void http_stop(struct http_server *srv);
+/* The port actually bound (useful with port 0). */
+int http_port(const struct http_server *srv);
+
+#endif

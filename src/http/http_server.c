@@ -1,0 +1,315 @@
+/* http_server: the libmicrohttpd daemon and the life of one request. */
+#include "http/http-int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static enum http_method method_of(const char *m)
+{
+	static const struct {
+		const char *name;
+		enum http_method method;
+	} table[] = {{"GET", HTTP_GET},
+		     {"HEAD", HTTP_HEAD},
+		     {"POST", HTTP_POST},
+		     {"DELETE", HTTP_DELETE},
+		     {"PUT", HTTP_PUT}};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(table); i++) {
+		if (strcmp(m, table[i].name) == 0)
+			return table[i].method;
+	}
+	return HTTP_OTHER;
+}
+
+/* Splits the decoded path into segments; empty segments are dropped. */
+static void split_path(struct http_request *req)
+{
+	char *save = NULL;
+	char *copy = xstrdup(req->url);
+	for (char *s = strtok_r(copy, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+		if (req->nsegs == HTTP_MAX_SEGS) {
+			req->nsegs = HTTP_MAX_SEGS + 1; /* too deep: no route matches */
+			break;
+		}
+		req->segs[req->nsegs++] = xstrdup(s);
+	}
+	free(copy);
+}
+
+static bool accepts_json(struct MHD_Connection *conn)
+{
+	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+	return accept && strstr(accept, "application/json") != NULL;
+}
+
+static struct http_request *request_new(struct http_server *srv, struct MHD_Connection *conn,
+					const char *url, const char *method)
+{
+	struct http_request *req = xcalloc(1, sizeof(*req));
+	req->srv = srv;
+	req->conn = conn;
+	req->method_name = method;
+	req->method = method_of(method);
+	req->url = xstrdup(url);
+	req->want_json = accepts_json(conn);
+	req->started_mono_ms = time_mono_ms();
+	pthread_mutex_init(&req->lock, NULL);
+	sbuf_init(&req->reply.body, 0);
+	split_path(req);
+	return req;
+}
+
+static void request_free(struct http_request *req)
+{
+	if (!req)
+		return;
+	if (req->pp)
+		MHD_destroy_post_processor(req->pp);
+	http_fields_free(req);
+	for (int i = 0; i < req->nsegs && i < HTTP_MAX_SEGS; i++)
+		free(req->segs[i]);
+	sbuf_release(&req->reply.body);
+	free(req->reply.location);
+	free(req->reply.file_path);
+	free(req->url);
+	pthread_mutex_destroy(&req->lock);
+	free(req);
+}
+
+static struct MHD_Response *response_from_file(struct http_request *req)
+{
+	struct stat st;
+	struct MHD_Response *resp;
+	int fd = open(req->reply.file_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		http_reply_text(req, 404, "file not found\n");
+		return NULL;
+	}
+	resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	if (!resp)
+		close(fd);
+	return resp;
+}
+
+static enum MHD_Result queue_reply(struct http_request *req)
+{
+	struct http_reply *r = &req->reply;
+	struct MHD_Response *resp = NULL;
+	enum MHD_Result ret;
+	size_t len;
+	char *body;
+
+	if (r->file_path)
+		resp = response_from_file(req);
+	if (!resp) {
+		body = sbuf_detach(&r->body, &len);
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(body);
+			return MHD_NO;
+		}
+	}
+	if (r->content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	if (r->location)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+	if (r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->www_authenticate)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Basic realm=\"opusd\", charset=\"UTF-8\"");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Authorization");
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+	ret = MHD_queue_response(req->conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	req->replied = true;
+	return ret;
+}
+
+/* The first call for a request: everything that can be decided from headers. */
+static enum MHD_Result request_begin(struct http_request *req)
+{
+	struct http_server *srv = req->srv;
+	const char *authz;
+	int ret;
+
+	if (atomic_load(&srv->draining)) {
+		http_reply_text(req, 503, "opusd is shutting down\n");
+		return queue_reply(req);
+	}
+	authz = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+					    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (auth_check(srv->deps.store, authz, srv->deps.conf->allow_anonymous, &req->who) < 0) {
+		http_reply_error(req, OPUS_ERR_AUTH,
+				 authz ? "wrong credentials" : "credentials required");
+		return queue_reply(req);
+	}
+	http_fields_collect_query(req);
+	ret = http_body_begin(req);
+	if (ret) {
+		http_reply_text(req, ret, "%s\n",
+				ret == 413 ? "request body too large" : "unsupported request body");
+		return queue_reply(req);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_request *req = *con_cls;
+	enum MHD_Result ret = MHD_YES;
+	(void)version;
+
+	atomic_fetch_add(&srv->active, 1);
+	if (!req) {
+		req = request_new(srv, conn, url, method);
+		*con_cls = req;
+		ret = request_begin(req);
+		goto done;
+	}
+	if (req->replied)
+		goto done; /* a reply was queued early; MHD is discarding the body */
+	if (*upload_data_size) {
+		if (!req->body_error)
+			req->body_error = http_body_feed(req, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		goto done;
+	}
+	if (req->waiting) {
+		http_wait_resume(req);
+	} else {
+		if (!req->body_error)
+			req->body_error = http_body_end(req);
+		if (req->body_error)
+			http_reply_text(req, req->body_error, "%s\n",
+					req->body_error == 413 ? "request body too large"
+							       : "malformed request body");
+		else
+			http_route(req);
+		if (req->waiting)
+			goto done; /* suspended; sched's wake-up resumes it */
+	}
+	ret = queue_reply(req);
+done:
+	atomic_fetch_sub(&srv->active, 1);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_request *req = *con_cls;
+	(void)cls;
+	(void)conn;
+	if (!req)
+		return;
+	if (log_get_level() >= LOG_INFO)
+		log_info("%s %s %d %lldms %s%s", req->method_name, req->url,
+			 req->replied ? req->reply.status : 0,
+			 (long long)(time_mono_ms() - req->started_mono_ms),
+			 req->who.anonymous ? "-" : req->who.name,
+			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+	request_free(req);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct sbuf sb = SBUF_INIT;
+	(void)cls;
+	sbuf_vaddf(&sb, fmt, ap);
+	while (sb.len && sb.buf[sb.len - 1] == '\n')
+		sb.buf[--sb.len] = '\0';
+	log_warn("libmicrohttpd: %s", sbuf_str(&sb));
+	sbuf_release(&sb);
+}
+
+static int bind_address(const struct conf *c, struct sockaddr_in *sa)
+{
+	char host[256];
+	int port;
+	if (conf_listen_parse(c->listen, host, sizeof(host), &port) < 0)
+		return OPUS_ERR_INVAL;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return OPUS_ERR_INVAL;
+	return 0;
+}
+
+int http_start(const struct http_deps *deps, struct http_server **out)
+{
+	struct http_server *srv = xcalloc(1, sizeof(*srv));
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *info;
+	int ret = OPUS_ERR_IO;
+
+	srv->deps = *deps;
+	srv->upload_dir = xasprintf("%s/tmp", deps->conf->data_dir);
+	if (mkdir_p(srv->upload_dir, 0700) < 0)
+		goto done;
+	if (bind_address(deps->conf, &sa) < 0) {
+		log_error("cannot parse listen address %s", deps->conf->listen);
+		goto done;
+	}
+	srv->mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)deps->conf->threads,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+		(unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+	if (!srv->mhd) {
+		log_error("cannot listen on %s: %s", deps->conf->listen, strerror(errno));
+		goto done;
+	}
+	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = info ? info->port : 0;
+	ret = 0;
+done:
+	if (ret) {
+		free(srv->upload_dir);
+		free(srv);
+		srv = NULL;
+	}
+	*out = srv;
+	return ret;
+}
+
+void http_drain(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	atomic_store(&srv->draining, true);
+	while (atomic_load(&srv->active) > 0)
+		usleep(5000);
+}
+
+void http_stop(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->mhd);
+	free(srv->upload_dir);
+	free(srv);
+}
+
+int http_port(const struct http_server *srv)
+{
+	return srv->port;
+}

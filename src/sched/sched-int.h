@@ -1,0 +1,150 @@
+/*
+ * sched-int: the scheduler's shared state and the functions its files call
+ * in one another (sched.c: open/close and the job operations; sched_run.c:
+ * queue, start, exit; sched_wait.c: waiters, the deadline thread and
+ * destruction; sched_timer.c: the deadline heap).
+ *
+ * Locking, always in this order, never the other way round:
+ *   1. a job's stripe (stripes[hash(id)]): serialises the phase changes of
+ *      that job: read it, check uws_phase_can(), save it durably, take its
+ *      waiters. Held across store writes.
+ *   2. s->lock: the in-memory state below; never held across a store write,
+ *      a file operation or a callback (exec_signal(), a kill(2), is fine).
+ * Waiter callbacks are called with no lock held.
+ * Included by: the .c files of src/sched only.
+ */
+#ifndef OPUS_SCHED_INT_H
+#define OPUS_SCHED_INT_H
+
+#include "exec/exec.h"
+#include "sched/sched.h"
+
+#include <pthread.h>
+#include <stddef.h>
+
+#define SCHED_STRIPES	    64
+#define SCHED_WAIT_BUCKETS  256
+#define SCHED_DESTROY_BATCH 32
+#define SCHED_NEVER	    INT64_MAX
+
+#define sched_container_of(ptr, type, member)                                                      \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* A deadline on CLOCK_MONOTONIC, embedded in what it belongs to. */
+enum sched_timer_kind { SCHED_TIMER_RUN, SCHED_TIMER_WAIT };
+struct sched_timer {
+	int64_t when; /* time_mono_ms() */
+	size_t idx;   /* index in the heap; SCHED_TIMER_IDLE when not armed */
+	enum sched_timer_kind kind;
+};
+#define SCHED_TIMER_IDLE SIZE_MAX
+
+/* A binary min-heap of armed timers (sched_timer.c); guarded by s->lock. */
+struct sched_heap {
+	struct sched_timer **v;
+	size_t n, alloc;
+};
+void sched_timer_init(struct sched_timer *t, enum sched_timer_kind kind);
+/* Arms t at `when` (re-arms it when armed). True when t is now the earliest. */
+bool sched_heap_arm(struct sched_heap *h, struct sched_timer *t, int64_t when);
+void sched_heap_disarm(struct sched_heap *h, struct sched_timer *t); /* idle: no-op */
+struct sched_timer *sched_heap_top(const struct sched_heap *h);	     /* NULL when empty */
+void sched_heap_release(struct sched_heap *h);
+
+/* Why sched is stopping a running job; decides the phase at its exit. */
+enum sched_kill {
+	SCHED_KILL_NONE = 0,
+	SCHED_KILL_TIMEOUT,  /* execution duration exceeded: ERROR */
+	SCHED_KILL_ABORT,    /* aborted or deleted: the phase is already set */
+	SCHED_KILL_FAILED,   /* its start could not be recorded: ERROR */
+	SCHED_KILL_SHUTDOWN, /* sched_close: the exit is ignored, the job is requeued */
+};
+
+/* A job sched started and whose exit it has not seen yet. */
+struct sched_run {
+	struct sched_run *next;
+	char id[UWS_ID_LEN + 1];
+	int64_t handle;
+	struct jdl *jdl; /* the description it runs (a reference) */
+	enum sched_kill kill;
+	bool term_sent; /* SIGTERM sent: the timer now means SIGKILL */
+	struct sched_timer timer;
+};
+
+/* A blocked WAIT. Owned by whoever unlinks it (under s->lock): that one calls fn. */
+struct sched_waiter {
+	struct sched_waiter *prev, *next;
+	char id[UWS_ID_LEN + 1];
+	sched_wake_fn fn;
+	void *ctx;
+	struct sched_timer timer;
+};
+
+struct sched_qent {
+	struct sched_qent *next;
+	char id[UWS_ID_LEN + 1];
+};
+
+struct sched {
+	struct sched_config cfg;
+	char *data_dir; /* absolute */
+	struct store *st;
+	struct jdl_registry *reg;
+	struct exec *ex;
+	pthread_mutex_t stripes[SCHED_STRIPES];
+
+	pthread_mutex_t lock;
+	pthread_cond_t tick;		  /* wakes the deadline thread (CLOCK_MONOTONIC) */
+	pthread_cond_t idle;		  /* a start ended or a run exited (CLOCK_MONOTONIC) */
+	struct sched_qent *qhead, *qtail; /* FIFO of QUEUED ids */
+	size_t nqueued;
+	struct sched_run *runs;
+	size_t nrunning;  /* entries of runs */
+	size_t nstarting; /* slots taken by starts in progress */
+	struct sched_waiter *waiters[SCHED_WAIT_BUCKETS];
+	size_t nwaiters;
+	struct sched_heap heap;
+	int64_t next_destruction; /* wall ms, a lower bound; SCHED_NEVER when none */
+	bool stopping;		  /* sched_close began: no start, no new waiter */
+	bool thread_stop;
+	bool thread_started;
+	pthread_t deadline_thread;
+};
+
+/* sched.c */
+pthread_mutex_t *sched_stripe(struct sched *s, const char *id);
+bool sched_id_ok(const char *id); /* safe to use in a path */
+char *sched_path(const struct sched *s, const char *id, const char *rel); /* caller frees */
+/* Sets job->phase when the UWS table allows it; OPUS_ERR_PHASE otherwise. */
+int sched_set_phase(struct uws_job *job, enum uws_phase to);
+void sched_set_error(struct uws_job *job, const char *summary);
+/* Deletes a job (stripe not held): kills it, removes record and directory. */
+int sched_delete(struct sched *s, const char *id);
+
+/* sched_run.c (the caller holds the job's stripe where it says so) */
+void sched_queue_push(struct sched *s, const char *id);		   /* s->lock held */
+void sched_queue_remove(struct sched *s, const char *id);	   /* s->lock held */
+struct sched_run *sched_run_find(struct sched *s, const char *id); /* s->lock held */
+/* Asks a running job to stop: SIGTERM now, SIGKILL after the grace. s->lock held. */
+void sched_run_stop(struct sched *s, struct sched_run *run, enum sched_kill why);
+/* Its timer fired: duration exceeded or grace over. s->lock held. */
+void sched_run_deadline(struct sched *s, struct sched_run *run);
+/* Starts queued jobs while slots are free. No lock held. */
+void sched_try_start(struct sched *s);
+/* exec's exit callback. */
+void sched_on_exit(void *ctx, const struct exec_exit *ee);
+/* Results a job left: Generated files that exist, stdout, stderr. j may be NULL. */
+void sched_collect_results(const struct sched *s, struct uws_job *job, const struct jdl *j);
+void sched_results_clear(struct uws_job *job);
+
+/* sched_wait.c */
+/* Unlinks the waiters of job id (takes s->lock); fire them with no lock held. */
+struct sched_waiter *sched_waiters_take(struct sched *s, const char *id);
+struct sched_waiter *sched_waiters_take_all_locked(struct sched *s);
+void sched_waiters_fire(struct sched_waiter *list);
+/* A destruction time was set: the deadline thread must look at it. No lock held. */
+void sched_destruction_note(struct sched *s, int64_t ms);
+int sched_deadline_start(struct sched *s);
+void sched_deadline_stop(struct sched *s);
+
+#endif

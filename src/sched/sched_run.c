@@ -1,0 +1,588 @@
+/*
+ * sched_run: the run queue, starting a job (directory, script, environment,
+ * exec_start, EXECUTING), stopping one (SIGTERM, SIGKILL after the grace),
+ * and its exit (results, final phase, next job).
+ *
+ * A slot is taken (nstarting) under s->lock before the job is read, and
+ * becomes a run once exec started it, so max_running holds even while the
+ * store writes of several starts overlap. exec's reaper reports an exit
+ * under the job's stripe, which the start holds until EXECUTING is saved:
+ * an exit is never seen before its start.
+ */
+#include "sched/sched-int.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STDERR_TAIL 1000
+
+/* The environment a job starts with before its parameters; never overridden. */
+static const char *const base_env_names[] = {"PATH", "HOME", "LANG", "OPUS_JOB_ID"};
+
+void sched_queue_push(struct sched *s, const char *id)
+{
+	struct sched_qent *q = xcalloc(1, sizeof(*q));
+	snprintf(q->id, sizeof(q->id), "%s", id);
+	if (s->qtail)
+		s->qtail->next = q;
+	else
+		s->qhead = q;
+	s->qtail = q;
+	s->nqueued++;
+}
+
+void sched_queue_remove(struct sched *s, const char *id)
+{
+	struct sched_qent **pp = &s->qhead, *prev = NULL;
+
+	while (*pp && strcmp((*pp)->id, id) != 0) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (*pp) {
+		struct sched_qent *q = *pp;
+		*pp = q->next;
+		if (s->qtail == q)
+			s->qtail = prev;
+		s->nqueued--;
+		free(q);
+	}
+}
+
+/* Pops the oldest queued id into id_out; false when empty. s->lock held. */
+static bool queue_pop(struct sched *s, char id_out[UWS_ID_LEN + 1])
+{
+	struct sched_qent *q = s->qhead;
+	if (!q)
+		return false;
+	s->qhead = q->next;
+	if (!s->qhead)
+		s->qtail = NULL;
+	s->nqueued--;
+	memcpy(id_out, q->id, sizeof(q->id));
+	free(q);
+	return true;
+}
+
+struct sched_run *sched_run_find(struct sched *s, const char *id)
+{
+	struct sched_run *r;
+	for (r = s->runs; r && strcmp(r->id, id) != 0; r = r->next)
+		;
+	return r;
+}
+
+/* Unlinks the run of id with this handle; NULL when none. s->lock held. */
+static struct sched_run *run_take(struct sched *s, const char *id, int64_t handle)
+{
+	struct sched_run **pp = &s->runs, *r;
+	while (*pp && (strcmp((*pp)->id, id) != 0 || (*pp)->handle != handle))
+		pp = &(*pp)->next;
+	r = *pp;
+	if (r) {
+		*pp = r->next;
+		sched_heap_disarm(&s->heap, &r->timer);
+		s->nrunning--;
+		pthread_cond_broadcast(&s->idle);
+	}
+	return r;
+}
+
+static void run_term(struct sched *s, struct sched_run *run)
+{
+	(void)exec_signal(s->ex, run->handle, SIGTERM);
+	run->term_sent = true;
+	if (sched_heap_arm(&s->heap, &run->timer, time_mono_ms() + s->cfg.kill_grace_ms))
+		pthread_cond_signal(&s->tick);
+}
+
+void sched_run_stop(struct sched *s, struct sched_run *run, enum sched_kill why)
+{
+	if (run->kill == SCHED_KILL_NONE || why == SCHED_KILL_SHUTDOWN)
+		run->kill = why;
+	if (!run->term_sent)
+		run_term(s, run);
+}
+
+void sched_run_deadline(struct sched *s, struct sched_run *run)
+{
+	if (!run->term_sent) {
+		log_info("job %s: execution duration exceeded, stopping it", run->id);
+		sched_run_stop(s, run, SCHED_KILL_TIMEOUT);
+		return;
+	}
+	log_info("job %s: still running %lld ms after SIGTERM, killing it", run->id,
+		 (long long)s->cfg.kill_grace_ms);
+	(void)exec_signal(s->ex, run->handle, SIGKILL);
+}
+
+/* Does the environment already hold NAME (the bytes of entry up to '=')? */
+static bool env_has(char **env, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(env[i], name, len) == 0 && env[i][len] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* An absolute path for a file parameter's value (relative to the job dir). */
+static char *param_path(const char *dir, const char *value)
+{
+	if (value && value[0] == '/')
+		return xstrdup(value);
+	return xasprintf("%s/%s", dir, value ? value : "");
+}
+
+/*
+ * The job's environment (see sched.h): NULL-terminated, every string and the
+ * array malloc'd. Names are the declared ones; a name that is not declared,
+ * or that is one of the base names, is left out.
+ */
+static char **build_env(const struct uws_job *job, const struct jdl *j, const char *dir)
+{
+	size_t cap = OPUS_ARRAY_LEN(base_env_names) + job->nparams + j->ngenerated + 1, n = 0;
+	char **env = xcalloc(cap, sizeof(*env));
+
+	env[n++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
+	env[n++] = xasprintf("HOME=%s", dir);
+	env[n++] = xstrdup("LANG=C.UTF-8");
+	env[n++] = xasprintf("OPUS_JOB_ID=%s", job->id);
+	for (size_t i = 0; i < job->nparams; i++) {
+		const struct uws_param *p = &job->params[i];
+		const struct jdl_param *jp = jdl_find_param(j, p->name);
+		const struct jdl_entity *used = jp ? NULL : jdl_find_used(j, p->name);
+		const char *name = jp ? jp->name : used ? used->name : NULL;
+		char *path;
+
+		if (!name || !name_is_identifier(name) || env_has(env, n, name)) {
+			log_debug("job %s: parameter %s not passed to the script", job->id,
+				  p->name);
+			continue;
+		}
+		if (p->by_ref || used) {
+			path = param_path(dir, p->value);
+			env[n++] = xasprintf("%s=%s", name, path);
+			free(path);
+		} else {
+			env[n++] = xasprintf("%s=%s", name, p->value ? p->value : "");
+		}
+	}
+	for (size_t i = 0; i < j->ngenerated; i++) {
+		const struct jdl_entity *g = &j->generated[i];
+		if (g->default_value && name_is_identifier(g->name) && !env_has(env, n, g->name))
+			env[n++] = xasprintf("%s=%s", g->name, g->default_value);
+	}
+	env[n] = NULL;
+	return env;
+}
+
+static void env_free(char **env)
+{
+	for (char **e = env; e && *e; e++)
+		free(*e);
+	free(env);
+}
+
+/* The script as a file: OPUS descriptions carry \r\n (&#13;&#10;), bash wants \n. */
+static int write_script(const char *path, const char *script)
+{
+	size_t len = strlen(script), o = 0;
+	char *buf = xmalloc(len + 1);
+	int ret;
+
+	for (size_t i = 0; i < len; i++) {
+		if (script[i] == '\r' && script[i + 1] == '\n')
+			continue;
+		buf[o++] = script[i];
+	}
+	ret = file_write_all(path, buf, o, 0640);
+	free(buf);
+	return ret;
+}
+
+/* Everything exec_start needs; owned strings. */
+struct start_files {
+	char *dir, *priv, *script, *out, *err;
+};
+
+static void start_files_release(struct start_files *f)
+{
+	free(f->dir);
+	free(f->priv);
+	free(f->script);
+	free(f->out);
+	free(f->err);
+}
+
+static int prepare_files(struct sched *s, const struct uws_job *job, const struct jdl *j,
+			 struct start_files *f)
+{
+	f->dir = sched_job_dir(s, job->id);
+	f->priv = sched_path(s, job->id, ".opusd");
+	f->script = sched_path(s, job->id, ".opusd/script.sh");
+	f->out = sched_path(s, job->id, ".opusd/stdout");
+	f->err = sched_path(s, job->id, ".opusd/stderr");
+	if (mkdir_p(f->priv, 0750) != 0)
+		return OPUS_ERR_IO;
+	return write_script(f->script, j->script);
+}
+
+/* Records a failed start: ERROR with a reason. Stripe held; returns waiters. */
+static struct sched_waiter *start_failed(struct sched *s, struct uws_job *job, const char *why)
+{
+	log_error("job %s: %s", job->id, why);
+	if (sched_set_phase(job, UWS_ERROR) != 0)
+		return NULL;
+	sched_set_error(job, why);
+	job->end_time = time_now_ms();
+	if (store_job_save(s->st, job) != 0)
+		return NULL;
+	return sched_waiters_take(s, job->id);
+}
+
+/* Registers a started job as a run and arms its duration. Stripe held. */
+static struct sched_run *run_add(struct sched *s, const struct uws_job *job, int64_t handle,
+				 struct jdl *j)
+{
+	struct sched_run *run = xcalloc(1, sizeof(*run));
+
+	snprintf(run->id, sizeof(run->id), "%s", job->id);
+	run->handle = handle;
+	run->jdl = j;
+	sched_timer_init(&run->timer, SCHED_TIMER_RUN);
+	pthread_mutex_lock(&s->lock);
+	run->next = s->runs;
+	s->runs = run;
+	s->nrunning++;
+	s->nstarting--;
+	pthread_cond_broadcast(&s->idle);
+	if (job->execution_duration > 0 &&
+	    sched_heap_arm(&s->heap, &run->timer, time_mono_ms() + job->execution_duration * 1000))
+		pthread_cond_signal(&s->tick);
+	pthread_mutex_unlock(&s->lock);
+	return run;
+}
+
+/* Prepares the job's files and starts it: NULL, or why it could not. */
+static const char *launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
+			  int64_t *handle)
+{
+	struct start_files f = {0};
+	const char *why = "could not prepare the job directory";
+	char **env = NULL;
+
+	if (prepare_files(s, job, j, &f) == 0) {
+		env = build_env(job, j, f.dir);
+		struct exec_spec spec = {
+		    .job_id = job->id,
+		    .workdir = f.dir,
+		    .script_path = f.script,
+		    .envp = env,
+		    .stdout_path = f.out,
+		    .stderr_path = f.err,
+		};
+		why = exec_start(s->ex, &spec, handle) == 0 ? NULL : "could not start the job";
+	}
+	env_free(env);
+	start_files_release(&f);
+	return why;
+}
+
+/* Starts one job popped from the queue; its slot is taken (nstarting). */
+static void start_one(struct sched *s, const char *id)
+{
+	pthread_mutex_t *stripe = sched_stripe(s, id);
+	struct uws_job job = {0};
+	struct sched_waiter *woken = NULL;
+	struct sched_run *run = NULL;
+	struct jdl *j = NULL;
+	const char *why;
+	int64_t handle = 0;
+	int err;
+
+	pthread_mutex_lock(stripe);
+	err = store_job_get(s->st, id, &job);
+	if (err && err != OPUS_ERR_NOTFOUND)
+		log_error("job %s: cannot be read (%s); left QUEUED until the next start", id,
+			  opus_strerror(err));
+	if (err || job.phase != UWS_QUEUED)
+		goto done; /* deleted or aborted since it was queued */
+	j = jdl_registry_get(s->reg, job.jobdef);
+	why = j ? launch(s, &job, j, &handle) : "job description removed";
+	if (why) {
+		woken = start_failed(s, &job, why);
+		goto done;
+	}
+	run = run_add(s, &job, handle, j);
+	j = NULL;
+	job.start_time = time_now_ms();
+	job.pgid = handle;
+	if (sched_set_phase(&job, UWS_EXECUTING) != 0 || store_job_save(s->st, &job) != 0) {
+		log_error("job %s: could not record its start; killing it", id);
+		pthread_mutex_lock(&s->lock);
+		run->kill = SCHED_KILL_FAILED;
+		(void)exec_signal(s->ex, handle, SIGKILL);
+		pthread_mutex_unlock(&s->lock);
+		goto done;
+	}
+	log_info("job %s (%s) started, process group %lld", id, job.jobdef, (long long)handle);
+	woken = sched_waiters_take(s, id);
+done:
+	if (!run) {
+		pthread_mutex_lock(&s->lock);
+		s->nstarting--;
+		pthread_cond_broadcast(&s->idle);
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(stripe);
+	sched_waiters_fire(woken);
+	jdl_unref(j);
+	uws_job_release(&job);
+}
+
+void sched_try_start(struct sched *s)
+{
+	for (;;) {
+		char id[UWS_ID_LEN + 1];
+
+		pthread_mutex_lock(&s->lock);
+		if (s->stopping || s->nrunning + s->nstarting >= (size_t)s->cfg.max_running ||
+		    !queue_pop(s, id)) {
+			pthread_mutex_unlock(&s->lock);
+			return;
+		}
+		s->nstarting++;
+		pthread_mutex_unlock(&s->lock);
+		start_one(s, id);
+	}
+}
+
+/* A Generated default that names a plain file of the job dir (no glob, no
+ * directory part, no way out of the directory). */
+static bool result_name_ok(const char *name)
+{
+	return name && *name && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+	       !strpbrk(name, "/*?[");
+}
+
+static void add_file_result(const struct sched *s, struct uws_job *job, const char *rid,
+			    const char *rel, const char *mime)
+{
+	char *path = sched_path(s, job->id, rel);
+	struct stat st;
+
+	/* lstat: a symlink the job made is not a result (it could point anywhere). */
+	if (!uws_job_result(job, rid) && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+		uws_job_add_result(job, rid, rel, mime, (int64_t)st.st_size);
+	free(path);
+}
+
+void sched_results_clear(struct uws_job *job)
+{
+	for (size_t i = 0; i < job->nresults; i++) {
+		free(job->results[i].id);
+		free(job->results[i].path);
+		free(job->results[i].mime);
+	}
+	free(job->results);
+	job->results = NULL;
+	job->nresults = 0;
+}
+
+void sched_collect_results(const struct sched *s, struct uws_job *job, const struct jdl *j)
+{
+	sched_results_clear(job);
+	for (size_t i = 0; j && i < j->ngenerated; i++) {
+		const struct jdl_entity *g = &j->generated[i];
+		if (result_name_ok(g->default_value))
+			add_file_result(s, job, g->name, g->default_value, g->content_type);
+	}
+	add_file_result(s, job, "stdout", ".opusd/stdout", "text/plain");
+	add_file_result(s, job, "stderr", ".opusd/stderr", "text/plain");
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid
+ * (overlong forms and surrogates included). */
+static size_t utf8_len(const unsigned char *p, size_t avail)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (n > avail)
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	return n;
+}
+
+static bool is_blank(unsigned char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* The last bytes of the job's stderr as one trimmed line of valid text, or NULL. */
+static char *stderr_tail(const struct sched *s, const char *id)
+{
+	char *path = sched_path(s, id, ".opusd/stderr");
+	unsigned char buf[STDERR_TAIL];
+	struct sbuf sb = SBUF_INIT;
+	ssize_t n = -1;
+	size_t i = 0, end;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	free(path);
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		off_t off = st.st_size > STDERR_TAIL ? st.st_size - STDERR_TAIL : 0;
+		n = pread(fd, buf, sizeof(buf), off);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return NULL;
+	end = (size_t)n;
+	while (i < end && (buf[i] & 0xc0) == 0x80)
+		i++; /* the tail began inside a character */
+	while (i < end && is_blank(buf[i]))
+		i++;
+	while (end > i && is_blank(buf[end - 1]))
+		end--;
+	while (i < end) {
+		size_t len = utf8_len(buf + i, end - i);
+		if (len == 0 || (len == 1 && buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\t') ||
+		    buf[i] == 0x7f) {
+			sbuf_addc(&sb, '?');
+			i++;
+			continue;
+		}
+		sbuf_add(&sb, buf + i, len);
+		i += len;
+	}
+	if (sb.len == 0) {
+		sbuf_release(&sb);
+		return NULL;
+	}
+	return sbuf_detach(&sb, NULL);
+}
+
+/* The phase and error a job ends with, from how it exited. */
+static void exit_outcome(const struct sched *s, const struct sched_run *run,
+			 const struct exec_exit *ee, struct uws_job *job)
+{
+	char *why = NULL;
+
+	if (job->phase == UWS_ABORTED)
+		return; /* set at abort time; only results and end time change */
+	if (run->kill == SCHED_KILL_TIMEOUT) {
+		why = xstrdup("execution duration exceeded");
+	} else if (run->kill == SCHED_KILL_FAILED) {
+		why = xstrdup("could not record the job start");
+	} else if (ee->exited && ee->exit_code == 0) {
+		if (sched_set_phase(job, UWS_COMPLETED) == 0) {
+			free(job->error_summary);
+			job->error_summary = NULL;
+		}
+		return;
+	} else if (ee->exited) {
+		why = stderr_tail(s, job->id);
+		if (!why)
+			why = xasprintf("exit code %d", ee->exit_code);
+	} else if (ee->term_signal > 0) {
+		why = xasprintf("killed by signal %d", ee->term_signal);
+	} else {
+		why = xstrdup("exit status lost");
+	}
+	if (sched_set_phase(job, UWS_ERROR) == 0)
+		sched_set_error(job, why);
+	free(why);
+}
+
+/* Records the end of a run. Stripe held; returns the waiters to wake. */
+static struct sched_waiter *finish(struct sched *s, const struct sched_run *run,
+				   const struct exec_exit *ee)
+{
+	struct uws_job job = {0};
+	struct sched_waiter *woken = NULL;
+	int err = store_job_get(s->st, run->id, &job);
+
+	if (err == OPUS_ERR_NOTFOUND) {
+		/* Deleted while it ran: remove what it wrote during the grace. */
+		char *dir = sched_job_dir(s, run->id);
+		rm_rf(dir);
+		free(dir);
+		return NULL;
+	}
+	if (err)
+		goto done;
+	if (uws_phase_is_final(job.phase) && job.phase != UWS_ABORTED) {
+		log_warn("job %s exited in phase %s; left as is", job.id,
+			 uws_phase_name(job.phase));
+		goto done;
+	}
+	exit_outcome(s, run, ee, &job);
+	job.end_time = time_now_ms();
+	sched_collect_results(s, &job, run->jdl);
+	if (store_job_finish(s->st, &job) != 0) {
+		log_error("job %s: could not record its end", job.id);
+		goto done;
+	}
+	log_info("job %s ended: %s%s%s", job.id, uws_phase_name(job.phase),
+		 job.error_summary ? ": " : "", job.error_summary ? job.error_summary : "");
+	woken = sched_waiters_take(s, job.id);
+done:
+	uws_job_release(&job);
+	return woken;
+}
+
+void sched_on_exit(void *ctx, const struct exec_exit *ee)
+{
+	struct sched *s = ctx;
+	pthread_mutex_t *stripe = sched_stripe(s, ee->job_id);
+	struct sched_waiter *woken = NULL;
+	struct sched_run *run;
+
+	pthread_mutex_lock(stripe);
+	pthread_mutex_lock(&s->lock);
+	run = run_take(s, ee->job_id, ee->handle);
+	pthread_mutex_unlock(&s->lock);
+	if (run && run->kill != SCHED_KILL_SHUTDOWN)
+		woken = finish(s, run, ee);
+	pthread_mutex_unlock(stripe);
+	if (!run) {
+		log_warn("sched: exit of unknown job %s", ee->job_id);
+		return;
+	}
+	sched_waiters_fire(woken);
+	jdl_unref(run->jdl);
+	free(run);
+	sched_try_start(s);
+}

@@ -1,0 +1,59 @@
+/*
+ * store-int.h: what a store backend implements, plus the debug hooks of the
+ * SQLite backend that its unit test uses.
+ *
+ * store.c checks and normalises every argument before dispatching, so a
+ * backend may rely on: non-NULL pointers, a job with an id and a jobdef, a
+ * filter whose `phases` is a non-zero mask of valid phase bits (or zero after
+ * masking: nothing matches), whose anonymous selection is always spelled
+ * owner == NULL && owner_is_null, and whose `last` is >= 0. An owner ""
+ * is stored and matched as anonymous (NULL).
+ *
+ * Threading and ownership are those of store.h.
+ * Included by: the .c files of src/store and tests/unit/test_store.c only.
+ */
+#ifndef OPUS_STORE_INT_H
+#define OPUS_STORE_INT_H
+
+#include "store/store.h"
+
+/* Every backend's handle starts with this member; callers only see it. */
+struct store {
+	const struct store_ops *ops;
+};
+
+struct store_ops {
+	const char *name; /* store_config.backend */
+	int (*open)(const struct store_config *cfg, struct store **out);
+	void (*close)(struct store *st);
+
+	int (*job_create)(struct store *st, const struct uws_job *job);
+	int (*job_get)(struct store *st, const char *id, struct uws_job *out);
+	int (*job_save)(struct store *st, const struct uws_job *job);
+	int (*job_set_params)(struct store *st, const struct uws_job *job);
+	int (*job_finish)(struct store *st, const struct uws_job *job);
+	int (*job_delete)(struct store *st, const char *id);
+	int (*job_list)(struct store *st, const struct store_filter *f, struct uws_job **jobs_out,
+			size_t *n_out);
+	int (*job_ids_in_phase)(struct store *st, enum uws_phase phase, char ***ids_out,
+				size_t *n_out);
+	int (*job_ids_expired)(struct store *st, int64_t now_ms, size_t max, char ***ids_out,
+			       size_t *n_out);
+	int (*next_destruction)(struct store *st, int64_t *ms_out);
+	int (*account_put)(struct store *st, const char *name, const char *token_hash, bool admin);
+	int (*account_get)(struct store *st, const char *name, char hash_out[65], bool *admin_out);
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* Debug hooks of the SQLite backend; `st` must be a SQLite store. */
+/* Transactions committed by the writer thread since the store was opened. */
+uint64_t store_sqlite_commit_count(const struct store *st);
+/* The schema version of the newest migration (PRAGMA user_version). */
+int store_sqlite_schema_version(void);
+/* Appends the EXPLAIN QUERY PLAN of the statement store_job_list would run
+ * for a normalised filter, one detail line per plan row. */
+int store_sqlite_list_plan(struct store *st, const struct store_filter *f,
+			   struct sbuf *out) OPUS_WUR;
+
+#endif

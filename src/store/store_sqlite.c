@@ -1,0 +1,1195 @@
+/*
+ * store_sqlite: the SQLite backend of store.h.
+ *
+ * Writes: one writer thread owns the only read-write connection (WAL,
+ * synchronous=FULL, so a COMMIT is durable). A write call copies its input
+ * into a struct store_sqlite_op (a closure: a function plus its data), queues
+ * it and sleeps on the op's own condition variable. The writer takes every
+ * queued op, runs them all in one BEGIN IMMEDIATE..COMMIT, each inside its own
+ * SAVEPOINT so that one op's failure (duplicate id, missing job) undoes only
+ * that op, then wakes each caller with its own result: N concurrent writes
+ * share one fsync.
+ *
+ * Reads: a thread gets its own read-only connection the first time it reads
+ * (a pthread key per store; the key's destructor closes the connection when
+ * the thread exits). Every read connection of every store is on one global
+ * list under one lock: an exiting thread and store_close() both look a
+ * connection up there before closing it, so whichever comes second finds
+ * nothing and never touches freed memory.
+ *
+ * Statements: fixed SQL texts in one table, every value bound; a connection
+ * prepares a text the first time it needs it and keeps it until it closes.
+ * A statement is always reset after use, so that no reader holds a WAL
+ * snapshot (which would stop checkpoints) between calls.
+ */
+#include "store/store-int.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_SQLITE_BUSY_MS 5000
+
+/*
+ * Schema migrations, applied in order at open; each step's SQL ends by
+ * setting user_version to its version, inside the step's transaction.
+ * Append new steps, never edit a released one.
+ */
+struct store_sqlite_migration {
+	int version;
+	const char *sql;
+};
+
+static const struct store_sqlite_migration store_sqlite_migrations[] = {
+    {1, "CREATE TABLE jobs ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" jobdef TEXT NOT NULL,"
+	" owner TEXT,"
+	" run_id TEXT,"
+	" phase INTEGER NOT NULL,"
+	" creation_time INTEGER NOT NULL,"
+	" start_time INTEGER NOT NULL DEFAULT 0,"
+	" end_time INTEGER NOT NULL DEFAULT 0,"
+	" destruction_time INTEGER NOT NULL DEFAULT 0,"
+	" execution_duration INTEGER NOT NULL DEFAULT 0,"
+	" quote INTEGER NOT NULL DEFAULT 0,"
+	" error_summary TEXT,"
+	" error_type INTEGER NOT NULL DEFAULT 0,"
+	" run_request_time INTEGER NOT NULL DEFAULT 0,"
+	" pgid INTEGER NOT NULL DEFAULT 0,"
+	" jdl_hash TEXT);"
+	"CREATE TABLE params ("
+	" job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL,"
+	" value TEXT,"
+	" by_ref INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (job_id, name));"
+	"CREATE TABLE results ("
+	" job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	" rid TEXT NOT NULL,"
+	" path TEXT NOT NULL,"
+	" mime TEXT,"
+	" size INTEGER NOT NULL DEFAULT -1,"
+	" PRIMARY KEY (job_id, rid));"
+	"CREATE TABLE accounts ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" token_hash TEXT NOT NULL,"
+	" admin INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX jobs_jobdef_owner_ctime ON jobs (jobdef, owner, creation_time);"
+	"CREATE INDEX jobs_jobdef_ctime ON jobs (jobdef, creation_time);"
+	"CREATE INDEX jobs_phase ON jobs (phase, run_request_time, creation_time);"
+	"CREATE INDEX jobs_destruction ON jobs (destruction_time) WHERE destruction_time > 0;"
+	"PRAGMA user_version = 1;"},
+};
+
+/* Column order shared by the INSERT, the UPDATE and the SELECT of a job. */
+#define STORE_SQLITE_JOB_COLS                                                                      \
+	"id, jobdef, owner, run_id, phase, creation_time, start_time, end_time, "                  \
+	"destruction_time, execution_duration, quote, error_summary, error_type, "                 \
+	"run_request_time, pgid, jdl_hash"
+enum { STORE_SQLITE_JOB_NCOLS = 16 };
+
+/* List statements: ?1 jobdef, ?2 owner (IS, so NULL selects anonymous jobs),
+ * ?3 creation_time lower bound, ?4 phase bitmask, ?5 limit (-1 = none). The
+ * phase set is a bound bitmask so that one text serves every filter. */
+#define STORE_SQLITE_LIST_HEAD                                                                     \
+	"SELECT id, jobdef, owner, run_id, phase, creation_time FROM jobs WHERE jobdef = ?1 AND "
+#define STORE_SQLITE_LIST_TAIL "creation_time > ?3 AND ((?4 >> phase) & 1) "
+
+/* clang-format off */
+#define STORE_SQLITE_STMTS(X)                                                                      \
+	X(BEGIN_READ, "BEGIN")                                                                     \
+	X(BEGIN_WRITE, "BEGIN IMMEDIATE")                                                          \
+	X(COMMIT, "COMMIT")                                                                        \
+	X(ROLLBACK, "ROLLBACK")                                                                    \
+	X(SAVEPOINT, "SAVEPOINT op")                                                               \
+	X(RELEASE, "RELEASE op")                                                                   \
+	X(ROLLBACK_TO, "ROLLBACK TO op")                                                           \
+	X(JOB_INSERT, "INSERT INTO jobs (" STORE_SQLITE_JOB_COLS ") VALUES (?1, ?2, ?3, ?4, "      \
+		      "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")                    \
+	X(JOB_UPDATE, "UPDATE jobs SET jobdef = ?2, owner = ?3, run_id = ?4, phase = ?5, "         \
+		      "creation_time = ?6, start_time = ?7, end_time = ?8, destruction_time = ?9, "\
+		      "execution_duration = ?10, quote = ?11, error_summary = ?12, "               \
+		      "error_type = ?13, run_request_time = ?14, pgid = ?15, jdl_hash = ?16 "      \
+		      "WHERE id = ?1")                                                             \
+	X(JOB_EXISTS, "SELECT 1 FROM jobs WHERE id = ?1")                                          \
+	X(JOB_DELETE, "DELETE FROM jobs WHERE id = ?1")                                            \
+	X(JOB_GET, "SELECT " STORE_SQLITE_JOB_COLS " FROM jobs WHERE id = ?1")                     \
+	X(PARAMS_GET, "SELECT name, value, by_ref FROM params WHERE job_id = ?1 ORDER BY rowid")   \
+	X(PARAMS_DELETE, "DELETE FROM params WHERE job_id = ?1")                                   \
+	X(PARAM_INSERT, "INSERT INTO params (job_id, name, value, by_ref) VALUES (?1, ?2, ?3, ?4)")\
+	X(RESULTS_GET, "SELECT rid, path, mime, size FROM results WHERE job_id = ?1 "              \
+		       "ORDER BY rowid")                                                           \
+	X(RESULTS_DELETE, "DELETE FROM results WHERE job_id = ?1")                                 \
+	X(RESULT_INSERT, "INSERT INTO results (job_id, rid, path, mime, size) "                    \
+			 "VALUES (?1, ?2, ?3, ?4, ?5)")                                            \
+	X(LIST_ALL_ASC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL                              \
+			"ORDER BY creation_time, rowid LIMIT ?5")                                  \
+	X(LIST_ALL_DESC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL                             \
+			 "ORDER BY creation_time DESC, rowid DESC LIMIT ?5")                       \
+	X(LIST_OWNER_ASC, STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL         \
+			  "ORDER BY creation_time, rowid LIMIT ?5")                                \
+	X(LIST_OWNER_DESC, STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL        \
+			   "ORDER BY creation_time DESC, rowid DESC LIMIT ?5")                     \
+	X(IDS_IN_PHASE, "SELECT id FROM jobs WHERE phase = ?1 "                                    \
+			"ORDER BY run_request_time, creation_time, rowid")                         \
+	X(IDS_EXPIRED, "SELECT id FROM jobs WHERE destruction_time > 0 AND "                       \
+		       "destruction_time <= ?1 ORDER BY destruction_time LIMIT ?2")                \
+	X(NEXT_DESTRUCTION, "SELECT MIN(destruction_time) FROM jobs WHERE destruction_time > 0")   \
+	X(ACCOUNT_PUT, "INSERT INTO accounts (name, token_hash, admin) VALUES (?1, ?2, ?3) "       \
+		       "ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, "       \
+		       "admin = excluded.admin")                                                   \
+	X(ACCOUNT_GET, "SELECT token_hash, admin FROM accounts WHERE name = ?1")
+/* clang-format on */
+
+enum store_sqlite_stmt_id {
+#define STORE_SQLITE_STMT_ENUM(name, sql) STORE_SQLITE_##name,
+	STORE_SQLITE_STMTS(STORE_SQLITE_STMT_ENUM)
+#undef STORE_SQLITE_STMT_ENUM
+	    STORE_SQLITE_STMT_COUNT
+};
+
+static const char *const store_sqlite_sql[] = {
+#define STORE_SQLITE_STMT_TEXT(name, sql) [STORE_SQLITE_##name] = sql,
+    STORE_SQLITE_STMTS(STORE_SQLITE_STMT_TEXT)
+#undef STORE_SQLITE_STMT_TEXT
+};
+
+/* SQLite primary result codes → opus errors; anything else is internal. */
+static const struct {
+	int sqlite;
+	int opus;
+} store_sqlite_errors[] = {
+    {SQLITE_CONSTRAINT, OPUS_ERR_EXISTS}, {SQLITE_BUSY, OPUS_ERR_BUSY},
+    {SQLITE_LOCKED, OPUS_ERR_BUSY},	  {SQLITE_IOERR, OPUS_ERR_IO},
+    {SQLITE_FULL, OPUS_ERR_IO},		  {SQLITE_CANTOPEN, OPUS_ERR_IO},
+    {SQLITE_READONLY, OPUS_ERR_IO},	  {SQLITE_PERM, OPUS_ERR_IO},
+    {SQLITE_CORRUPT, OPUS_ERR_IO},	  {SQLITE_NOTADB, OPUS_ERR_IO},
+    {SQLITE_TOOBIG, OPUS_ERR_TOOBIG},
+};
+
+/* One connection with its cache of prepared statements. */
+struct store_sqlite_conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[STORE_SQLITE_STMT_COUNT];
+};
+
+/* A thread's read connection, on the global list. */
+struct store_sqlite_rconn {
+	struct store_sqlite_conn conn;
+	const struct store_sqlite *sq;
+	pthread_t thread;
+	struct store_sqlite_rconn *next;
+};
+
+struct store_sqlite;
+
+/* A queued write: `run` executes it on the writer connection and returns 0
+ * or an opus error; the data is the caller's input, copied. */
+struct store_sqlite_op {
+	int (*run)(struct store_sqlite_conn *c, const struct store_sqlite_op *op);
+	struct uws_job job;
+	char *id;
+	char *name;
+	char *token_hash;
+	bool admin;
+	int result;
+	bool done;
+	pthread_cond_t done_cond;
+	struct store_sqlite_op *next;
+};
+
+struct store_sqlite {
+	struct store base;
+	char *path;
+	struct store_sqlite_conn writer; /* used by the writer thread only, once started */
+	pthread_key_t rkey;		 /* this store's struct store_sqlite_rconn per thread */
+	bool rkey_ok;
+	pthread_mutex_t lock; /* guards the queue, `stopping` and every op's `done` */
+	pthread_cond_t wake;  /* the writer waits here for work */
+	struct store_sqlite_op *head, **tail;
+	bool stopping;
+	pthread_t thread;
+	bool thread_ok;
+	atomic_uint_fast64_t commits;
+};
+
+static pthread_mutex_t store_sqlite_rconns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct store_sqlite_rconn *store_sqlite_rconns;
+
+static struct store_sqlite *store_sqlite_of(struct store *st)
+{
+	return (struct store_sqlite *)st;
+}
+
+/* ---- errors, connections, statements ---- */
+
+static int store_sqlite_fail(struct store_sqlite_conn *c, int rc, const char *what)
+{
+	int err = OPUS_ERR_INTERNAL;
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(store_sqlite_errors); i++) {
+		if (store_sqlite_errors[i].sqlite == (rc & 0xff))
+			err = store_sqlite_errors[i].opus;
+	}
+	/* A constraint failure is an answer (duplicate id), not a fault. */
+	log_msg(err == OPUS_ERR_EXISTS ? LOG_DEBUG : LOG_ERROR, "store: %s: %s (%d)", what,
+		c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc), rc);
+	return err;
+}
+
+static void store_sqlite_conn_close(struct store_sqlite_conn *c)
+{
+	for (size_t i = 0; i < STORE_SQLITE_STMT_COUNT; i++) {
+		sqlite3_finalize(c->stmts[i]);
+		c->stmts[i] = NULL;
+	}
+	if (c->db && sqlite3_close(c->db) != SQLITE_OK)
+		log_error("store: close: %s", sqlite3_errmsg(c->db));
+	c->db = NULL;
+}
+
+static int store_sqlite_conn_open(struct store_sqlite_conn *c, const char *path, int flags)
+{
+	int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_extended_result_codes(c->db, 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(c->db, STORE_SQLITE_BUSY_MS);
+	if (rc != SQLITE_OK) {
+		int err = store_sqlite_fail(c, rc, path);
+		store_sqlite_conn_close(c);
+		return err;
+	}
+	return 0;
+}
+
+/* The cached statement, reset and with no bindings; NULL after logging. */
+static sqlite3_stmt *store_sqlite_stmt(struct store_sqlite_conn *c, enum store_sqlite_stmt_id id)
+{
+	sqlite3_stmt *s = c->stmts[id];
+	if (!s) {
+		int rc = sqlite3_prepare_v3(c->db, store_sqlite_sql[id], -1,
+					    SQLITE_PREPARE_PERSISTENT, &s, NULL);
+		if (rc != SQLITE_OK) {
+			(void)store_sqlite_fail(c, rc, store_sqlite_sql[id]);
+			return NULL;
+		}
+		c->stmts[id] = s;
+	}
+	return s;
+}
+
+static void store_sqlite_done_with(sqlite3_stmt *s)
+{
+	if (s) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	}
+}
+
+/*
+ * Binding remembers its first error, so a statement's binds are straight-line
+ * code checked once, when stepping.
+ */
+struct store_sqlite_bind {
+	sqlite3_stmt *s;
+	int rc;
+};
+
+static void store_sqlite_bind_text(struct store_sqlite_bind *b, int i, const char *v)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = v ? sqlite3_bind_text(b->s, i, v, -1, SQLITE_STATIC)
+			  : sqlite3_bind_null(b->s, i);
+}
+
+static void store_sqlite_bind_int(struct store_sqlite_bind *b, int i, int64_t v)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_int64(b->s, i, v);
+}
+
+/*
+ * Steps a statement that returns no row (or whose row is of no interest),
+ * then resets it. A bind error short-circuits. Returns 0 or an opus error.
+ */
+static int store_sqlite_step_done(struct store_sqlite_conn *c, struct store_sqlite_bind *b)
+{
+	int rc = b->rc;
+	int ret = 0;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(b->s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = store_sqlite_fail(c, rc, sqlite3_sql(b->s));
+	store_sqlite_done_with(b->s);
+	return ret;
+}
+
+/* Runs one cached statement without parameters. */
+static int store_sqlite_exec(struct store_sqlite_conn *c, enum store_sqlite_stmt_id id)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, id), SQLITE_OK};
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	return store_sqlite_step_done(c, &b);
+}
+
+/* Runs constant SQL text (schema, pragmas); never data. */
+static int store_sqlite_exec_sql(struct store_sqlite_conn *c, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		int err = store_sqlite_fail(c, rc, msg ? msg : sql);
+		sqlite3_free(msg);
+		return err;
+	}
+	return 0;
+}
+
+/* Reads a single-row, single-column integer from constant SQL text. */
+static int store_sqlite_query_int(struct store_sqlite_conn *c, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_OK ? 0 : store_sqlite_fail(c, rc, sql);
+}
+
+static char *store_sqlite_col_str(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+static void store_sqlite_col_id(sqlite3_stmt *s, int i, char out[UWS_ID_LEN + 1])
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	size_t n = t ? (size_t)sqlite3_column_bytes(s, i) : 0;
+	if (n > UWS_ID_LEN)
+		n = UWS_ID_LEN;
+	if (n)
+		memcpy(out, t, n);
+	out[n] = '\0';
+}
+
+static enum uws_phase store_sqlite_col_phase(sqlite3_stmt *s, int i)
+{
+	int64_t p = sqlite3_column_int64(s, i);
+	return p >= 0 && p < UWS_PHASE_COUNT ? (enum uws_phase)p : UWS_UNKNOWN;
+}
+
+/* ---- read connections ---- */
+
+/* pthread key destructor: the thread exits; close its connection unless
+ * store_close() got there first (then it is no longer on the list). */
+static void store_sqlite_rconn_exit(void *arg)
+{
+	struct store_sqlite_rconn *found = NULL;
+	pthread_mutex_lock(&store_sqlite_rconns_lock);
+	for (struct store_sqlite_rconn **pp = &store_sqlite_rconns; *pp; pp = &(*pp)->next) {
+		if (*pp == arg && pthread_equal((*pp)->thread, pthread_self())) {
+			found = *pp;
+			*pp = found->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&store_sqlite_rconns_lock);
+	if (found) {
+		store_sqlite_conn_close(&found->conn);
+		free(found);
+	}
+}
+
+/* The calling thread's read connection, opened on first use; NULL after logging. */
+static struct store_sqlite_conn *store_sqlite_reader(struct store_sqlite *sq)
+{
+	struct store_sqlite_rconn *rc = pthread_getspecific(sq->rkey);
+	if (rc)
+		return &rc->conn;
+	rc = xcalloc(1, sizeof(*rc));
+	if (store_sqlite_conn_open(&rc->conn, sq->path, SQLITE_OPEN_READONLY) < 0) {
+		free(rc);
+		return NULL;
+	}
+	rc->sq = sq;
+	rc->thread = pthread_self();
+	if (pthread_setspecific(sq->rkey, rc) != 0) {
+		log_error("store: pthread_setspecific failed");
+		store_sqlite_conn_close(&rc->conn);
+		free(rc);
+		return NULL;
+	}
+	pthread_mutex_lock(&store_sqlite_rconns_lock);
+	rc->next = store_sqlite_rconns;
+	store_sqlite_rconns = rc;
+	pthread_mutex_unlock(&store_sqlite_rconns_lock);
+	return &rc->conn;
+}
+
+/* Closes every read connection of a store (the store is closing; no thread
+ * uses it any more, but threads that did may still be alive or exiting). */
+static void store_sqlite_readers_close(struct store_sqlite *sq)
+{
+	struct store_sqlite_rconn *mine = NULL, *rc;
+	pthread_mutex_lock(&store_sqlite_rconns_lock);
+	for (struct store_sqlite_rconn **pp = &store_sqlite_rconns; *pp;) {
+		rc = *pp;
+		if (rc->sq == sq) {
+			*pp = rc->next;
+			rc->next = mine;
+			mine = rc;
+		} else {
+			pp = &rc->next;
+		}
+	}
+	if (sq->rkey_ok)
+		pthread_key_delete(sq->rkey);
+	sq->rkey_ok = false;
+	pthread_mutex_unlock(&store_sqlite_rconns_lock);
+	while ((rc = mine)) {
+		mine = rc->next;
+		store_sqlite_conn_close(&rc->conn);
+		free(rc);
+	}
+}
+
+/* ---- the writer ---- */
+
+static void store_sqlite_bind_job(struct store_sqlite_bind *b, const struct uws_job *job)
+{
+	const char *owner = job->owner && *job->owner ? job->owner : NULL;
+	store_sqlite_bind_text(b, 1, job->id);
+	store_sqlite_bind_text(b, 2, job->jobdef);
+	store_sqlite_bind_text(b, 3, owner);
+	store_sqlite_bind_text(b, 4, job->run_id);
+	store_sqlite_bind_int(b, 5, job->phase);
+	store_sqlite_bind_int(b, 6, job->creation_time);
+	store_sqlite_bind_int(b, 7, job->start_time);
+	store_sqlite_bind_int(b, 8, job->end_time);
+	store_sqlite_bind_int(b, 9, job->destruction_time);
+	store_sqlite_bind_int(b, 10, job->execution_duration);
+	store_sqlite_bind_int(b, 11, job->quote);
+	store_sqlite_bind_text(b, 12, job->error_summary);
+	store_sqlite_bind_int(b, 13, job->error_type);
+	store_sqlite_bind_int(b, 14, job->run_request_time);
+	store_sqlite_bind_int(b, 15, job->pgid);
+	store_sqlite_bind_text(b, 16, job->jdl_hash);
+}
+
+/* Runs a statement whose only parameter ?1 is the job id. */
+static int store_sqlite_exec_id(struct store_sqlite_conn *c, enum store_sqlite_stmt_id id,
+				const char *job_id)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, id), SQLITE_OK};
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, job_id);
+	return store_sqlite_step_done(c, &b);
+}
+
+static int store_sqlite_insert_params(struct store_sqlite_conn *c, const struct uws_job *job)
+{
+	for (size_t i = 0; i < job->nparams; i++) {
+		const struct uws_param *p = &job->params[i];
+		struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_PARAM_INSERT),
+					      SQLITE_OK};
+		int ret;
+		if (!b.s)
+			return OPUS_ERR_INTERNAL;
+		store_sqlite_bind_text(&b, 1, job->id);
+		store_sqlite_bind_text(&b, 2, p->name);
+		store_sqlite_bind_text(&b, 3, p->value);
+		store_sqlite_bind_int(&b, 4, p->by_ref);
+		ret = store_sqlite_step_done(c, &b);
+		if (ret < 0) /* a missing name or the same name twice: bad input */
+			return ret == OPUS_ERR_EXISTS ? OPUS_ERR_INVAL : ret;
+	}
+	return 0;
+}
+
+static int store_sqlite_insert_results(struct store_sqlite_conn *c, const struct uws_job *job)
+{
+	for (size_t i = 0; i < job->nresults; i++) {
+		const struct uws_result *r = &job->results[i];
+		struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_RESULT_INSERT),
+					      SQLITE_OK};
+		int ret;
+		if (!b.s)
+			return OPUS_ERR_INTERNAL;
+		store_sqlite_bind_text(&b, 1, job->id);
+		store_sqlite_bind_text(&b, 2, r->id);
+		store_sqlite_bind_text(&b, 3, r->path);
+		store_sqlite_bind_text(&b, 4, r->mime);
+		store_sqlite_bind_int(&b, 5, r->size);
+		ret = store_sqlite_step_done(c, &b);
+		if (ret < 0)
+			return ret == OPUS_ERR_EXISTS ? OPUS_ERR_INVAL : ret;
+	}
+	return 0;
+}
+
+static int store_sqlite_run_create(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_JOB_INSERT), SQLITE_OK};
+	int ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_job(&b, &op->job);
+	ret = store_sqlite_step_done(c, &b);
+	if (ret < 0)
+		return ret;
+	return store_sqlite_insert_params(c, &op->job);
+}
+
+/* UPDATE of every scalar field; OPUS_ERR_NOTFOUND when no row matched. */
+static int store_sqlite_update_job(struct store_sqlite_conn *c, const struct uws_job *job)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_JOB_UPDATE), SQLITE_OK};
+	int ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_job(&b, job);
+	ret = store_sqlite_step_done(c, &b);
+	if (ret == 0 && sqlite3_changes(c->db) == 0)
+		ret = OPUS_ERR_NOTFOUND;
+	return ret;
+}
+
+static int store_sqlite_run_save(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
+{
+	return store_sqlite_update_job(c, &op->job);
+}
+
+static int store_sqlite_run_set_params(struct store_sqlite_conn *c,
+				       const struct store_sqlite_op *op)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_JOB_EXISTS), SQLITE_OK};
+	int rc, ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, op->job.id);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(b.s) : b.rc;
+	ret = rc == SQLITE_ROW	  ? 0
+	      : rc == SQLITE_DONE ? OPUS_ERR_NOTFOUND
+				  : store_sqlite_fail(c, rc, "job exists");
+	store_sqlite_done_with(b.s);
+	if (ret == 0)
+		ret = store_sqlite_exec_id(c, STORE_SQLITE_PARAMS_DELETE, op->job.id);
+	if (ret == 0)
+		ret = store_sqlite_insert_params(c, &op->job);
+	return ret;
+}
+
+static int store_sqlite_run_finish(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
+{
+	int ret = store_sqlite_update_job(c, &op->job);
+	if (ret == 0)
+		ret = store_sqlite_exec_id(c, STORE_SQLITE_RESULTS_DELETE, op->job.id);
+	if (ret == 0)
+		ret = store_sqlite_insert_results(c, &op->job);
+	return ret;
+}
+
+static int store_sqlite_run_delete(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
+{
+	int ret = store_sqlite_exec_id(c, STORE_SQLITE_JOB_DELETE, op->id);
+	if (ret == 0 && sqlite3_changes(c->db) == 0)
+		ret = OPUS_ERR_NOTFOUND;
+	return ret;
+}
+
+static int store_sqlite_run_account_put(struct store_sqlite_conn *c,
+					const struct store_sqlite_op *op)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_ACCOUNT_PUT), SQLITE_OK};
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, op->name);
+	store_sqlite_bind_text(&b, 2, op->token_hash);
+	store_sqlite_bind_int(&b, 3, op->admin);
+	return store_sqlite_step_done(c, &b);
+}
+
+/*
+ * One transaction for a whole batch. Each op runs inside SAVEPOINT op; a
+ * failing op is rolled back to its savepoint and keeps its own error, the
+ * others commit. If the transaction itself fails, every op that had
+ * succeeded gets that error (nothing of the batch was committed).
+ */
+static void store_sqlite_run_batch(struct store_sqlite *sq, struct store_sqlite_op *batch)
+{
+	struct store_sqlite_conn *c = &sq->writer;
+	int ret = store_sqlite_exec(c, STORE_SQLITE_BEGIN_WRITE);
+	for (struct store_sqlite_op *op = batch; op && ret == 0; op = op->next) {
+		ret = store_sqlite_exec(c, STORE_SQLITE_SAVEPOINT);
+		if (ret < 0)
+			break;
+		op->result = op->run(c, op);
+		if (op->result < 0)
+			ret = store_sqlite_exec(c, STORE_SQLITE_ROLLBACK_TO);
+		if (ret == 0)
+			ret = store_sqlite_exec(c, STORE_SQLITE_RELEASE);
+	}
+	if (ret == 0)
+		ret = store_sqlite_exec(c, STORE_SQLITE_COMMIT);
+	if (ret == 0) {
+		atomic_fetch_add(&sq->commits, 1);
+		return;
+	}
+	if (!sqlite3_get_autocommit(c->db))
+		(void)store_sqlite_exec(c, STORE_SQLITE_ROLLBACK);
+	for (struct store_sqlite_op *op = batch; op; op = op->next) {
+		if (op->result == 0)
+			op->result = ret;
+	}
+}
+
+static void *store_sqlite_writer_main(void *arg)
+{
+	struct store_sqlite *sq = arg;
+	pthread_mutex_lock(&sq->lock);
+	for (;;) {
+		struct store_sqlite_op *batch;
+		while (!sq->head && !sq->stopping)
+			pthread_cond_wait(&sq->wake, &sq->lock);
+		if (!sq->head)
+			break; /* stopping, and the queue is drained */
+		batch = sq->head;
+		sq->head = NULL;
+		sq->tail = &sq->head;
+		pthread_mutex_unlock(&sq->lock);
+		store_sqlite_run_batch(sq, batch);
+		pthread_mutex_lock(&sq->lock);
+		/* Once `done` is set and the lock dropped, the op's owner may free it. */
+		while (batch) {
+			struct store_sqlite_op *op = batch;
+			batch = op->next;
+			op->done = true;
+			pthread_cond_signal(&op->done_cond);
+		}
+	}
+	pthread_mutex_unlock(&sq->lock);
+	return NULL;
+}
+
+/* Queues an op, waits until it is committed (or failed), frees its data. */
+static int store_sqlite_submit(struct store_sqlite *sq, struct store_sqlite_op *op)
+{
+	int ret;
+	pthread_cond_init(&op->done_cond, NULL);
+	op->result = 0;
+	op->done = false;
+	op->next = NULL;
+	pthread_mutex_lock(&sq->lock);
+	if (sq->stopping) {
+		op->result = OPUS_ERR_INTERNAL;
+		op->done = true;
+	} else {
+		*sq->tail = op;
+		sq->tail = &op->next;
+		pthread_cond_signal(&sq->wake);
+	}
+	while (!op->done)
+		pthread_cond_wait(&op->done_cond, &sq->lock);
+	pthread_mutex_unlock(&sq->lock);
+	pthread_cond_destroy(&op->done_cond);
+	ret = op->result;
+	uws_job_release(&op->job);
+	free(op->id);
+	free(op->name);
+	free(op->token_hash);
+	return ret;
+}
+
+static int store_sqlite_submit_job(struct store *st, const struct uws_job *job,
+				   int (*run)(struct store_sqlite_conn *,
+					      const struct store_sqlite_op *))
+{
+	struct store_sqlite_op op = {.run = run};
+	uws_job_copy(&op.job, job);
+	return store_sqlite_submit(store_sqlite_of(st), &op);
+}
+
+static int store_sqlite_job_create(struct store *st, const struct uws_job *job)
+{
+	return store_sqlite_submit_job(st, job, store_sqlite_run_create);
+}
+
+static int store_sqlite_job_save(struct store *st, const struct uws_job *job)
+{
+	return store_sqlite_submit_job(st, job, store_sqlite_run_save);
+}
+
+static int store_sqlite_job_set_params(struct store *st, const struct uws_job *job)
+{
+	return store_sqlite_submit_job(st, job, store_sqlite_run_set_params);
+}
+
+static int store_sqlite_job_finish(struct store *st, const struct uws_job *job)
+{
+	return store_sqlite_submit_job(st, job, store_sqlite_run_finish);
+}
+
+static int store_sqlite_job_delete(struct store *st, const char *id)
+{
+	struct store_sqlite_op op = {.run = store_sqlite_run_delete, .id = xstrdup(id)};
+	return store_sqlite_submit(store_sqlite_of(st), &op);
+}
+
+static int store_sqlite_account_put(struct store *st, const char *name, const char *token_hash,
+				    bool admin)
+{
+	struct store_sqlite_op op = {
+	    .run = store_sqlite_run_account_put,
+	    .name = xstrdup(name),
+	    .token_hash = xstrdup(token_hash),
+	    .admin = admin,
+	};
+	return store_sqlite_submit(store_sqlite_of(st), &op);
+}
+
+/* ---- reads ---- */
+
+static void store_sqlite_read_scalars(sqlite3_stmt *s, struct uws_job *job)
+{
+	store_sqlite_col_id(s, 0, job->id);
+	job->jobdef = store_sqlite_col_str(s, 1);
+	job->owner = store_sqlite_col_str(s, 2);
+	job->run_id = store_sqlite_col_str(s, 3);
+	job->phase = store_sqlite_col_phase(s, 4);
+	job->creation_time = sqlite3_column_int64(s, 5);
+	job->start_time = sqlite3_column_int64(s, 6);
+	job->end_time = sqlite3_column_int64(s, 7);
+	job->destruction_time = sqlite3_column_int64(s, 8);
+	job->execution_duration = sqlite3_column_int64(s, 9);
+	job->quote = sqlite3_column_int64(s, 10);
+	job->error_summary = store_sqlite_col_str(s, 11);
+	job->error_type = sqlite3_column_int64(s, 12) == UWS_ERROR_TRANSIENT ? UWS_ERROR_TRANSIENT
+									     : UWS_ERROR_FATAL;
+	job->run_request_time = sqlite3_column_int64(s, 13);
+	job->pgid = sqlite3_column_int64(s, 14);
+	job->jdl_hash = store_sqlite_col_str(s, 15);
+}
+
+/* Steps a query bound to the job id, handing each row to `row`. */
+static int store_sqlite_each_row(struct store_sqlite_conn *c, enum store_sqlite_stmt_id id,
+				 const char *job_id, struct uws_job *job,
+				 void (*row)(sqlite3_stmt *s, struct uws_job *job))
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, id), SQLITE_OK};
+	int rc, ret = 0;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, job_id);
+	rc = b.rc;
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		rc = sqlite3_step(b.s);
+		if (rc == SQLITE_ROW)
+			row(b.s, job);
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_sqlite_fail(c, rc, store_sqlite_sql[id]);
+	store_sqlite_done_with(b.s);
+	return ret;
+}
+
+static void store_sqlite_row_job(sqlite3_stmt *s, struct uws_job *job)
+{
+	store_sqlite_read_scalars(s, job);
+}
+
+static void store_sqlite_row_param(sqlite3_stmt *s, struct uws_job *job)
+{
+	uws_job_add_param(job, (const char *)sqlite3_column_text(s, 0),
+			  (const char *)sqlite3_column_text(s, 1), sqlite3_column_int(s, 2) != 0);
+}
+
+static void store_sqlite_row_result(sqlite3_stmt *s, struct uws_job *job)
+{
+	uws_job_add_result(job, (const char *)sqlite3_column_text(s, 0),
+			   (const char *)sqlite3_column_text(s, 1),
+			   (const char *)sqlite3_column_text(s, 2), sqlite3_column_int64(s, 3));
+}
+
+/* Three queries in one read transaction, so a concurrent finish is seen
+ * either entirely or not at all. */
+static int store_sqlite_job_get(struct store *st, const char *id, struct uws_job *out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	struct uws_job job = {0};
+	int ret = OPUS_ERR_INTERNAL;
+	if (!c)
+		goto done;
+	ret = store_sqlite_exec(c, STORE_SQLITE_BEGIN_READ);
+	if (ret == 0)
+		ret =
+		    store_sqlite_each_row(c, STORE_SQLITE_JOB_GET, id, &job, store_sqlite_row_job);
+	if (ret == 0 && !job.jobdef)
+		ret = OPUS_ERR_NOTFOUND;
+	if (ret == 0)
+		ret = store_sqlite_each_row(c, STORE_SQLITE_PARAMS_GET, id, &job,
+					    store_sqlite_row_param);
+	if (ret == 0)
+		ret = store_sqlite_each_row(c, STORE_SQLITE_RESULTS_GET, id, &job,
+					    store_sqlite_row_result);
+	if (!sqlite3_get_autocommit(c->db))
+		(void)store_sqlite_exec(c, STORE_SQLITE_COMMIT);
+done:
+	if (ret == 0)
+		*out = job;
+	else
+		uws_job_release(&job);
+	return ret;
+}
+
+/* The list statement for a normalised filter, bound; NULL after logging. */
+static enum store_sqlite_stmt_id store_sqlite_list_id(const struct store_filter *f)
+{
+	bool by_owner = f->owner || f->owner_is_null;
+	if (by_owner)
+		return f->last ? STORE_SQLITE_LIST_OWNER_DESC : STORE_SQLITE_LIST_OWNER_ASC;
+	return f->last ? STORE_SQLITE_LIST_ALL_DESC : STORE_SQLITE_LIST_ALL_ASC;
+}
+
+static void store_sqlite_list_bind(struct store_sqlite_bind *b, const struct store_filter *f)
+{
+	store_sqlite_bind_text(b, 1, f->jobdef);
+	if (f->owner || f->owner_is_null)
+		store_sqlite_bind_text(b, 2, f->owner_is_null ? NULL : f->owner);
+	store_sqlite_bind_int(b, 3, f->after ? f->after : INT64_MIN);
+	store_sqlite_bind_int(b, 4, f->phases);
+	store_sqlite_bind_int(b, 5, f->last ? f->last : -1);
+}
+
+static int store_sqlite_job_list(struct store *st, const struct store_filter *f,
+				 struct uws_job **jobs_out, size_t *n_out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	enum store_sqlite_stmt_id id = store_sqlite_list_id(f);
+	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	struct uws_job *jobs = NULL;
+	size_t n = 0, alloc = 0;
+	int rc, ret = OPUS_ERR_INTERNAL;
+	if (!c || !(b.s = store_sqlite_stmt(c, id)))
+		goto done;
+	store_sqlite_list_bind(&b, f);
+	rc = b.rc;
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		struct uws_job *j;
+		rc = sqlite3_step(b.s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (n == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			jobs = xrealloc(jobs, alloc * sizeof(*jobs));
+		}
+		j = &jobs[n++];
+		memset(j, 0, sizeof(*j));
+		store_sqlite_col_id(b.s, 0, j->id);
+		j->jobdef = store_sqlite_col_str(b.s, 1);
+		j->owner = store_sqlite_col_str(b.s, 2);
+		j->run_id = store_sqlite_col_str(b.s, 3);
+		j->phase = store_sqlite_col_phase(b.s, 4);
+		j->creation_time = sqlite3_column_int64(b.s, 5);
+	}
+	ret = rc == SQLITE_DONE ? 0 : store_sqlite_fail(c, rc, store_sqlite_sql[id]);
+	store_sqlite_done_with(b.s);
+done:
+	if (ret < 0) {
+		store_jobs_free(jobs, n);
+		return ret;
+	}
+	*jobs_out = jobs;
+	*n_out = n;
+	return 0;
+}
+
+/* Collects column 0 of every row of a bound statement, then resets it. */
+static int store_sqlite_collect_ids(struct store_sqlite_conn *c, struct store_sqlite_bind *b,
+				    char ***ids_out, size_t *n_out)
+{
+	char **ids = NULL;
+	size_t n = 0, alloc = 0;
+	int rc = b->rc, ret;
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		rc = sqlite3_step(b->s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (n == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			ids = xrealloc(ids, alloc * sizeof(*ids));
+		}
+		ids[n++] = store_sqlite_col_str(b->s, 0);
+	}
+	ret = rc == SQLITE_DONE ? 0 : store_sqlite_fail(c, rc, sqlite3_sql(b->s));
+	store_sqlite_done_with(b->s);
+	if (ret < 0) {
+		store_ids_free(ids, n);
+		return ret;
+	}
+	*ids_out = ids;
+	*n_out = n;
+	return 0;
+}
+
+static int store_sqlite_job_ids_in_phase(struct store *st, enum uws_phase phase, char ***ids_out,
+					 size_t *n_out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	if (!c || !(b.s = store_sqlite_stmt(c, STORE_SQLITE_IDS_IN_PHASE)))
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_int(&b, 1, phase);
+	return store_sqlite_collect_ids(c, &b, ids_out, n_out);
+}
+
+static int store_sqlite_job_ids_expired(struct store *st, int64_t now_ms, size_t max,
+					char ***ids_out, size_t *n_out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	if (!c || !(b.s = store_sqlite_stmt(c, STORE_SQLITE_IDS_EXPIRED)))
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_int(&b, 1, now_ms);
+	store_sqlite_bind_int(&b, 2, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	return store_sqlite_collect_ids(c, &b, ids_out, n_out);
+}
+
+static int store_sqlite_next_destruction(struct store *st, int64_t *ms_out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	sqlite3_stmt *s;
+	int rc, ret;
+	if (!c || !(s = store_sqlite_stmt(c, STORE_SQLITE_NEXT_DESTRUCTION)))
+		return OPUS_ERR_INTERNAL;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*ms_out = sqlite3_column_int64(s, 0); /* MIN() of no row is NULL: 0 */
+		ret = 0;
+	} else {
+		ret = store_sqlite_fail(c, rc, store_sqlite_sql[STORE_SQLITE_NEXT_DESTRUCTION]);
+	}
+	store_sqlite_done_with(s);
+	return ret;
+}
+
+static int store_sqlite_account_get(struct store *st, const char *name, char hash_out[65],
+				    bool *admin_out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	int rc, ret;
+	if (!c || !(b.s = store_sqlite_stmt(c, STORE_SQLITE_ACCOUNT_GET)))
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, name);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(b.s) : b.rc;
+	if (rc == SQLITE_ROW) {
+		const unsigned char *h = sqlite3_column_text(b.s, 0);
+		size_t n = h ? (size_t)sqlite3_column_bytes(b.s, 0) : 0;
+		if (n > 64)
+			n = 64;
+		if (n)
+			memcpy(hash_out, h, n);
+		hash_out[n] = '\0';
+		*admin_out = sqlite3_column_int(b.s, 1) != 0;
+		ret = 0;
+	} else {
+		ret = rc == SQLITE_DONE ? OPUS_ERR_NOTFOUND : store_sqlite_fail(c, rc, "account");
+	}
+	store_sqlite_done_with(b.s);
+	return ret;
+}
+
+/* ---- open, migrate, close ---- */
+
+static int store_sqlite_migrate(struct store_sqlite_conn *c)
+{
+	const int latest = store_sqlite_schema_version();
+	int64_t v = 0;
+	int ret = store_sqlite_query_int(c, "PRAGMA user_version", &v);
+	if (ret == 0 && v > latest) {
+		log_error("store: database schema v%lld is newer than this opusd (v%d)",
+			  (long long)v, latest);
+		return OPUS_ERR_INVAL;
+	}
+	for (size_t i = 0; ret == 0 && i < OPUS_ARRAY_LEN(store_sqlite_migrations); i++) {
+		const struct store_sqlite_migration *m = &store_sqlite_migrations[i];
+		/* Re-read inside the write lock: another process may have migrated. */
+		ret = store_sqlite_exec_sql(c, "BEGIN IMMEDIATE");
+		if (ret == 0)
+			ret = store_sqlite_query_int(c, "PRAGMA user_version", &v);
+		if (ret == 0 && v < m->version) {
+			log_info("store: migrating schema to v%d", m->version);
+			ret = store_sqlite_exec_sql(c, m->sql);
+		}
+		if (ret == 0)
+			ret = store_sqlite_exec_sql(c, "COMMIT");
+		if (ret < 0 && !sqlite3_get_autocommit(c->db))
+			(void)store_sqlite_exec_sql(c, "ROLLBACK");
+	}
+	return ret;
+}
+
+static int store_sqlite_journal_cb(void *arg, int ncols, char **vals, char **names)
+{
+	(void)names;
+	if (ncols > 0 && vals[0])
+		*(bool *)arg = strcmp(vals[0], "wal") == 0;
+	return 0;
+}
+
+static int store_sqlite_writer_setup(struct store_sqlite_conn *c, const char *path)
+{
+	bool wal = false;
+	char *msg = NULL;
+	int rc =
+	    sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", store_sqlite_journal_cb, &wal, &msg);
+	if (rc != SQLITE_OK) {
+		int err = store_sqlite_fail(c, rc, msg ? msg : "journal_mode");
+		sqlite3_free(msg);
+		return err;
+	}
+	if (!wal)
+		log_warn("store: %s: WAL mode unavailable; reads may wait for writes", path);
+	return store_sqlite_exec_sql(c, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+}
+
+static void store_sqlite_free(struct store_sqlite *sq)
+{
+	store_sqlite_readers_close(sq);
+	store_sqlite_conn_close(&sq->writer);
+	pthread_cond_destroy(&sq->wake);
+	pthread_mutex_destroy(&sq->lock);
+	free(sq->path);
+	free(sq);
+}
+
+static int store_sqlite_start_writer(struct store_sqlite *sq)
+{
+	sigset_t all, old;
+	int rc;
+	/* The writer takes no signals: they belong to the daemon's own handling. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&sq->thread, NULL, store_sqlite_writer_main, sq);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_error("store: cannot start the writer thread: %s", strerror(rc));
+		return OPUS_ERR_INTERNAL;
+	}
+	sq->thread_ok = true;
+	return 0;
+}
+
+static int store_sqlite_open(const struct store_config *cfg, struct store **out)
+{
+	struct store_sqlite *sq = xcalloc(1, sizeof(*sq));
+	int ret;
+	sq->base.ops = &store_sqlite_ops;
+	sq->path = xstrdup(cfg->path);
+	sq->tail = &sq->head;
+	atomic_init(&sq->commits, 0);
+	pthread_mutex_init(&sq->lock, NULL);
+	pthread_cond_init(&sq->wake, NULL);
+	ret = store_sqlite_conn_open(&sq->writer, sq->path,
+				     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	if (ret == 0)
+		ret = store_sqlite_writer_setup(&sq->writer, sq->path);
+	if (ret == 0)
+		ret = store_sqlite_migrate(&sq->writer);
+	if (ret == 0 && pthread_key_create(&sq->rkey, store_sqlite_rconn_exit) != 0) {
+		log_error("store: pthread_key_create failed");
+		ret = OPUS_ERR_INTERNAL;
+	}
+	sq->rkey_ok = ret == 0;
+	if (ret == 0)
+		ret = store_sqlite_start_writer(sq);
+	if (ret < 0) {
+		store_sqlite_free(sq);
+		return ret;
+	}
+	*out = &sq->base;
+	return 0;
+}
+
+static void store_sqlite_close(struct store *st)
+{
+	struct store_sqlite *sq = store_sqlite_of(st);
+	pthread_mutex_lock(&sq->lock);
+	sq->stopping = true;
+	pthread_cond_signal(&sq->wake);
+	pthread_mutex_unlock(&sq->lock);
+	if (sq->thread_ok)
+		pthread_join(sq->thread, NULL);
+	store_sqlite_free(sq);
+}
+
+/* ---- debug hooks ---- */
+
+uint64_t store_sqlite_commit_count(const struct store *st)
+{
+	const struct store_sqlite *sq = (const struct store_sqlite *)st;
+	return atomic_load(&sq->commits);
+}
+
+int store_sqlite_schema_version(void)
+{
+	size_t n = OPUS_ARRAY_LEN(store_sqlite_migrations);
+	return store_sqlite_migrations[n - 1].version;
+}
+
+int store_sqlite_list_plan(struct store *st, const struct store_filter *f, struct sbuf *out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	enum store_sqlite_stmt_id id = store_sqlite_list_id(f);
+	/* Constant SQL from the table above; the values are bound as for the list. */
+	char *sql = xasprintf("EXPLAIN QUERY PLAN %s", store_sqlite_sql[id]);
+	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	int rc, ret = OPUS_ERR_INTERNAL;
+	if (!c)
+		goto done;
+	rc = sqlite3_prepare_v2(c->db, sql, -1, &b.s, NULL);
+	if (rc != SQLITE_OK) {
+		ret = store_sqlite_fail(c, rc, sql);
+		goto done;
+	}
+	store_sqlite_list_bind(&b, f);
+	rc = b.rc;
+	while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(b.s)) == SQLITE_ROW) {
+		sbuf_adds(out, (const char *)sqlite3_column_text(b.s, 3));
+		sbuf_addc(out, '\n');
+	}
+	ret = rc == SQLITE_DONE ? out->err : store_sqlite_fail(c, rc, sql);
+done:
+	sqlite3_finalize(b.s);
+	free(sql);
+	return ret;
+}
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .open = store_sqlite_open,
+    .close = store_sqlite_close,
+    .job_create = store_sqlite_job_create,
+    .job_get = store_sqlite_job_get,
+    .job_save = store_sqlite_job_save,
+    .job_set_params = store_sqlite_job_set_params,
+    .job_finish = store_sqlite_job_finish,
+    .job_delete = store_sqlite_job_delete,
+    .job_list = store_sqlite_job_list,
+    .job_ids_in_phase = store_sqlite_job_ids_in_phase,
+    .job_ids_expired = store_sqlite_job_ids_expired,
+    .next_destruction = store_sqlite_next_destruction,
+    .account_put = store_sqlite_account_put,
+    .account_get = store_sqlite_account_get,
+};

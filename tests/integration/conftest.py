@@ -1,0 +1,505 @@
+"""Integration test harness for opusd: real daemons on loopback.
+
+What this file gives the tests
+------------------------------
+* ``Daemon``: one opusd process on a free 127.0.0.1 port with its own temp data
+  dir, a copy of tests/integration/jobdefs as its jdl dir, an INI config file and
+  its stderr captured to ``opusd.log``. ``stop()`` sends SIGTERM and asserts exit
+  status 0 within 10 s (sanitizer reports make it exit non-zero, which fails).
+* ``daemon`` (module scope, default config) and ``daemon_factory`` (function scope,
+  any config) fixtures. Every daemon started is stopped and checked at teardown;
+  when a test fails the tail of the logs of every daemon alive is attached to
+  the report.
+* ``Client``: a requests.Session bound to one daemon that never follows
+  redirects and validates EVERY XML document it receives: well-formed, parsed
+  offline (no network, no entities), and for UWS resources (/rest/...) valid
+  against tests/schemas/uws/UWS-1.1.xsd with version="1.1" and UTC times ending
+  in Z. JSON bodies must parse. Helpers create jobs, read job documents into
+  dicts and poll for phases with timeouts.
+
+Environment: OPUSD_BIN (default build/asan/opusd, relative to the repository).
+Run: /usr/bin/python3 -m pytest -q tests/integration
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SCHEMA_DIR = REPO / "tests" / "schemas" / "uws"
+# Must be set before lxml (libxml2) is loaded so the xlink import resolves offline.
+os.environ["XML_CATALOG_FILES"] = str(SCHEMA_DIR / "catalog.xml")
+
+import pytest  # noqa: E402
+import requests  # noqa: E402
+from lxml import etree  # noqa: E402
+
+UWS_NS = "http://www.ivoa.net/xml/UWS/v1.0"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+NS = {"uws": UWS_NS, "xlink": XLINK_NS}
+JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED", "ARCHIVED")
+TIME_ELEMENTS = ("creationTime", "startTime", "endTime", "destruction", "quote")
+
+
+def opusd_bin():
+    p = Path(os.environ.get("OPUSD_BIN", "build/asan/opusd"))
+    if not p.is_absolute():
+        p = REPO / p
+    return p
+
+
+# ---------------------------------------------------------------- XML checks
+
+def _parser():
+    return etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False,
+                           huge_tree=False)
+
+
+_SCHEMA = None
+
+
+def uws_schema():
+    global _SCHEMA
+    if _SCHEMA is None:
+        doc = etree.parse(str(SCHEMA_DIR / "UWS-1.1.xsd"), _parser())
+        _SCHEMA = etree.XMLSchema(doc)
+    return _SCHEMA
+
+
+def parse_xml(content):
+    """Well-formedness check; returns the root element."""
+    try:
+        return etree.fromstring(content, _parser())
+    except etree.XMLSyntaxError as e:
+        raise AssertionError(f"response is not well-formed XML: {e}\n{content[:2000]!r}")
+
+
+def validate_uws(content):
+    """Parses and validates a UWS document; returns the root element."""
+    root = parse_xml(content)
+    schema = uws_schema()
+    if not schema.validate(root):
+        raise AssertionError(
+            f"UWS document invalid against UWS-1.1.xsd: {schema.error_log}\n"
+            f"{content[:4000].decode('utf-8', 'replace')}")
+    tag = etree.QName(root)
+    assert tag.namespace == UWS_NS, f"root element {root.tag} not in the UWS namespace"
+    if tag.localname in ("job", "jobs"):
+        assert root.get("version") == "1.1", \
+            f"<uws:{tag.localname}> version={root.get('version')!r}, want '1.1'"
+    for name in TIME_ELEMENTS:
+        for el in root.iter(f"{{{UWS_NS}}}{name}"):
+            if el.get(f"{{{XSI_NS}}}nil") == "true" or not (el.text or "").strip():
+                continue
+            assert el.text.strip().endswith("Z"), f"<{name}>{el.text}</{name}> is not UTC with Z"
+    return root
+
+
+# ------------------------------------------------------------------- helpers
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def parse_time(s):
+    """ISO 8601 as produced by opusd ('2026-11-23T09:35:42.123Z') -> aware datetime."""
+    s = s.strip()
+    assert s.endswith("Z"), f"time {s!r} does not end with Z"
+    return datetime.fromisoformat(s[:-1]).replace(tzinfo=timezone.utc)
+
+
+def iso_utc(ts, precision="milliseconds"):
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec=precision) \
+        .replace("+00:00", "Z")
+
+
+def process_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def wait_until(pred, timeout, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def text_of(el):
+    if el is None or el.get(f"{{{XSI_NS}}}nil") == "true":
+        return None
+    return el.text if el.text is not None else ""
+
+
+def job_to_dict(root):
+    """A uws:job element as a plain dict (None for nil/absent)."""
+    def f(name):
+        return text_of(root.find(f"uws:{name}", NS))
+    d = {k: f(k) for k in ("jobId", "runId", "ownerId", "phase", "quote", "creationTime",
+                           "startTime", "endTime", "executionDuration", "destruction")}
+    d["parameters"] = {}
+    for p in root.iterfind("uws:parameters/uws:parameter", NS):
+        d["parameters"][p.get("id")] = {"value": p.text or "",
+                                       "byReference": p.get("byReference") == "true"}
+    d["results"] = [{"id": r.get("id"), "href": r.get(f"{{{XLINK_NS}}}href"),
+                     "mime-type": r.get("mime-type"), "size": r.get("size")}
+                    for r in root.iterfind("uws:results/uws:result", NS)]
+    es = root.find("uws:errorSummary", NS)
+    d["errorSummary"] = None if es is None else {
+        "type": es.get("type"), "hasDetail": es.get("hasDetail"),
+        "message": es.findtext("uws:message", default="", namespaces=NS)}
+    return d
+
+
+def assert_plain_error(r, status):
+    assert r.status_code == status, \
+        f"{r.request.method} {r.url}: got {r.status_code}, want {status}: {r.text[:500]!r}"
+    ct = r.headers.get("Content-Type", "")
+    assert ct.startswith("text/plain"), f"{r.status_code} body has Content-Type {ct!r}"
+    assert r.text.strip(), f"{r.status_code} body is empty; want a plain-text reason"
+
+
+# -------------------------------------------------------------------- client
+
+class Client(requests.Session):
+    """HTTP client for one daemon; relative paths allowed; no redirects followed;
+    every XML/JSON response is checked (see module docstring)."""
+
+    def __init__(self, base, auth=None):
+        super().__init__()
+        self.base = base.rstrip("/")
+        self.auth = auth
+        self.hooks["response"].append(self._check_response)
+
+    def request(self, method, url, *args, **kw):
+        if url.startswith("/"):
+            url = self.base + url
+        kw.setdefault("allow_redirects", False)
+        kw.setdefault("timeout", 40)
+        return super().request(method, url, *args, **kw)
+
+    @staticmethod
+    def _check_response(r, *args, **kw):
+        ct = r.headers.get("Content-Type", "").lower()
+        if r.request.method == "HEAD" or not r.content:
+            return
+        path = requests.utils.urlparse(r.url).path
+        if "xml" in ct:
+            if path.startswith("/rest/") and r.status_code == 200 \
+                    and "/results/" not in path and "/parameters/" not in path:
+                validate_uws(r.content)
+            else:
+                parse_xml(r.content)
+        elif "json" in ct:
+            try:
+                json.loads(r.content)
+            except ValueError as e:
+                raise AssertionError(f"{r.url}: invalid JSON ({e}): {r.content[:500]!r}")
+
+    # -- jobs
+    def create(self, jobdef, data=None, files=None, run=False, expect=303):
+        data = dict(data or {})
+        if run:
+            data["PHASE"] = "RUN"
+        r = self.post(f"/rest/{jobdef}", data=data, files=files)
+        assert r.status_code == expect, \
+            f"create {jobdef} {data}: {r.status_code} {r.text[:500]!r}"
+        if expect != 303:
+            return r
+        loc = r.headers["Location"]
+        m = re.fullmatch(re.escape(self.base) + rf"/rest/{re.escape(jobdef)}/([0-9a-f]+)", loc)
+        assert m, f"Location {loc!r} is not {self.base}/rest/{jobdef}/{{id}}"
+        assert JOB_ID_RE.match(m.group(1)), f"job id {m.group(1)!r} is not 32 hex chars"
+        return loc
+
+    def job(self, url, **params):
+        r = self.get(url, params=params)
+        assert r.status_code == 200, f"GET {url}: {r.status_code} {r.text[:300]!r}"
+        return job_to_dict(validate_uws(r.content))
+
+    def phase(self, url):
+        r = self.get(url + "/phase")
+        assert r.status_code == 200, f"GET {url}/phase: {r.status_code} {r.text[:300]!r}"
+        return r.text.strip()
+
+    def wait_for_phase(self, url, phases, timeout=10.0):
+        if isinstance(phases, str):
+            phases = (phases,)
+        deadline = time.monotonic() + timeout
+        seen = []
+        while True:
+            p = self.phase(url)
+            if not seen or seen[-1] != p:
+                seen.append(p)
+            if p in phases:
+                return p
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url}: phase never reached {phases} in {timeout}s; "
+                                     f"phases seen {seen}; job {self.job(url)}")
+            time.sleep(0.05)
+
+    def list_ids(self, jobdef, params=None):
+        r = self.get(f"/rest/{jobdef}", params=params)
+        assert r.status_code == 200, f"list {jobdef} {params}: {r.status_code} {r.text[:300]!r}"
+        root = validate_uws(r.content)
+        assert etree.QName(root).localname == "jobs"
+        return [j.get("id") for j in root.iterfind("uws:jobref", NS)]
+
+    def set_phase(self, url, phase, expect=303):
+        r = self.post(url + "/phase", data={"PHASE": phase})
+        assert r.status_code == expect, \
+            f"POST {url}/phase PHASE={phase}: {r.status_code} (want {expect}) {r.text[:300]!r}"
+        return r
+
+
+# -------------------------------------------------------------------- daemon
+
+_LIVE = []  # daemons whose logs are attached to a failing test's report
+
+
+class Daemon:
+    def __init__(self, root, config=None, name="opusd", register=True):
+        self.root = Path(root)
+        self.name = name
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.data_dir = self.root / "data"
+        self.jdl_dir = self.root / "jobdefs"
+        if not self.jdl_dir.exists():
+            shutil.copytree(HERE / "jobdefs", self.jdl_dir)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.root / "opusd.log"
+        self.config_path = self.root / "opusd.ini"
+        self.config = {
+            "server": {"listen": f"127.0.0.1:{self.port}", "log_level": "info"},
+            "paths": {"data_dir": str(self.data_dir), "jdl_dir": str(self.jdl_dir)},
+            # no destruction cap, so tests can set far-future times; short kill grace
+            "jobs": {"kill_grace_ms": "500", "max_destruction": "0"},
+        }
+        for sec, kv in (config or {}).items():
+            self.config.setdefault(sec, {}).update({k: str(v) for k, v in kv.items()})
+        self.write_config()
+        self.extra_args = []  # appended to the command line (flags override the file)
+        self.proc = None
+        self._logf = None
+        if register:
+            _LIVE.append(self)
+
+    def write_config(self):
+        lines = []
+        for sec, kv in self.config.items():
+            lines.append(f"[{sec}]")
+            lines += [f"{k} = {v}" for k, v in kv.items()]
+            lines.append("")
+        self.config_path.write_text("\n".join(lines))
+
+    def run_cli(self, *args, timeout=30):
+        return subprocess.run([str(opusd_bin()), *args], capture_output=True, text=True,
+                              timeout=timeout, cwd=self.root)
+
+    def add_user(self, name, admin=False):
+        args = ["user", "add", name] + (["--admin"] if admin else []) + \
+            ["--config", str(self.config_path), "--data-dir", str(self.data_dir)]
+        r = self.run_cli(*args)
+        assert r.returncode == 0, f"opusd {' '.join(args)} -> {r.returncode}: {r.stderr}"
+        lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
+        assert len(lines) == 1, f"user add printed {r.stdout!r}; want one token line"
+        return lines[0].strip()
+
+    def start(self, timeout=20):
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self._logf = open(self.log_path, "ab")
+        self._logf.write(f"==== start {time.strftime('%H:%M:%S')} ====\n".encode())
+        self._logf.flush()
+        self.proc = subprocess.Popen([str(opusd_bin()), "--config", str(self.config_path),
+                                      *self.extra_args],
+                                     stdout=self._logf, stderr=self._logf, cwd=self.root,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"opusd exited with {self.proc.returncode} at start:\n"
+                                     f"{self.log_tail()}")
+            try:
+                if requests.get(self.base + "/availability", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"opusd not ready in {timeout}s:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=10):
+        """SIGTERM; asserts a clean exit (status 0) within `timeout` seconds."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                self._close_log()
+                raise AssertionError(f"opusd did not exit within {timeout}s of SIGTERM:\n"
+                                     f"{self.log_tail()}")
+        self._close_log()
+        assert proc.returncode == 0, \
+            f"opusd exited with status {proc.returncode} after SIGTERM:\n{self.log_tail()}"
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        self._close_log()
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def _close_log(self):
+        if self._logf:
+            self._logf.close()
+            self._logf = None
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n=150):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def job_dir(self, job_id):
+        return self.data_dir / "jobs" / job_id
+
+    def client(self, auth=None):
+        return Client(self.base, auth=auth)
+
+    def kill_leftover_jobs(self):
+        """Kills job processes (pids the test scripts wrote) still alive."""
+        for f in list(self.data_dir.glob("jobs/*/pid.txt")) + \
+                list(self.data_dir.glob("jobs/*/child.txt")):
+            try:
+                pid = int(f.read_text().strip())
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except (ValueError, OSError):
+                continue
+            if b"sleep" in cmd or b"bash" in cmd:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def close(self):
+        """Stops (checked) and forgets the daemon."""
+        try:
+            self.stop()
+        finally:
+            if self.proc is not None:
+                self.proc.kill()
+            self.kill_leftover_jobs()
+            if self in _LIVE:
+                _LIVE.remove(self)
+
+
+class DaemonFactory:
+    def __init__(self, base_dir):
+        self.base_dir = Path(base_dir)
+        self.daemons = []
+
+    def __call__(self, config=None, users=(), start=True, name=None):
+        """users: iterable of (name, admin); tokens are in daemon.tokens."""
+        name = name or f"opusd{len(self.daemons)}"
+        d = Daemon(self.base_dir / name, config, name=name)
+        self.daemons.append(d)
+        d.tokens = {u: d.add_user(u, admin=a) for u, a in users}
+        if start:
+            d.start()
+        return d
+
+    def close_all(self):
+        errors = []
+        for d in self.daemons:
+            try:
+                d.close()
+            except AssertionError as e:
+                errors.append(f"[{d.name}] {e}")
+        if errors:
+            raise AssertionError("\n\n".join(errors))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _binary_present():
+    if not opusd_bin().exists():
+        pytest.exit(f"opusd binary {opusd_bin()} not found: run `make FLAVOUR=asan build` "
+                    f"or set OPUSD_BIN", returncode=2)
+
+
+@pytest.fixture
+def daemon_factory(tmp_path):
+    f = DaemonFactory(tmp_path)
+    yield f
+    f.close_all()
+
+
+@pytest.fixture(scope="module")
+def module_factory(tmp_path_factory, request):
+    f = DaemonFactory(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
+    yield f
+    f.close_all()
+
+
+@pytest.fixture(scope="module")
+def daemon(module_factory):
+    """One daemon with the default test config, shared by a module."""
+    return module_factory()
+
+
+@pytest.fixture
+def client(daemon):
+    c = daemon.client()
+    yield c
+    c.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for d in _LIVE:
+            rep.sections.append((f"opusd log [{d.name}] {d.log_path}", d.log_tail()))

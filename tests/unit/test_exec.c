@@ -1,0 +1,414 @@
+/* Unit tests for src/exec (local backend): environment, cwd, exit status,
+ * process groups, output files, descriptors and signals of the child. */
+#include "base/base.h"
+#include "check.h"
+#include "exec/exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_RECS 64
+
+struct rec {
+	char id[64];
+	bool done;
+	struct exec_exit ee;
+};
+
+static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rec_cond = PTHREAD_COND_INITIALIZER;
+static struct rec recs[MAX_RECS];
+static size_t nrecs;
+static char tmp[PATH_MAX];
+static struct exec *ex;
+
+static void on_exit_cb(void *ctx, const struct exec_exit *ee)
+{
+	(void)ctx;
+	pthread_mutex_lock(&rec_lock);
+	if (nrecs < MAX_RECS) {
+		struct rec *r = &recs[nrecs++];
+		snprintf(r->id, sizeof(r->id), "%s", ee->job_id);
+		r->ee = *ee;
+		r->ee.job_id = NULL;
+		r->done = true;
+	}
+	pthread_cond_broadcast(&rec_cond);
+	pthread_mutex_unlock(&rec_lock);
+}
+
+/* Waits for the exit of job `id`; false on timeout. */
+static bool wait_exit(const char *id, int64_t timeout_ms, struct exec_exit *out)
+{
+	int64_t end = time_now_ms() + timeout_ms;
+	bool found = false;
+
+	pthread_mutex_lock(&rec_lock);
+	for (;;) {
+		for (size_t i = 0; i < nrecs && !found; i++) {
+			if (strcmp(recs[i].id, id) == 0) {
+				*out = recs[i].ee;
+				found = true;
+			}
+		}
+		if (found || time_now_ms() >= end)
+			break;
+		struct timespec ts = {.tv_sec = (time_t)(end / 1000),
+				      .tv_nsec = (long)(end % 1000) * 1000000};
+		pthread_cond_timedwait(&rec_cond, &rec_lock, &ts);
+	}
+	pthread_mutex_unlock(&rec_lock);
+	return found;
+}
+
+static char *path_in(const char *name)
+{
+	return xasprintf("%s/%s", tmp, name);
+}
+
+static void write_text(const char *name, const char *text)
+{
+	char *p = path_in(name);
+	CHECK(file_write_all(p, text, strlen(text), 0640) == 0);
+	free(p);
+}
+
+/* The file's content, or "" when missing; caller frees. */
+static char *read_text(const char *name)
+{
+	char *p = path_in(name), *buf = NULL;
+	size_t len;
+	if (file_read_all(p, 1 << 20, &buf, &len) != 0)
+		buf = xstrdup("");
+	free(p);
+	return buf;
+}
+
+/* Starts job `id` running the script text, with files {id}.sh/.out/.err. */
+static int start_job(const char *id, const char *script, char *const *envp, int64_t *handle)
+{
+	char *sh = xasprintf("%s.sh", id);
+	char *spath = path_in(sh), *out = xasprintf("%s/%s.out", tmp, id);
+	char *err = xasprintf("%s/%s.err", tmp, id);
+	char *const empty[] = {NULL};
+	struct exec_spec spec = {
+	    .job_id = id,
+	    .workdir = tmp,
+	    .script_path = spath,
+	    .envp = envp ? envp : empty,
+	    .stdout_path = out,
+	    .stderr_path = err,
+	};
+	int ret;
+
+	if (script)
+		write_text(sh, script);
+	ret = exec_start(ex, &spec, handle);
+	free(sh);
+	free(spath);
+	free(out);
+	free(err);
+	return ret;
+}
+
+/* Is this pid gone (or a zombie nobody reaped yet)? */
+static bool pid_gone(pid_t pid)
+{
+	char path[64], *buf = NULL;
+	size_t len;
+	bool gone;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (file_read_all(path, 4096, &buf, &len) != 0)
+		return true;
+	const char *rp = strrchr(buf, ')');
+	gone = rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+	free(buf);
+	return gone;
+}
+
+static bool wait_gone(pid_t pid, int64_t timeout_ms)
+{
+	int64_t end = time_now_ms() + timeout_ms;
+	while (!pid_gone(pid)) {
+		if (time_now_ms() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+TEST(env_arrives_as_data)
+{
+	char *foo = xasprintf("a $(touch %s/pwned1) `touch %s/pwned2` 'q' \"dq\"; touch %s/pwned3\n"
+			      "touch %s/pwned4",
+			      tmp, tmp, tmp, tmp);
+	char *foo_env = xasprintf("FOO=%s", foo);
+	char *const envp[] = {foo_env, "BAR=plain", NULL};
+	struct exec_exit ee;
+	int64_t h = 0;
+	struct stat stb;
+
+	CHECK(start_job("env",
+			"printf '%s' \"$FOO\" > foo.txt\nprintf '%s' \"$BAR\" > bar.txt\n"
+			"printf '%s' \"${OPUS_TEST_DAEMON-unset}\" > path.txt\n",
+			envp, &h) == 0);
+	CHECK(wait_exit("env", 5000, &ee));
+	CHECK(ee.exited && ee.exit_code == 0);
+	char *got = read_text("foo.txt");
+	CHECK_STR(got, foo);
+	free(got);
+	got = read_text("bar.txt");
+	CHECK_STR(got, "plain");
+	free(got);
+	got = read_text("path.txt");
+	CHECK_STR(got, "unset"); /* nothing but envp: the daemon's environment stays out */
+	free(got);
+	for (int i = 1; i <= 4; i++) {
+		char *p = xasprintf("%s/pwned%d", tmp, i);
+		CHECK(stat(p, &stb) < 0 && errno == ENOENT);
+		free(p);
+	}
+	free(foo);
+	free(foo_env);
+}
+
+TEST(cwd_is_workdir_and_outputs)
+{
+	struct exec_exit ee;
+	int64_t h = 0;
+	CHECK(start_job("cwd", "pwd > cwd.txt\necho out\necho err >&2\nexit 7\n", NULL, &h) == 0);
+	CHECK(wait_exit("cwd", 5000, &ee));
+	CHECK(ee.exited && ee.exit_code == 7 && ee.handle == h);
+	char *got = read_text("cwd.txt");
+	char *want = xasprintf("%s\n", tmp);
+	CHECK_STR(got, want);
+	free(got);
+	free(want);
+	got = read_text("cwd.out");
+	CHECK_STR(got, "out\n");
+	free(got);
+	got = read_text("cwd.err");
+	CHECK_STR(got, "err\n");
+	free(got);
+}
+
+TEST(missing_script_is_127)
+{
+	struct exec_exit ee;
+	int64_t h = 0;
+	CHECK(start_job("missing", NULL, NULL, &h) == 0);
+	CHECK(wait_exit("missing", 5000, &ee));
+	CHECK(ee.exited && ee.exit_code == 127);
+}
+
+TEST(bad_workdir_fails_start)
+{
+	char *spath = path_in("cwd.sh"), *out = path_in("x.out");
+	char *const empty[] = {NULL};
+	struct exec_spec spec = {
+	    .job_id = "nowhere",
+	    .workdir = "/nonexistent/opusd",
+	    .script_path = spath,
+	    .envp = empty,
+	    .stdout_path = out,
+	    .stderr_path = out,
+	};
+	int64_t h = 0;
+	CHECK(exec_start(ex, &spec, &h) < 0);
+	free(spath);
+	free(out);
+}
+
+TEST(own_process_group)
+{
+	struct exec_exit ee;
+	int64_t h = 0;
+	pid_t child = 0;
+	char *got;
+
+	CHECK(start_job("group", "sleep 30 &\necho $! > group.pid\nwait\n", NULL, &h) == 0);
+	for (int i = 0; i < 500 && !child; i++) {
+		got = read_text("group.pid");
+		if (strchr(got, '\n'))
+			child = (pid_t)atoi(got);
+		free(got);
+		if (!child)
+			usleep(10000);
+	}
+	CHECK(child > 0);
+	CHECK(getpgid((pid_t)h) == (pid_t)h);
+	CHECK(getpgid((pid_t)h) != getpgrp());
+	CHECK(child > 0 && getpgid(child) == (pid_t)h);
+	CHECK(exec_signal(ex, h, SIGKILL) == 0);
+	CHECK(wait_exit("group", 5000, &ee));
+	CHECK(!ee.exited && ee.term_signal == SIGKILL);
+	CHECK(child > 0 && wait_gone(child, 3000));
+	/* Signalling a group that is gone is not an error. */
+	CHECK(exec_signal(ex, h, SIGTERM) == 0);
+	CHECK(exec_signal(ex, 0, SIGTERM) == OPUS_ERR_INVAL);
+	CHECK(exec_signal(ex, -1, SIGTERM) == OPUS_ERR_INVAL);
+}
+
+TEST(leftovers_die_with_the_leader)
+{
+	struct exec_exit ee;
+	int64_t h = 0;
+	pid_t child = 0;
+	CHECK(start_job("left", "sleep 30 &\necho $! > left.pid\n", NULL, &h) == 0);
+	CHECK(wait_exit("left", 5000, &ee));
+	CHECK(ee.exited && ee.exit_code == 0);
+	char *got = read_text("left.pid");
+	child = (pid_t)atoi(got);
+	free(got);
+	CHECK(child > 0 && wait_gone(child, 3000));
+}
+
+TEST(no_fd_or_signal_state_leaks)
+{
+	struct exec_exit ee;
+	int64_t h = 0;
+	int fd = open("/dev/null", O_RDONLY); /* deliberately not close-on-exec */
+	CHECK(fd >= 0 && dup2(fd, 100) == 100);
+	CHECK(
+	    start_job("fds",
+		      "if [ -e /proc/$$/fd/100 ]; then echo leaked; else echo clean; fi > fds.txt\n"
+		      "exec grep -E '^Sig(Blk|Ign)' /proc/self/status > sig.txt\n",
+		      NULL, &h) == 0);
+	CHECK(wait_exit("fds", 5000, &ee));
+	CHECK(ee.exited && ee.exit_code == 0);
+	char *got = read_text("fds.txt");
+	CHECK_STR(got, "clean\n");
+	free(got);
+	got = read_text("sig.txt");
+	unsigned long long blk = 1, ign = 1;
+	CHECK(sscanf(got, "SigBlk:\t%llx\nSigIgn:\t%llx", &blk, &ign) == 2);
+	CHECK(blk == 0);
+	/* Signals 32 and 33 are glibc's own: its posix_spawn leaves them ignored. */
+	CHECK((ign & 0x7fffffffull) == 0);
+	free(got);
+	close(100);
+	close(fd);
+}
+
+TEST(concurrent_jobs_reaped)
+{
+	char ids[8][16];
+	struct exec_exit ee;
+	int64_t h;
+	for (int i = 0; i < 8; i++) {
+		char script[64];
+		snprintf(ids[i], sizeof(ids[i]), "many%d", i);
+		snprintf(script, sizeof(script), "sleep 0.%d\nexit %d\n", 8 - i, 10 + i);
+		CHECK(start_job(ids[i], script, NULL, &h) == 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		CHECK(wait_exit(ids[i], 5000, &ee));
+		CHECK(ee.exited && ee.exit_code == 10 + i);
+	}
+}
+
+TEST(spawn_is_cheap)
+{
+	struct exec_exit ee;
+	int64_t h, total = 0;
+	struct timespec a, b;
+	const int n = 20;
+	for (int i = 0; i < n; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "fast%d", i);
+		char *sh = xasprintf("%s.sh", id);
+		write_text(sh, "exit 0\n");
+		free(sh);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		CHECK(start_job(id, NULL, NULL, &h) == 0);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		total += (int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
+		CHECK(wait_exit(id, 5000, &ee));
+	}
+	printf("exec: posix_spawn of bash takes %lld us on average\n", (long long)(total / n));
+	CHECK(total / n < 3000);
+}
+
+TEST(orphan_signal_checks_the_job)
+{
+	struct exec_exit ee;
+	int64_t plain = 0, h = 0;
+	char *const envp[] = {"OPUS_JOB_ID=orphan2", NULL};
+	CHECK(start_job("orphan1", "sleep 30\n", NULL, &plain) == 0);
+	CHECK(start_job("orphan2", "sleep 30\n", envp, &h) == 0);
+	usleep(50000);
+	/* Without OPUS_JOB_ID in its environment a group is never taken for a job. */
+	CHECK(exec_signal_orphan(plain, SIGKILL) == OPUS_ERR_NOTFOUND);
+	CHECK(!pid_gone((pid_t)plain));
+	CHECK(exec_signal_orphan_job(h, "someone-else", SIGKILL) == OPUS_ERR_NOTFOUND);
+	CHECK(!pid_gone((pid_t)h));
+	CHECK(exec_signal_orphan_job(h, "orphan2", SIGKILL) == 0);
+	CHECK(wait_exit("orphan2", 5000, &ee));
+	CHECK(!ee.exited && ee.term_signal == SIGKILL);
+	CHECK(exec_signal_orphan(h, SIGKILL) == OPUS_ERR_NOTFOUND);
+	CHECK(exec_signal_orphan(1, SIGKILL) == OPUS_ERR_INVAL);
+	CHECK(exec_signal(ex, plain, SIGKILL) == 0);
+	CHECK(wait_exit("orphan1", 5000, &ee));
+}
+
+TEST(close_with_running_children)
+{
+	struct exec *ex2 = NULL;
+	int64_t h = 0;
+	struct exec *saved = ex;
+	CHECK(exec_open("local", on_exit_cb, NULL, &ex2) == 0);
+	ex = ex2;
+	CHECK(start_job("closing", "sleep 30\n", NULL, &h) == 0);
+	ex = saved;
+	int64_t t0 = time_mono_ms();
+	exec_close(ex2);
+	CHECK(time_mono_ms() - t0 < 1000);
+	/* Not started by ex: exec_signal() leaves it alone. */
+	CHECK(exec_signal(ex, h, SIGKILL) == 0);
+	CHECK(!pid_gone((pid_t)h));
+	CHECK(kill(-(pid_t)h, SIGKILL) == 0);
+	CHECK(wait_gone((pid_t)h, 3000));
+	CHECK(exec_open("nosuch", on_exit_cb, NULL, &ex2) == OPUS_ERR_INVAL);
+	exec_close(NULL);
+}
+
+int main(void)
+{
+	sigset_t block;
+	char tmpl[] = "/tmp/opusd-test-exec-XXXXXX";
+
+	/* The daemon's signal state: SIGPIPE ignored, the stop signals blocked. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	log_set_level(LOG_WARN);
+	setenv("OPUS_TEST_DAEMON", "leaked", 1);
+
+	if (!mkdtemp(tmpl) || !realpath(tmpl, tmp))
+		return 2;
+	if (exec_open("local", on_exit_cb, NULL, &ex) != 0)
+		return 2;
+	RUN(env_arrives_as_data);
+	RUN(cwd_is_workdir_and_outputs);
+	RUN(missing_script_is_127);
+	RUN(bad_workdir_fails_start);
+	RUN(own_process_group);
+	RUN(leftovers_die_with_the_leader);
+	RUN(no_fd_or_signal_state_leaks);
+	RUN(concurrent_jobs_reaped);
+	RUN(spawn_is_cheap);
+	RUN(orphan_signal_checks_the_job);
+	RUN(close_with_running_children);
+	exec_close(ex);
+	rm_rf(tmp);
+	return CHECK_DONE();
+}

@@ -1,0 +1,731 @@
+/*
+ * Unit tests for src/jdl: the OPUS examples read field by field, every
+ * datatype and VALUES rule, each load-time refusal (tests/data/bad-jdl),
+ * the registry's reload and references, and the shipped jobdefs/.
+ * Runs from the repository root (paths are relative to it).
+ */
+#include "check.h"
+#include "jdl/jdl.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPUS1 "tests/data/opus-jdl/test_activity_1_vot.xml"
+#define OPUS2 "tests/data/opus-jdl/test_activity_2_vot.xml"
+
+static char tmp[PATH_MAX];
+
+/* A minimal valid description around the given InputParams and groups. */
+static char *doc(const char *name, const char *params, const char *groups)
+{
+	return xasprintf("<VOTABLE version=\"1.3\">\n"
+			 "<RESOURCE name=\"%s\" utype=\"voprov:ActivityDescription\">\n"
+			 "<DESCRIPTION>%s</DESCRIPTION>\n"
+			 "<PARAM name=\"script\" value=\"echo hi&#10;\" datatype=\"char\"/>\n"
+			 "<GROUP name=\"InputParams\">%s</GROUP>\n%s\n"
+			 "</RESOURCE></VOTABLE>\n",
+			 name, name, params, groups);
+}
+
+static struct jdl *parse_str(const char *xml, const char *name, char **err)
+{
+	struct jdl *j = NULL;
+	*err = NULL;
+	if (jdl_parse_buffer(xml, strlen(xml), name, &j, err) != 0)
+		return NULL;
+	return j;
+}
+
+/* Expects refusal; returns the message (caller frees) or NULL if accepted. */
+static char *refusal_of(const char *xml)
+{
+	char *err = NULL;
+	struct jdl *j = parse_str(xml, NULL, &err);
+	if (j) {
+		jdl_unref(j);
+		return NULL;
+	}
+	return err;
+}
+
+TEST(opus_example_1)
+{
+	struct jdl *j = NULL;
+	char *err = NULL;
+	const struct jdl_param *p;
+	const struct jdl_entity *g;
+
+	CHECK(jdl_parse_file(OPUS1, "test_activity_1", &j, &err) == 0);
+	CHECK(err == NULL);
+	if (!j)
+		return;
+	CHECK_STR(j->name, "test_activity_1");
+	CHECK_STR(j->description, "Job for tests, simply copies input text in a file");
+	CHECK(j->doculink == NULL);
+	CHECK_STR(j->type, "test");
+	CHECK_STR(j->subtype, "test");
+	CHECK_STR(j->version, "1");
+	CHECK_STR(j->contact_name, "opus-admin");
+	CHECK_STR(j->contact_email, "admin@opus");
+	CHECK(j->execution_duration == 20);
+	CHECK(j->quote == 10);
+	CHECK_STR(j->script, "sleep 10\r\necho $text > $output\r\n");
+	CHECK(strstr(j->script, "\r\n") != NULL);
+	CHECK_STR(j->hash, "0f2a97c53cd6b8e986de2485454d624111f57c196eb26552d3041eec30545d08");
+	CHECK(j->refs == 1);
+
+	CHECK(j->nparams == 1);
+	p = jdl_find_param(j, "TEXT");
+	CHECK(p == &j->params[0]);
+	if (p) {
+		CHECK_STR(p->name, "text");
+		CHECK(p->type == JDL_CHAR);
+		CHECK_STR(p->datatype, "char");
+		CHECK_STR(p->arraysize, "*");
+		CHECK(p->xtype == NULL && p->unit == NULL && p->ucd == NULL && p->utype == NULL);
+		CHECK_STR(p->description, "Input text for test job");
+		CHECK_STR(p->default_value, "Hello World");
+		CHECK(!p->required);
+		CHECK(p->min == NULL && p->max == NULL && p->noptions == 0);
+	}
+	CHECK(j->nused == 0);
+	CHECK(j->ngenerated == 1);
+	g = jdl_find_generated(j, "output");
+	CHECK(g == &j->generated[0]);
+	if (g) {
+		CHECK_STR(g->name, "output");
+		CHECK_STR(g->description, "Output file that contains the input text");
+		CHECK(g->role == NULL && g->multiplicity == NULL && g->url == NULL);
+		CHECK_STR(g->default_value, "output.txt");
+		CHECK_STR(g->content_type, "text/plain");
+	}
+	CHECK(jdl_find_used(j, "output") == NULL);
+	CHECK(jdl_find_param(j, "output") == NULL);
+	jdl_unref(j);
+}
+
+TEST(opus_example_2)
+{
+	struct jdl *j = NULL;
+	char *err = NULL;
+	const struct jdl_entity *u, *g;
+
+	/* No expected name: the RESOURCE's own name is used. */
+	CHECK(jdl_parse_file(OPUS2, NULL, &j, &err) == 0);
+	CHECK(err == NULL);
+	if (!j)
+		return;
+	CHECK_STR(j->name, "test_activity_2");
+	CHECK_STR(j->description, "Job for tests, simply adds input text to a given file");
+	CHECK_STR(j->script, "sleep 10\r\ncat $input > $output\r\necho $text >> $output\r\n");
+	CHECK_STR(j->hash, "cd92493c951c74496f56cde3465c10d852e7408da5e6d4d048157b639c681ce3");
+	CHECK(j->execution_duration == 20 && j->quote == 10);
+	CHECK(j->nparams == 1 && j->nused == 1 && j->ngenerated == 1);
+	CHECK_STR(j->params[0].default_value, "!");
+	CHECK_STR(j->params[0].description, "Input text for test job 2");
+	CHECK(!j->params[0].required);
+	u = jdl_find_used(j, "Input");
+	CHECK(u != NULL);
+	if (u) {
+		CHECK_STR(u->name, "input");
+		CHECK_STR(u->description, "Input entity for test job 2");
+		CHECK_STR(u->default_value, "input.txt");
+		CHECK_STR(u->url, "file://$ID");
+		CHECK(u->content_type == NULL && u->role == NULL && u->multiplicity == NULL);
+	}
+	g = jdl_find_generated(j, "output");
+	CHECK(g && g->default_value && strcmp(g->default_value, "output.txt") == 0);
+	CHECK(g && g->content_type && strcmp(g->content_type, "text/plain") == 0);
+	jdl_unref(j);
+}
+
+TEST(expected_name_must_match)
+{
+	struct jdl *j = (struct jdl *)&j;
+	char *err = NULL;
+
+	CHECK(jdl_parse_file(OPUS1, "other", &j, &err) == OPUS_ERR_INVAL);
+	CHECK(j == NULL);
+	CHECK_STR(err, "RESOURCE name \"test_activity_1\" does not match the job description "
+		       "name \"other\"");
+	free(err);
+	err = NULL;
+	CHECK(jdl_parse_file("tests/data/opus-jdl/none.xml", "none", &j, &err) ==
+	      OPUS_ERR_NOTFOUND);
+	CHECK(err != NULL);
+	free(err);
+}
+
+static const char all_types[] =
+    "<PARAM name=\"b\" datatype=\"boolean\" value=\"TRUE\"/>"
+    "<PARAM name=\"s\" datatype=\"short\" value=\"5\"><VALUES><MIN value=\"-10\"/>"
+    "<MAX value=\"10\"/></VALUES></PARAM>"
+    "<PARAM name=\"i\" datatype=\"int\" unit=\"s\" ucd=\"time.duration\" "
+    "utype=\"x:y\"><DESCRIPTION>  an int\n </DESCRIPTION><VALUES><MIN value=\"1\"/>"
+    "</VALUES></PARAM>"
+    "<PARAM name=\"l\" datatype=\"long\" type=\"no_query\"><VALUES><MAX value=\"100\"/>"
+    "</VALUES></PARAM>"
+    "<PARAM name=\"c\" datatype=\"char\" arraysize=\"*\" value=\"fast\"><VALUES>"
+    "<OPTION value=\"fast\"/><OPTION value=\"slow\"><OPTION value=\"slower\"/></OPTION>"
+    "</VALUES></PARAM>"
+    "<PARAM name=\"f\" datatype=\"float\" value=\"0.5\"><VALUES><MIN value=\"0\"/>"
+    "<MAX value=\"1\"/></VALUES></PARAM>"
+    "<PARAM name=\"d\" datatype=\"double\" value=\"\"/>"
+    "<PARAM name=\"u\" datatype=\"anyURI\" value=\"https://example.org/x\"/>"
+    "<PARAM name=\"up\" datatype=\"file\"/>"
+    "<PARAM name=\"up2\" datatype=\"char\" xtype=\"application/octet-stream\" "
+    "arraysize=\"*\"/>";
+
+TEST(every_datatype)
+{
+	static const struct {
+		const char *name;
+		enum jdl_type type;
+		bool required;
+	} want[] = {
+	    {"b", JDL_BOOLEAN, false}, {"s", JDL_SHORT, false},	 {"i", JDL_INT, true},
+	    {"l", JDL_LONG, false},    {"c", JDL_CHAR, false},	 {"f", JDL_FLOAT, false},
+	    {"d", JDL_DOUBLE, true},   {"u", JDL_ANYURI, false}, {"up", JDL_FILE, true},
+	    {"up2", JDL_FILE, true},
+	};
+	char *xml = doc("types", all_types, ""), *err = NULL;
+	struct jdl *j = parse_str(xml, "types", &err);
+	const struct jdl_param *p;
+
+	CHECK(j != NULL);
+	CHECK(err == NULL);
+	if (err)
+		fprintf(stderr, "  %s\n", err);
+	free(xml);
+	free(err);
+	if (!j)
+		return;
+	CHECK(j->nparams == OPUS_ARRAY_LEN(want));
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(want) && i < j->nparams; i++) {
+		CHECK_STR(j->params[i].name, want[i].name);
+		CHECK(j->params[i].type == want[i].type);
+		CHECK(j->params[i].required == want[i].required);
+	}
+	CHECK(j->execution_duration == 0 && j->quote == 0);
+	p = jdl_find_param(j, "i");
+	CHECK(p && p->min && strcmp(p->min, "1") == 0 && !p->max);
+	CHECK(p && p->unit && strcmp(p->unit, "s") == 0);
+	CHECK(p && p->ucd && strcmp(p->ucd, "time.duration") == 0);
+	CHECK(p && p->utype && strcmp(p->utype, "x:y") == 0);
+	CHECK(p && p->description && strcmp(p->description, "an int") == 0);
+	p = jdl_find_param(j, "c");
+	CHECK(p && p->noptions == 3);
+	if (p && p->noptions == 3) {
+		CHECK_STR(p->options[0], "fast");
+		CHECK_STR(p->options[1], "slow");
+		CHECK_STR(p->options[2], "slower");
+	}
+	p = jdl_find_param(j, "d");
+	CHECK(p && p->default_value == NULL); /* value="" is no default */
+	p = jdl_find_param(j, "up2");
+	CHECK(p && p->xtype && strcmp(p->xtype, "application/octet-stream") == 0);
+	CHECK_STR(jdl_type_name(JDL_ANYURI), "anyURI");
+	CHECK_STR(jdl_type_name(JDL_BOOLEAN), "boolean");
+	CHECK_STR(jdl_type_name(JDL_FILE), "file");
+	jdl_unref(j);
+}
+
+/* Checks one value: want NULL means accepted, else the exact reason. */
+static void expect(const struct jdl_param *p, const char *value, const char *want)
+{
+	char *why = (char *)"unset";
+	int ret = jdl_check_value(p, value, &why);
+	if (!want) {
+		CHECK(ret == 0);
+		CHECK(why == NULL);
+		if (ret)
+			fprintf(stderr, "  %s=\"%s\" refused: %s\n", p->name, value, why);
+	} else {
+		CHECK(ret == OPUS_ERR_INVAL);
+		CHECK_STR(why, want);
+	}
+	free(why);
+}
+
+TEST(check_value_types)
+{
+	struct jdl_param p = {.name = (char *)"v"};
+	char *big;
+
+	p.type = JDL_BOOLEAN;
+	expect(&p, "true", NULL);
+	expect(&p, "False", NULL);
+	expect(&p, "YES", NULL);
+	expect(&p, "no", NULL);
+	expect(&p, "1", NULL);
+	expect(&p, "0", NULL);
+	expect(&p, "maybe", "must be true or false");
+	expect(&p, "", "must be true or false");
+
+	p.type = JDL_SHORT;
+	expect(&p, "-32768", NULL);
+	expect(&p, "32767", NULL);
+	expect(&p, "32768", "must be an integer between -32768 and 32767");
+	expect(&p, "1.0", "must be an integer");
+
+	p.type = JDL_INT;
+	expect(&p, "2147483647", NULL);
+	expect(&p, "-2147483649", "must be an integer between -2147483648 and 2147483647");
+	expect(&p, "12abc", "must be an integer");
+	expect(&p, " 12", "must be an integer");
+	expect(&p, "", "must be an integer");
+
+	p.type = JDL_LONG;
+	expect(&p, "-9223372036854775808", NULL);
+	expect(&p, "9223372036854775808", "must be an integer");
+
+	p.type = JDL_DOUBLE;
+	expect(&p, "1.5", NULL);
+	expect(&p, "-2e-3", NULL);
+	expect(&p, "42", NULL);
+	expect(&p, "1e999", "must be a finite decimal number");
+	expect(&p, "nan", "must be a finite decimal number");
+	expect(&p, "inf", "must be a finite decimal number");
+	expect(&p, "0x10", "must be a finite decimal number");
+	expect(&p, "1.5 ", "must be a finite decimal number");
+	expect(&p, "", "must be a finite decimal number");
+
+	p.type = JDL_FLOAT;
+	expect(&p, "3.4e38", NULL);
+	expect(&p, "1e39", "must be a finite decimal number");
+
+	p.type = JDL_CHAR;
+	expect(&p, "", NULL);
+	expect(&p, "any text; $(rm -rf /) \"quoted\"", NULL);
+	big = xcalloc(64 * 1024 + 2, 1);
+	memset(big, 'a', 64 * 1024);
+	expect(&p, big, NULL);
+	big[64 * 1024] = 'a';
+	expect(&p, big, "must be at most 65536 bytes long");
+	free(big);
+
+	p.type = JDL_ANYURI;
+	expect(&p, "https://example.org/a?b=c", NULL);
+	expect(&p, "file:///tmp/x", NULL);
+	expect(&p, "ivo://ivoa.net/std/UWS", NULL);
+	expect(&p, "urn:x", NULL);
+	expect(&p, "example.org/a", "must be a URI with a scheme, such as https://...");
+	expect(&p, "1http://x", "must be a URI with a scheme, such as https://...");
+	expect(&p, "http:", "must be a URI with a scheme, such as https://...");
+	expect(&p, "http://a b", "must be a URI with a scheme, such as https://...");
+
+	p.type = JDL_FILE;
+	expect(&p, "anything at all", NULL);
+	expect(&p, NULL, "is required");
+	CHECK(jdl_check_value(&p, NULL, NULL) == OPUS_ERR_INVAL);
+}
+
+TEST(check_value_bounds_and_options)
+{
+	char *xml = doc("bounds", all_types, ""), *err = NULL;
+	struct jdl *j = parse_str(xml, NULL, &err);
+
+	free(xml);
+	CHECK(j != NULL);
+	free(err);
+	if (!j)
+		return;
+	expect(jdl_find_param(j, "s"), "-10", NULL);
+	expect(jdl_find_param(j, "s"), "10", NULL);
+	expect(jdl_find_param(j, "s"), "-11", "must be >= -10");
+	expect(jdl_find_param(j, "s"), "11", "must be <= 10");
+	expect(jdl_find_param(j, "s"), "ten", "must be an integer");
+	expect(jdl_find_param(j, "i"), "0", "must be >= 1");
+	expect(jdl_find_param(j, "i"), "2000000", NULL);
+	expect(jdl_find_param(j, "l"), "101", "must be <= 100");
+	expect(jdl_find_param(j, "l"), "-5000000000", NULL);
+	expect(jdl_find_param(j, "f"), "1", NULL);
+	expect(jdl_find_param(j, "f"), "1.0001", "must be <= 1");
+	expect(jdl_find_param(j, "f"), "-0.1", "must be >= 0");
+	expect(jdl_find_param(j, "c"), "slow", NULL);
+	expect(jdl_find_param(j, "c"), "slower", NULL);
+	expect(jdl_find_param(j, "c"), "Slow", "must be one of: fast, slow, slower");
+	expect(jdl_find_param(j, "c"), "", "must be one of: fast, slow, slower");
+	jdl_unref(j);
+}
+
+TEST(reserved_names)
+{
+	/* clang-format off */
+	static const char *const refused[] = {
+	    "PATH", "path", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LD_PRELOAD",
+	    "ld_library_path", "SHELL", "IFS", "PWD", "OLDPWD", "USER", "LOGNAME",
+	    "TMPDIR", "ENV", "BASH_ENV", "BASH_FUNC_x", "PS4", "SHELLOPTS", "BASHOPTS",
+	    "CDPATH", "GLOBIGNORE", "TERM", "OPUS_JOB_ID", "opus_x", "phase", "PHASE",
+	    "action", "runid", "executionDuration", "destruction", "wait", "quote", "owner",
+	    "jobid", "parameters", "results", "error", "GLIBC_TUNABLES", "GCONV_PATH", "_",
+	    "bash",
+	};
+	/* clang-format on */
+	static const char *const allowed[] = {"text",  "input",	 "output",   "n",  "mode",
+					      "paths", "phases", "home_dir", "ld", "opus"};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(refused); i++) {
+		CHECK(jdl_name_is_reserved(refused[i]));
+		if (!jdl_name_is_reserved(refused[i]))
+			fprintf(stderr, "  %s not reserved\n", refused[i]);
+	}
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(allowed); i++) {
+		CHECK(!jdl_name_is_reserved(allowed[i]));
+		if (jdl_name_is_reserved(allowed[i]))
+			fprintf(stderr, "  %s reserved\n", allowed[i]);
+	}
+	CHECK(!jdl_name_is_reserved(NULL));
+}
+
+/* Every file of tests/data/bad-jdl and (part of) the reason it gives. */
+static const struct {
+	const char *file;
+	const char *reason;
+} bad_files[] = {
+    {"bad_name.xml", "PARAM \"1abc\" in GROUP InputParams: name must be an identifier"},
+    {"long_name.xml", "in GROUP InputParams: name must be an identifier"},
+    {"reserved_path.xml",
+     "PARAM \"PATH\" in GROUP InputParams: name would clobber the job's environment"},
+    {"reserved_phase.xml", "PARAM \"Phase\" in GROUP InputParams: name is reserved by UWS"},
+    {"reserved_prefix.xml",
+     "PARAM \"ld_preload\" in GROUP InputParams: name would clobber the job's environment"},
+    {"reserved_generated.xml",
+     "GROUP \"HOME\" in GROUP Generated: name would clobber the job's environment"},
+    {"duplicate.xml", "GROUP \"TEXT\" in GROUP Generated: duplicate name (also PARAM \"text\" "
+		      "in GROUP InputParams)"},
+    {"missing_script.xml", "PARAM \"script\": missing or empty"},
+    {"empty_script.xml", "PARAM \"script\": missing or empty"},
+    {"unknown_datatype.xml", "PARAM \"z\" in GROUP InputParams: unknown datatype \"complex\""},
+    {"missing_datatype.xml", "PARAM \"z\" in GROUP InputParams: missing datatype"},
+    {"bad_default.xml",
+     "PARAM \"n\" in GROUP InputParams: default value \"ten\" must be an integer"},
+    {"default_out_of_range.xml",
+     "PARAM \"n\" in GROUP InputParams: default value \"11\" must be <= 10"},
+    {"default_not_option.xml", "PARAM \"mode\" in GROUP InputParams: default value "
+			       "\"medium\" must be one of: fast, slow"},
+    {"min_above_max.xml", "PARAM \"n\" in GROUP InputParams: VALUES MIN is greater than MAX"},
+    {"bad_min.xml", "PARAM \"n\" in GROUP InputParams: VALUES MIN \"one\" must be an integer"},
+    {"negative_duration.xml",
+     "PARAM \"executionDuration\": value \"-5\" must be a non-negative integer"},
+    {"missing_param_name.xml", "PARAM in GROUP InputParams: missing name attribute"},
+    {"malformed.xml", "malformed XML at line "},
+    {"not_votable.xml", "the root element must be VOTABLE"},
+    {"entity_bomb.xml", "DOCTYPE: document type declarations are refused"},
+    {"external_dtd.xml", "DOCTYPE: document type declarations are refused"},
+};
+
+TEST(load_time_refusals)
+{
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(bad_files); i++) {
+		char *path = xasprintf("tests/data/bad-jdl/%s", bad_files[i].file), *err = NULL;
+		struct jdl *j = NULL;
+		int ret = jdl_parse_file(path, NULL, &j, &err);
+
+		CHECK(ret == OPUS_ERR_INVAL);
+		CHECK(j == NULL);
+		CHECK(err && strstr(err, bad_files[i].reason));
+		if (!err || !strstr(err, bad_files[i].reason))
+			fprintf(stderr, "  %s: got \"%s\"\n", bad_files[i].file,
+				err ? err : "(accepted)");
+		jdl_unref(j);
+		free(err);
+		free(path);
+	}
+}
+
+TEST(inline_refusals)
+{
+	static const struct {
+		const char *params, *groups, *reason;
+	} cases[] = {
+	    {"<PARAM name=\"x\" datatype=\"char\"/>",
+	     "<GROUP name=\"Used\"><GROUP name=\"X\"/></GROUP>",
+	     "GROUP \"X\" in GROUP Used: duplicate name (also PARAM \"x\" in GROUP InputParams)"},
+	    {"",
+	     "<GROUP name=\"Used\"><GROUP name=\"a\"/></GROUP>"
+	     "<GROUP name=\"Generated\"><GROUP name=\"A\"/></GROUP>",
+	     "GROUP \"A\" in GROUP Generated: duplicate name (also GROUP \"a\" in GROUP Used)"},
+	    {"<PARAM name=\"a-b\" datatype=\"char\"/>", "",
+	     "PARAM \"a-b\" in GROUP InputParams: name must be an identifier"},
+	    {"", "<GROUP name=\"Used\"><GROUP name=\"wait\"/></GROUP>",
+	     "GROUP \"wait\" in GROUP Used: name is reserved by UWS"},
+	    {"<PARAM name=\"x\" datatype=\"char\"><VALUES><MIN value=\"1\"/></VALUES></PARAM>", "",
+	     "PARAM \"x\" in GROUP InputParams: VALUES MIN/MAX only apply to numeric datatypes"},
+	    {"<PARAM name=\"x\" datatype=\"int\"><VALUES><MIN value=\"1\" inclusive=\"no\"/>"
+	     "</VALUES></PARAM>",
+	     "", "PARAM \"x\" in GROUP InputParams: VALUES MIN inclusive=\"no\" is not supported"},
+	    {"<PARAM name=\"x\" datatype=\"int\"><VALUES><OPTION value=\"one\"/></VALUES></PARAM>",
+	     "", "PARAM \"x\" in GROUP InputParams: OPTION \"one\" must be an integer"},
+	    {"<PARAM name=\"x\" datatype=\"int\"><VALUES><OPTION/></VALUES></PARAM>", "",
+	     "PARAM \"x\" in GROUP InputParams: OPTION without a value"},
+	    {"", "<GROUP name=\"Used\"><GROUP utype=\"x\"/></GROUP>",
+	     "GROUP in GROUP Used: missing name attribute"},
+	};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(cases); i++) {
+		char *xml = doc("inline", cases[i].params, cases[i].groups);
+		char *err = refusal_of(xml);
+		CHECK(err && strncmp(err, cases[i].reason, strlen(cases[i].reason)) == 0);
+		if (!err || strncmp(err, cases[i].reason, strlen(cases[i].reason)) != 0)
+			fprintf(stderr, "  case %zu: got \"%s\"\n", i, err ? err : "(accepted)");
+		free(err);
+		free(xml);
+	}
+}
+
+TEST(buffer_edge_cases)
+{
+	char *xml = doc("edge", "", ""), *err = NULL;
+	size_t len = strlen(xml);
+	char *copy = xmalloc(len + 5);
+	struct jdl *j = NULL;
+
+	/* Not NUL-terminated: only len bytes may be read. */
+	memcpy(copy, xml, len);
+	memcpy(copy + len, "<junk", 5);
+	CHECK(jdl_parse_buffer(copy, len, "edge", &j, &err) == 0);
+	CHECK(j && j->nparams == 0 && j->nused == 0 && j->ngenerated == 0);
+	CHECK(j && strcmp(j->script, "echo hi\n") == 0);
+	jdl_unref(j);
+	CHECK(jdl_parse_buffer(copy, len + 5, "edge", &j, &err) == OPUS_ERR_INVAL);
+	CHECK(err && strncmp(err, "malformed XML", 13) == 0);
+	free(err);
+	err = NULL;
+	CHECK(jdl_parse_buffer("", 0, "edge", &j, &err) == OPUS_ERR_INVAL && err);
+	free(err);
+	err = NULL;
+	/* Unsafe expected name. */
+	CHECK(jdl_parse_buffer(xml, len, "../x", &j, &err) == OPUS_ERR_INVAL);
+	free(err);
+	free(copy);
+	free(xml);
+
+	/* Namespace absent, unknown PARAMs and GROUPs ignored, a second RESOURCE. */
+	xml = xstrdup("<VOTABLE><RESOURCE name=\"other\" utype=\"x\"/>"
+		      "<RESOURCE name=\"ns\" utype=\"voprov:ActivityDescription\">"
+		      "<PARAM name=\"script\" value=\"true\"/><PARAM name=\"extra\" value=\"1\"/>"
+		      "<GROUP name=\"Other\"><PARAM name=\"PATH\" datatype=\"char\"/></GROUP>"
+		      "</RESOURCE></VOTABLE>");
+	j = parse_str(xml, NULL, &err);
+	CHECK(j && strcmp(j->name, "ns") == 0 && j->nparams == 0);
+	jdl_unref(j);
+	free(err);
+	free(xml);
+
+	xml = xstrdup("<VOTABLE><RESOURCE name=\"x\"><PARAM name=\"script\" value=\"a\"/>"
+		      "<PARAM name=\"script\" value=\"b\"/></RESOURCE></VOTABLE>");
+	err = refusal_of(xml);
+	CHECK_STR(err, "PARAM \"script\": given twice");
+	free(err);
+	free(xml);
+}
+
+TEST(refcount)
+{
+	struct jdl *j = NULL;
+	char *err = NULL;
+
+	CHECK(jdl_parse_file(OPUS1, NULL, &j, &err) == 0);
+	if (!j)
+		return;
+	CHECK(jdl_ref(j) == j);
+	CHECK(j->refs == 2);
+	jdl_unref(j);
+	CHECK(j->refs == 1);
+	CHECK(jdl_ref(NULL) == NULL);
+	jdl_unref(NULL);
+	jdl_unref(j);
+}
+
+static void put(const char *dir, const char *file, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, file);
+	CHECK(file_write_all(path, text, strlen(text), 0640) == 0);
+	free(path);
+}
+
+TEST(registry_reload)
+{
+	char *dir = xasprintf("%s/reg", tmp);
+	char *good = doc("good", "<PARAM name=\"text\" datatype=\"char\" value=\"v1\"/>", "");
+	char *good2 = doc("good", "<PARAM name=\"text\" datatype=\"char\" value=\"v2\"/>", "");
+	char *bad = doc("bad", "<PARAM name=\"PATH\" datatype=\"char\"/>", "");
+	struct jdl_registry *reg;
+	struct jdl *old, *cur;
+	char hash1[65];
+	char **names;
+	size_t n = 99;
+
+	CHECK(mkdir_p(dir, 0750) == 0);
+	put(dir, "good.xml", good);
+	put(dir, "bad.xml", bad);
+	put(dir, "notes.txt", "not a description");
+	reg = jdl_registry_new(dir);
+	names = jdl_registry_names(reg, &n);
+	CHECK(n == 0 && names && names[0] == NULL);
+	free(names);
+	CHECK(jdl_registry_load(reg) == 1);
+	old = jdl_registry_get(reg, "good");
+	CHECK(old != NULL);
+	CHECK(jdl_registry_get(reg, "bad") == NULL);
+	CHECK(jdl_registry_get(reg, "GOOD") == NULL);
+	CHECK(jdl_registry_get(reg, NULL) == NULL);
+	if (!old)
+		goto done;
+	CHECK(old->refs == 2);
+	memcpy(hash1, old->hash, sizeof(hash1));
+
+	put(dir, "good.xml", good2);
+	CHECK(jdl_registry_load(reg) == 1);
+	cur = jdl_registry_get(reg, "good");
+	CHECK(cur != NULL && cur != old);
+	CHECK(cur && strcmp(cur->hash, hash1) != 0);
+	CHECK(cur && strcmp(cur->params[0].default_value, "v2") == 0);
+	/* The job that held the old one still sees it whole. */
+	CHECK(old->refs == 1);
+	CHECK_STR(old->hash, hash1);
+	CHECK_STR(old->params[0].default_value, "v1");
+	jdl_unref(old);
+	jdl_unref(cur);
+
+	/* A directory that cannot be read keeps the current set. */
+	CHECK(rm_rf(dir) == 0);
+	CHECK(jdl_registry_load(reg) < 0);
+	cur = jdl_registry_get(reg, "good");
+	CHECK(cur != NULL);
+	jdl_unref(cur);
+done:
+	jdl_registry_free(reg);
+	free(dir);
+	free(good);
+	free(good2);
+	free(bad);
+}
+
+TEST(registry_names_sorted)
+{
+	static const char *const order[] = {"Zeta", "a", "b-2", "b_1", "c"};
+	char *dir = xasprintf("%s/names", tmp);
+	struct jdl_registry *reg = jdl_registry_new(dir);
+	char **names;
+	size_t n = 0;
+
+	CHECK(mkdir_p(dir, 0750) == 0);
+	for (size_t i = OPUS_ARRAY_LEN(order); i-- > 0;) {
+		char *file = xasprintf("%s.xml", order[i]), *xml = doc(order[i], "", "");
+		put(dir, file, xml);
+		free(file);
+		free(xml);
+	}
+	/* Skipped: a file name that is not a safe name, a subdirectory. */
+	put(dir, "bad name.xml", "<VOTABLE/>");
+	{
+		char *sub = xasprintf("%s/sub.xml", dir);
+		CHECK(mkdir_p(sub, 0750) == 0);
+		free(sub);
+	}
+	CHECK(jdl_registry_load(reg) == (int)OPUS_ARRAY_LEN(order));
+	names = jdl_registry_names(reg, &n);
+	CHECK(n == OPUS_ARRAY_LEN(order));
+	for (size_t i = 0; i < n && i < OPUS_ARRAY_LEN(order); i++)
+		CHECK_STR(names[i], order[i]);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	jdl_registry_free(reg);
+	jdl_registry_free(NULL);
+	free(dir);
+}
+
+TEST(shipped_jobdefs)
+{
+	static const char *const want[] = {
+	    "cat_file", "copy", "fail", "sleep", "test_activity_1", "test_activity_2", "typed"};
+	struct jdl_registry *reg = jdl_registry_new("jobdefs");
+	struct jdl *j;
+	const struct jdl_param *p;
+	char **names;
+	size_t n = 0;
+
+	CHECK(jdl_registry_load(reg) == (int)OPUS_ARRAY_LEN(want));
+	names = jdl_registry_names(reg, &n);
+	CHECK(n == OPUS_ARRAY_LEN(want));
+	for (size_t i = 0; i < n && i < OPUS_ARRAY_LEN(want); i++)
+		CHECK_STR(names[i], want[i]);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+
+	j = jdl_registry_get(reg, "test_activity_1");
+	CHECK(j && strcmp(j->hash, "0f2a97c53cd6b8e986de2485454d624111f57c196eb26552d3041eec3"
+				   "0545d08") == 0);
+	jdl_unref(j);
+
+	j = jdl_registry_get(reg, "copy");
+	CHECK(j && j->nparams == 1 && j->ngenerated == 1);
+	p = jdl_find_param(j, "text");
+	CHECK(p && p->default_value && strcmp(p->default_value, "Hello") == 0 && !p->required);
+	CHECK(j && strcmp(j->generated[0].default_value, "output.txt") == 0);
+	CHECK(j && strcmp(j->script, "printf '%s\\n' \"$text\" > \"$output\"\n") == 0);
+	jdl_unref(j);
+
+	j = jdl_registry_get(reg, "sleep");
+	CHECK(j && j->execution_duration == 60);
+	p = jdl_find_param(j, "duration");
+	CHECK(p && p->type == JDL_INT && p->min && strcmp(p->min, "0") == 0 && p->max &&
+	      strcmp(p->max, "3600") == 0 && p->default_value &&
+	      strcmp(p->default_value, "1") == 0);
+	jdl_unref(j);
+
+	j = jdl_registry_get(reg, "fail");
+	CHECK(j && strstr(j->script, "exit 3") && strstr(j->script, ">&2"));
+	p = jdl_find_param(j, "message");
+	CHECK(p && p->default_value && strcmp(p->default_value, "failing on purpose") == 0);
+	jdl_unref(j);
+
+	j = jdl_registry_get(reg, "cat_file");
+	p = jdl_find_param(j, "input");
+	CHECK(p && p->type == JDL_FILE && p->required && !p->default_value);
+	CHECK(j && jdl_find_generated(j, "output"));
+	jdl_unref(j);
+
+	j = jdl_registry_get(reg, "typed");
+	CHECK(j && j->nparams == 4);
+	p = jdl_find_param(j, "n");
+	CHECK(p && p->type == JDL_INT && p->default_value && strcmp(p->default_value, "3") == 0);
+	expect(p, "11", "must be <= 10");
+	p = jdl_find_param(j, "x");
+	CHECK(p && p->type == JDL_DOUBLE && strcmp(p->default_value, "1.5") == 0);
+	p = jdl_find_param(j, "flag");
+	CHECK(p && p->type == JDL_BOOLEAN && strcmp(p->default_value, "false") == 0);
+	p = jdl_find_param(j, "mode");
+	CHECK(p && p->noptions == 2);
+	expect(p, "medium", "must be one of: fast, slow");
+	jdl_unref(j);
+	jdl_registry_free(reg);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/opusd-test-jdl-XXXXXX";
+
+	log_set_level(LOG_ERROR);
+	if (!mkdtemp(tmpl) || !realpath(tmpl, tmp))
+		return 2;
+	RUN(opus_example_1);
+	RUN(opus_example_2);
+	RUN(expected_name_must_match);
+	RUN(every_datatype);
+	RUN(check_value_types);
+	RUN(check_value_bounds_and_options);
+	RUN(reserved_names);
+	RUN(load_time_refusals);
+	RUN(inline_refusals);
+	RUN(buffer_edge_cases);
+	RUN(refcount);
+	RUN(registry_reload);
+	RUN(registry_names_sorted);
+	RUN(shipped_jobdefs);
+	rm_rf(tmp);
+	return CHECK_DONE();
+}

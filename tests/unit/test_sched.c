@@ -1,0 +1,613 @@
+/* Unit tests for src/sched against the real store (SQLite), jdl registry
+ * and local executor, with a few job descriptions written to a temp dir. */
+#include "base/base.h"
+#include "check.h"
+#include "exec/exec.h"
+#include "jdl/jdl.h"
+#include "sched/sched.h"
+#include "store/store.h"
+#include "uws/uws.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmp[PATH_MAX];
+static struct store *st;
+static struct jdl_registry *reg;
+static struct sched *sc;
+static struct sched_config cfg;
+
+/* One job description in the OPUS VOTable format; script lines end in \r\n. */
+static void write_jdl(const char *name, const char *script_xml, int duration, const char *params,
+		      const char *generated)
+{
+	char *xml = xasprintf(
+	    "<VOTABLE xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\" version=\"1.3\">\n"
+	    "<RESOURCE ID=\"%s\" name=\"%s\" type=\"meta\" "
+	    "utype=\"voprov:ActivityDescription\">\n"
+	    "<DESCRIPTION>test job</DESCRIPTION>\n"
+	    "<PARAM name=\"executionDuration\" value=\"%d\" datatype=\"int\" "
+	    "utype=\"uws:Job.executionDuration\"/>\n"
+	    "<PARAM name=\"quote\" value=\"7\" datatype=\"int\" utype=\"uws:Job.quote\"/>\n"
+	    "<PARAM name=\"script\" value=\"%s\" arraysize=\"*\" datatype=\"char\"/>\n"
+	    "<GROUP name=\"InputParams\">%s</GROUP>\n"
+	    "<GROUP name=\"Used\"/>\n"
+	    "<GROUP name=\"Generated\">%s</GROUP>\n"
+	    "</RESOURCE>\n</VOTABLE>\n",
+	    name, name, duration, script_xml, params, generated);
+	char *dir = xasprintf("%s/jdl", tmp);
+	char *path = xasprintf("%s/%s.xml", dir, name);
+	CHECK(mkdir_p(dir, 0750) == 0);
+	CHECK(file_write_all(path, xml, strlen(xml), 0640) == 0);
+	free(xml);
+	free(dir);
+	free(path);
+}
+
+static void write_jdls(void)
+{
+	const char *text_param =
+	    "<PARAM name=\"text\" datatype=\"char\" arraysize=\"*\" value=\"Hello\"/>";
+	const char *secs_param = "<PARAM name=\"secs\" datatype=\"int\" value=\"30\"/>";
+	const char *output =
+	    "<GROUP name=\"output\" utype=\"voprov:WasGeneratedBy\">"
+	    "<PARAM name=\"default\" value=\"output.txt\" arraysize=\"*\" datatype=\"char\"/>"
+	    "<PARAM name=\"content_type\" value=\"text/plain\" arraysize=\"*\" "
+	    "datatype=\"char\"/></GROUP>";
+
+	write_jdl("copy", "printf '%s\\n' &quot;$text&quot; &gt; &quot;$output&quot;&#13;&#10;", 20,
+		  text_param, output);
+	write_jdl("fail",
+		  "echo starting&#13;&#10;echo &quot;something broke&quot; "
+		  "&gt;&amp;2&#13;&#10;exit 3&#13;&#10;",
+		  20, "", "");
+	write_jdl("sleepy", "sleep &quot;$secs&quot;&#13;&#10;", 0, secs_param, "");
+}
+
+static int open_sched(int max_running)
+{
+	cfg = (struct sched_config){
+	    .data_dir = NULL,
+	    .exec_backend = "local",
+	    .max_running = max_running,
+	    .default_execution_duration = 60,
+	    .max_execution_duration = 3600,
+	    .default_destruction = 86400,
+	    .max_destruction = 0,
+	    .kill_grace_ms = 500,
+	};
+	static char data[PATH_MAX + 8];
+	snprintf(data, sizeof(data), "%s/data", tmp);
+	cfg.data_dir = data;
+	return sched_open(&cfg, st, reg, &sc);
+}
+
+/* Creates a job with optional parameters "name", "value" pairs (NULL ended). */
+static void create(const char *jobdef, bool run, int64_t duration, char id_out[UWS_ID_LEN + 1], ...)
+{
+	struct uws_job job = {0};
+	va_list ap;
+	const char *name;
+
+	job.jobdef = xstrdup(jobdef);
+	job.execution_duration = duration;
+	va_start(ap, id_out);
+	while ((name = va_arg(ap, const char *))) {
+		const char *value = va_arg(ap, const char *);
+		uws_job_add_param(&job, name, value, false);
+	}
+	va_end(ap);
+	CHECK(sched_job_create(sc, &job, run) == 0);
+	memcpy(id_out, job.id, UWS_ID_LEN + 1);
+	uws_job_release(&job);
+}
+
+static enum uws_phase phase_of(const char *id)
+{
+	struct uws_job job = {0};
+	enum uws_phase p = UWS_UNKNOWN;
+	if (store_job_get(st, id, &job) == 0)
+		p = job.phase;
+	uws_job_release(&job);
+	return p;
+}
+
+/* Polls the store until the job is in phase p (test code only). */
+static bool wait_phase(const char *id, enum uws_phase p, int64_t timeout_ms)
+{
+	int64_t end = time_mono_ms() + timeout_ms;
+	while (phase_of(id) != p) {
+		if (time_mono_ms() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+static bool job_gone(const char *id)
+{
+	struct uws_job job = {0};
+	bool gone = store_job_get(st, id, &job) == OPUS_ERR_NOTFOUND;
+	uws_job_release(&job);
+	return gone;
+}
+
+static bool dir_exists(const char *id)
+{
+	char *dir = sched_job_dir(sc, id);
+	struct stat sb;
+	bool ok = stat(dir, &sb) == 0;
+	free(dir);
+	return ok;
+}
+
+static bool group_gone(int64_t pgid, int64_t timeout_ms)
+{
+	int64_t end = time_mono_ms() + timeout_ms;
+	while (pgid > 0 && kill(-(pid_t)pgid, 0) == 0) {
+		if (time_mono_ms() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+static bool wait_idle(int64_t timeout_ms)
+{
+	int64_t end = time_mono_ms() + timeout_ms;
+	struct sched_stats ss;
+	for (;;) {
+		sched_get_stats(sc, &ss);
+		if (ss.running == 0 && ss.queued == 0)
+			return true;
+		if (time_mono_ms() > end)
+			return false;
+		usleep(10000);
+	}
+}
+
+TEST(create_pending)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0}, bad = {0};
+	int64_t now = time_now_ms();
+
+	create("copy", false, 0, id, "text", "hi", NULL);
+	CHECK(uws_id_is_valid(id));
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.phase == UWS_PENDING);
+	CHECK(job.creation_time >= now - 1000 && job.creation_time <= now + 1000);
+	CHECK(job.quote == 7);
+	CHECK(job.execution_duration == 20);
+	CHECK(job.jdl_hash && strlen(job.jdl_hash) == 64);
+	CHECK(job.destruction_time >= now + 86400000 - 1000);
+	CHECK(job.start_time == 0 && job.end_time == 0);
+	uws_job_release(&job);
+	bad.jobdef = xstrdup("nosuch");
+	CHECK(sched_job_create(sc, &bad, false) == OPUS_ERR_NOTFOUND);
+	uws_job_release(&bad);
+	/* execution duration: unlimited is clamped to the cap */
+	create("sleepy", false, 0, id, NULL);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.execution_duration == 60);
+	uws_job_release(&job);
+	CHECK(sched_job_set_execution_duration(sc, id, 0) == 0);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.execution_duration == 3600);
+	uws_job_release(&job);
+}
+
+TEST(run_completes_with_results)
+{
+	char id[UWS_ID_LEN + 1];
+	const char *text = "Hello $(touch pwned) `id` 'q' \"dq\"";
+	struct uws_job job = {0};
+
+	create("copy", true, 0, id, "text", text, NULL);
+	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.start_time > 0 && job.end_time >= job.start_time);
+	CHECK(job.error_summary == NULL);
+	const struct uws_result *out = uws_job_result(&job, "output");
+	CHECK(out && strcmp(out->path, "output.txt") == 0);
+	CHECK(out && out->mime && strcmp(out->mime, "text/plain") == 0);
+	CHECK(out && out->size == (int64_t)strlen(text) + 1);
+	CHECK(uws_job_result(&job, "stdout") != NULL);
+	CHECK(uws_job_result(&job, "stderr") != NULL);
+	uws_job_release(&job);
+
+	char *dir = sched_job_dir(sc, id), *path = xasprintf("%s/output.txt", dir), *buf = NULL;
+	char *pwned = xasprintf("%s/pwned", dir), *want = xasprintf("%s\n", text);
+	size_t len;
+	struct stat sb;
+	CHECK(file_read_all(path, 4096, &buf, &len) == 0);
+	CHECK_STR(buf, want);
+	CHECK(stat(pwned, &sb) < 0);
+	free(buf);
+	free(path);
+	free(pwned);
+	free(want);
+	path = xasprintf("%s/.opusd/script.sh", dir);
+	CHECK(file_read_all(path, 4096, &buf, &len) == 0);
+	CHECK(buf && !strchr(buf, '\r'));
+	free(buf);
+	free(path);
+	free(dir);
+}
+
+TEST(failing_script_is_error)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0};
+
+	create("fail", true, 0, id, NULL);
+	CHECK(wait_phase(id, UWS_ERROR, 10000));
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK_STR(job.error_summary, "something broke");
+	CHECK(uws_job_result(&job, "stdout") && uws_job_result(&job, "stdout")->size == 9);
+	uws_job_release(&job);
+}
+
+TEST(execution_duration_enforced)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0};
+	int64_t t0 = time_mono_ms();
+
+	create("sleepy", true, 1, id, "secs", "30", NULL);
+	CHECK(wait_phase(id, UWS_ERROR, 4000));
+	CHECK(time_mono_ms() - t0 < 3500);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK_STR(job.error_summary, "execution duration exceeded");
+	CHECK(group_gone(job.pgid, 2000));
+	uws_job_release(&job);
+}
+
+TEST(abort_executing)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0};
+
+	create("sleepy", true, 0, id, "secs", "30", NULL);
+	CHECK(wait_phase(id, UWS_EXECUTING, 5000));
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.pgid > 0);
+	CHECK(sched_job_abort(sc, id) == 0);
+	CHECK(phase_of(id) == UWS_ABORTED);
+	CHECK(group_gone(job.pgid, 3000));
+	CHECK(wait_idle(3000));
+	uws_job_release(&job);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.phase == UWS_ABORTED && job.end_time > 0);
+	CHECK(uws_job_result(&job, "stderr") != NULL);
+	uws_job_release(&job);
+	CHECK(sched_job_abort(sc, id) == OPUS_ERR_PHASE);
+	CHECK(sched_job_run(sc, id) == OPUS_ERR_PHASE);
+	/* PENDING and QUEUED abort at once */
+	create("sleepy", false, 0, id, NULL);
+	CHECK(sched_job_abort(sc, id) == 0);
+	CHECK(phase_of(id) == UWS_ABORTED);
+	CHECK(sched_job_abort(sc, "0123") == OPUS_ERR_NOTFOUND);
+}
+
+static atomic_int wake_count;
+static void on_wake(void *ctx)
+{
+	(void)ctx;
+	atomic_fetch_add(&wake_count, 1);
+}
+
+static bool wait_wakes(int n, int64_t timeout_ms)
+{
+	int64_t end = time_mono_ms() + timeout_ms;
+	while (atomic_load(&wake_count) < n) {
+		if (time_mono_ms() > end)
+			return false;
+		usleep(5000);
+	}
+	return true;
+}
+
+TEST(wait_wakes_and_times_out)
+{
+	char id[UWS_ID_LEN + 1];
+	struct sched_stats ss;
+	int64_t t0;
+
+	atomic_store(&wake_count, 0);
+	create("copy", false, 0, id, NULL);
+	/* times out */
+	t0 = time_mono_ms();
+	CHECK(sched_wait(sc, id, UWS_PENDING, 200, on_wake, NULL) == 0);
+	sched_get_stats(sc, &ss);
+	CHECK(ss.waiters == 1);
+	CHECK(wait_wakes(1, 2000));
+	CHECK(time_mono_ms() - t0 >= 190);
+	usleep(100000);
+	CHECK(atomic_load(&wake_count) == 1);
+	/* woken by the phase change, long before its timeout */
+	t0 = time_mono_ms();
+	CHECK(sched_wait(sc, id, UWS_PENDING, 30000, on_wake, NULL) == 0);
+	CHECK(sched_wait(sc, id, UWS_PENDING, 30000, on_wake, NULL) == 0);
+	CHECK(sched_job_run(sc, id) == 0);
+	CHECK(wait_wakes(3, 2000));
+	CHECK(time_mono_ms() - t0 < 2000);
+	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
+	CHECK(wait_idle(2000));
+	usleep(50000);
+	CHECK(atomic_load(&wake_count) == 3);
+	sched_get_stats(sc, &ss);
+	CHECK(ss.waiters == 0);
+	/* nothing to wait for */
+	CHECK(sched_wait(sc, id, UWS_PENDING, 1000, on_wake, NULL) == 1);
+	CHECK(sched_wait(sc, id, UWS_COMPLETED, 1000, on_wake, NULL) == 1);
+	CHECK(sched_wait(sc, "ffffffffffffffffffffffffffffffff", UWS_PENDING, 1000, on_wake,
+			 NULL) == OPUS_ERR_NOTFOUND);
+	CHECK(sched_wait(sc, "../etc", UWS_PENDING, 1000, on_wake, NULL) == OPUS_ERR_NOTFOUND);
+	create("copy", false, 0, id, NULL);
+	CHECK(sched_wait(sc, id, UWS_PENDING, 0, on_wake, NULL) == 1);
+	/* woken by a delete */
+	CHECK(sched_wait(sc, id, UWS_PENDING, 30000, on_wake, NULL) == 0);
+	CHECK(sched_job_delete(sc, id) == 0);
+	CHECK(wait_wakes(4, 2000));
+	usleep(50000);
+	CHECK(atomic_load(&wake_count) == 4);
+}
+
+static atomic_int per_waiter[200];
+static void on_wake_one(void *ctx)
+{
+	atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
+/* Many waiters with mixed timeouts: the heap fires some, the phase change the rest. */
+TEST(many_waiters_each_called_once)
+{
+	char id[UWS_ID_LEN + 1];
+	struct sched_stats ss;
+	int64_t end;
+	bool all = false;
+
+	create("copy", false, 0, id, NULL);
+	for (int i = 0; i < 200; i++) {
+		atomic_store(&per_waiter[i], 0);
+		CHECK(sched_wait(sc, id, UWS_PENDING, 20 + (i * 37) % 400, on_wake_one,
+				 &per_waiter[i]) == 0);
+	}
+	usleep(200000);
+	CHECK(sched_job_run(sc, id) == 0);
+	end = time_mono_ms() + 3000;
+	while (!all && time_mono_ms() < end) {
+		all = true;
+		for (int i = 0; i < 200; i++)
+			all = all && atomic_load(&per_waiter[i]) >= 1;
+		usleep(5000);
+	}
+	CHECK(all);
+	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
+	usleep(500000);
+	for (int i = 0; i < 200; i++)
+		CHECK(atomic_load(&per_waiter[i]) == 1);
+	sched_get_stats(sc, &ss);
+	CHECK(ss.waiters == 0);
+}
+
+TEST(params_and_duration_only_when_pending)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0};
+	struct uws_param set[] = {{.name = "TEXT", .value = "changed", .by_ref = false}};
+
+	create("copy", false, 0, id, "text", "first", NULL);
+	CHECK(sched_job_set_params(sc, id, set, 1) == 0);
+	CHECK(sched_job_set_execution_duration(sc, id, 5) == 0);
+	CHECK(sched_job_set_execution_duration(sc, id, -1) == OPUS_ERR_INVAL);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.nparams == 1);
+	CHECK(uws_job_param(&job, "text") &&
+	      strcmp(uws_job_param(&job, "text")->value, "changed") == 0);
+	CHECK(job.execution_duration == 5);
+	uws_job_release(&job);
+	CHECK(sched_job_run(sc, id) == 0);
+	CHECK(sched_job_run(sc, id) == 0 || phase_of(id) == UWS_COMPLETED);
+	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
+	CHECK(sched_job_set_params(sc, id, set, 1) == OPUS_ERR_PHASE);
+	CHECK(sched_job_set_execution_duration(sc, id, 5) == OPUS_ERR_PHASE);
+	CHECK(sched_job_run(sc, id) == OPUS_ERR_PHASE);
+}
+
+TEST(destruction_in_the_past)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0};
+	int64_t t0;
+
+	create("copy", true, 0, id, NULL);
+	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
+	CHECK(dir_exists(id));
+	t0 = time_mono_ms();
+	CHECK(sched_job_set_destruction(sc, id, time_now_ms() - 3600 * 1000) == 0);
+	while ((!job_gone(id) || dir_exists(id)) && time_mono_ms() - t0 < 3000)
+		usleep(10000);
+	CHECK(job_gone(id));
+	CHECK(!dir_exists(id));
+	CHECK(time_mono_ms() - t0 < 2000);
+	/* created with a past destruction time: clamped to now, then destroyed */
+	job.jobdef = xstrdup("copy");
+	job.destruction_time = 1000;
+	CHECK(sched_job_create(sc, &job, false) == 0);
+	t0 = time_mono_ms();
+	while (!job_gone(job.id) && time_mono_ms() - t0 < 3000)
+		usleep(10000);
+	CHECK(job_gone(job.id));
+	uws_job_release(&job);
+}
+
+TEST(delete_removes_dir)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0};
+
+	create("copy", true, 0, id, NULL);
+	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
+	CHECK(dir_exists(id));
+	CHECK(sched_job_delete(sc, id) == 0);
+	CHECK(job_gone(id));
+	CHECK(!dir_exists(id));
+	CHECK(sched_job_delete(sc, id) == OPUS_ERR_NOTFOUND);
+	/* a running job is killed too */
+	create("sleepy", true, 0, id, "secs", "30", NULL);
+	CHECK(wait_phase(id, UWS_EXECUTING, 5000));
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(sched_job_delete(sc, id) == 0);
+	CHECK(job_gone(id));
+	CHECK(group_gone(job.pgid, 3000));
+	CHECK(wait_idle(3000));
+	CHECK(!dir_exists(id));
+	uws_job_release(&job);
+}
+
+TEST(concurrency_limit_one)
+{
+	char ids[3][UWS_ID_LEN + 1];
+	struct uws_job jobs[3];
+	bool done = false;
+	int max_exec = 0;
+	int64_t end;
+
+	sched_close(sc);
+	sc = NULL;
+	CHECK(open_sched(1) == 0);
+	for (int i = 0; i < 3; i++)
+		create("sleepy", true, 0, ids[i], "secs", "0.3", NULL);
+	end = time_mono_ms() + 10000;
+	while (!done && time_mono_ms() < end) {
+		int executing = 0, completed = 0;
+		for (int i = 0; i < 3; i++) {
+			enum uws_phase p = phase_of(ids[i]);
+			executing += p == UWS_EXECUTING;
+			completed += p == UWS_COMPLETED;
+		}
+		if (executing > max_exec)
+			max_exec = executing;
+		done = completed == 3;
+		usleep(5000);
+	}
+	CHECK(done);
+	CHECK(max_exec == 1);
+	memset(jobs, 0, sizeof(jobs));
+	for (int i = 0; i < 3; i++)
+		CHECK(store_job_get(st, ids[i], &jobs[i]) == 0);
+	for (int i = 1; i < 3; i++)
+		CHECK(jobs[i].start_time >= jobs[i - 1].end_time);
+	for (int i = 0; i < 3; i++)
+		uws_job_release(&jobs[i]);
+	sched_close(sc);
+	sc = NULL;
+	CHECK(open_sched(4) == 0);
+}
+
+TEST(close_requeues_and_reopen_runs)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0};
+	int64_t t0;
+
+	create("sleepy", true, 0, id, "secs", "1", NULL);
+	CHECK(wait_phase(id, UWS_EXECUTING, 5000));
+	CHECK(store_job_get(st, id, &job) == 0);
+	t0 = time_mono_ms();
+	sched_close(sc);
+	sc = NULL;
+	CHECK(time_mono_ms() - t0 < 2500);
+	CHECK(group_gone(job.pgid, 1000));
+	uws_job_release(&job);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.phase == UWS_QUEUED);
+	CHECK(job.start_time == 0 && job.pgid == 0 && job.nresults == 0);
+	uws_job_release(&job);
+	CHECK(open_sched(4) == 0);
+	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
+}
+
+TEST(executing_left_over_is_error_on_open)
+{
+	struct uws_job job = {0};
+	char id[UWS_ID_LEN + 1];
+	pid_t dead;
+
+	/* No sched (no reaper) while a dead pid is made for the record. */
+	sched_close(sc);
+	sc = NULL;
+	dead = fork();
+	if (dead == 0)
+		_exit(0);
+	CHECK(dead > 0 && waitpid(dead, NULL, 0) == dead);
+	uws_id_new(job.id);
+	memcpy(id, job.id, sizeof(id));
+	job.jobdef = xstrdup("sleepy");
+	job.phase = UWS_EXECUTING;
+	job.creation_time = job.start_time = time_now_ms();
+	job.destruction_time = job.creation_time + 3600 * 1000;
+	job.execution_duration = 30;
+	job.pgid = dead;
+	CHECK(store_job_create(st, &job) == 0);
+	uws_job_release(&job);
+	CHECK(open_sched(4) == 0);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.phase == UWS_ERROR);
+	CHECK_STR(job.error_summary, "server restarted");
+	CHECK(job.end_time > 0);
+	uws_job_release(&job);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/opusd-test-sched-XXXXXX";
+	sigset_t block;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	log_set_level(LOG_WARN);
+	if (!mkdtemp(tmpl) || !realpath(tmpl, tmp))
+		return 2;
+	write_jdls();
+	char *jdir = xasprintf("%s/jdl", tmp), *db = xasprintf("%s/opusd.db", tmp);
+	struct store_config scfg = {.backend = "sqlite", .path = db};
+	reg = jdl_registry_new(jdir);
+	if (jdl_registry_load(reg) != 3 || store_open(&scfg, &st) != 0 || open_sched(4) != 0) {
+		fprintf(stderr, "test_sched: setup failed\n");
+		return 2;
+	}
+	RUN(create_pending);
+	RUN(run_completes_with_results);
+	RUN(failing_script_is_error);
+	RUN(execution_duration_enforced);
+	RUN(abort_executing);
+	RUN(wait_wakes_and_times_out);
+	RUN(many_waiters_each_called_once);
+	RUN(params_and_duration_only_when_pending);
+	RUN(destruction_in_the_past);
+	RUN(delete_removes_dir);
+	RUN(concurrency_limit_one);
+	RUN(close_requeues_and_reopen_runs);
+	RUN(executing_left_over_is_error_on_open);
+	sched_close(sc);
+	store_close(st);
+	jdl_registry_free(reg);
+	rm_rf(tmp);
+	free(jdir);
+	free(db);
+	return CHECK_DONE();
+}
