@@ -1,1 +1,241 @@
-int main(void){return 0;}
+/*
+ * opusd: command line, start-up and shutdown.
+ *   opusd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] [--jdl-dir DIR] [--check-config]
+ *   opusd user add NAME [--admin] [--config FILE] [--data-dir DIR]
+ * Signals are handled by the main thread alone with sigwait(): SIGTERM and
+ * SIGINT stop cleanly, SIGHUP reloads the job descriptions.
+ */
+#include "auth/auth.h"
+#include "conf/conf.h"
+#include "http/http.h"
+#include "jdl/jdl.h"
+#include "sched/sched.h"
+#include "store/store.h"
+
+#include <getopt.h>
+#include <libxml/parser.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+struct options {
+	const char *config;
+	bool check_only;
+	bool admin;
+	const char *user_add; /* NAME for `user add` */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: opusd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] "
+		   "[--jdl-dir DIR] [--check-config]\n"
+		   "       opusd user add NAME [--admin] [--config FILE] [--data-dir DIR]\n");
+}
+
+/* Flags override the file, so they are applied after it: collect them first. */
+static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
+		{"data-dir", required_argument, NULL, 'd'}, {"jdl-dir", required_argument, NULL, 'j'},
+		{"check-config", no_argument, NULL, 'n'},   {"admin", no_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+	const char *flags[3][2] = {{"listen", NULL}, {"data_dir", NULL}, {"jdl_dir", NULL}};
+	char *err = NULL;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:l:d:j:nah", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 'l': flags[0][1] = optarg; break;
+		case 'd': flags[1][1] = optarg; break;
+		case 'j': flags[2][1] = optarg; break;
+		case 'n': o->check_only = true; break;
+		case 'a': o->admin = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return OPUS_ERR_INVAL;
+		}
+	}
+	if (optind < argc) {
+		if (argc - optind == 3 && !strcmp(argv[optind], "user") &&
+		    !strcmp(argv[optind + 1], "add")) {
+			o->user_add = argv[optind + 2];
+		} else {
+			usage(stderr);
+			return OPUS_ERR_INVAL;
+		}
+	}
+	if (o->config && conf_load_file(c, o->config, &err) < 0)
+		goto bad;
+	for (size_t i = 0; i < 3; i++) {
+		if (flags[i][1] && conf_set(c, flags[i][0], flags[i][1], &err) < 0)
+			goto bad;
+	}
+	if (conf_check(c, &err) < 0)
+		goto bad;
+	return 0;
+bad:
+	fprintf(stderr, "opusd: %s\n", err);
+	free(err);
+	return OPUS_ERR_INVAL;
+}
+
+/* data_dir becomes absolute: job scripts see absolute file paths. */
+static int prepare_data_dir(struct conf *c)
+{
+	char real[PATH_MAX];
+	if (mkdir_p(c->data_dir, 0750) < 0 || !realpath(c->data_dir, real)) {
+		fprintf(stderr, "opusd: cannot use data directory %s\n", c->data_dir);
+		return OPUS_ERR_IO;
+	}
+	free(c->data_dir);
+	c->data_dir = xstrdup(real);
+	return 0;
+}
+
+static int open_store(const struct conf *c, struct store **st)
+{
+	char *path = xasprintf("%s/opusd.db", c->data_dir);
+	struct store_config sc = {.backend = "sqlite", .path = path};
+	int ret = store_open(&sc, st);
+	if (ret < 0)
+		fprintf(stderr, "opusd: cannot open database %s: %s\n", path, opus_strerror(ret));
+	free(path);
+	return ret;
+}
+
+static int cmd_user_add(const struct conf *c, const struct options *o)
+{
+	struct store *st = NULL;
+	char token[AUTH_TOKEN_LEN + 1];
+	int ret = open_store(c, &st);
+	if (ret == 0) {
+		ret = auth_user_add(st, o->user_add, o->admin, token);
+		if (ret == 0)
+			printf("%s\n", token);
+		else
+			fprintf(stderr, "opusd: cannot add user \"%s\": %s\n", o->user_add,
+				ret == OPUS_ERR_INVAL ? "a name is 1-64 of [A-Za-z0-9_-]"
+						      : opus_strerror(ret));
+	}
+	store_close(st);
+	return ret == 0 ? 0 : 1;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open-file limit");
+	}
+}
+
+static void wait_for_signals(struct jdl_registry *reg, const sigset_t *set)
+{
+	for (;;) {
+		int sig = 0;
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			int n = jdl_registry_load(reg);
+			log_info("SIGHUP: %d job descriptions loaded", n);
+			continue;
+		}
+		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+}
+
+static int serve(struct conf *c)
+{
+	struct sched_config sc = {
+		.data_dir = c->data_dir,
+		.exec_backend = "local",
+		.max_running = (int)c->max_running,
+		.default_execution_duration = c->default_execution_duration,
+		.max_execution_duration = c->max_execution_duration,
+		.default_destruction = c->default_destruction,
+		.max_destruction = c->max_destruction,
+		.kill_grace_ms = c->kill_grace_ms,
+	};
+	struct store *st = NULL;
+	struct jdl_registry *reg = NULL;
+	struct sched *s = NULL;
+	struct http_server *srv = NULL;
+	sigset_t set;
+	int ret = 1;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Before any thread exists, so every thread inherits the mask. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	xmlInitParser();
+
+	if (open_store(c, &st) < 0)
+		goto done;
+	reg = jdl_registry_new(c->jdl_dir);
+	log_info("%d job descriptions loaded from %s", jdl_registry_load(reg), c->jdl_dir);
+	if (sched_open(&sc, st, reg, &s) < 0) {
+		log_error("cannot start the scheduler");
+		goto done;
+	}
+	{
+		struct http_deps deps = {.conf = c, .store = st, .sched = s, .jdls = reg};
+		if (http_start(&deps, &srv) < 0)
+			goto done;
+	}
+	log_info("opusd listening on %s (data in %s, %lld jobs at once)", c->base_url,
+		 c->data_dir, (long long)c->max_running);
+	log_info("try: curl -i -d text=hello -d PHASE=RUN %s/rest/copy", c->base_url);
+	wait_for_signals(reg, &set);
+	ret = 0;
+done:
+	http_drain(srv);
+	sched_close(s); /* wakes every WAIT; running jobs go back to QUEUED */
+	http_stop(srv);
+	jdl_registry_free(reg);
+	store_close(st);
+	xmlCleanupParser();
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct conf c;
+	struct options o = {0};
+	enum log_level lvl = LOG_INFO;
+	int ret;
+
+	conf_init(&c);
+	if (parse_args(argc, argv, &c, &o) < 0) {
+		conf_release(&c);
+		return 2;
+	}
+	if (log_level_parse(c.log_level, &lvl) == 0)
+		log_set_level(lvl);
+	if (o.check_only) {
+		struct sbuf sb = SBUF_INIT;
+		conf_dump(&c, &sb);
+		printf("%s", sbuf_str(&sb));
+		sbuf_release(&sb);
+		conf_release(&c);
+		return 0;
+	}
+	if (prepare_data_dir(&c) < 0) {
+		conf_release(&c);
+		return 1;
+	}
+	ret = o.user_add ? cmd_user_add(&c, &o) : serve(&c);
+	conf_release(&c);
+	return ret;
+}

@@ -37,6 +37,7 @@ struct http_field {
 struct http_reply {
 	int status;
 	const char *content_type; /* static string */
+	char *content_type_owned; /* when set, used instead; owned */
 	struct sbuf body;
 	char *location;           /* absolute URL for 303, owned */
 	char *file_path;          /* serve this file instead of body, owned */

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,6 +77,7 @@ static void request_free(struct http_request *req)
 	sbuf_release(&req->reply.body);
 	free(req->reply.location);
 	free(req->reply.file_path);
+	free(req->reply.content_type_owned);
 	free(req->url);
 	pthread_mutex_destroy(&req->lock);
 	free(req);
@@ -116,7 +118,9 @@ static enum MHD_Result queue_reply(struct http_request *req)
 			return MHD_NO;
 		}
 	}
-	if (r->content_type)
+	if (r->content_type_owned && r->file_path)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type_owned);
+	else if (r->content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
 	if (r->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);

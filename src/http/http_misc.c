@@ -1,0 +1,106 @@
+/* http_misc: the home page, VOSI availability and capabilities, /jdl. */
+#include "http/http-int.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+void http_root(struct http_request *req)
+{
+	size_t n = 0;
+	char **names = jdl_registry_names(req->srv->deps.jdls, &n);
+	const char *base = req->srv->deps.conf->base_url;
+	struct sbuf *b = &req->reply.body;
+
+	req->reply.status = 200;
+	req->reply.content_type = "text/html; charset=utf-8";
+	sbuf_adds(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		     "<title>opusd</title></head><body>\n<h1>opusd</h1>\n"
+		     "<p>A UWS 1.1 job manager. Job descriptions:</p>\n<ul>\n");
+	for (size_t i = 0; i < n; i++) {
+		/* names are [A-Za-z0-9_-]+: nothing to escape */
+		sbuf_addf(b, "<li><a href=\"/rest/%s\">%s</a> (<a href=\"/jdl/%s\">description</a>)</li>\n",
+			  names[i], names[i], names[i]);
+		free(names[i]);
+	}
+	free(names);
+	sbuf_addf(b, "</ul>\n<p>Create and run a job:</p>\n<pre>curl -i -d text=hello -d PHASE=RUN "
+		     "%s/rest/copy</pre>\n</body></html>\n", base);
+}
+
+void http_availability(struct http_request *req)
+{
+	struct sched_stats st;
+	sched_get_stats(req->srv->deps.sched, &st);
+	req->reply.status = 200;
+	req->reply.content_type = "text/xml; charset=utf-8";
+	sbuf_addf(&req->reply.body,
+		  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		  "<vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\n"
+		  "  <vosi:available>true</vosi:available>\n"
+		  "  <vosi:note>%zu jobs executing, %zu queued, %zu clients waiting</vosi:note>\n"
+		  "</vosi:availability>\n",
+		  st.running, st.queued, st.waiters);
+}
+
+void http_capabilities(struct http_request *req)
+{
+	const char *base = req->srv->deps.conf->base_url;
+	req->reply.status = 200;
+	req->reply.content_type = "text/xml; charset=utf-8";
+	sbuf_addf(&req->reply.body,
+		  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		  "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\"\n"
+		  "    xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"\n"
+		  "    xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n"
+		  "  <capability standardID=\"ivo://ivoa.net/std/VOSI#capabilities\">\n"
+		  "    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">%s/capabilities"
+		  "</accessURL></interface>\n  </capability>\n"
+		  "  <capability standardID=\"ivo://ivoa.net/std/VOSI#availability\">\n"
+		  "    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">%s/availability"
+		  "</accessURL></interface>\n  </capability>\n"
+		  "  <capability standardID=\"ivo://ivoa.net/std/UWS#async-1.1\">\n"
+		  "    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"base\">%s/rest"
+		  "</accessURL></interface>\n  </capability>\n"
+		  "</vosi:capabilities>\n",
+		  base, base, base);
+}
+
+static void jdl_index(struct http_request *req)
+{
+	size_t n = 0;
+	char **names = jdl_registry_names(req->srv->deps.jdls, &n);
+	json_t *arr = json_array();
+	char *text;
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(arr, json_string(names[i]));
+		free(names[i]);
+	}
+	free(names);
+	text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	req->reply.status = 200;
+	req->reply.content_type = "application/json";
+	sbuf_adds(&req->reply.body, text ? text : "[]");
+	free(text);
+}
+
+void http_jdl(struct http_request *req)
+{
+	struct jdl *j;
+	if (req->nsegs == 1) {
+		jdl_index(req);
+		return;
+	}
+	j = name_is_safe(req->segs[1], JDL_NAME_MAX)
+		    ? jdl_registry_get(req->srv->deps.jdls, req->segs[1])
+		    : NULL;
+	if (!j) {
+		http_reply_text(req, 404, "no job description named %s\n", req->segs[1]);
+		return;
+	}
+	jdl_unref(j);
+	req->reply.status = 200;
+	req->reply.content_type = "text/xml; charset=utf-8";
+	req->reply.file_path = xasprintf("%s/%s.xml", req->srv->deps.conf->jdl_dir, req->segs[1]);
+}

@@ -1,0 +1,46 @@
+/* http_route: the top of the URL tree. /rest/... is routed in http_uws.c. */
+#include "http/http-int.h"
+
+#include <string.h>
+
+struct route {
+	const char *seg0; /* NULL: the root "/" */
+	int min_segs;
+	int max_segs;
+	const char *allow; /* methods the resource has */
+	http_handler_fn fn;
+};
+
+static const struct route routes[] = {
+	{NULL, 0, 0, "GET, HEAD", http_root},
+	{"availability", 1, 1, "GET, HEAD", http_availability},
+	{"capabilities", 1, 1, "GET, HEAD", http_capabilities},
+	{"jdl", 1, 2, "GET, HEAD", http_jdl},
+	{"rest", 2, 5, NULL, http_rest}, /* checks its own methods */
+};
+
+static bool method_allowed(const char *allow, enum http_method m)
+{
+	static const char *const names[] = {"GET", "HEAD", "POST", "DELETE", "PUT", "-"};
+	return strstr(allow, names[m]) != NULL;
+}
+
+void http_route(struct http_request *req)
+{
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(routes); i++) {
+		const struct route *r = &routes[i];
+		if (req->nsegs < r->min_segs || req->nsegs > r->max_segs)
+			continue;
+		if (r->seg0 && (req->nsegs == 0 || strcmp(req->segs[0], r->seg0) != 0))
+			continue;
+		if (r->allow && !method_allowed(r->allow, req->method)) {
+			req->reply.allow = r->allow;
+			http_reply_text(req, 405, "method %s not allowed here (allowed: %s)\n",
+					req->method_name, r->allow);
+			return;
+		}
+		r->fn(req);
+		return;
+	}
+	http_reply_text(req, 404, "no such resource: %s\n", req->url);
+}

@@ -1,0 +1,694 @@
+/*
+ * http_uws: the UWS 1.1 resource tree under /rest/{jobdef}. Reads go to the
+ * store, every change to sched, rendering to uws.
+ */
+#include "http/http-int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define JOBDEF (req->segs[1])
+#define JOBID (req->segs[2])
+
+static struct uws_render render_ctx(const struct http_request *req)
+{
+	struct uws_render r = {.base_url = req->srv->deps.conf->base_url};
+	return r;
+}
+
+static bool is_get(const struct http_request *req)
+{
+	return req->method == HTTP_GET || req->method == HTTP_HEAD;
+}
+
+static void reply_405(struct http_request *req, const char *allow)
+{
+	req->reply.allow = allow;
+	http_reply_text(req, 405, "method %s not allowed here (allowed: %s)\n", req->method_name,
+			allow);
+}
+
+/* Loads the job of the URL and checks it may be seen; 0, or a reply was made. */
+static int job_load(struct http_request *req, struct uws_job *job)
+{
+	int ret = OPUS_ERR_NOTFOUND;
+	if (uws_id_is_valid(JOBID))
+		ret = store_job_get(req->srv->deps.store, JOBID, job);
+	if (ret == 0 && strcmp(job->jobdef, JOBDEF) != 0) {
+		uws_job_release(job);
+		ret = OPUS_ERR_NOTFOUND;
+	}
+	if (ret < 0) {
+		http_reply_error(req, ret, ret == OPUS_ERR_NOTFOUND ? "no such job" : "cannot read job");
+		return ret;
+	}
+	if (!auth_may_access(&req->who, job->owner)) {
+		uws_job_release(job);
+		http_reply_error(req, OPUS_ERR_FORBIDDEN, "this job belongs to another user");
+		return OPUS_ERR_FORBIDDEN;
+	}
+	return 0;
+}
+
+static void reply_job(struct http_request *req, const struct uws_job *job)
+{
+	struct uws_render r = render_ctx(req);
+	struct sbuf doc = SBUF_INIT;
+	int ret = req->want_json ? uws_job_json(&r, job, &doc) : uws_job_xml(&r, job, &doc);
+	http_reply_doc(req, &doc, ret);
+}
+
+static void redirect_job(struct http_request *req)
+{
+	http_reply_redirect(req, "/rest/%s/%s", JOBDEF, JOBID);
+}
+
+/* ---- parameters from form fields ---- */
+
+/* Control words of UWS that are not job parameters. */
+static bool is_control(const char *name)
+{
+	static const char *const words[] = {"PHASE", "RUNID", "EXECUTIONDURATION", "DESTRUCTION",
+					    "ACTION", "WAIT"};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(words); i++) {
+		if (strcasecmp(name, words[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void set_param(struct uws_job *job, const char *name, const char *value, bool by_ref)
+{
+	for (size_t i = 0; i < job->nparams; i++) {
+		if (strcasecmp(job->params[i].name, name) == 0) {
+			free(job->params[i].value);
+			job->params[i].value = xstrdup(value);
+			job->params[i].by_ref = by_ref;
+			return;
+		}
+	}
+	uws_job_add_param(job, name, value, by_ref);
+}
+
+/* Checks one field against the description; appends it to job or a reason to why. */
+static void take_param(const struct jdl *j, const struct http_field *f, struct uws_job *job,
+		       struct sbuf *why)
+{
+	const struct jdl_param *p = jdl_find_param(j, f->name);
+	const struct jdl_entity *used = p ? NULL : jdl_find_used(j, f->name);
+	const char *name = p ? p->name : used ? used->name : NULL;
+	bool wants_file = used || (p && p->type == JDL_FILE);
+	char *reason = NULL;
+
+	if (!name) {
+		sbuf_addf(why, "%s: unknown parameter of %s\n", f->name, j->name);
+		return;
+	}
+	if (wants_file != (f->path != NULL)) {
+		sbuf_addf(why, "%s: %s\n", name,
+			  wants_file ? "must be an uploaded file" : "is not a file parameter");
+		return;
+	}
+	if (f->path) {
+		set_param(job, name, f->path, true);
+		return;
+	}
+	if (jdl_check_value(p, sbuf_str(&f->value), &reason) < 0) {
+		sbuf_addf(why, "%s: %s\n", name, reason ? reason : "invalid value");
+		free(reason);
+		return;
+	}
+	set_param(job, name, sbuf_str(&f->value), false);
+}
+
+/* Every non-control field becomes a parameter of job; reasons collect in why. */
+static void take_params(struct http_request *req, const struct jdl *j, struct uws_job *job,
+			struct sbuf *why)
+{
+	for (size_t i = 0; i < req->nfields; i++) {
+		if (!is_control(req->fields[i].name))
+			take_param(j, &req->fields[i], job, why);
+	}
+}
+
+static void add_defaults(const struct jdl *j, struct uws_job *job)
+{
+	for (size_t i = 0; i < j->nparams; i++) {
+		const struct jdl_param *p = &j->params[i];
+		if (p->default_value && p->type != JDL_FILE && !uws_job_param(job, p->name))
+			uws_job_add_param(job, p->name, p->default_value, false);
+	}
+}
+
+static void check_required(const struct jdl *j, const struct uws_job *job, struct sbuf *why)
+{
+	for (size_t i = 0; i < j->nparams; i++) {
+		if (j->params[i].required && !uws_job_param(job, j->params[i].name))
+			sbuf_addf(why, "%s: required parameter missing\n", j->params[i].name);
+	}
+}
+
+/*
+ * Moves staged uploads into the job directory, under the parameter's own
+ * name, and points the parameter at the absolute path. The staged field
+ * forgets its path so it is not unlinked at the end of the request.
+ */
+static int place_uploads(struct http_request *req, struct uws_job *job)
+{
+	char *dir = sched_job_dir(req->srv->deps.sched, job->id);
+	int ret = 0;
+	for (size_t i = 0; i < job->nparams && ret == 0; i++) {
+		struct uws_param *p = &job->params[i];
+		char *dest;
+		if (!p->by_ref || strncmp(p->value, req->srv->upload_dir,
+					  strlen(req->srv->upload_dir)) != 0)
+			continue;
+		ret = mkdir_p(dir, 0750);
+		dest = xasprintf("%s/%s", dir, p->name);
+		if (ret == 0 && rename(p->value, dest) < 0) {
+			log_error("rename %s: %s", dest, strerror(errno));
+			ret = OPUS_ERR_IO;
+		}
+		for (size_t k = 0; k < req->nfields; k++) {
+			if (req->fields[k].path && strcmp(req->fields[k].path, p->value) == 0) {
+				free(req->fields[k].path);
+				req->fields[k].path = NULL;
+			}
+		}
+		free(p->value);
+		p->value = dest;
+	}
+	free(dir);
+	return ret;
+}
+
+/* ---- control values ---- */
+
+static int parse_duration(struct http_request *req, const char *v, int64_t *out)
+{
+	if (parse_int64(v, out) < 0 || *out < 0) {
+		http_reply_text(req, 400, "EXECUTIONDURATION: \"%s\" is not a non-negative integer "
+					  "number of seconds\n", v);
+		return OPUS_ERR_INVAL;
+	}
+	return 0;
+}
+
+static int parse_destruction(struct http_request *req, const char *v, int64_t *out)
+{
+	if (time_parse(v, out) < 0) {
+		http_reply_text(req, 400, "DESTRUCTION: \"%s\" is not an ISO 8601 date and time\n",
+				v);
+		return OPUS_ERR_INVAL;
+	}
+	return 0;
+}
+
+/* ---- job list and creation ---- */
+
+static int list_filter(struct http_request *req, struct store_filter *f)
+{
+	for (size_t i = 0; i < req->nfields; i++) {
+		const struct http_field *fl = &req->fields[i];
+		const char *v = sbuf_str(&fl->value);
+		enum uws_phase ph;
+		if (strcasecmp(fl->name, "PHASE") == 0) {
+			if (uws_phase_parse(v, &ph) < 0) {
+				http_reply_text(req, 400, "PHASE: unknown phase \"%s\"\n", v);
+				return OPUS_ERR_INVAL;
+			}
+			f->phases |= 1u << ph;
+		} else if (strcasecmp(fl->name, "AFTER") == 0 && time_parse(v, &f->after) < 0) {
+			http_reply_text(req, 400, "AFTER: \"%s\" is not an ISO 8601 date and time\n",
+					v);
+			return OPUS_ERR_INVAL;
+		} else if (strcasecmp(fl->name, "LAST") == 0 &&
+			   (parse_int64(v, &f->last) < 0 || f->last < 1)) {
+			http_reply_text(req, 400, "LAST: \"%s\" is not a positive integer\n", v);
+			return OPUS_ERR_INVAL;
+		}
+	}
+	if (req->who.admin)
+		f->owner = NULL;
+	else if (req->who.anonymous)
+		f->owner_is_null = true;
+	else
+		f->owner = req->who.name;
+	return 0;
+}
+
+static void rest_list(struct http_request *req)
+{
+	struct store_filter f = {.jobdef = JOBDEF};
+	struct uws_render r = render_ctx(req);
+	struct uws_job *jobs = NULL;
+	struct sbuf doc = SBUF_INIT;
+	size_t n = 0;
+	int ret;
+
+	if (list_filter(req, &f) < 0)
+		return;
+	ret = store_job_list(req->srv->deps.store, &f, &jobs, &n);
+	if (ret < 0) {
+		http_reply_error(req, ret, "cannot list jobs");
+		return;
+	}
+	ret = req->want_json ? uws_joblist_json(&r, jobs, n, &doc)
+			     : uws_joblist_xml(&r, jobs, n, &doc);
+	store_jobs_free(jobs, n);
+	http_reply_doc(req, &doc, ret);
+}
+
+/* Reads RUNID, EXECUTIONDURATION, DESTRUCTION and PHASE of a create request. */
+static int create_controls(struct http_request *req, struct uws_job *job, bool *run)
+{
+	const char *v;
+	if ((v = http_field_value(req, "RUNID")) && *v)
+		job->run_id = xstrdup(v);
+	if ((v = http_field_value(req, "EXECUTIONDURATION")) &&
+	    parse_duration(req, v, &job->execution_duration) < 0)
+		return OPUS_ERR_INVAL;
+	if ((v = http_field_value(req, "DESTRUCTION")) &&
+	    parse_destruction(req, v, &job->destruction_time) < 0)
+		return OPUS_ERR_INVAL;
+	v = http_field_value(req, "PHASE");
+	*run = v && strcasecmp(v, "RUN") == 0;
+	if (v && !*run) {
+		http_reply_text(req, 400, "PHASE: only RUN may be given when creating a job\n");
+		return OPUS_ERR_INVAL;
+	}
+	return 0;
+}
+
+static void rest_create(struct http_request *req)
+{
+	struct jdl *j = jdl_registry_get(req->srv->deps.jdls, JOBDEF);
+	struct uws_job job = {0};
+	struct sbuf why = SBUF_INIT;
+	bool run = false;
+	int ret;
+
+	if (!j) {
+		http_reply_text(req, 404, "no job description named %s\n", JOBDEF);
+		return;
+	}
+	if (create_controls(req, &job, &run) < 0)
+		goto done;
+	take_params(req, j, &job, &why);
+	add_defaults(j, &job);
+	if (run)
+		check_required(j, &job, &why);
+	if (why.len) {
+		http_reply_text(req, 400, "%s", sbuf_str(&why));
+		goto done;
+	}
+	uws_id_new(job.id);
+	job.jobdef = xstrdup(JOBDEF);
+	job.owner = req->who.anonymous ? NULL : xstrdup(req->who.name);
+	ret = place_uploads(req, &job);
+	if (ret == 0)
+		ret = sched_job_create(req->srv->deps.sched, &job, run);
+	if (ret < 0) {
+		char *dir = sched_job_dir(req->srv->deps.sched, job.id);
+		rm_rf(dir);
+		free(dir);
+		http_reply_error(req, ret, "cannot create job");
+		goto done;
+	}
+	http_reply_redirect(req, "/rest/%s/%s", JOBDEF, job.id);
+done:
+	sbuf_release(&why);
+	uws_job_release(&job);
+	jdl_unref(j);
+}
+
+/* ---- actions on one job ---- */
+
+static int do_phase(struct http_request *req, const struct uws_job *job, const char *v)
+{
+	struct sched *s = req->srv->deps.sched;
+	int ret;
+	if (strcasecmp(v, "RUN") == 0) {
+		struct jdl *j = jdl_registry_get(req->srv->deps.jdls, job->jobdef);
+		struct sbuf why = SBUF_INIT;
+		if (j && job->phase == UWS_PENDING)
+			check_required(j, job, &why);
+		jdl_unref(j);
+		if (why.len) {
+			http_reply_text(req, 400, "%s", sbuf_str(&why));
+			sbuf_release(&why);
+			return OPUS_ERR_INVAL;
+		}
+		ret = sched_job_run(s, job->id);
+	} else if (strcasecmp(v, "ABORT") == 0) {
+		ret = sched_job_abort(s, job->id);
+	} else {
+		http_reply_text(req, 400, "PHASE: \"%s\" is neither RUN nor ABORT\n", v);
+		return OPUS_ERR_INVAL;
+	}
+	if (ret < 0)
+		http_reply_error(req, ret,
+				 ret == OPUS_ERR_PHASE ? "not allowed in the job's current phase"
+						       : "cannot change phase");
+	return ret;
+}
+
+static int do_params(struct http_request *req, const struct uws_job *job)
+{
+	struct jdl *j = jdl_registry_get(req->srv->deps.jdls, job->jobdef);
+	struct uws_job changes = {0};
+	struct sbuf why = SBUF_INIT;
+	int ret = OPUS_ERR_INVAL;
+
+	if (!j) {
+		http_reply_text(req, 404, "job description %s is gone\n", job->jobdef);
+		goto done;
+	}
+	take_params(req, j, &changes, &why);
+	if (why.len) {
+		http_reply_text(req, 400, "%s", sbuf_str(&why));
+		goto done;
+	}
+	if (job->phase != UWS_PENDING) {
+		http_reply_error(req, OPUS_ERR_PHASE, "parameters can change only while PENDING");
+		ret = OPUS_ERR_PHASE;
+		goto done;
+	}
+	memcpy(changes.id, job->id, sizeof(changes.id));
+	ret = place_uploads(req, &changes);
+	if (ret == 0)
+		ret = sched_job_set_params(req->srv->deps.sched, job->id, changes.params,
+					   changes.nparams);
+	if (ret < 0)
+		http_reply_error(req, ret,
+				 ret == OPUS_ERR_PHASE ? "parameters can change only while PENDING"
+						       : "cannot set parameters");
+done:
+	sbuf_release(&why);
+	uws_job_release(&changes);
+	jdl_unref(j);
+	return ret;
+}
+
+static bool has_params(const struct http_request *req)
+{
+	for (size_t i = 0; i < req->nfields; i++) {
+		if (!is_control(req->fields[i].name))
+			return true;
+	}
+	return false;
+}
+
+/* POST to the job or one of its children: every recognised field is applied. */
+static void job_post(struct http_request *req, struct uws_job *job)
+{
+	struct sched *s = req->srv->deps.sched;
+	const char *v;
+	int64_t n;
+	int ret = 0;
+
+	if ((v = http_field_value(req, "ACTION"))) {
+		if (strcasecmp(v, "DELETE") != 0) {
+			http_reply_text(req, 400, "ACTION: \"%s\" is not DELETE\n", v);
+			return;
+		}
+		ret = sched_job_delete(s, job->id);
+		if (ret < 0)
+			http_reply_error(req, ret, "cannot delete job");
+		else
+			http_reply_redirect(req, "/rest/%s", JOBDEF);
+		return;
+	}
+	if (has_params(req) && do_params(req, job) < 0)
+		return;
+	if ((v = http_field_value(req, "EXECUTIONDURATION"))) {
+		if (parse_duration(req, v, &n) < 0)
+			return;
+		ret = sched_job_set_execution_duration(s, job->id, n);
+		if (ret < 0) {
+			http_reply_error(req, ret,
+					 ret == OPUS_ERR_PHASE
+						 ? "the execution duration can change only while PENDING"
+						 : "cannot set the execution duration");
+			return;
+		}
+	}
+	if ((v = http_field_value(req, "DESTRUCTION"))) {
+		if (parse_destruction(req, v, &n) < 0)
+			return;
+		ret = sched_job_set_destruction(s, job->id, n);
+		if (ret < 0) {
+			http_reply_error(req, ret, "cannot set the destruction time");
+			return;
+		}
+	}
+	if ((v = http_field_value(req, "PHASE")) && do_phase(req, job, v) < 0)
+		return;
+	redirect_job(req);
+}
+
+/* ---- WAIT ---- */
+
+static void on_wake(void *ctx)
+{
+	struct http_request *req = ctx;
+	struct MHD_Connection *conn = req->conn;
+	bool resume;
+	pthread_mutex_lock(&req->lock);
+	req->woken = true;
+	resume = req->suspended;
+	pthread_mutex_unlock(&req->lock);
+	/* req may be freed as soon as the connection resumes: touch nothing after. */
+	if (resume)
+		MHD_resume_connection(conn);
+}
+
+/* Returns true when the request is now suspended waiting for a phase change. */
+static bool wait_begin(struct http_request *req, const struct uws_job *job)
+{
+	const char *wait = http_field_value(req, "WAIT");
+	const char *guard = http_field_value(req, "PHASE");
+	int64_t secs, cap = req->srv->deps.conf->wait_cap;
+	enum uws_phase ph;
+	int ret;
+
+	if (!wait)
+		return false;
+	if (parse_int64(wait, &secs) < 0 || secs < -1) {
+		http_reply_text(req, 400, "WAIT: \"%s\" is not -1 or a number of seconds\n", wait);
+		return true;
+	}
+	if (guard && uws_phase_parse(guard, &ph) < 0) {
+		http_reply_text(req, 400, "PHASE: unknown phase \"%s\"\n", guard);
+		return true;
+	}
+	if (secs == -1 || secs > cap)
+		secs = cap;
+	if (secs == 0 || !uws_phase_is_active(job->phase) || (guard && ph != job->phase))
+		return false;
+	pthread_mutex_lock(&req->lock);
+	ret = sched_wait(req->srv->deps.sched, job->id, job->phase, secs * 1000, on_wake, req);
+	if (ret == 0) {
+		snprintf(req->wait_job, sizeof(req->wait_job), "%s", job->id);
+		req->waiting = true;
+		MHD_suspend_connection(req->conn);
+		req->suspended = true;
+	}
+	pthread_mutex_unlock(&req->lock);
+	return ret == 0;
+}
+
+void http_wait_resume(struct http_request *req)
+{
+	struct uws_job job = {0};
+	req->waiting = false;
+	if (job_load(req, &job) < 0)
+		return;
+	reply_job(req, &job);
+	uws_job_release(&job);
+}
+
+/* ---- the resources ---- */
+
+static void rest_job(struct http_request *req, struct uws_job *job)
+{
+	if (is_get(req)) {
+		if (!wait_begin(req, job))
+			reply_job(req, job);
+	} else if (req->method == HTTP_POST) {
+		job_post(req, job);
+	} else if (req->method == HTTP_DELETE) {
+		int ret = sched_job_delete(req->srv->deps.sched, job->id);
+		if (ret < 0)
+			http_reply_error(req, ret, "cannot delete job");
+		else
+			http_reply_redirect(req, "/rest/%s", JOBDEF);
+	} else {
+		reply_405(req, "GET, HEAD, POST, DELETE");
+	}
+}
+
+static void reply_value(struct http_request *req, const char *key, const char *value,
+			bool number)
+{
+	if (req->want_json) {
+		struct sbuf doc = SBUF_INIT;
+		http_reply_doc(req, &doc, uws_value_json(key, value, number, &doc));
+	} else {
+		http_reply_text(req, 200, "%s", value ? value : "");
+	}
+}
+
+static void reply_time(struct http_request *req, const char *key, int64_t ms)
+{
+	char t[TIME_STR_MAX] = "";
+	if (ms)
+		time_format(ms, t);
+	reply_value(req, key, ms ? t : NULL, false);
+}
+
+/* Single-valued children: GET renders the value, POST sets it (where allowed). */
+static void rest_child_value(struct http_request *req, struct uws_job *job, const char *child)
+{
+	char num[32];
+	bool settable = !strcmp(child, "phase") || !strcmp(child, "executionduration") ||
+			!strcmp(child, "destruction");
+	if (req->method == HTTP_POST && settable) {
+		job_post(req, job);
+		return;
+	}
+	if (!is_get(req)) {
+		reply_405(req, settable ? "GET, HEAD, POST" : "GET, HEAD");
+		return;
+	}
+	if (!strcmp(child, "phase")) {
+		reply_value(req, "phase", uws_phase_name(job->phase), false);
+	} else if (!strcmp(child, "executionduration")) {
+		snprintf(num, sizeof(num), "%lld", (long long)job->execution_duration);
+		reply_value(req, "executionDuration", num, true);
+	} else if (!strcmp(child, "destruction")) {
+		reply_time(req, "destruction", job->destruction_time);
+	} else if (!strcmp(child, "quote")) {
+		reply_time(req, "quote", uws_job_quote_time(job));
+	} else if (!strcmp(child, "owner")) {
+		reply_value(req, "ownerId", job->owner, false);
+	} else {
+		reply_value(req, "errorSummary", job->error_summary, false);
+	}
+}
+
+static void rest_list_child(struct http_request *req, struct uws_job *job, const char *child)
+{
+	struct uws_render r = render_ctx(req);
+	struct sbuf doc = SBUF_INIT;
+	bool params = strcmp(child, "parameters") == 0;
+	int ret;
+
+	if (params && req->method == HTTP_POST) {
+		if (do_params(req, job) == 0)
+			redirect_job(req);
+		return;
+	}
+	if (!is_get(req)) {
+		reply_405(req, params ? "GET, HEAD, POST" : "GET, HEAD");
+		return;
+	}
+	if (params)
+		ret = req->want_json ? uws_params_json(&r, job, &doc) : uws_params_xml(&r, job, &doc);
+	else
+		ret = req->want_json ? uws_results_json(&r, job, &doc)
+				     : uws_results_xml(&r, job, &doc);
+	http_reply_doc(req, &doc, ret);
+}
+
+static void rest_item(struct http_request *req, struct uws_job *job)
+{
+	const char *kind = req->segs[3], *name = req->segs[4];
+	if (!is_get(req)) {
+		reply_405(req, "GET, HEAD");
+		return;
+	}
+	if (strcmp(kind, "parameters") == 0) {
+		const struct uws_param *p = uws_job_param(job, name);
+		if (!p) {
+			http_reply_text(req, 404, "no parameter %s\n", name);
+		} else if (p->by_ref) {
+			req->reply.status = 200;
+			req->reply.content_type = "application/octet-stream";
+			req->reply.file_path = xstrdup(p->value);
+		} else {
+			http_reply_text(req, 200, "%s", p->value);
+		}
+	} else if (strcmp(kind, "results") == 0) {
+		const struct uws_result *res = uws_job_result(job, name);
+		char *dir;
+		if (!res) {
+			http_reply_text(req, 404, "no result %s\n", name);
+			return;
+		}
+		dir = sched_job_dir(req->srv->deps.sched, job->id);
+		req->reply.status = 200;
+		req->reply.content_type = "application/octet-stream";
+		req->reply.content_type_owned = xstrdup(res->mime);
+		req->reply.file_path = xasprintf("%s/%s", dir, res->path);
+		free(dir);
+	} else {
+		http_reply_text(req, 404, "no such resource: %s\n", req->url);
+	}
+}
+
+static const char *const value_children[] = {"phase", "executionduration", "destruction",
+					      "quote", "owner", "error"};
+
+static void rest_child(struct http_request *req, struct uws_job *job)
+{
+	const char *child = req->segs[3];
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(value_children); i++) {
+		if (strcmp(child, value_children[i]) == 0) {
+			rest_child_value(req, job, child);
+			return;
+		}
+	}
+	if (!strcmp(child, "parameters") || !strcmp(child, "results"))
+		rest_list_child(req, job, child);
+	else
+		http_reply_text(req, 404, "no such resource: %s\n", req->url);
+}
+
+void http_rest(struct http_request *req)
+{
+	struct uws_job job = {0};
+	if (!name_is_safe(JOBDEF, JDL_NAME_MAX)) {
+		http_reply_text(req, 404, "no job description named %s\n", JOBDEF);
+		return;
+	}
+	if (req->nsegs == 2) {
+		if (is_get(req)) {
+			struct jdl *j = jdl_registry_get(req->srv->deps.jdls, JOBDEF);
+			if (j)
+				rest_list(req);
+			else
+				http_reply_text(req, 404, "no job description named %s\n", JOBDEF);
+			jdl_unref(j);
+		} else if (req->method == HTTP_POST) {
+			rest_create(req);
+		} else {
+			reply_405(req, "GET, HEAD, POST");
+		}
+		return;
+	}
+	if (job_load(req, &job) < 0)
+		return;
+	if (req->nsegs == 3)
+		rest_job(req, &job);
+	else if (req->nsegs == 4)
+		rest_child(req, &job);
+	else if (!strcmp(req->segs[3], "parameters") || !strcmp(req->segs[3], "results"))
+		rest_item(req, &job);
+	else
+		http_reply_text(req, 404, "no such resource: %s\n", req->url);
+	uws_job_release(&job);
+}
