@@ -28,7 +28,7 @@ LIBOBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all build run test unit integration bench lint deps deps-test clean format
+.PHONY: all build run test unit-bins bench lint deps deps-test clean format
 
 all: build
 build: $(BUILD)/opusd
@@ -54,8 +54,9 @@ deps-test:
 
 # Starts opusd with its embedded defaults on http://127.0.0.1:8080.
 run: deps
+	@mkdir -p var
 	@$(MAKE) --no-print-directory FLAVOUR=rel build
-	@scripts/run.sh build/rel/opusd
+	@scripts/run.sh build/rel/opusd $(ARGS)
 
 # Installs test dependencies, builds with sanitizers, runs unit then integration tests.
 test: deps-test

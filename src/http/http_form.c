@@ -142,13 +142,16 @@ int http_body_feed(struct http_request *req, const char *data, size_t size)
 
 int http_body_end(struct http_request *req)
 {
+	/* MHD_NO here means the body ended inside a field: a truncated form. */
+	bool complete = !req->pp || MHD_destroy_post_processor(req->pp) == MHD_YES;
+	req->pp = NULL;
 	for (size_t i = 0; i < req->nfields; i++) {
 		if (req->fields[i].fd >= 0) {
 			close(req->fields[i].fd);
 			req->fields[i].fd = -1;
 		}
 	}
-	return 0;
+	return complete ? 0 : 400;
 }
 
 void http_fields_free(struct http_request *req)

@@ -137,6 +137,13 @@ static enum MHD_Result queue_reply(struct http_request *req)
 	return ret;
 }
 
+/* VOSI resources answer everybody, even when anonymous access is off. */
+static bool is_public(const struct http_request *req)
+{
+	return req->nsegs == 1 &&
+	       (!strcmp(req->segs[0], "availability") || !strcmp(req->segs[0], "capabilities"));
+}
+
 /* The first call for a request: everything that can be decided from headers. */
 static enum MHD_Result request_begin(struct http_request *req)
 {
@@ -150,7 +157,8 @@ static enum MHD_Result request_begin(struct http_request *req)
 	}
 	authz = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
 					    MHD_HTTP_HEADER_AUTHORIZATION);
-	if (auth_check(srv->deps.store, authz, srv->deps.conf->allow_anonymous, &req->who) < 0) {
+	if (auth_check(srv->deps.store, authz, srv->deps.conf->allow_anonymous || is_public(req),
+		       &req->who) < 0) {
 		http_reply_error(req, OPUS_ERR_AUTH,
 				 authz ? "wrong credentials" : "credentials required");
 		return queue_reply(req);

@@ -557,7 +557,15 @@ static void rest_child_value(struct http_request *req, struct uws_job *job, cons
 	bool settable = !strcmp(child, "phase") || !strcmp(child, "executionduration") ||
 			!strcmp(child, "destruction");
 	if (req->method == HTTP_POST && settable) {
-		job_post(req, job);
+		/* POST to /phase must say which phase: an empty form changes nothing. */
+		const char *key = !strcmp(child, "phase")	      ? "PHASE"
+				  : !strcmp(child, "destruction") ? "DESTRUCTION"
+								  : "EXECUTIONDURATION";
+		const char *v = http_field_value(req, key);
+		if (!v || !*v)
+			http_reply_text(req, 400, "%s: a value is required\n", key);
+		else
+			job_post(req, job);
 		return;
 	}
 	if (!is_get(req)) {
