@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# opusd benchmark: `make bench` runs it on the release build.
+#   bench/bench.sh build/rel/opusd
+# Starts one daemon on a free 127.0.0.1 port with a temp data dir and the
+# repository's ./jobdefs, measures, prints one markdown table, stops the daemon.
+# Exit status: 0 when the measures ran (targets met or not); non-zero when the
+# daemon does not start, dies, or exits badly on SIGTERM.
+# Needs: wrk, /usr/bin/python3 (stdlib only). Runs in about 2-3 minutes.
+set -uo pipefail
+
+bin=${1:-build/rel/opusd}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+PY=/usr/bin/python3
+helper() { "$PY" "$here/helper.py" "$@"; }
+
+command -v wrk >/dev/null || { echo "bench: wrk not found (scripts/deps.sh test)" >&2; exit 2; }
+[ -x "$bin" ] || { echo "bench: $bin is not executable" >&2; exit 2; }
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+
+# 1,000 waiting clients + the daemon's side of them need file descriptors.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+TARGET_JOBS=100000
+WAITERS=1000
+BURST=1000
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/opusd-bench.XXXXXX")
+pid=""
+bgpids=()
+
+stop_daemon() { # SIGTERM, wait at most 20 s, then SIGKILL; sets $daemon_rc
+	daemon_rc=0
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 200); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "bench: daemon did not stop within 20 s of SIGTERM; killing it" >&2
+		kill -KILL "$pid" 2>/dev/null
+		daemon_rc=137
+		wait "$pid" 2>/dev/null
+	else
+		wait "$pid"
+		daemon_rc=$?
+	fi
+	pid=""
+}
+cleanup() {
+	for p in "${bgpids[@]}"; do kill "$p" 2>/dev/null; done
+	stop_daemon
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() {
+	echo "bench: $*" >&2
+	if [ -s "$tmp/opusd.log" ]; then
+		echo "--- last lines of the daemon log ---" >&2
+		tail -n 30 "$tmp/opusd.log" >&2
+	fi
+	exit 1
+}
+check_alive() { # $1: what was running
+	kill -0 "$pid" 2>/dev/null && return 0
+	wait "$pid"
+	local rc=$?
+	pid=""
+	die "daemon died during $1 (exit status $rc)"
+}
+
+# ---- wrk output parsing
+wrk_rps() { awk '/^Requests\/sec:/ {print int($2); f=1} END {if (!f) print 0}' "$1"; }
+wrk_reqs() { awk '/ requests in / {print $1; f=1} END {if (!f) print 0}' "$1"; }
+wrk_bad() { # non-2xx/3xx responses + socket errors
+	awk '/Non-2xx or 3xx responses:/ {n += $NF}
+	     /Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
+	     END {print n + 0}' "$1"
+}
+wrk_pct() { # $1 file, $2 percentile label ("50%"): latency in ms
+	awk -v p="$2" '$1 == p && /[0-9](us|ms|s|m)$/ {
+		v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
+		printf "%.2f\n", v; f = 1 }
+	     END {if (!f) print "n/a"}' "$1"
+}
+ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a != "n/a" && a + 0 >= b + 0)}'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a != "n/a" && a + 0 <= b + 0)}'; }
+verdict() { if "$@"; then echo yes; else echo "**no**"; fi; }
+
+# ---- start the daemon
+port=$(helper freeport) || die "no free port"
+base="http://127.0.0.1:$port"
+db="$tmp/data/opusd.db"
+cat >"$tmp/opusd.ini" <<EOF
+[server]
+log_level = warn
+[jobs]
+max_running = 0
+EOF
+echo "bench: $bin on $base, data in $tmp, $(nproc) cores" >&2
+"$bin" --listen "127.0.0.1:$port" --data-dir "$tmp/data" --jdl-dir "$repo/jobdefs" \
+	--config "$tmp/opusd.ini" >"$tmp/opusd.log" 2>&1 &
+pid=$!
+helper wait-up "$port" "$pid" 10 || die "daemon failed to start"
+notes=()
+
+# ---- 1. GET one job
+job=$(helper create "$port" run) || die "cannot create a job"
+for _ in $(seq 100); do
+	[ "$(helper count "$db" COMPLETED)" -ge 1 ] && break
+	sleep 0.05
+done
+echo "bench: 1/6 GET $job" >&2
+wrk -t2 -c32 -d10s "$base$job" >"$tmp/w1" 2>&1
+check_alive "GET job"
+get_rps=$(wrk_rps "$tmp/w1")
+bad=$(wrk_bad "$tmp/w1")
+[ "$bad" -eq 0 ] || notes+=("GET job: $bad non-2xx/3xx responses or socket errors")
+
+# ---- 2. POST create
+echo "bench: 2/6 POST create" >&2
+before=$(helper count "$db")
+wrk -t2 -c32 -d10s -s "$here/post.lua" "$base/rest/copy" >"$tmp/w2" 2>&1
+check_alive "POST create"
+post_rps=$(wrk_rps "$tmp/w2")
+sent=$(wrk_reqs "$tmp/w2")
+bad=$(wrk_bad "$tmp/w2")
+after=$(helper count "$db")
+[ "$bad" -eq 0 ] || notes+=("POST create: $bad non-2xx/3xx responses or socket errors")
+[ $((after - before)) -ge "$sent" ] ||
+	notes+=("POST create: wrk got $sent responses but the store holds only $((after - before)) new jobs")
+
+# ---- 3. list LAST=100 with 100,000 jobs stored (top-up bounded to ~150 s)
+echo "bench: 3/6 top up the store to $TARGET_JOBS jobs" >&2
+rate=$((post_rps > 100 ? post_rps : 100))
+deadline=$((SECONDS + 150))
+topbad=0
+for _ in $(seq 20); do
+	n=$(helper count "$db")
+	[ "$n" -ge "$TARGET_JOBS" ] && break
+	left=$((deadline - SECONDS))
+	[ "$left" -gt 0 ] || break
+	d=$(((TARGET_JOBS - n) * 11 / 10 / rate + 1))
+	[ "$d" -le "$left" ] || d=$left
+	[ "$d" -le 60 ] || d=60
+	wrk -t2 -c32 -d"${d}s" -s "$here/post.lua" "$base/rest/copy" >"$tmp/w3t" 2>&1
+	check_alive "store top-up"
+	topbad=$((topbad + $(wrk_bad "$tmp/w3t")))
+done
+stored=$(helper count "$db")
+[ "$topbad" -eq 0 ] || notes+=("top-up POSTs: $topbad non-2xx/3xx responses or socket errors")
+[ "$stored" -ge "$TARGET_JOBS" ] || notes+=("store holds only $stored jobs (top-up time cap)")
+echo "bench: 3/6 GET /rest/copy?LAST=100 with $stored jobs" >&2
+wrk --latency -t2 -c4 -d10s "$base/rest/copy?LAST=100" >"$tmp/w3" 2>&1
+check_alive "list LAST=100"
+list_p50=$(wrk_pct "$tmp/w3" 50%)
+list_rps=$(wrk_rps "$tmp/w3")
+bad=$(wrk_bad "$tmp/w3")
+[ "$bad" -eq 0 ] || notes+=("list: $bad non-2xx/3xx responses or socket errors")
+
+# ---- 4. GET latency while 1,000 clients block in WAIT
+echo "bench: 4/6 GET latency with $WAITERS clients in WAIT" >&2
+pjob=$(helper create "$port") || die "cannot create a job"
+helper waiters "$port" "$pjob" "$WAITERS" 90 >"$tmp/waiters" 2>"$tmp/waiters.err" &
+wpid=$!
+bgpids+=("$wpid")
+for _ in $(seq 300); do # 30 s
+	grep -q '^ready' "$tmp/waiters" 2>/dev/null && break
+	kill -0 "$wpid" 2>/dev/null || break
+	sleep 0.1
+done
+ready=$(awk '/^ready/ {print $2}' "$tmp/waiters")
+waiting=0
+for _ in $(seq 100); do # 10 s for the daemon to have them all suspended
+	waiting=$(helper waiting "$port" 2>/dev/null || echo 0)
+	[ "$waiting" -ge "$WAITERS" ] 2>/dev/null && break
+	sleep 0.1
+done
+check_alive "opening $WAITERS waiting connections"
+wrk --latency -t2 -c32 -d10s "$base$job" >"$tmp/w4" 2>&1
+check_alive "GET with waiters"
+wait_p99=$(wrk_pct "$tmp/w4" 99%)
+wait_rps=$(wrk_rps "$tmp/w4")
+bad=$(wrk_bad "$tmp/w4")
+[ "$bad" -eq 0 ] || notes+=("GET with waiters: $bad non-2xx/3xx responses or socket errors")
+abort_st=$(helper phase "$port" "$pjob" ABORT)
+[ "$abort_st" = 303 ] || notes+=("abort of the waited job answered HTTP $abort_st")
+for _ in $(seq 300); do # 30 s
+	kill -0 "$wpid" 2>/dev/null || break
+	sleep 0.1
+done
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+check_alive "waking $WAITERS waiters"
+read -r answered other none < <(awk '/^answered/ {print $2, $4, $6}' "$tmp/waiters")
+answered=${answered:-0}
+[ "${ready:-0}" -eq "$WAITERS" ] || notes+=("waiters: only ${ready:-0} of $WAITERS requests could be sent")
+[ "$waiting" -ge "$WAITERS" ] 2>/dev/null ||
+	notes+=("/availability counted $waiting waiting clients, expected $WAITERS")
+[ "${other:-0}${none:-0}" = 00 ] ||
+	notes+=("waiters: ${other:-?} answered with a non-200 status, ${none:-?} got no answer")
+
+# ---- 5. 1,000 trivial jobs end to end
+echo "bench: 5/6 $BURST jobs end to end" >&2
+read -r burst_rate created completed berrors bsecs bposted bfailed < <(helper burst "$port" "$db" "$BURST" 32 120)
+check_alive "$BURST jobs end to end"
+burst_rate=${burst_rate:-0}
+[ "${created:-0}" -eq "$BURST" ] || notes+=("burst: ${created:-0} of $BURST creates answered 303 (${berrors:-?} errors)")
+[ "${completed:-0}" -ge "${created:-0}" ] || notes+=("burst: only ${completed:-0} jobs COMPLETED within 120 s")
+[ "${bfailed:-0}" -eq 0 ] || notes+=("burst: ${bfailed} jobs in ERROR")
+
+# ---- 6. memory
+echo "bench: 6/6 memory" >&2
+hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+hwm_mb=$(awk -v k="$hwm_kb" 'BEGIN {printf "%.1f", k / 1024}')
+rss_mb=$(awk -v k="$rss_kb" 'BEGIN {printf "%.1f", k / 1024}')
+
+stop_daemon
+warnings=$(grep -E ' (warn|error) ' "$tmp/opusd.log" | grep -vc EXTERNAL_LOGGER)
+[ "$warnings" -eq 0 ] || notes+=("daemon log: $warnings warn/error lines, e.g. $(grep -E ' (warn|error) ' "$tmp/opusd.log" | grep -v EXTERNAL_LOGGER | head -n 1)")
+
+# ---- report
+echo
+echo "opusd benchmark — $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}')"
+echo
+echo "| # | measure | value | target | met |"
+echo "|---|---|---|---|---|"
+echo "| 1 | GET job (wrk -t2 -c32 10 s) | $get_rps req/s | ≥ 20,000 req/s | $(verdict ge "$get_rps" 20000) |"
+echo "| 2 | POST create (wrk -t2 -c32 10 s, $sent jobs) | $post_rps creates/s | ≥ 3,000/s | $(verdict ge "$post_rps" 3000) |"
+echo "| 3 | GET list LAST=100, $stored jobs stored (-c4) | p50 $list_p50 ms ($list_rps req/s) | p50 ≤ 5 ms | $(verdict le "$list_p50" 5) |"
+echo "| 4 | GET job with $waiting clients in WAIT (-c32) | p99 $wait_p99 ms ($wait_rps req/s) | p99 ≤ 20 ms | $(verdict le "$wait_p99" 20) |"
+echo "| 4b | waiters answered after ABORT | $answered / $WAITERS | $WAITERS | $(verdict ge "$answered" "$WAITERS") |"
+echo "| 5 | $BURST jobs PHASE=RUN, first POST → last COMPLETED | $burst_rate jobs/s (${completed:-0} in ${bsecs:-?} s; POSTs took ${bposted:-?} s) | ≥ 200 jobs/s | $(verdict ge "$burst_rate" 200) |"
+echo "| 6 | daemon memory at the end | VmHWM $hwm_mb MB, VmRSS $rss_mb MB | ≤ 50 MB | $(verdict le "$hwm_mb" 50) |"
+if [ ${#notes[@]} -gt 0 ]; then
+	echo
+	for n in "${notes[@]}"; do echo "- $n"; done
+fi
+echo
+
+if [ "$daemon_rc" -ne 0 ]; then
+	echo "bench: daemon exited with status $daemon_rc on SIGTERM" >&2
+	tail -n 30 "$tmp/opusd.log" >&2
+	exit 1
+fi
+exit 0
