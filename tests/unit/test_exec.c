@@ -313,7 +313,9 @@ TEST(concurrent_jobs_reaped)
 	}
 }
 
-TEST(spawn_is_cheap)
+/* Twenty quick jobs in a row all start and are reaped; the spawn cost is
+ * printed for information (speed targets live in `make bench`). */
+TEST(spawn_many_in_a_row)
 {
 	struct exec_exit ee;
 	int64_t h, total = 0;
@@ -330,9 +332,9 @@ TEST(spawn_is_cheap)
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		total += (int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
 		CHECK(wait_exit(id, 5000, &ee));
+		CHECK(ee.exited && ee.exit_code == 0);
 	}
 	printf("exec: posix_spawn of bash takes %lld us on average\n", (long long)(total / n));
-	CHECK(total / n < 3000);
 }
 
 TEST(orphan_signal_checks_the_job)
@@ -405,7 +407,7 @@ int main(void)
 	RUN(leftovers_die_with_the_leader);
 	RUN(no_fd_or_signal_state_leaks);
 	RUN(concurrent_jobs_reaped);
-	RUN(spawn_is_cheap);
+	RUN(spawn_many_in_a_row);
 	RUN(orphan_signal_checks_the_job);
 	RUN(close_with_running_children);
 	exec_close(ex);
