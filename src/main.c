@@ -40,24 +40,40 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
-		{"data-dir", required_argument, NULL, 'd'}, {"jdl-dir", required_argument, NULL, 'j'},
-		{"check-config", no_argument, NULL, 'n'},   {"admin", no_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+	    {"config", required_argument, NULL, 'c'},	{"listen", required_argument, NULL, 'l'},
+	    {"data-dir", required_argument, NULL, 'd'}, {"jdl-dir", required_argument, NULL, 'j'},
+	    {"check-config", no_argument, NULL, 'n'},	{"admin", no_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
 	const char *flags[3][2] = {{"listen", NULL}, {"data_dir", NULL}, {"jdl_dir", NULL}};
 	char *err = NULL;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "c:l:d:j:nah", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': o->config = optarg; break;
-		case 'l': flags[0][1] = optarg; break;
-		case 'd': flags[1][1] = optarg; break;
-		case 'j': flags[2][1] = optarg; break;
-		case 'n': o->check_only = true; break;
-		case 'a': o->admin = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return OPUS_ERR_INVAL;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'l':
+			flags[0][1] = optarg;
+			break;
+		case 'd':
+			flags[1][1] = optarg;
+			break;
+		case 'j':
+			flags[2][1] = optarg;
+			break;
+		case 'n':
+			o->check_only = true;
+			break;
+		case 'a':
+			o->admin = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return OPUS_ERR_INVAL;
 		}
 	}
 	if (optind < argc) {
@@ -155,14 +171,14 @@ static void wait_for_signals(struct jdl_registry *reg, const sigset_t *set)
 static int serve(struct conf *c)
 {
 	struct sched_config sc = {
-		.data_dir = c->data_dir,
-		.exec_backend = "local",
-		.max_running = (int)c->max_running,
-		.default_execution_duration = c->default_execution_duration,
-		.max_execution_duration = c->max_execution_duration,
-		.default_destruction = c->default_destruction,
-		.max_destruction = c->max_destruction,
-		.kill_grace_ms = c->kill_grace_ms,
+	    .data_dir = c->data_dir,
+	    .exec_backend = "local",
+	    .max_running = (int)c->max_running,
+	    .default_execution_duration = c->default_execution_duration,
+	    .max_execution_duration = c->max_execution_duration,
+	    .default_destruction = c->default_destruction,
+	    .max_destruction = c->max_destruction,
+	    .kill_grace_ms = c->kill_grace_ms,
 	};
 	struct store *st = NULL;
 	struct jdl_registry *reg = NULL;
@@ -194,8 +210,8 @@ static int serve(struct conf *c)
 		if (http_start(&deps, &srv) < 0)
 			goto done;
 	}
-	log_info("opusd listening on %s (data in %s, %lld jobs at once)", c->base_url,
-		 c->data_dir, (long long)c->max_running);
+	log_info("opusd listening on %s (data in %s, %lld jobs at once)", c->base_url, c->data_dir,
+		 (long long)c->max_running);
 	log_info("try: curl -i -d text=hello -d PHASE=RUN %s/rest/copy", c->base_url);
 	wait_for_signals(reg, &set);
 	ret = 0;

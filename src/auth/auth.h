@@ -15,7 +15,7 @@
 #include "base/base.h"
 #include "store/store.h"
 
-#define AUTH_NAME_MAX 64
+#define AUTH_NAME_MAX  64
 #define AUTH_TOKEN_LEN 64
 
 struct auth_identity {

@@ -10,8 +10,8 @@ const char *opus_strerror(int err)
 	switch (err) {
 	case OPUS_OK:
 		return "ok";
-#define OPUS_ERR_CASE(name, val, text)                                         \
-	case name:                                                                 \
+#define OPUS_ERR_CASE(name, val, text)                                                             \
+	case name:                                                                                 \
 		return text;
 		OPUS_ERRORS(OPUS_ERR_CASE)
 #undef OPUS_ERR_CASE

@@ -18,22 +18,24 @@
 #include <stdint.h>
 
 #define OPUS_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define OPUS_WUR __attribute__((warn_unused_result))
+#define OPUS_WUR	  __attribute__((warn_unused_result))
 #define OPUS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One table of error codes, all negative; 0 is success. The HTTP layer maps
  * them to status codes in one table (http_status_of()). */
-#define OPUS_ERRORS(X)                                                         \
-	X(OPUS_ERR_INVAL, -1, "invalid value")                                     \
-	X(OPUS_ERR_NOTFOUND, -2, "not found")                                      \
-	X(OPUS_ERR_FORBIDDEN, -3, "forbidden")                                     \
-	X(OPUS_ERR_PHASE, -4, "not allowed in the current phase")                  \
-	X(OPUS_ERR_TOOBIG, -5, "too large")                                        \
-	X(OPUS_ERR_IO, -6, "input/output error")                                   \
-	X(OPUS_ERR_AUTH, -7, "authentication required")                            \
-	X(OPUS_ERR_INTERNAL, -8, "internal error")                                 \
-	X(OPUS_ERR_BUSY, -9, "busy, try again")                                    \
+/* clang-format off */
+#define OPUS_ERRORS(X)                                                                             \
+	X(OPUS_ERR_INVAL, -1, "invalid value")                                                     \
+	X(OPUS_ERR_NOTFOUND, -2, "not found")                                                      \
+	X(OPUS_ERR_FORBIDDEN, -3, "forbidden")                                                     \
+	X(OPUS_ERR_PHASE, -4, "not allowed in the current phase")                                  \
+	X(OPUS_ERR_TOOBIG, -5, "too large")                                                        \
+	X(OPUS_ERR_IO, -6, "input/output error")                                                   \
+	X(OPUS_ERR_AUTH, -7, "authentication required")                                            \
+	X(OPUS_ERR_INTERNAL, -8, "internal error")                                                 \
+	X(OPUS_ERR_BUSY, -9, "busy, try again")                                                    \
 	X(OPUS_ERR_EXISTS, -10, "already exists")
+/* clang-format on */
 
 enum opus_err {
 	OPUS_OK = 0,
@@ -49,7 +51,7 @@ const char *opus_strerror(int err);
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);          /* NULL in, NULL out */
+char *xstrdup(const char *s); /* NULL in, NULL out */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) OPUS_PRINTF(1, 2);
 
@@ -66,7 +68,10 @@ struct sbuf {
 	size_t max;
 	int err;
 };
-#define SBUF_INIT {NULL, 0, 0, 0, 0}
+#define SBUF_INIT                                                                                  \
+	{                                                                                          \
+		NULL, 0, 0, 0, 0                                                                   \
+	}
 
 void sbuf_init(struct sbuf *sb, size_t max);
 void sbuf_add(struct sbuf *sb, const void *data, size_t len);
@@ -74,10 +79,10 @@ void sbuf_adds(struct sbuf *sb, const char *s);
 void sbuf_addc(struct sbuf *sb, char c);
 void sbuf_addf(struct sbuf *sb, const char *fmt, ...) OPUS_PRINTF(2, 3);
 void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap);
-void sbuf_reset(struct sbuf *sb);                /* len = 0, err = 0, keeps memory */
-const char *sbuf_str(const struct sbuf *sb);     /* "" when empty; borrowed */
+void sbuf_reset(struct sbuf *sb);		 /* len = 0, err = 0, keeps memory */
+const char *sbuf_str(const struct sbuf *sb);	 /* "" when empty; borrowed */
 char *sbuf_detach(struct sbuf *sb, size_t *len); /* caller frees; sb is re-initialised */
-void sbuf_release(struct sbuf *sb);              /* frees; sb is re-initialised */
+void sbuf_release(struct sbuf *sb);		 /* frees; sb is re-initialised */
 
 /* Logging on stderr, one line per call: "2026-11-23T10:00:00.123Z INFO msg". */
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -86,8 +91,8 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *s, enum log_level *out); /* "error".."debug" */
 void log_msg(enum log_level lvl, const char *fmt, ...) OPUS_PRINTF(2, 3);
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 /*

@@ -15,40 +15,42 @@ struct conf_key {
 	enum conf_type type;
 	size_t offset;
 	const char *def; /* embedded default, as text */
-	int64_t min;     /* for CONF_INT */
+	int64_t min;	 /* for CONF_INT */
 	const char *doc;
 };
 
-#define K(sec, name, type, field, def, min, doc)                               \
-	{sec, name, type, offsetof(struct conf, field), def, min, doc}
+#define K(sec, name, type, field, def, min, doc)                                                   \
+	{                                                                                          \
+		sec, name, type, offsetof(struct conf, field), def, min, doc                       \
+	}
 
 static const struct conf_key keys[] = {
-	K("server", "listen", CONF_STR, listen, "127.0.0.1:8080", 0, "address:port to listen on"),
-	K("server", "base_url", CONF_STR, base_url, "", 0,
-	  "public URL of the service (default http://LISTEN)"),
-	K("server", "threads", CONF_INT, threads, "16", 1, "HTTP worker threads"),
-	K("server", "max_form_body", CONF_INT, max_form_body, "1048576", 1,
-	  "largest urlencoded body, bytes"),
-	K("server", "max_upload_body", CONF_INT, max_upload_body, "104857600", 1,
-	  "largest multipart body, bytes"),
-	K("server", "wait_cap", CONF_INT, wait_cap, "60", 0, "longest blocking WAIT, seconds"),
-	K("server", "allow_anonymous", CONF_BOOL, allow_anonymous, "true", 0,
-	  "serve requests without credentials"),
-	K("server", "log_level", CONF_STR, log_level, "info", 0, "error, warn, info or debug"),
-	K("paths", "data_dir", CONF_STR, data_dir, "./var", 0, "database and job directories"),
-	K("paths", "jdl_dir", CONF_STR, jdl_dir, "./jobdefs", 0, "job descriptions (*.xml)"),
-	K("jobs", "max_running", CONF_INT, max_running, "0", 0,
-	  "jobs executing at once (0 = number of cores)"),
-	K("jobs", "default_execution_duration", CONF_INT, default_execution_duration, "3600", 0,
-	  "seconds, when a description sets none (0 = unlimited)"),
-	K("jobs", "max_execution_duration", CONF_INT, max_execution_duration, "86400", 0,
-	  "seconds, cap on what clients ask (0 = no cap)"),
-	K("jobs", "default_destruction", CONF_INT, default_destruction, "604800", 1,
-	  "seconds from creation until a job is deleted"),
-	K("jobs", "max_destruction", CONF_INT, max_destruction, "2592000", 0,
-	  "seconds from creation, cap on what clients ask (0 = no cap)"),
-	K("jobs", "kill_grace_ms", CONF_INT, kill_grace_ms, "2000", 0,
-	  "milliseconds between SIGTERM and SIGKILL"),
+    K("server", "listen", CONF_STR, listen, "127.0.0.1:8080", 0, "address:port to listen on"),
+    K("server", "base_url", CONF_STR, base_url, "", 0,
+      "public URL of the service (default http://LISTEN)"),
+    K("server", "threads", CONF_INT, threads, "16", 1, "HTTP worker threads"),
+    K("server", "max_form_body", CONF_INT, max_form_body, "1048576", 1,
+      "largest urlencoded body, bytes"),
+    K("server", "max_upload_body", CONF_INT, max_upload_body, "104857600", 1,
+      "largest multipart body, bytes"),
+    K("server", "wait_cap", CONF_INT, wait_cap, "60", 0, "longest blocking WAIT, seconds"),
+    K("server", "allow_anonymous", CONF_BOOL, allow_anonymous, "true", 0,
+      "serve requests without credentials"),
+    K("server", "log_level", CONF_STR, log_level, "info", 0, "error, warn, info or debug"),
+    K("paths", "data_dir", CONF_STR, data_dir, "./var", 0, "database and job directories"),
+    K("paths", "jdl_dir", CONF_STR, jdl_dir, "./jobdefs", 0, "job descriptions (*.xml)"),
+    K("jobs", "max_running", CONF_INT, max_running, "0", 0,
+      "jobs executing at once (0 = number of cores)"),
+    K("jobs", "default_execution_duration", CONF_INT, default_execution_duration, "3600", 0,
+      "seconds, when a description sets none (0 = unlimited)"),
+    K("jobs", "max_execution_duration", CONF_INT, max_execution_duration, "86400", 0,
+      "seconds, cap on what clients ask (0 = no cap)"),
+    K("jobs", "default_destruction", CONF_INT, default_destruction, "604800", 1,
+      "seconds from creation until a job is deleted"),
+    K("jobs", "max_destruction", CONF_INT, max_destruction, "2592000", 0,
+      "seconds from creation, cap on what clients ask (0 = no cap)"),
+    K("jobs", "kill_grace_ms", CONF_INT, kill_grace_ms, "2000", 0,
+      "milliseconds between SIGTERM and SIGKILL"),
 };
 
 static const struct conf_key *key_find(const char *section, const char *name)

@@ -15,12 +15,12 @@
 
 struct conf {
 	/* [server] */
-	char *listen;           /* "ADDR:PORT" */
-	char *base_url;         /* absolute URL without trailing slash; "" = http://LISTEN */
-	int64_t threads;        /* HTTP worker threads */
-	int64_t max_form_body;  /* bytes, urlencoded bodies */
+	char *listen;		 /* "ADDR:PORT" */
+	char *base_url;		 /* absolute URL without trailing slash; "" = http://LISTEN */
+	int64_t threads;	 /* HTTP worker threads */
+	int64_t max_form_body;	 /* bytes, urlencoded bodies */
 	int64_t max_upload_body; /* bytes, multipart bodies */
-	int64_t wait_cap;       /* seconds, longest WAIT */
+	int64_t wait_cap;	 /* seconds, longest WAIT */
 	bool allow_anonymous;
 	char *log_level;
 	/* [paths] */

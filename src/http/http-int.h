@@ -25,10 +25,10 @@ struct http_server {
 struct http_field {
 	char *name;
 	struct sbuf value; /* text fields; capped */
-	char *path;        /* uploads: the staged file */
-	char *filename;    /* uploads: the client's name (never used as a path) */
+	char *path;	   /* uploads: the staged file */
+	char *filename;	   /* uploads: the client's name (never used as a path) */
 	char *content_type;
-	int fd;            /* uploads: open while receiving, -1 after */
+	int fd; /* uploads: open while receiving, -1 after */
 	int64_t size;
 	bool from_query;
 };
@@ -39,10 +39,10 @@ struct http_reply {
 	const char *content_type; /* static string */
 	char *content_type_owned; /* when set, used instead; owned */
 	struct sbuf body;
-	char *location;           /* absolute URL for 303, owned */
-	char *file_path;          /* serve this file instead of body, owned */
-	const char *allow;        /* for 405 */
-	bool www_authenticate;    /* for 401 */
+	char *location;	       /* absolute URL for 303, owned */
+	char *file_path;       /* serve this file instead of body, owned */
+	const char *allow;     /* for 405 */
+	bool www_authenticate; /* for 401 */
 };
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_DELETE, HTTP_PUT, HTTP_OTHER };
@@ -54,7 +54,7 @@ struct http_request {
 	struct MHD_Connection *conn;
 	enum http_method method;
 	const char *method_name; /* borrowed from MHD */
-	char *url;               /* decoded path, owned */
+	char *url;		 /* decoded path, owned */
 	char *segs[HTTP_MAX_SEGS];
 	int nsegs;
 	bool want_json;
@@ -86,8 +86,7 @@ struct http_request {
 typedef void (*http_handler_fn)(struct http_request *req);
 
 /* http_reply.c */
-void http_reply_text(struct http_request *req, int status, const char *fmt, ...)
-	OPUS_PRINTF(3, 4);
+void http_reply_text(struct http_request *req, int status, const char *fmt, ...) OPUS_PRINTF(3, 4);
 void http_reply_error(struct http_request *req, int err, const char *what);
 void http_reply_redirect(struct http_request *req, const char *path_fmt, ...) OPUS_PRINTF(2, 3);
 void http_reply_doc(struct http_request *req, struct sbuf *doc, int ret);

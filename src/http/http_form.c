@@ -112,18 +112,18 @@ static enum MHD_Result on_post_field(void *cls, enum MHD_ValueKind kind, const c
 int http_body_begin(struct http_request *req)
 {
 	const struct conf *c = req->srv->deps.conf;
-	const char *ctype = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-							MHD_HTTP_HEADER_CONTENT_TYPE);
-	const char *clen = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *ctype =
+	    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *clen =
+	    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	int64_t len = 0;
 
 	req->is_multipart = ctype && strncasecmp(ctype, "multipart/form-data", 19) == 0;
 	req->body_cap = req->is_multipart ? c->max_upload_body : c->max_form_body;
 	if (clen && parse_int64(clen, &len) == 0 && len > req->body_cap)
 		return 413;
-	if (ctype && (req->is_multipart ||
-		      strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0))
+	if (ctype &&
+	    (req->is_multipart || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0))
 		req->pp = MHD_create_post_processor(req->conn, 64 * 1024, on_post_field, req);
 	return 0;
 }

@@ -19,13 +19,17 @@ void http_root(struct http_request *req)
 		     "<p>A UWS 1.1 job manager. Job descriptions:</p>\n<ul>\n");
 	for (size_t i = 0; i < n; i++) {
 		/* names are [A-Za-z0-9_-]+: nothing to escape */
-		sbuf_addf(b, "<li><a href=\"/rest/%s\">%s</a> (<a href=\"/jdl/%s\">description</a>)</li>\n",
-			  names[i], names[i], names[i]);
+		sbuf_addf(
+		    b,
+		    "<li><a href=\"/rest/%s\">%s</a> (<a href=\"/jdl/%s\">description</a>)</li>\n",
+		    names[i], names[i], names[i]);
 		free(names[i]);
 	}
 	free(names);
-	sbuf_addf(b, "</ul>\n<p>Create and run a job:</p>\n<pre>curl -i -d text=hello -d PHASE=RUN "
-		     "%s/rest/copy</pre>\n</body></html>\n", base);
+	sbuf_addf(b,
+		  "</ul>\n<p>Create and run a job:</p>\n<pre>curl -i -d text=hello -d PHASE=RUN "
+		  "%s/rest/copy</pre>\n</body></html>\n",
+		  base);
 }
 
 void http_availability(struct http_request *req)
@@ -34,13 +38,14 @@ void http_availability(struct http_request *req)
 	sched_get_stats(req->srv->deps.sched, &st);
 	req->reply.status = 200;
 	req->reply.content_type = "text/xml; charset=utf-8";
-	sbuf_addf(&req->reply.body,
-		  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		  "<vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\n"
-		  "  <vosi:available>true</vosi:available>\n"
-		  "  <vosi:note>%zu jobs executing, %zu queued, %zu clients waiting</vosi:note>\n"
-		  "</vosi:availability>\n",
-		  st.running, st.queued, st.waiters);
+	sbuf_addf(
+	    &req->reply.body,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\n"
+	    "  <vosi:available>true</vosi:available>\n"
+	    "  <vosi:note>%zu jobs executing, %zu queued, %zu clients waiting</vosi:note>\n"
+	    "</vosi:availability>\n",
+	    st.running, st.queued, st.waiters);
 }
 
 void http_capabilities(struct http_request *req)
@@ -48,22 +53,23 @@ void http_capabilities(struct http_request *req)
 	const char *base = req->srv->deps.conf->base_url;
 	req->reply.status = 200;
 	req->reply.content_type = "text/xml; charset=utf-8";
-	sbuf_addf(&req->reply.body,
-		  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		  "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\"\n"
-		  "    xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"\n"
-		  "    xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n"
-		  "  <capability standardID=\"ivo://ivoa.net/std/VOSI#capabilities\">\n"
-		  "    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">%s/capabilities"
-		  "</accessURL></interface>\n  </capability>\n"
-		  "  <capability standardID=\"ivo://ivoa.net/std/VOSI#availability\">\n"
-		  "    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">%s/availability"
-		  "</accessURL></interface>\n  </capability>\n"
-		  "  <capability standardID=\"ivo://ivoa.net/std/UWS#async-1.1\">\n"
-		  "    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"base\">%s/rest"
-		  "</accessURL></interface>\n  </capability>\n"
-		  "</vosi:capabilities>\n",
-		  base, base, base);
+	sbuf_addf(
+	    &req->reply.body,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\"\n"
+	    "    xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"\n"
+	    "    xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n"
+	    "  <capability standardID=\"ivo://ivoa.net/std/VOSI#capabilities\">\n"
+	    "    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">%s/capabilities"
+	    "</accessURL></interface>\n  </capability>\n"
+	    "  <capability standardID=\"ivo://ivoa.net/std/VOSI#availability\">\n"
+	    "    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">%s/availability"
+	    "</accessURL></interface>\n  </capability>\n"
+	    "  <capability standardID=\"ivo://ivoa.net/std/UWS#async-1.1\">\n"
+	    "    <interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"base\">%s/rest"
+	    "</accessURL></interface>\n  </capability>\n"
+	    "</vosi:capabilities>\n",
+	    base, base, base);
 }
 
 static void jdl_index(struct http_request *req)
@@ -93,8 +99,8 @@ void http_jdl(struct http_request *req)
 		return;
 	}
 	j = name_is_safe(req->segs[1], JDL_NAME_MAX)
-		    ? jdl_registry_get(req->srv->deps.jdls, req->segs[1])
-		    : NULL;
+		? jdl_registry_get(req->srv->deps.jdls, req->segs[1])
+		: NULL;
 	if (!j) {
 		http_reply_text(req, 404, "no job description named %s\n", req->segs[1]);
 		return;

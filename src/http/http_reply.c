@@ -7,17 +7,12 @@ static const struct {
 	int err;
 	int status;
 } status_table[] = {
-	{OPUS_OK, 200},
-	{OPUS_ERR_INVAL, 400},
-	{OPUS_ERR_NOTFOUND, 404},
-	{OPUS_ERR_FORBIDDEN, 403},
-	{OPUS_ERR_PHASE, 403},
-	{OPUS_ERR_TOOBIG, 413},
-	{OPUS_ERR_AUTH, 401},
-	{OPUS_ERR_EXISTS, 409},
-	{OPUS_ERR_BUSY, 503},
-	{OPUS_ERR_IO, 500},
-	{OPUS_ERR_INTERNAL, 500},
+    {OPUS_OK, 200},	      {OPUS_ERR_INVAL, 400},
+    {OPUS_ERR_NOTFOUND, 404}, {OPUS_ERR_FORBIDDEN, 403},
+    {OPUS_ERR_PHASE, 403},    {OPUS_ERR_TOOBIG, 413},
+    {OPUS_ERR_AUTH, 401},     {OPUS_ERR_EXISTS, 409},
+    {OPUS_ERR_BUSY, 503},     {OPUS_ERR_IO, 500},
+    {OPUS_ERR_INTERNAL, 500},
 };
 
 int http_status_of(int err)

@@ -12,11 +12,11 @@ struct route {
 };
 
 static const struct route routes[] = {
-	{NULL, 0, 0, "GET, HEAD", http_root},
-	{"availability", 1, 1, "GET, HEAD", http_availability},
-	{"capabilities", 1, 1, "GET, HEAD", http_capabilities},
-	{"jdl", 1, 2, "GET, HEAD", http_jdl},
-	{"rest", 2, 5, NULL, http_rest}, /* checks its own methods */
+    {NULL, 0, 0, "GET, HEAD", http_root},
+    {"availability", 1, 1, "GET, HEAD", http_availability},
+    {"capabilities", 1, 1, "GET, HEAD", http_capabilities},
+    {"jdl", 1, 2, "GET, HEAD", http_jdl},
+    {"rest", 2, 5, NULL, http_rest}, /* checks its own methods */
 };
 
 static bool method_allowed(const char *allow, enum http_method m)

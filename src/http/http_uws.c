@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #define JOBDEF (req->segs[1])
-#define JOBID (req->segs[2])
+#define JOBID  (req->segs[2])
 
 static struct uws_render render_ctx(const struct http_request *req)
 {
@@ -42,7 +42,8 @@ static int job_load(struct http_request *req, struct uws_job *job)
 		ret = OPUS_ERR_NOTFOUND;
 	}
 	if (ret < 0) {
-		http_reply_error(req, ret, ret == OPUS_ERR_NOTFOUND ? "no such job" : "cannot read job");
+		http_reply_error(req, ret,
+				 ret == OPUS_ERR_NOTFOUND ? "no such job" : "cannot read job");
 		return ret;
 	}
 	if (!auth_may_access(&req->who, job->owner)) {
@@ -71,8 +72,8 @@ static void redirect_job(struct http_request *req)
 /* Control words of UWS that are not job parameters. */
 static bool is_control(const char *name)
 {
-	static const char *const words[] = {"PHASE", "RUNID", "EXECUTIONDURATION", "DESTRUCTION",
-					    "ACTION", "WAIT"};
+	static const char *const words[] = {"PHASE",	   "RUNID",  "EXECUTIONDURATION",
+					    "DESTRUCTION", "ACTION", "WAIT"};
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(words); i++) {
 		if (strcasecmp(name, words[i]) == 0)
 			return true;
@@ -163,8 +164,8 @@ static int place_uploads(struct http_request *req, struct uws_job *job)
 	for (size_t i = 0; i < job->nparams && ret == 0; i++) {
 		struct uws_param *p = &job->params[i];
 		char *dest;
-		if (!p->by_ref || strncmp(p->value, req->srv->upload_dir,
-					  strlen(req->srv->upload_dir)) != 0)
+		if (!p->by_ref ||
+		    strncmp(p->value, req->srv->upload_dir, strlen(req->srv->upload_dir)) != 0)
 			continue;
 		ret = mkdir_p(dir, 0750);
 		dest = xasprintf("%s/%s", dir, p->name);
@@ -190,8 +191,10 @@ static int place_uploads(struct http_request *req, struct uws_job *job)
 static int parse_duration(struct http_request *req, const char *v, int64_t *out)
 {
 	if (parse_int64(v, out) < 0 || *out < 0) {
-		http_reply_text(req, 400, "EXECUTIONDURATION: \"%s\" is not a non-negative integer "
-					  "number of seconds\n", v);
+		http_reply_text(req, 400,
+				"EXECUTIONDURATION: \"%s\" is not a non-negative integer "
+				"number of seconds\n",
+				v);
 		return OPUS_ERR_INVAL;
 	}
 	return 0;
@@ -222,8 +225,8 @@ static int list_filter(struct http_request *req, struct store_filter *f)
 			}
 			f->phases |= 1u << ph;
 		} else if (strcasecmp(fl->name, "AFTER") == 0 && time_parse(v, &f->after) < 0) {
-			http_reply_text(req, 400, "AFTER: \"%s\" is not an ISO 8601 date and time\n",
-					v);
+			http_reply_text(req, 400,
+					"AFTER: \"%s\" is not an ISO 8601 date and time\n", v);
 			return OPUS_ERR_INVAL;
 		} else if (strcasecmp(fl->name, "LAST") == 0 &&
 			   (parse_int64(v, &f->last) < 0 || f->last < 1)) {
@@ -429,10 +432,11 @@ static void job_post(struct http_request *req, struct uws_job *job)
 			return;
 		ret = sched_job_set_execution_duration(s, job->id, n);
 		if (ret < 0) {
-			http_reply_error(req, ret,
-					 ret == OPUS_ERR_PHASE
-						 ? "the execution duration can change only while PENDING"
-						 : "cannot set the execution duration");
+			http_reply_error(
+			    req, ret,
+			    ret == OPUS_ERR_PHASE
+				? "the execution duration can change only while PENDING"
+				: "cannot set the execution duration");
 			return;
 		}
 	}
@@ -531,8 +535,7 @@ static void rest_job(struct http_request *req, struct uws_job *job)
 	}
 }
 
-static void reply_value(struct http_request *req, const char *key, const char *value,
-			bool number)
+static void reply_value(struct http_request *req, const char *key, const char *value, bool number)
 {
 	if (req->want_json) {
 		struct sbuf doc = SBUF_INIT;
@@ -558,7 +561,7 @@ static void rest_child_value(struct http_request *req, struct uws_job *job, cons
 			!strcmp(child, "destruction");
 	if (req->method == HTTP_POST && settable) {
 		/* POST to /phase must say which phase: an empty form changes nothing. */
-		const char *key = !strcmp(child, "phase")	      ? "PHASE"
+		const char *key = !strcmp(child, "phase")	  ? "PHASE"
 				  : !strcmp(child, "destruction") ? "DESTRUCTION"
 								  : "EXECUTIONDURATION";
 		const char *v = http_field_value(req, key);
@@ -605,7 +608,8 @@ static void rest_list_child(struct http_request *req, struct uws_job *job, const
 		return;
 	}
 	if (params)
-		ret = req->want_json ? uws_params_json(&r, job, &doc) : uws_params_xml(&r, job, &doc);
+		ret =
+		    req->want_json ? uws_params_json(&r, job, &doc) : uws_params_xml(&r, job, &doc);
 	else
 		ret = req->want_json ? uws_results_json(&r, job, &doc)
 				     : uws_results_xml(&r, job, &doc);
@@ -648,8 +652,8 @@ static void rest_item(struct http_request *req, struct uws_job *job)
 	}
 }
 
-static const char *const value_children[] = {"phase", "executionduration", "destruction",
-					      "quote", "owner", "error"};
+static const char *const value_children[] = {
+    "phase", "executionduration", "destruction", "quote", "owner", "error"};
 
 static void rest_child(struct http_request *req, struct uws_job *job)
 {

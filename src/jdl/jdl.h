@@ -22,35 +22,37 @@
 
 #define JDL_NAME_MAX 64
 
-#define JDL_TYPES(X)                                                           \
-	X(BOOLEAN, "boolean") X(SHORT, "short") X(INT, "int") X(LONG, "long")      \
-	X(CHAR, "char") X(FLOAT, "float") X(DOUBLE, "double")                      \
-	X(ANYURI, "anyURI") X(FILE, "file")
+/* clang-format off */
+#define JDL_TYPES(X)                                                                               \
+	X(BOOLEAN, "boolean")                                                                      \
+	X(SHORT, "short") X(INT, "int") X(LONG, "long") X(CHAR, "char") X(FLOAT, "float")          \
+	    X(DOUBLE, "double") X(ANYURI, "anyURI") X(FILE, "file")
+/* clang-format on */
 
 enum jdl_type {
 #define JDL_TYPE_ENUM(e, s) JDL_##e,
 	JDL_TYPES(JDL_TYPE_ENUM)
 #undef JDL_TYPE_ENUM
-	JDL_TYPE_COUNT
+	    JDL_TYPE_COUNT
 };
 const char *jdl_type_name(enum jdl_type t); /* "int", static */
 
 /* One parameter of GROUP InputParams. Strings may be NULL when absent. */
 struct jdl_param {
 	char *name;
-	enum jdl_type type;   /* JDL_FILE when xtype="application/octet-stream" or datatype="file" */
-	char *datatype;       /* as written */
+	enum jdl_type type; /* JDL_FILE when xtype="application/octet-stream" or datatype="file" */
+	char *datatype;	    /* as written */
 	char *xtype;
 	char *arraysize;
 	char *unit;
 	char *ucd;
 	char *utype;
 	char *description;
-	char *default_value;  /* the PARAM value attribute; NULL when absent or "" */
-	bool required;        /* no default and not type="no_query" (OPUS's "optional") */
-	char *min;            /* VALUES/MIN value */
-	char *max;            /* VALUES/MAX value */
-	char **options;       /* VALUES/OPTION values */
+	char *default_value; /* the PARAM value attribute; NULL when absent or "" */
+	bool required;	     /* no default and not type="no_query" (OPUS's "optional") */
+	char *min;	     /* VALUES/MIN value */
+	char *max;	     /* VALUES/MAX value */
+	char **options;	     /* VALUES/OPTION values */
 	size_t noptions;
 };
 
@@ -63,7 +65,7 @@ struct jdl_entity {
 	char *multiplicity;
 	char *default_value; /* Used: default input; Generated: file name or glob */
 	char *content_type;
-	char *url;           /* Used only: template with $ID */
+	char *url; /* Used only: template with $ID */
 };
 
 struct jdl {
@@ -76,16 +78,16 @@ struct jdl {
 	char *contact_name;
 	char *contact_email;
 	int64_t execution_duration; /* seconds, 0 when absent */
-	int64_t quote;              /* seconds, 0 when absent */
-	char *script;               /* bash script text; never NULL after a successful parse */
+	int64_t quote;		    /* seconds, 0 when absent */
+	char *script;		    /* bash script text; never NULL after a successful parse */
 	struct jdl_param *params;
 	size_t nparams;
 	struct jdl_entity *used;
 	size_t nused;
 	struct jdl_entity *generated;
 	size_t ngenerated;
-	char hash[65];              /* sha256 (hex) of the source document */
-	int refs;                   /* managed by jdl_ref/jdl_unref (atomic) */
+	char hash[65]; /* sha256 (hex) of the source document */
+	int refs;      /* managed by jdl_ref/jdl_unref (atomic) */
 };
 
 /*

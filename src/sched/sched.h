@@ -32,13 +32,13 @@ struct sched;
 
 struct sched_config {
 	const char *data_dir;
-	const char *exec_backend;           /* "local" */
-	int max_running;                    /* concurrency limit, >= 1 */
+	const char *exec_backend;	    /* "local" */
+	int max_running;		    /* concurrency limit, >= 1 */
 	int64_t default_execution_duration; /* s, when the description has none; 0 = unlimited */
-	int64_t max_execution_duration;     /* s, cap on what clients ask; 0 = no cap */
-	int64_t default_destruction;        /* s after creation */
-	int64_t max_destruction;            /* s after creation, cap; 0 = no cap */
-	int64_t kill_grace_ms;              /* SIGTERM -> SIGKILL delay */
+	int64_t max_execution_duration;	    /* s, cap on what clients ask; 0 = no cap */
+	int64_t default_destruction;	    /* s after creation */
+	int64_t max_destruction;	    /* s after creation, cap; 0 = no cap */
+	int64_t kill_grace_ms;		    /* SIGTERM -> SIGKILL delay */
 };
 
 /*

@@ -15,15 +15,18 @@
 #include "base/base.h"
 
 /* The UWS 1.1 phases, in schema order. */
-#define UWS_PHASES(X)                                                          \
-	X(PENDING) X(QUEUED) X(EXECUTING) X(COMPLETED) X(ERROR) X(ABORTED)         \
-	X(UNKNOWN) X(HELD) X(SUSPENDED) X(ARCHIVED)
+/* clang-format off */
+#define UWS_PHASES(X)                                                                              \
+	X(PENDING)                                                                                 \
+	X(QUEUED) X(EXECUTING) X(COMPLETED) X(ERROR) X(ABORTED) X(UNKNOWN) X(HELD) X(SUSPENDED)    \
+	    X(ARCHIVED)
+/* clang-format on */
 
 enum uws_phase {
 #define UWS_PHASE_ENUM(p) UWS_##p,
 	UWS_PHASES(UWS_PHASE_ENUM)
 #undef UWS_PHASE_ENUM
-	UWS_PHASE_COUNT
+	    UWS_PHASE_COUNT
 };
 
 const char *uws_phase_name(enum uws_phase p); /* "PENDING", static */
@@ -38,7 +41,7 @@ bool uws_phase_is_active(enum uws_phase p);
 
 /* Job ids: 16 random bytes as 32 lowercase hex digits (128 bits). */
 #define UWS_ID_BYTES 16
-#define UWS_ID_LEN (2 * UWS_ID_BYTES)
+#define UWS_ID_LEN   (2 * UWS_ID_BYTES)
 void uws_id_new(char out[UWS_ID_LEN + 1]);
 bool uws_id_is_valid(const char *s); /* exactly UWS_ID_LEN lowercase hex */
 
@@ -49,9 +52,9 @@ struct uws_param {
 };
 
 struct uws_result {
-	char *id;   /* result id, unique within the job: generated name, "stdout", "stderr" */
-	char *path; /* file path relative to the job's directory */
-	char *mime; /* content type, may be NULL */
+	char *id;     /* result id, unique within the job: generated name, "stdout", "stderr" */
+	char *path;   /* file path relative to the job's directory */
+	char *mime;   /* content type, may be NULL */
 	int64_t size; /* bytes; negative = unknown (no size attribute, JSON null) */
 };
 
@@ -59,21 +62,21 @@ enum uws_error_type { UWS_ERROR_FATAL = 0, UWS_ERROR_TRANSIENT };
 
 struct uws_job {
 	char id[UWS_ID_LEN + 1];
-	char *jobdef;  /* job description name */
-	char *owner;   /* account name; NULL for anonymous */
-	char *run_id;  /* client's RUNID, may be NULL */
+	char *jobdef; /* job description name */
+	char *owner;  /* account name; NULL for anonymous */
+	char *run_id; /* client's RUNID, may be NULL */
 	enum uws_phase phase;
-	int64_t creation_time;      /* ms since epoch; 0 = nil */
-	int64_t start_time;         /* ms; 0 = nil */
-	int64_t end_time;           /* ms; 0 = nil */
+	int64_t creation_time;	    /* ms since epoch; 0 = nil */
+	int64_t start_time;	    /* ms; 0 = nil */
+	int64_t end_time;	    /* ms; 0 = nil */
 	int64_t destruction_time;   /* ms; 0 = nil */
 	int64_t execution_duration; /* seconds; 0 = unlimited */
-	int64_t quote;              /* seconds of estimated run time; 0 = nil */
-	char *error_summary;        /* NULL unless phase ERROR (or ABORTED with a reason) */
+	int64_t quote;		    /* seconds of estimated run time; 0 = nil */
+	char *error_summary;	    /* NULL unless phase ERROR (or ABORTED with a reason) */
 	enum uws_error_type error_type;
-	int64_t run_request_time;   /* ms when PHASE=RUN was accepted (queue order) */
-	int64_t pgid;               /* process group of the running job (exec); 0 none */
-	char *jdl_hash;             /* sha256 of the description the job was created with */
+	int64_t run_request_time; /* ms when PHASE=RUN was accepted (queue order) */
+	int64_t pgid;		  /* process group of the running job (exec); 0 none */
+	char *jdl_hash;		  /* sha256 of the description the job was created with */
 	struct uws_param *params;
 	size_t nparams;
 	struct uws_result *results;
@@ -86,8 +89,8 @@ void uws_job_copy(struct uws_job *dst, const struct uws_job *src);
 /* Appends a parameter (copies the strings). */
 void uws_job_add_param(struct uws_job *job, const char *name, const char *value, bool by_ref);
 /* Appends a result (copies the strings). */
-void uws_job_add_result(struct uws_job *job, const char *id, const char *path,
-			const char *mime, int64_t size);
+void uws_job_add_result(struct uws_job *job, const char *id, const char *path, const char *mime,
+			int64_t size);
 /* Case-insensitive lookups; NULL when absent. Borrowed. */
 const struct uws_param *uws_job_param(const struct uws_job *job, const char *name);
 const struct uws_result *uws_job_result(const struct uws_job *job, const char *id);

@@ -13,43 +13,41 @@
 static int check_failed_in_test;
 static int check_passed, check_failed;
 
-#define CHECK(cond)                                                            \
-	do {                                                                       \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,   \
-				#cond);                                                        \
-			check_failed_in_test = 1;                                          \
-		}                                                                      \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			check_failed_in_test = 1;                                                  \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                        \
-	do {                                                                       \
-		const char *check_a_ = (a), *check_b_ = (b);                           \
-		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {       \
-			fprintf(stderr, "%s:%d: CHECK_STR failed: %s == \"%s\", want \"%s\"\n", \
-				__FILE__, __LINE__, #a, check_a_ ? check_a_ : "(null)",        \
-				check_b_ ? check_b_ : "(null)");                               \
-			check_failed_in_test = 1;                                          \
-		}                                                                      \
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *check_a_ = (a), *check_b_ = (b);                                       \
+		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {                   \
+			fprintf(stderr, "%s:%d: CHECK_STR failed: %s == \"%s\", want \"%s\"\n",    \
+				__FILE__, __LINE__, #a, check_a_ ? check_a_ : "(null)",            \
+				check_b_ ? check_b_ : "(null)");                                   \
+			check_failed_in_test = 1;                                                  \
+		}                                                                                  \
 	} while (0)
 
 #define TEST(name) static void name(void)
 
-#define RUN(name)                                                              \
-	do {                                                                       \
-		check_failed_in_test = 0;                                              \
-		name();                                                                \
-		if (check_failed_in_test) {                                            \
-			check_failed++;                                                    \
-			fprintf(stderr, "FAIL %s\n", #name);                               \
-		} else {                                                               \
-			check_passed++;                                                    \
-		}                                                                      \
+#define RUN(name)                                                                                  \
+	do {                                                                                       \
+		check_failed_in_test = 0;                                                          \
+		name();                                                                            \
+		if (check_failed_in_test) {                                                        \
+			check_failed++;                                                            \
+			fprintf(stderr, "FAIL %s\n", #name);                                       \
+		} else {                                                                           \
+			check_passed++;                                                            \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_DONE()                                                           \
-	(printf("unit %s: %d passed, %d failed\n", __FILE__, check_passed,         \
-		check_failed),                                                         \
+#define CHECK_DONE()                                                                               \
+	(printf("unit %s: %d passed, %d failed\n", __FILE__, check_passed, check_failed),          \
 	 check_failed ? 1 : 0)
 
 #endif
