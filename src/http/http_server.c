@@ -271,6 +271,8 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 
 	srv->deps = *deps;
 	srv->upload_dir = xasprintf("%s/tmp", deps->conf->data_dir);
+	/* Uploads staged by a daemon that died mid-request belong to no job. */
+	rm_rf(srv->upload_dir);
 	if (mkdir_p(srv->upload_dir, 0700) < 0)
 		goto done;
 	if (bind_address(deps->conf, &sa) < 0) {
