@@ -12,7 +12,9 @@
   helper.py phase PORT PATH PHASE        POST PHASE=... to PATH/phase, print the status
   helper.py burst PORT DB N CONC SECS    create N jobs with PHASE=RUN over CONC keep-alive
                                          connections, wait until all are COMPLETED;
-                                         print "jobs_per_s created completed errors secs"
+                                         print "jobs_per_s created completed errors secs
+                                         posting_secs jobs_in_ERROR"
+  helper.py bashcost N FILE              mean ms of one `bash -c "printf x > FILE"`
 """
 import asyncio
 import http.client
@@ -218,13 +220,26 @@ def burst(port, db, n, conc, secs):
     return 0
 
 
+def bashcost(n, out):
+    """Mean wall time (ms) of one serial `bash -c "printf ... > file"`: the floor
+    of a `copy` job's run time on this machine."""
+    import subprocess
+    n = int(n)
+    t0 = time.monotonic()
+    for _ in range(n):
+        subprocess.run(["/bin/bash", "-c", "printf '%s\\n' x > \"$1\"", "bash", out],
+                       stdin=subprocess.DEVNULL, check=False)
+    print("%.2f" % ((time.monotonic() - t0) * 1000 / n))
+    return 0
+
+
 def main(a):
     cmds = {"freeport": lambda: freeport(), "wait-up": lambda: wait_up(*a[1:4]),
             "create": lambda: create(int(a[1]), len(a) > 2 and a[2] == "run"),
             "count": lambda: count(a[1], a[2] if len(a) > 2 else None),
             "waiting": lambda: waiting(int(a[1])), "waiters": lambda: waiters(*a[1:5]),
             "phase": lambda: phase(int(a[1]), a[2], a[3]),
-            "burst": lambda: burst(*a[1:6])}
+            "burst": lambda: burst(*a[1:6]), "bashcost": lambda: bashcost(*a[1:3])}
     if len(a) < 1 or a[0] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2

@@ -293,3 +293,38 @@ def test_post_bad_action_is_400(client):
     url = client.create("echo")
     assert_plain_error(client.post(url, data={"ACTION": "EXPLODE"}), 400)
     assert client.get(url).status_code == 200
+
+
+# ---------------------------------------------------------------- text XML cannot hold
+
+@pytest.mark.parametrize("value", [b"a\x01b\x7fc", b"\xff\xfeok", b"tab\tand\x1bescape"])
+def test_value_xml_cannot_hold_is_by_reference(client, value):
+    # the conftest client validates the job document: it must stay valid XML
+    r = client.post("/rest/echo", files={"text": (None, value)})
+    assert r.status_code in (303, 400), r.text
+    if r.status_code == 400:
+        return
+    url = r.headers["Location"]
+    assert client.get(url + "/parameters/text").content == value
+    p = client.job(url)["parameters"]["text"]
+    if p["byReference"]:
+        assert p["value"] == url + "/parameters/text"
+    client.get(url + "/parameters")
+    d = client.get(url, headers={"Accept": "application/json"}).json()
+    if p["byReference"]:
+        assert d["parameters"]["text"] == {"byReference": True, "href": url + "/parameters/text"}
+
+
+def test_runid_with_control_characters_keeps_xml_valid(client):
+    r = client.post("/rest/echo", files={"RUNID": (None, b"r\x01\xffx")})
+    assert r.status_code in (303, 400), r.text
+    if r.status_code == 303:
+        client.job(r.headers["Location"])  # validated by the client
+
+
+def test_head_has_no_body(client):
+    url = client.create("echo")
+    for path in ("/rest/echo", url, url + "/phase"):
+        r = client.head(path)
+        assert r.status_code == 200
+        assert r.content == b""

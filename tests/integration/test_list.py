@@ -78,7 +78,9 @@ def test_after_filter(client, jobs):
 
 @pytest.mark.parametrize("after,expect_all", [("2000", True), ("2000-01-01T00:00Z", True),
                                                ("2999", False), ("2999-11-22T10:00Z", False),
-                                               ("2000-06", True)])
+                                               ("2000-06", True),
+                                               ("2000-01-01T00:00:00+02:00", True),
+                                               ("2999-01-01T00:00:00.5-05:00", False)])
 def test_after_reduced_precision(client, jobs, after, expect_all):
     got = client.list_ids("echo", {"AFTER": after})
     assert set(got) == (set(jobs.values()) if expect_all else set())

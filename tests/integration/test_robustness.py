@@ -167,3 +167,50 @@ def test_many_bad_then_good_on_keepalive(client, n):
     for i in range(n):
         assert client.post("/rest/echo", data={"n": "x%d" % i}).status_code == 400
         assert client.get("/rest/echo").status_code == 200
+
+
+# ------------------------------------------------------------ NUL bytes
+# A NUL cannot travel through a C string or an environment variable: a value
+# holding one must be refused (400) or kept whole, never silently cut short,
+# and a path holding one is not the resource named by its prefix.
+
+def _kept_or_refused(client, r, expect):
+    if r.status_code == 303:
+        got = client.get(r.headers["Location"] + "/parameters/text").content
+        assert got == expect, f"value silently truncated: sent {expect!r}, stored {got!r}"
+    else:
+        assert r.status_code == 400, f"{r.status_code} {r.text[:200]!r}"
+
+
+def test_nul_in_urlencoded_value(client):
+    r = client.post("/rest/echo", data=b"text=a%00b",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    _kept_or_refused(client, r, b"a\x00b")
+
+
+def test_nul_in_multipart_value(client):
+    r = client.post("/rest/echo", files={"text": (None, b"a\x00b")})
+    _kept_or_refused(client, r, b"a\x00b")
+
+
+def test_nul_in_phase_value_is_400(client):
+    url = client.create("echo")
+    r = client.post(url + "/phase", data=b"PHASE=ABORT%00RUN",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400, f"PHASE=ABORT%00RUN -> {r.status_code}"
+    assert client.phase(url) == "PENDING"
+
+
+def test_nul_in_list_filter_is_400(client):
+    r = client.get("/rest/echo?PHASE=PENDING%00x")
+    assert r.status_code == 400, f"PHASE=PENDING%00x -> {r.status_code}"
+
+
+@pytest.mark.parametrize("suffix", ["/rest/echo%00junk", "/rest/echo/{id}%00", "/rest/echo/{id}%00/../x",
+                                    "/rest/echo/{id}/phase%00", "/availability%00x",
+                                    "/rest/echo/{id}/parameters/text%00.exe"])
+def test_nul_in_path_is_not_its_prefix(daemon, client, suffix):
+    url = client.create("echo")
+    path = suffix.replace("{id}", url.rsplit("/", 1)[1])
+    st = raw(daemon.port, req("GET", path))
+    assert st in (400, 404), f"GET {path} -> {st} (served as the path before %00)"

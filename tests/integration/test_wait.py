@@ -146,3 +146,32 @@ def test_wait_cap(daemon_factory):
     dt, _ = timed_get(c, url, {"WAIT": "-1"})
     assert 0.8 <= dt < 2.5, f"WAIT=-1 with wait_cap=1 returned after {dt:.2f}s"
     c.close()
+
+
+def test_wait_returns_when_job_deleted(client):
+    url = client.create("echo")
+    w = Waiter(url, {"WAIT": "20"})
+    w.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    assert client.delete(url).status_code == 303
+    w.join(5)
+    assert w.returned_at is not None, "WAIT still blocked after the job was deleted"
+    assert w.returned_at - t0 < 1.0, f"WAIT returned {w.returned_at - t0:.2f}s after DELETE"
+    assert w.error is None and w.status in (200, 404), (w.status, w.error)
+
+
+def test_wait_blocks_in_queued_and_executing(daemon_factory):
+    d = daemon_factory({"jobs": {"max_running": "1"}})
+    c = d.client()
+    first = c.create("sleeper", {"secs": "2"}, run=True)
+    c.wait_for_phase(first, "EXECUTING", timeout=5)
+    second = c.create("sleeper", {"secs": "1"}, run=True)
+    assert c.phase(second) == "QUEUED"
+    dt, job = timed_get(c, second, {"WAIT": "10"})
+    assert job["phase"] == "EXECUTING", job["phase"]
+    assert 0.5 < dt < 4, f"WAIT on QUEUED returned after {dt:.2f}s"
+    dt, job = timed_get(c, second, {"WAIT": "10", "PHASE": "EXECUTING"})
+    assert job["phase"] == "COMPLETED", job["phase"]
+    assert 0.3 < dt < 3, f"WAIT on EXECUTING returned after {dt:.2f}s"
+    c.close()
