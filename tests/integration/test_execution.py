@@ -165,3 +165,48 @@ def test_max_running_one(daemon_factory):
     # queue order follows the run order
     assert [s[2] for s in spans] == ids
     c.close()
+
+
+def test_abort_or_delete_queued_job_never_runs(daemon_factory):
+    d = daemon_factory({"jobs": {"max_running": "1"}})
+    c = d.client()
+    first = c.create("sleeper", {"secs": "1"}, run=True)
+    c.wait_for_phase(first, "EXECUTING", timeout=5)
+    aborted = c.create("sleeper", {"secs": "1"}, run=True)
+    deleted = c.create("sleeper", {"secs": "1"}, run=True)
+    last = c.create("echo", run=True)
+    assert c.phase(aborted) == "QUEUED" and c.phase(deleted) == "QUEUED"
+    c.set_phase(aborted, "ABORT")
+    assert c.phase(aborted) == "ABORTED"
+    assert c.delete(deleted).status_code == 303
+    assert c.wait_for_phase(last, ("COMPLETED", "ERROR"), timeout=10) == "COMPLETED"
+    assert c.phase(first) == "COMPLETED"
+    assert c.phase(aborted) == "ABORTED"
+    assert c.job(aborted)["startTime"] is None
+    assert not (d.job_dir(job_id(aborted)) / "pid.txt").exists(), "aborted QUEUED job ran"
+    assert not (d.job_dir(job_id(deleted)) / "pid.txt").exists(), "deleted QUEUED job ran"
+    assert c.get(deleted).status_code == 404
+    c.close()
+
+
+def test_concurrent_creates(daemon):
+    import concurrent.futures
+
+    def make(i):
+        c = daemon.client()
+        try:
+            return c.create("echo", {"text": f"job {i}", "RUNID": f"c{i}"}, run=(i % 2 == 0))
+        finally:
+            c.close()
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        urls = list(pool.map(make, range(64)))
+    assert len(set(urls)) == 64
+    c = daemon.client()
+    for i, url in enumerate(urls):
+        if i % 2 == 0:
+            assert c.wait_for_phase(url, ("COMPLETED", "ERROR")) == "COMPLETED"
+            assert c.get(url + "/results/output").text == f"job {i}"
+        else:
+            assert c.job(url)["runId"] == f"c{i}"
+    c.close()
