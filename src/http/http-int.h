@@ -66,7 +66,8 @@ struct http_request {
 	bool is_multipart;
 	int64_t body_bytes;
 	int64_t body_cap;
-	int body_error; /* 0 or an HTTP status decided while reading the body */
+	int body_error;		 /* 0 or an HTTP status decided while reading the body */
+	const char *body_reason; /* static text for body_error, or NULL */
 	struct http_field *fields;
 	size_t nfields;
 
@@ -91,6 +92,9 @@ void http_reply_error(struct http_request *req, int err, const char *what);
 void http_reply_redirect(struct http_request *req, const char *path_fmt, ...) OPUS_PRINTF(2, 3);
 void http_reply_doc(struct http_request *req, struct sbuf *doc, int ret);
 int http_status_of(int opus_err);
+
+/* True when s holds a NUL byte, raw or as the C0 80 the unescaper makes of %00. */
+bool http_has_nul(const char *s, size_t len);
 
 /* http_form.c */
 int http_body_begin(struct http_request *req);

@@ -100,6 +100,9 @@ static enum MHD_Result on_post_field(void *cls, enum MHD_ValueKind kind, const c
 		return MHD_NO;
 	if (f->path) {
 		req->body_error = upload_write(f, data, size);
+	} else if (http_has_nul(data, size) || http_has_nul(key, strlen(key))) {
+		req->body_error = 400;
+		req->body_reason = "a form field holds a NUL byte";
 	} else {
 		sbuf_add(&f->value, data, size);
 		if (f->value.err)

@@ -42,6 +42,52 @@ static void split_path(struct http_request *req)
 	free(copy);
 }
 
+/*
+ * libmicrohttpd hands URLs and query arguments over as C strings, so a decoded
+ * %00 would silently cut them short. This unescaper decodes %XX as usual but
+ * turns %00 into C0 80 (an overlong NUL, never valid UTF-8), which the request
+ * code then refuses wherever it appears.
+ */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *out = s;
+	(void)cls;
+	(void)conn;
+	for (const char *in = s; *in;) {
+		int hi = in[0] == '%' ? hex_digit(in[1]) : -1;
+		int lo = hi >= 0 ? hex_digit(in[2]) : -1;
+		if (lo < 0) {
+			*out++ = *in++;
+			continue;
+		}
+		if (hi == 0 && lo == 0) {
+			*out++ = (char)0xC0;
+			*out++ = (char)0x80;
+		} else {
+			*out++ = (char)(hi * 16 + lo);
+		}
+		in += 3;
+	}
+	*out = '\0';
+	return (size_t)(out - s);
+}
+
+bool http_has_nul(const char *s, size_t len)
+{
+	return memchr(s, '\0', len) || memmem(s, len, "\xC0\x80", 2);
+}
+
 static bool accepts_json(struct MHD_Connection *conn)
 {
 	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
@@ -155,6 +201,10 @@ static enum MHD_Result request_begin(struct http_request *req)
 		http_reply_text(req, 503, "opusd is shutting down\n");
 		return queue_reply(req);
 	}
+	if (http_has_nul(req->url, strlen(req->url))) {
+		http_reply_text(req, 404, "no such resource (the path holds a NUL byte)\n");
+		return queue_reply(req);
+	}
 	authz =
 	    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (auth_check(srv->deps.store, authz, srv->deps.conf->allow_anonymous || is_public(req),
@@ -164,6 +214,14 @@ static enum MHD_Result request_begin(struct http_request *req)
 		return queue_reply(req);
 	}
 	http_fields_collect_query(req);
+	for (size_t i = 0; i < req->nfields; i++) {
+		const struct http_field *f = &req->fields[i];
+		if (http_has_nul(f->name, strlen(f->name)) ||
+		    http_has_nul(f->value.buf ? f->value.buf : "", f->value.len)) {
+			http_reply_text(req, 400, "query argument %s holds a NUL byte\n", f->name);
+			return queue_reply(req);
+		}
+	}
 	ret = http_body_begin(req);
 	if (ret) {
 		http_reply_text(req, ret, "%s\n",
@@ -205,6 +263,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (req->body_error)
 			http_reply_text(req, req->body_error, "%s\n",
 					req->body_error == 413 ? "request body too large"
+					: req->body_reason     ? req->body_reason
 							       : "malformed request body");
 		else
 			http_route(req);
@@ -284,11 +343,12 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 		MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned)deps->conf->threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)deps->conf->threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+	    (unsigned)1024, MHD_OPTION_END);
 	if (!srv->mhd) {
 		log_error("cannot listen on %s: %s", deps->conf->listen, strerror(errno));
 		goto done;

@@ -210,3 +210,17 @@ def test_concurrent_creates(daemon):
         else:
             assert c.job(url)["runId"] == f"c{i}"
     c.close()
+
+
+def test_symlinked_results_are_not_served(client):
+    # the job replaces its output and its stdout/stderr with symlinks out of its directory
+    url = client.create("linker", run=True)
+    client.wait_for_phase(url, ("COMPLETED", "ERROR"))
+    secret = open("/etc/passwd", "rb").read()
+    for rid in ("output", "stdout", "stderr"):
+        r = client.get(url + "/results/" + rid)
+        assert r.status_code in (200, 404), r.status_code
+        assert secret[:20] not in r.content, f"result {rid} served /etc/passwd"
+    for res in client.job(url)["results"]:
+        r = client.get(res["href"])
+        assert secret[:20] not in r.content, f"{res['href']} served /etc/passwd"
