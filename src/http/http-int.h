@@ -114,7 +114,7 @@ void http_route(struct http_request *req);
 void http_rest(struct http_request *req);
 void http_wait_resume(struct http_request *req);
 
-/* http_misc.c: /, /availability, /capabilities, /jdl */
+/* http_misc.c: /, /availability, /capabilities, /jdl[/{name}[/json|/script]] */
 void http_root(struct http_request *req);
 void http_availability(struct http_request *req);
 void http_capabilities(struct http_request *req);

@@ -1,4 +1,4 @@
-/* http_misc: the home page, VOSI availability and capabilities, /jdl. */
+/* http_misc.c: the home page, VOSI availability and capabilities, /jdl and its views. */
 #include "http/http-int.h"
 
 #include <jansson.h>
@@ -91,22 +91,78 @@ static void jdl_index(struct http_request *req)
 	free(text);
 }
 
+/* GET /jdl/{name}: the description file as it is on disk. */
+static void jdl_view_file(struct http_request *req, const struct jdl *j)
+{
+	req->reply.status = 200;
+	req->reply.content_type = "text/xml; charset=utf-8";
+	req->reply.file_path = xasprintf("%s/%s.xml", req->srv->deps.conf->jdl_dir, j->name);
+}
+
+/* GET /jdl/{name}/json: what a form needs to offer the job's parameters. */
+static void jdl_view_json(struct http_request *req, const struct jdl *j)
+{
+	struct sbuf doc = SBUF_INIT;
+	int ret = jdl_write_json(j, &doc);
+	http_reply_doc(req, &doc, ret);
+	if (ret == 0)
+		req->reply.content_type = "application/json";
+}
+
+/* GET /jdl/{name}/script: the script, with the CRLF line ends OPUS files
+ * often carry turned into LF so that it reads (and runs) as a shell file. */
+static void jdl_view_script(struct http_request *req, const struct jdl *j)
+{
+	struct sbuf *b = &req->reply.body;
+	for (const char *s = j->script; *s; s++) {
+		if (!(s[0] == '\r' && s[1] == '\n'))
+			sbuf_addc(b, *s);
+	}
+	req->reply.status = 200;
+	req->reply.content_type = "text/plain; charset=utf-8";
+}
+
+static const struct jdl_view {
+	const char *seg; /* the third URL segment; NULL: none */
+	void (*fn)(struct http_request *req, const struct jdl *j);
+} jdl_views[] = {
+    {NULL, jdl_view_file},
+    {"json", jdl_view_json},
+    {"script", jdl_view_script},
+};
+
+static const struct jdl_view *jdl_view_of(const struct http_request *req)
+{
+	const char *seg = req->nsegs > 2 ? req->segs[2] : NULL;
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(jdl_views); i++) {
+		const char *want = jdl_views[i].seg;
+		if ((!want && !seg) || (want && seg && strcmp(want, seg) == 0))
+			return &jdl_views[i];
+	}
+	return NULL;
+}
+
 void http_jdl(struct http_request *req)
 {
-	struct jdl *j;
+	const struct jdl_view *view = jdl_view_of(req);
+	struct jdl *j = NULL;
+
 	if (req->nsegs == 1) {
 		jdl_index(req);
-		return;
+		goto done;
+	}
+	if (!view) {
+		http_reply_text(req, 404, "no such resource: %s\n", req->url);
+		goto done;
 	}
 	j = name_is_safe(req->segs[1], JDL_NAME_MAX)
 		? jdl_registry_get(req->srv->deps.jdls, req->segs[1])
 		: NULL;
 	if (!j) {
 		http_reply_text(req, 404, "no job description named %s\n", req->segs[1]);
-		return;
+		goto done;
 	}
+	view->fn(req, j);
+done:
 	jdl_unref(j);
-	req->reply.status = 200;
-	req->reply.content_type = "text/xml; charset=utf-8";
-	req->reply.file_path = xasprintf("%s/%s.xml", req->srv->deps.conf->jdl_dir, req->segs[1]);
 }

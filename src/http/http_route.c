@@ -15,7 +15,7 @@ static const struct route routes[] = {
     {NULL, 0, 0, "GET, HEAD", http_root},
     {"availability", 1, 1, "GET, HEAD", http_availability},
     {"capabilities", 1, 1, "GET, HEAD", http_capabilities},
-    {"jdl", 1, 2, "GET, HEAD", http_jdl},
+    {"jdl", 1, 3, "GET, HEAD", http_jdl},
     {"rest", 2, 5, NULL, http_rest}, /* checks its own methods */
 };
 

@@ -106,6 +106,16 @@ int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl *
 struct jdl *jdl_ref(struct jdl *j);
 void jdl_unref(struct jdl *j); /* NULL ok */
 
+/*
+ * Writers (jdl_write.c): append the description to out, as an OPUS VOTable
+ * that jdl_parse_buffer() reads back to the same struct (hash aside), or as
+ * one JSON object for forms ("name", "parameters", "used", "generated", ...;
+ * null where a field is absent). Return 0, or a negative OPUS_ERR_ code
+ * (out->err when the buffer hit its cap).
+ */
+int jdl_write_xml(const struct jdl *j, struct sbuf *out) OPUS_WUR;
+int jdl_write_json(const struct jdl *j, struct sbuf *out) OPUS_WUR;
+
 /* Case-insensitive lookups; borrowed pointers, NULL when absent. */
 const struct jdl_param *jdl_find_param(const struct jdl *j, const char *name);
 const struct jdl_entity *jdl_find_used(const struct jdl *j, const char *name);

@@ -1,12 +1,14 @@
 /*
  * Unit tests for src/jdl: the OPUS examples read field by field, every
  * datatype and VALUES rule, each load-time refusal (tests/data/bad-jdl),
- * the registry's reload and references, and the shipped jobdefs/.
+ * the registry's reload and references, the shipped jobdefs/, and the
+ * writers (VOTable round trip of every example, JSON for forms).
  * Runs from the repository root (paths are relative to it).
  */
 #include "check.h"
 #include "jdl/jdl.h"
 
+#include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -705,6 +707,196 @@ TEST(shipped_jobdefs)
 	jdl_registry_free(reg);
 }
 
+/* ---- writers ---------------------------------------------------------- */
+
+static bool str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool param_equal(const struct jdl_param *a, const struct jdl_param *b)
+{
+	bool same = str_eq(a->name, b->name) && a->type == b->type &&
+		    str_eq(a->datatype, b->datatype) && str_eq(a->xtype, b->xtype) &&
+		    str_eq(a->arraysize, b->arraysize) && str_eq(a->unit, b->unit) &&
+		    str_eq(a->ucd, b->ucd) && str_eq(a->utype, b->utype) &&
+		    str_eq(a->description, b->description) &&
+		    str_eq(a->default_value, b->default_value) && a->required == b->required &&
+		    str_eq(a->min, b->min) && str_eq(a->max, b->max) && a->noptions == b->noptions;
+	for (size_t i = 0; same && i < a->noptions; i++)
+		same = str_eq(a->options[i], b->options[i]);
+	return same;
+}
+
+static bool entities_equal(const struct jdl_entity *a, const struct jdl_entity *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!str_eq(a[i].name, b[i].name) || !str_eq(a[i].description, b[i].description) ||
+		    !str_eq(a[i].role, b[i].role) ||
+		    !str_eq(a[i].multiplicity, b[i].multiplicity) ||
+		    !str_eq(a[i].default_value, b[i].default_value) ||
+		    !str_eq(a[i].content_type, b[i].content_type) || !str_eq(a[i].url, b[i].url))
+			return false;
+	}
+	return true;
+}
+
+/* Every field but the hash and the reference count. */
+static bool jdl_equal(const struct jdl *a, const struct jdl *b)
+{
+	bool same = str_eq(a->name, b->name) && str_eq(a->description, b->description) &&
+		    str_eq(a->doculink, b->doculink) && str_eq(a->type, b->type) &&
+		    str_eq(a->subtype, b->subtype) && str_eq(a->version, b->version) &&
+		    str_eq(a->contact_name, b->contact_name) &&
+		    str_eq(a->contact_email, b->contact_email) &&
+		    a->execution_duration == b->execution_duration && a->quote == b->quote &&
+		    str_eq(a->script, b->script) && a->nparams == b->nparams &&
+		    a->nused == b->nused && a->ngenerated == b->ngenerated;
+	for (size_t i = 0; same && i < a->nparams; i++)
+		same = param_equal(&a->params[i], &b->params[i]);
+	return same && entities_equal(a->used, b->used, a->nused) &&
+	       entities_equal(a->generated, b->generated, a->ngenerated);
+}
+
+/* parse → write → parse of one file gives the same struct. */
+static void round_trip(const char *path, const char *name)
+{
+	struct jdl *a = NULL, *b = NULL;
+	struct sbuf out = SBUF_INIT;
+	char *err = NULL;
+
+	CHECK(jdl_parse_file(path, name, &a, &err) == 0);
+	CHECK(err == NULL);
+	free(err);
+	err = NULL;
+	if (!a)
+		return;
+	CHECK(jdl_write_xml(a, &out) == 0);
+	CHECK(jdl_parse_buffer(out.buf, out.len, name, &b, &err) == 0);
+	if (err)
+		fprintf(stderr, "%s: %s\n", path, err);
+	CHECK(b && jdl_equal(a, b));
+	if (b && !jdl_equal(a, b))
+		fprintf(stderr, "%s: round trip differs:\n%s\n", path, sbuf_str(&out));
+	free(err);
+	sbuf_release(&out);
+	jdl_unref(a);
+	jdl_unref(b);
+}
+
+TEST(write_xml_round_trip)
+{
+	static const struct {
+		const char *path, *name;
+	} files[] = {
+	    {OPUS1, "test_activity_1"},
+	    {OPUS2, "test_activity_2"},
+	    {"jobdefs/cat_file.xml", "cat_file"},
+	    {"jobdefs/copy.xml", "copy"},
+	    {"jobdefs/fail.xml", "fail"},
+	    {"jobdefs/sleep.xml", "sleep"},
+	    {"jobdefs/test_activity_1.xml", "test_activity_1"},
+	    {"jobdefs/test_activity_2.xml", "test_activity_2"},
+	    {"jobdefs/typed.xml", "typed"},
+	};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(files); i++)
+		round_trip(files[i].path, files[i].name);
+}
+
+/* Every attribute, no_query, a nested OPTION and CR/LF in attributes. */
+TEST(write_xml_every_field)
+{
+	char *xml = doc("full",
+			"<PARAM name=\"a\" datatype=\"double\" unit=\"deg\" ucd=\"pos.eq.ra\" "
+			"utype=\"u:a\" arraysize=\"1\" type=\"no_query\">"
+			"<DESCRIPTION>line1&#13;&#10;line2 &amp; &lt;x&gt;</DESCRIPTION>"
+			"<VALUES><MIN value=\"0\"/><MAX value=\"360\"/></VALUES></PARAM>"
+			"<PARAM name=\"b\" datatype=\"char\" value=\"x&#13;&#10;y\">"
+			"<VALUES><OPTION value=\"x&#13;&#10;y\"><OPTION value=\"z\"/></OPTION>"
+			"</VALUES></PARAM>"
+			"<PARAM name=\"f\" datatype=\"file\" xtype=\"application/octet-stream\"/>",
+			"<GROUP name=\"Used\"><GROUP name=\"in\"><DESCRIPTION>d</DESCRIPTION>"
+			"<PARAM name=\"url\" value=\"file://$ID\"/>"
+			"<PARAM name=\"role\" value=\"r\"/></GROUP></GROUP>");
+	char *err = NULL;
+	struct jdl *a = parse_str(xml, "full", &err), *b = NULL;
+	struct sbuf out = SBUF_INIT;
+
+	CHECK(a != NULL);
+	if (a) {
+		CHECK(jdl_write_xml(a, &out) == 0);
+		CHECK(strstr(sbuf_str(&out), "value=\"x&#13;&#10;y\"") != NULL);
+		CHECK(strstr(sbuf_str(&out), "type=\"no_query\"") != NULL);
+		b = parse_str(sbuf_str(&out), "full", &err);
+		CHECK(b && jdl_equal(a, b));
+		CHECK(b && b->nparams == 3 && !b->params[0].required && b->params[2].required);
+	}
+	free(err);
+	free(xml);
+	sbuf_release(&out);
+	jdl_unref(a);
+	jdl_unref(b);
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+TEST(write_json_typed)
+{
+	struct jdl *j = NULL;
+	struct sbuf out = SBUF_INIT;
+	char *err = NULL;
+	json_t *root = NULL, *params, *p, *g;
+
+	CHECK(jdl_parse_file("jobdefs/typed.xml", "typed", &j, &err) == 0);
+	if (!j)
+		goto done;
+	CHECK(jdl_write_json(j, &out) == 0);
+	root = json_loads(sbuf_str(&out), 0, NULL);
+	CHECK(json_is_object(root));
+	CHECK_STR(jstr(root, "name"), "typed");
+	CHECK_STR(jstr(root, "description"), "Writes its typed parameters into a file");
+	CHECK(json_is_null(json_object_get(root, "doculink")));
+	CHECK_STR(jstr(root, "type"), "example");
+	CHECK_STR(jstr(root, "contact_email"), "admin@opus");
+	CHECK(json_integer_value(json_object_get(root, "executionDuration")) == 20);
+	CHECK(json_integer_value(json_object_get(root, "quote")) == 1);
+	params = json_object_get(root, "parameters");
+	CHECK(json_array_size(params) == 4);
+	p = json_array_get(params, 0);
+	CHECK_STR(jstr(p, "name"), "n");
+	CHECK_STR(jstr(p, "datatype"), "int");
+	CHECK(json_is_false(json_object_get(p, "required")));
+	CHECK_STR(jstr(p, "default"), "3");
+	CHECK_STR(jstr(p, "description"), "A count from 1 to 10");
+	CHECK_STR(jstr(p, "min"), "1");
+	CHECK_STR(jstr(p, "max"), "10");
+	CHECK(json_is_null(json_object_get(p, "unit")));
+	CHECK(json_is_null(json_object_get(p, "arraysize")));
+	CHECK(json_array_size(json_object_get(p, "options")) == 0);
+	p = json_array_get(params, 3);
+	CHECK_STR(jstr(p, "name"), "mode");
+	CHECK_STR(jstr(p, "arraysize"), "*");
+	CHECK(json_is_null(json_object_get(p, "min")));
+	CHECK(json_array_size(json_object_get(p, "options")) == 2);
+	CHECK_STR(json_string_value(json_array_get(json_object_get(p, "options"), 1)), "slow");
+	CHECK(json_array_size(json_object_get(root, "used")) == 0);
+	g = json_array_get(json_object_get(root, "generated"), 0);
+	CHECK_STR(jstr(g, "name"), "output");
+	CHECK_STR(jstr(g, "multiplicity"), "1");
+	CHECK_STR(jstr(g, "default"), "output.txt");
+	CHECK_STR(jstr(g, "content_type"), "text/plain");
+	CHECK(json_is_null(json_object_get(g, "role")));
+	CHECK(json_is_null(json_object_get(g, "url")));
+done:
+	json_decref(root);
+	free(err);
+	sbuf_release(&out);
+	jdl_unref(j);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/opusd-test-jdl-XXXXXX";
@@ -726,6 +918,9 @@ int main(void)
 	RUN(registry_reload);
 	RUN(registry_names_sorted);
 	RUN(shipped_jobdefs);
+	RUN(write_xml_round_trip);
+	RUN(write_xml_every_field);
+	RUN(write_json_typed);
 	rm_rf(tmp);
 	return CHECK_DONE();
 }
