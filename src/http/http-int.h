@@ -120,4 +120,11 @@ void http_availability(struct http_request *req);
 void http_capabilities(struct http_request *req);
 void http_jdl(struct http_request *req);
 
+/* http_jdl_admin.c: admin only. POST /jdl stages an upload at /jdl/tmp/{name};
+ * GET /jdl/tmp/{name} shows it, POST /jdl/tmp/{name}/validate serves it;
+ * DELETE /jdl/{name} archives a description under {data_dir}/jdl-archive. */
+void http_jdl_post(struct http_request *req);
+void http_jdl_pending(struct http_request *req);
+void http_jdl_delete(struct http_request *req);
+
 #endif

@@ -1,4 +1,5 @@
-/* http_misc.c: the home page, VOSI availability and capabilities, /jdl and its views. */
+/* http_misc.c: the home page, VOSI availability and capabilities, /jdl and its views
+ * (the admin methods of /jdl are in http_jdl_admin.c). */
 #include "http/http-int.h"
 
 #include <jansson.h>
@@ -142,17 +143,43 @@ static const struct jdl_view *jdl_view_of(const struct http_request *req)
 	return NULL;
 }
 
+static bool is_get(const struct http_request *req)
+{
+	return req->method == HTTP_GET || req->method == HTTP_HEAD;
+}
+
+/* The methods of each /jdl resource; the admin ones live in http_jdl_admin.c. */
 void http_jdl(struct http_request *req)
 {
 	const struct jdl_view *view = jdl_view_of(req);
 	struct jdl *j = NULL;
 
-	if (req->nsegs == 1) {
-		jdl_index(req);
+	if (req->nsegs >= 3 && strcmp(req->segs[1], "tmp") == 0) {
+		http_jdl_pending(req);
 		goto done;
 	}
-	if (!view) {
+	if (req->nsegs == 1 && req->method == HTTP_POST) {
+		http_jdl_post(req);
+		goto done;
+	}
+	if (req->nsegs == 2 && req->method == HTTP_DELETE) {
+		http_jdl_delete(req);
+		goto done;
+	}
+	if (req->nsegs > 3 || !view) {
 		http_reply_text(req, 404, "no such resource: %s\n", req->url);
+		goto done;
+	}
+	if (!is_get(req)) {
+		req->reply.allow = req->nsegs == 1   ? "GET, HEAD, POST"
+				   : req->nsegs == 2 ? "GET, HEAD, DELETE"
+						     : "GET, HEAD";
+		http_reply_text(req, 405, "method %s not allowed here (allowed: %s)\n",
+				req->method_name, req->reply.allow);
+		goto done;
+	}
+	if (req->nsegs == 1) {
+		jdl_index(req);
 		goto done;
 	}
 	j = name_is_safe(req->segs[1], JDL_NAME_MAX)

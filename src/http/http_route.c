@@ -15,8 +15,8 @@ static const struct route routes[] = {
     {NULL, 0, 0, "GET, HEAD", http_root},
     {"availability", 1, 1, "GET, HEAD", http_availability},
     {"capabilities", 1, 1, "GET, HEAD", http_capabilities},
-    {"jdl", 1, 3, "GET, HEAD", http_jdl},
-    {"rest", 2, 5, NULL, http_rest}, /* checks its own methods */
+    {"jdl", 1, 4, "GET, HEAD, POST, DELETE", http_jdl}, /* each resource checks */
+    {"rest", 2, 5, NULL, http_rest},			/* checks its own methods */
 };
 
 static bool method_allowed(const char *allow, enum http_method m)
