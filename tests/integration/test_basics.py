@@ -5,6 +5,7 @@ reasons).
 Every XML document is validated against UWS-1.1.xsd by the conftest Client.
 """
 import re
+import time
 
 from conftest import (JOB_ID_RE, NS, assert_plain_error, parse_time, parse_xml,
                       validate_uws)
@@ -19,6 +20,18 @@ def test_availability(client):
     avail = [el.text.strip() for el in root.iter() if
              isinstance(el.tag, str) and el.tag.endswith("available")]
     assert avail == ["true"], f"availability document: {r.text!r}"
+
+
+def test_one_log_line_per_request(daemon, client):
+    """At info level every request leaves one line: method, path, status, time, user."""
+    marker = "/rest/echo/" + "0" * 32
+    assert client.get(marker).status_code == 404
+    deadline = time.monotonic() + 3  # the line is written when the reply is sent
+    while marker not in daemon.log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = [l for l in daemon.log_text().splitlines() if marker in l]
+    assert len(lines) == 1, lines
+    assert " info " in lines[0] and f"GET {marker} 404 " in lines[0] and lines[0].endswith(" -"), lines
 
 
 def test_capabilities(client):

@@ -528,6 +528,23 @@ TEST(accounts)
 	free(path);
 }
 
+/* The database file is in WAL mode (readers never wait for the writer). */
+TEST(wal_mode)
+{
+	char *path = db_path("wal");
+	struct store *st = open_store(path);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(stmt) == SQLITE_ROW);
+	CHECK_STR((const char *)sqlite3_column_text(stmt, 0), "wal");
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	store_close(st);
+	free(path);
+}
+
 TEST(open_errors)
 {
 	struct store_config cfg = {.backend = "oracle", .path = "/nonexistent/x.db"};
@@ -582,6 +599,7 @@ int main(void)
 	RUN(group_commit_and_reopen);
 	RUN(expiry_and_phase_order);
 	RUN(accounts);
+	RUN(wal_mode);
 	RUN(open_errors);
 	RUN(performance);
 	if (rm_rf(test_dir) != 0)
