@@ -1,7 +1,9 @@
 /* http_reply: building replies, and the one table from error code to status. */
 #include "http/http-int.h"
 
+#include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const struct {
 	int err;
@@ -24,6 +26,116 @@ int http_status_of(int err)
 	return 500;
 }
 
+static const struct {
+	int status;
+	const char *phrase;
+} phrase_table[] = {
+    {400, "Bad Request"},	{401, "Unauthorized"},		 {403, "Forbidden"},
+    {404, "Not Found"},		{405, "Method Not Allowed"},	 {409, "Conflict"},
+    {413, "Content Too Large"}, {415, "Unsupported Media Type"}, {500, "Internal Server Error"},
+    {501, "Not Implemented"},	{503, "Service Unavailable"},
+};
+
+static const char *reason_phrase(int status)
+{
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(phrase_table); i++) {
+		if (phrase_table[i].status == status)
+			return phrase_table[i].phrase;
+	}
+	return status >= 500 ? "Server Error" : "Client Error";
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80		    ? 1
+		     : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
+		     : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+		     : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+						    : 0;
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	}
+	/* overlong 3- and 4-byte forms, surrogates, code points above U+10FFFF */
+	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+		return 0;
+	return len;
+}
+
+/* A JSON string of s[0..n); bytes that are not UTF-8 (the text may echo what a
+ * client sent) become U+FFFD so the document stays valid. */
+static json_t *json_text(const char *s, size_t n)
+{
+	struct sbuf sb = SBUF_INIT;
+	json_t *v;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq_len((const unsigned char *)s + i, n - i);
+		if (k == 0 || s[i] == '\0') {
+			sbuf_adds(&sb, "\xEF\xBF\xBD");
+			i++;
+			continue;
+		}
+		sbuf_add(&sb, s + i, k);
+		i += k;
+	}
+	v = json_stringn(sbuf_str(&sb), sb.len);
+	sbuf_release(&sb);
+	return v;
+}
+
+/*
+ * Turns the plain-text error body into the JSON error document for clients
+ * that asked for JSON: status, reason phrase, the whole text, and one entry
+ * of "fields" per line shaped "NAME: reason" with a NAME without spaces (the
+ * shape of every validation message). Other headers (Allow,
+ * WWW-Authenticate) are untouched.
+ */
+static void reply_error_json(struct http_request *req)
+{
+	struct http_reply *r = &req->reply;
+	const char *text = sbuf_str(&r->body);
+	size_t len = r->body.len;
+	json_t *doc = json_object();
+	json_t *fields = json_array();
+	char *out;
+
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	for (const char *line = text; line < text + len;) {
+		const char *end = memchr(line, '\n', (size_t)(text + len - line));
+		const char *sep;
+		size_t name_len;
+		if (!end)
+			end = text + len;
+		sep = memmem(line, (size_t)(end - line), ": ", 2);
+		name_len = sep ? (size_t)(sep - line) : 0;
+		if (name_len && !memchr(line, ' ', name_len) && !memchr(line, '\t', name_len)) {
+			json_t *f = json_object();
+			json_object_set_new(f, "name", json_text(line, name_len));
+			json_object_set_new(f, "reason",
+					    json_text(sep + 2, (size_t)(end - sep - 2)));
+			json_array_append_new(fields, f);
+		}
+		line = end + 1;
+	}
+	json_object_set_new(doc, "status", json_integer(r->status));
+	json_object_set_new(doc, "error", json_string(reason_phrase(r->status)));
+	json_object_set_new(doc, "message", json_text(text, len));
+	json_object_set_new(doc, "fields", fields);
+	out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (!out)
+		return; /* out of memory in jansson: the plain text stays */
+	sbuf_reset(&r->body);
+	sbuf_adds(&r->body, out);
+	free(out);
+	r->content_type = "application/json";
+}
+
 void http_reply_text(struct http_request *req, int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -33,6 +145,8 @@ void http_reply_text(struct http_request *req, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	sbuf_vaddf(&req->reply.body, fmt, ap);
 	va_end(ap);
+	if (req->want_json && status >= 400)
+		reply_error_json(req);
 }
 
 void http_reply_error(struct http_request *req, int err, const char *what)
