@@ -4,6 +4,10 @@
  * served directory and reloads the registry; deleting moves a description to
  * {data_dir}/jdl-archive. Admin only. Running jobs keep the script they
  * started with (sched copies it at start), so a reload never changes them.
+ * An upload is XML (the OPUS VOTable) or JSON (the shape of GET
+ * /jdl/{name}/json plus "script"): JSON when the document's first non-blank
+ * character is '{'. A JSON one is staged as the VOTable written from it, so
+ * validating and serving it is the same as for XML.
  */
 #include "http/http-int.h"
 
@@ -41,12 +45,14 @@ static char *pending_path(const struct http_request *req, const char *name)
 	return xasprintf("%s/" JDL_PENDING "/%s.xml", req->srv->deps.conf->jdl_dir, name);
 }
 
-/* The document of a POST /jdl: the text field xml, else the first upload.
- * 0 with *buf (owned) and *len, or an error with the reply set. */
+/* The document of a POST /jdl: the text field xml (or json), else the
+ * first upload. 0 with *buf (owned) and *len, or an error with the reply set. */
 static int upload_document(struct http_request *req, char **buf, size_t *len)
 {
 	const char *xml = http_field_value(req, "xml");
 	int ret;
+	if (!xml)
+		xml = http_field_value(req, "json");
 	if (xml) {
 		*len = strlen(xml);
 		*buf = xstrdup(xml);
@@ -60,7 +66,7 @@ static int upload_document(struct http_request *req, char **buf, size_t *len)
 			http_reply_error(req, ret, "cannot read the uploaded description");
 		return ret;
 	}
-	http_reply_text(req, 400, "no description: send a file or a field named xml\n");
+	http_reply_text(req, 400, "no description: send a file or a field named xml or json\n");
 	return OPUS_ERR_INVAL;
 }
 
@@ -93,16 +99,61 @@ static bool document_ok(struct http_request *req, const char *buf, size_t len, c
 	return true;
 }
 
-/* POST /jdl: stage an uploaded description; 303 to /jdl/tmp/{name}. */
+/* The one rule that tells the shapes apart: JSON starts with '{'. */
+static bool is_json(const char *buf, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	return i < len && buf[i] == '{';
+}
+
+/* Replaces the JSON description in *buf by the VOTable written from it and
+ * sets *name_out (owned) to its name; `name`, the form field, may be NULL.
+ * false with a 400 naming the problem. */
+static bool json_to_xml(struct http_request *req, const char *name, char **buf, size_t *len,
+			char **name_out)
+{
+	struct sbuf xml = SBUF_INIT;
+	struct jdl *j = NULL;
+	char *err = NULL;
+	int ret;
+
+	if (jdl_parse_json(*buf, *len, name, &j, &err) < 0) {
+		http_reply_text(req, 400, "invalid job description: %s\n", err ? err : "?");
+		free(err);
+		return false;
+	}
+	ret = jdl_write_xml(j, &xml);
+	if (ret == 0) {
+		*name_out = xstrdup(j->name);
+		free(*buf);
+		*buf = sbuf_detach(&xml, len);
+	} else {
+		http_reply_error(req, ret, "cannot write the description as XML");
+	}
+	sbuf_release(&xml);
+	jdl_unref(j);
+	return ret == 0;
+}
+
+/* POST /jdl: stage an uploaded description; 303 to /jdl/tmp/{name}. A JSON
+ * one names itself; a name field, when sent, must agree with it. */
 static void jdl_upload(struct http_request *req)
 {
 	const char *name = http_field_value(req, "name");
-	char *buf = NULL, *dir = NULL, *path = NULL;
+	char *buf = NULL, *dir = NULL, *path = NULL, *json_name = NULL;
 	size_t len = 0;
 	int ret;
 
-	if (!upload_name_ok(req, name) || upload_document(req, &buf, &len) < 0 ||
-	    !document_ok(req, buf, len, name))
+	if (upload_document(req, &buf, &len) < 0)
+		goto done;
+	if (is_json(buf, len)) {
+		if (!json_to_xml(req, name, &buf, &len, &json_name))
+			goto done;
+		name = json_name;
+	}
+	if (!upload_name_ok(req, name) || !document_ok(req, buf, len, name))
 		goto done;
 	dir = xasprintf("%s/" JDL_PENDING, req->srv->deps.conf->jdl_dir);
 	path = pending_path(req, name);
@@ -119,6 +170,7 @@ done:
 	free(buf);
 	free(dir);
 	free(path);
+	free(json_name);
 }
 
 /* POST /jdl/tmp/{name}/validate: serve the staged description from now on. */

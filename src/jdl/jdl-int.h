@@ -1,7 +1,8 @@
 /*
- * jdl-int: what the reader (jdl_parse.c) and the rules (jdl_check.c) share:
- * the load-time validation of a freshly read description and the destructor
- * used when a read fails half-way.
+ * jdl-int: what the readers (jdl_parse.c for the VOTable, jdl_parse_json.c
+ * for the JSON shape) and the rules (jdl_check.c) share: the load-time
+ * validation of a freshly read description, the destructor used when a read
+ * fails half-way, and the hash a description is known by.
  *
  * Threading: pure functions on a jdl that no other thread can see yet.
  * Ownership: jdl_validate() returns a malloc'd message the caller frees.
@@ -27,5 +28,9 @@ char *jdl_validate(const struct jdl *j);
 
 /* Frees a description regardless of its reference count. NULL ok. */
 void jdl_free(struct jdl *j);
+
+/* The sha256 of buf as 64 lowercase hex digits and a NUL, into out: the
+ * hash field of a description (jdl_parse.c). */
+void jdl_hash_hex(const char *buf, size_t len, char out[65]);
 
 #endif

@@ -482,7 +482,7 @@ static char *read_resource(struct jdl *j, const xmlNode *res, const char *expect
 	return err;
 }
 
-static void hash_hex(const char *buf, size_t len, char out[65])
+void jdl_hash_hex(const char *buf, size_t len, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -517,7 +517,7 @@ int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl *
 		goto done;
 	if ((err = read_resource(j, res, name)) || (err = jdl_validate(j)))
 		goto done;
-	hash_hex(buf, len, j->hash);
+	jdl_hash_hex(buf, len, j->hash);
 	j->refs = 1;
 	*out = j;
 	j = NULL;

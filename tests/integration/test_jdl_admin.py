@@ -1,8 +1,11 @@
 """Admin API for job descriptions, as OPUS has it: POST /jdl stages an upload
 at /jdl/tmp/{name}; POST /jdl/tmp/{name}/validate serves it at once; DELETE
 /jdl/{name} archives it under data_dir/jdl-archive. Admin only: anonymous
-callers get 401, other users 403.
+callers get 401, other users 403. An upload is XML or JSON (the shape of GET
+/jdl/{name}/json plus "script"): JSON when it starts with '{'.
 """
+import json
+
 import pytest
 
 from conftest import assert_plain_error
@@ -139,3 +142,96 @@ def test_not_admin_is_refused(daemon, admin, who, status):
             assert "WWW-Authenticate" in r.headers
     assert "echo" in c.get("/jdl").json()
     c.close()
+
+
+# ---- JSON uploads: the shape of GET /jdl/{name}/json plus "script" ----------
+
+def json_description(c, name, script="printf '%s' \"json-made $text\" > \"$output\"\n",
+                     base="echo"):
+    r = c.get(f"/jdl/{base}/json")
+    assert r.status_code == 200, r.text
+    d = r.json()
+    d["name"] = name
+    d["script"] = script
+    return d
+
+
+def upload_json(c, doc, how="file", name=None):
+    text = doc if isinstance(doc, str) else json.dumps(doc)
+    data = {"name": name} if name is not None else {}
+    if how == "file":
+        return c.post("/jdl", data=data, files={"file": ("d.json", text, "application/json")})
+    return c.post("/jdl", data={**data, how: text})
+
+
+@pytest.mark.parametrize("how", ["file", "json", "xml"])
+def test_json_upload_validates_and_runs(daemon, admin, how):
+    name = f"fromjson_{how}"
+    r = upload_json(admin, json_description(admin, name), how)
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"] == f"{daemon.base}/jdl/tmp/{name}"
+    # staged as the VOTable written from it, exactly like an XML upload
+    r = admin.get(f"/jdl/tmp/{name}")
+    assert r.status_code == 200 and b"<VOTABLE" in r.content and b"json-made" in r.content
+    assert name not in admin.get("/jdl").json()
+    r = admin.post(f"/jdl/tmp/{name}/validate")
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"] == f"{daemon.base}/jdl/{name}"
+    r = admin.get(f"/jdl/{name}")
+    assert r.status_code == 200 and f'name="{name}"'.encode() in r.content
+    mine, theirs = admin.get(f"/jdl/{name}/json").json(), admin.get("/jdl/echo/json").json()
+    assert mine == {**theirs, "name": name}
+    assert admin.get(f"/jdl/{name}/script").text == "printf '%s' \"json-made $text\" > \"$output\"\n"
+    url = admin.create(name, data={"text": "hi"}, run=True)
+    assert admin.wait_for_phase(url, ("COMPLETED", "ERROR")) == "COMPLETED"
+    r = admin.get(url + "/results/output")
+    assert r.status_code == 200 and r.text == "json-made hi"
+
+
+def test_json_name_field_must_agree(admin):
+    doc = json_description(admin, "agreed")
+    assert upload_json(admin, doc, name="agreed").status_code == 303
+    r = upload_json(admin, doc, name="other")
+    assert_plain_error(r, 400)
+    assert 'name: "agreed" does not match' in r.text
+    r = upload_json(admin, json_description(admin, "tmp"))
+    assert_plain_error(r, 400)
+    assert "name" in r.text
+
+
+@pytest.mark.parametrize("edit,want", [
+    (lambda d: d["parameters"][1].update(datatype="integer"),
+     'parameters[1].datatype: unknown type "integer"'),
+    (lambda d: d.update(colour="blue"), 'unknown key "colour"'),
+    (lambda d: d.pop("script"), "script: missing or empty"),
+    (lambda d: d["parameters"][0].update(name="PATH"), '"PATH"'),
+    (lambda d: d.update(quote="soon"), "quote: must be a non-negative integer"),
+], ids=["datatype", "unknown-key", "no-script", "reserved-name", "quote"])
+def test_bad_json_is_400_naming_the_problem(admin, edit, want):
+    doc = json_description(admin, "badjson")
+    edit(doc)
+    r = upload_json(admin, doc)
+    assert_plain_error(r, 400)
+    assert want in r.text, r.text
+    assert admin.get("/jdl/tmp/badjson").status_code == 404
+
+
+@pytest.mark.parametrize("how", ["file", "json"])
+def test_malformed_json_is_400(admin, how):
+    r = upload_json(admin, '{"name": "broken", "script": ', how)
+    assert_plain_error(r, 400)
+    assert "malformed JSON at line 1" in r.text, r.text
+    assert admin.get("/jdl/tmp/broken").status_code == 404
+
+
+@pytest.mark.parametrize("who,status", [(None, 401), ("alice", 403)])
+def test_json_upload_not_admin_is_refused(daemon, admin, who, status):
+    doc = json_description(admin, "guardedjson")
+    c = daemon.client(auth=(who, daemon.tokens[who]) if who else None)
+    for how in ("file", "json"):
+        r = upload_json(c, doc, how)
+        assert_plain_error(r, status)
+        if status == 401:
+            assert "WWW-Authenticate" in r.headers
+    c.close()
+    assert admin.get("/jdl/tmp/guardedjson").status_code == 404
