@@ -103,6 +103,19 @@ struct jdl {
 int jdl_parse_file(const char *path, const char *name, struct jdl **out, char **err_out) OPUS_WUR;
 int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl **out,
 		     char **err_out) OPUS_WUR;
+/*
+ * The same from the JSON shape jdl_write_json() writes, plus a "script"
+ * string (that shape leaves the script out); null or a missing key means
+ * absent, "" too where the VOTable reader treats value="" so. Unknown keys
+ * are refused. `name` may be NULL: the "name" field then gives it. Held to
+ * the same load-time rules; messages name the JSON field, such as
+ * `parameters[2].datatype: unknown type "integer"`. A "file" parameter
+ * becomes datatype "char" with xtype "application/octet-stream", as OPUS
+ * writes it. The hash is that of the VOTable jdl_write_xml() makes of the
+ * result, so a description has one hash whichever shape it came in.
+ */
+int jdl_parse_json(const char *buf, size_t len, const char *name, struct jdl **out,
+		   char **err_out) OPUS_WUR;
 struct jdl *jdl_ref(struct jdl *j);
 void jdl_unref(struct jdl *j); /* NULL ok */
 
@@ -135,14 +148,26 @@ bool jdl_name_is_reserved(const char *name);
  * The registry: the descriptions currently served, loaded from a directory
  * (every *.xml whose base name is a safe name). A file that fails to parse is
  * logged with its reason and skipped; the others load.
+ * With a versions_dir (NULL: none), each load also keeps the exact source of
+ * every description as versions_dir/{name}/{hash}.xml, so that a job can run
+ * the version it was created with after a reload or a restart.
  */
 struct jdl_registry;
-struct jdl_registry *jdl_registry_new(const char *dir);
+struct jdl_registry *jdl_registry_new(const char *dir, const char *versions_dir);
 void jdl_registry_free(struct jdl_registry *reg);
 /* (Re)reads the directory and swaps the set in; returns the number loaded. */
 int jdl_registry_load(struct jdl_registry *reg);
 /* A new reference to the named description (case-sensitive), or NULL. */
 struct jdl *jdl_registry_get(struct jdl_registry *reg, const char *name);
+/*
+ * A new reference to the version of `name` whose source has sha256 `hash`:
+ * the current description, a superseded one still in memory, or the copy in
+ * versions_dir (then kept in memory); NULL when none is available, when name
+ * or hash is malformed, or when `name` is no longer served at all (a removed
+ * description runs no more jobs). A NULL or empty hash means the current
+ * description.
+ */
+struct jdl *jdl_registry_get_version(struct jdl_registry *reg, const char *name, const char *hash);
 /* The sorted names currently loaded; caller frees the array and each string. */
 char **jdl_registry_names(struct jdl_registry *reg, size_t *n_out);
 

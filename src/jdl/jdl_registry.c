@@ -2,6 +2,11 @@
  * jdl_registry: the set of job descriptions currently served, read from one
  * directory. A reload builds a whole new set without holding the lock, then
  * swaps it in; jobs that took a reference keep their description. See jdl.h.
+ *
+ * Versions: every source document loaded is kept as versions_dir/{name}/
+ * {hash}.xml, and superseded versions stay in a small in-memory list, so
+ * that a job runs the description it was created with even after a reload
+ * or a restart.
  */
 #include "jdl/jdl-int.h"
 
@@ -12,17 +17,26 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Superseded versions kept in memory; the oldest goes first past this. */
+#define JDL_OLD_MAX 32
+
 struct jdl_registry {
 	char *dir;
-	pthread_rwlock_t lock; /* guards items and n */
-	struct jdl **items;    /* sorted by name (strcmp), one reference each */
+	char *versions_dir;	   /* NULL: versions are not kept on disk */
+	pthread_mutex_t load_lock; /* one load at a time (and one writer of versions_dir) */
+	pthread_rwlock_t lock;	   /* guards items, n, old and nold */
+	struct jdl **items;	   /* sorted by name (strcmp), one reference each */
 	size_t n;
+	struct jdl *old[JDL_OLD_MAX]; /* superseded versions, oldest first, one reference each */
+	size_t nold;
 };
 
-struct jdl_registry *jdl_registry_new(const char *dir)
+struct jdl_registry *jdl_registry_new(const char *dir, const char *versions_dir)
 {
 	struct jdl_registry *reg = xcalloc(1, sizeof(*reg));
 	reg->dir = xstrdup(dir);
+	reg->versions_dir = versions_dir ? xstrdup(versions_dir) : NULL;
+	pthread_mutex_init(&reg->load_lock, NULL);
 	pthread_rwlock_init(&reg->lock, NULL);
 	return reg;
 }
@@ -39,7 +53,11 @@ void jdl_registry_free(struct jdl_registry *reg)
 	if (!reg)
 		return;
 	set_free(reg->items, reg->n);
+	for (size_t i = 0; i < reg->nold; i++)
+		jdl_unref(reg->old[i]);
 	pthread_rwlock_destroy(&reg->lock);
+	pthread_mutex_destroy(&reg->load_lock);
+	free(reg->versions_dir);
 	free(reg->dir);
 	free(reg);
 }
@@ -80,14 +98,36 @@ static char **list_xml(const char *dir, size_t *n_out)
 	return names ? names : xcalloc(1, sizeof(*names));
 }
 
+/* Keeps the exact source of j as versions_dir/{name}/{hash}.xml unless it
+ * is there already; a failure is logged and only costs that version. */
+static void save_version(const struct jdl_registry *reg, const struct jdl *j, const char *buf,
+			 size_t len)
+{
+	char *dir, *path;
+	struct stat st;
+
+	if (!reg->versions_dir)
+		return;
+	dir = xasprintf("%s/%s", reg->versions_dir, j->name);
+	path = xasprintf("%s/%s.xml", dir, j->hash);
+	/* file_write_all: tmp + rename, and logs its own failure. */
+	if (stat(path, &st) != 0 &&
+	    (mkdir_p(dir, 0750) != 0 || file_write_all(path, buf, len, 0640) != 0))
+		log_warn("job description %s: version %s not kept", j->name, j->hash);
+	free(path);
+	free(dir);
+}
+
 /* Reads dir/file; NULL (logged) when it is skipped. */
-static struct jdl *load_one(const char *dir, const char *file)
+static struct jdl *load_one(const struct jdl_registry *reg, const char *file)
 {
 	char *name = xstrndup(file, strlen(file) - 4);
-	char *path = xasprintf("%s/%s", dir, file);
+	char *path = xasprintf("%s/%s", reg->dir, file);
 	struct jdl *j = NULL;
-	char *err = NULL;
+	char *buf = NULL, *err = NULL;
+	size_t len = 0;
 	struct stat st;
+	int ret;
 
 	if (!name_is_safe(name, JDL_NAME_MAX))
 		log_warn("job description %s skipped: the name must be 1 to %d characters of "
@@ -95,55 +135,185 @@ static struct jdl *load_one(const char *dir, const char *file)
 			 path, JDL_NAME_MAX);
 	else if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		log_warn("job description %s skipped: not a regular file", path);
-	else if (jdl_parse_file(path, name, &j, &err) != 0)
+	else if ((ret = file_read_all(path, JDL_DOC_MAX, &buf, &len)) == OPUS_ERR_TOOBIG)
+		log_warn("job description %s skipped: larger than %d bytes", path, JDL_DOC_MAX);
+	else if (ret != 0)
+		log_warn("job description %s skipped: cannot read (%s)", path, opus_strerror(ret));
+	else if (jdl_parse_buffer(buf, len, name, &j, &err) != 0)
 		log_warn("job description %s skipped: %s", path, err ? err : "unreadable");
+	else
+		save_version(reg, j, buf, len);
+	free(buf);
 	free(err);
 	free(path);
 	free(name);
 	return j;
 }
 
-int jdl_registry_load(struct jdl_registry *reg)
+/* The named description of the current set, borrowed; lock held. */
+static struct jdl *find_current(const struct jdl_registry *reg, const char *name)
 {
-	size_t nfiles = 0, n = 0, nold;
-	char **files = list_xml(reg->dir, &nfiles);
-	struct jdl **items, **old;
+	struct jdl key = {.name = (char *)name}, *keyp = &key, **found;
 
-	if (!files)
-		return OPUS_ERR_IO;
-	items = xcalloc(nfiles ? nfiles : 1, sizeof(*items));
-	for (size_t i = 0; i < nfiles; i++) {
-		if ((items[n] = load_one(reg->dir, files[i])))
-			n++;
-		free(files[i]);
+	found = reg->n ? bsearch(&keyp, reg->items, reg->n, sizeof(*reg->items), cmp_jdls) : NULL;
+	return found ? *found : NULL;
+}
+
+/* The version (name, hash) of the superseded list, borrowed; lock held. */
+static struct jdl *find_old(const struct jdl_registry *reg, const char *name, const char *hash)
+{
+	for (size_t i = 0; i < reg->nold; i++)
+		if (strcmp(reg->old[i]->name, name) == 0 && strcmp(reg->old[i]->hash, hash) == 0)
+			return reg->old[i];
+	return NULL;
+}
+
+/* Takes over the reference j into the superseded list, dropping the oldest
+ * when it is full; write lock held. */
+static void old_add(struct jdl_registry *reg, struct jdl *j)
+{
+	if (reg->nold == JDL_OLD_MAX) {
+		jdl_unref(reg->old[0]);
+		memmove(reg->old, reg->old + 1, (JDL_OLD_MAX - 1) * sizeof(*reg->old));
+		reg->nold--;
 	}
-	free(files);
-	if (n)
-		qsort(items, n, sizeof(*items), cmp_jdls);
+	reg->old[reg->nold++] = j;
+}
+
+/* Swaps the new set in; a description that changed or went stays in the
+ * superseded list for the jobs created with it. */
+static void set_swap(struct jdl_registry *reg, struct jdl **items, size_t n)
+{
+	struct jdl **old;
+	size_t nold;
 
 	pthread_rwlock_wrlock(&reg->lock);
 	old = reg->items;
 	nold = reg->n;
 	reg->items = items;
 	reg->n = n;
+	for (size_t i = 0; i < nold; i++) {
+		const struct jdl *cur = find_current(reg, old[i]->name);
+		if ((!cur || strcmp(cur->hash, old[i]->hash) != 0) &&
+		    !find_old(reg, old[i]->name, old[i]->hash)) {
+			old_add(reg, old[i]);
+			old[i] = NULL;
+		}
+	}
 	pthread_rwlock_unlock(&reg->lock);
-
 	set_free(old, nold);
+}
+
+int jdl_registry_load(struct jdl_registry *reg)
+{
+	size_t nfiles = 0, n = 0;
+	char **files;
+	struct jdl **items;
+
+	pthread_mutex_lock(&reg->load_lock);
+	if (!(files = list_xml(reg->dir, &nfiles))) {
+		pthread_mutex_unlock(&reg->load_lock);
+		return OPUS_ERR_IO;
+	}
+	items = xcalloc(nfiles ? nfiles : 1, sizeof(*items));
+	for (size_t i = 0; i < nfiles; i++) {
+		if ((items[n] = load_one(reg, files[i])))
+			n++;
+		free(files[i]);
+	}
+	free(files);
+	if (n)
+		qsort(items, n, sizeof(*items), cmp_jdls);
+	set_swap(reg, items, n);
+	pthread_mutex_unlock(&reg->load_lock);
 	log_info("loaded %zu job description(s) from %s", n, reg->dir);
 	return (int)n;
 }
 
 struct jdl *jdl_registry_get(struct jdl_registry *reg, const char *name)
 {
-	struct jdl key = {.name = (char *)name}, *keyp = &key, **found;
-	struct jdl *j = NULL;
+	struct jdl *j;
 
 	if (!name)
 		return NULL;
 	pthread_rwlock_rdlock(&reg->lock);
-	found = reg->n ? bsearch(&keyp, reg->items, reg->n, sizeof(*reg->items), cmp_jdls) : NULL;
-	if (found)
-		j = jdl_ref(*found);
+	j = find_current(reg, name);
+	if (j)
+		j = jdl_ref(j);
+	pthread_rwlock_unlock(&reg->lock);
+	return j;
+}
+
+static bool hash_is_hex(const char *h)
+{
+	size_t i;
+
+	for (i = 0; i < 64 && h[i]; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+			return false;
+	return i == 64 && !h[i];
+}
+
+/* A new reference to the version in memory (current or superseded), or
+ * NULL; *served tells whether the name is currently served at all. */
+static struct jdl *version_in_memory(struct jdl_registry *reg, const char *name, const char *hash,
+				     bool *served)
+{
+	struct jdl *j;
+
+	pthread_rwlock_rdlock(&reg->lock);
+	j = find_current(reg, name);
+	*served = j != NULL;
+	if (j && strcmp(j->hash, hash) != 0)
+		j = find_old(reg, name, hash);
+	if (j)
+		j = jdl_ref(j);
+	pthread_rwlock_unlock(&reg->lock);
+	return j;
+}
+
+/* Reads versions_dir/{name}/{hash}.xml; NULL when absent (logged when bad). */
+static struct jdl *version_from_disk(const struct jdl_registry *reg, const char *name,
+				     const char *hash)
+{
+	char *path = xasprintf("%s/%s/%s.xml", reg->versions_dir, name, hash);
+	struct jdl *j = NULL;
+	char *err = NULL;
+	int ret = jdl_parse_file(path, name, &j, &err);
+
+	if (ret != 0 && ret != OPUS_ERR_NOTFOUND)
+		log_warn("job description version %s unusable: %s", path, err ? err : "unreadable");
+	if (j && strcmp(j->hash, hash) != 0) {
+		log_warn("job description version %s unusable: its content does not match its name",
+			 path);
+		jdl_unref(j);
+		j = NULL;
+	}
+	free(err);
+	free(path);
+	return j;
+}
+
+struct jdl *jdl_registry_get_version(struct jdl_registry *reg, const char *name, const char *hash)
+{
+	struct jdl *j, *cached;
+	bool served;
+
+	if (!hash || !*hash)
+		return jdl_registry_get(reg, name);
+	if (!name || !name_is_safe(name, JDL_NAME_MAX) || !hash_is_hex(hash))
+		return NULL;
+	if ((j = version_in_memory(reg, name, hash, &served)) || !served || !reg->versions_dir ||
+	    !(j = version_from_disk(reg, name, hash)))
+		return j;
+	pthread_rwlock_wrlock(&reg->lock);
+	if ((cached = find_old(reg, name, hash))) { /* another thread read it meanwhile */
+		jdl_unref(j);
+		j = cached;
+	} else {
+		old_add(reg, j);
+	}
+	j = jdl_ref(j);
 	pthread_rwlock_unlock(&reg->lock);
 	return j;
 }

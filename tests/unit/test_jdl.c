@@ -8,6 +8,7 @@
 #include "check.h"
 #include "jdl/jdl.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -562,7 +563,7 @@ TEST(registry_reload)
 	put(dir, "good.xml", good);
 	put(dir, "bad.xml", bad);
 	put(dir, "notes.txt", "not a description");
-	reg = jdl_registry_new(dir);
+	reg = jdl_registry_new(dir, NULL);
 	names = jdl_registry_names(reg, &n);
 	CHECK(n == 0 && names && names[0] == NULL);
 	free(names);
@@ -583,8 +584,9 @@ TEST(registry_reload)
 	CHECK(cur != NULL && cur != old);
 	CHECK(cur && strcmp(cur->hash, hash1) != 0);
 	CHECK(cur && strcmp(cur->params[0].default_value, "v2") == 0);
-	/* The job that held the old one still sees it whole. */
-	CHECK(old->refs == 1);
+	/* The job that held the old one still sees it whole; the registry keeps
+	 * it too, as a superseded version. */
+	CHECK(old->refs == 2);
 	CHECK_STR(old->hash, hash1);
 	CHECK_STR(old->params[0].default_value, "v1");
 	jdl_unref(old);
@@ -604,11 +606,100 @@ done:
 	free(bad);
 }
 
+/* Writes v1 or v2 of "ver" (a different script each) into dir. */
+static void put_version(const char *dir, int v)
+{
+	char *xml = xasprintf("<VOTABLE version=\"1.3\">\n"
+			      "<RESOURCE name=\"ver\" utype=\"voprov:ActivityDescription\">\n"
+			      "<PARAM name=\"script\" value=\"echo v%d&#10;\" datatype=\"char\"/>\n"
+			      "</RESOURCE></VOTABLE>\n",
+			      v);
+	put(dir, "ver.xml", xml);
+	free(xml);
+}
+
+/* The script of version `hash` of "ver", as a registry sees it (NULL: none). */
+static char *script_of(struct jdl_registry *reg, const char *hash)
+{
+	struct jdl *j = jdl_registry_get_version(reg, "ver", hash);
+	char *script = j ? xstrdup(j->script) : NULL;
+
+	CHECK(!j || strcmp(j->hash, hash) == 0);
+	jdl_unref(j);
+	return script;
+}
+
+TEST(registry_versions)
+{
+	char *dir = xasprintf("%s/ver", tmp), *vdir = xasprintf("%s/ver-versions", tmp);
+	struct jdl_registry *reg = jdl_registry_new(dir, vdir), *reg2;
+	char hash1[65] = "", hash2[65] = "", *script;
+	struct jdl *j;
+
+	CHECK(mkdir_p(dir, 0750) == 0);
+	put_version(dir, 1);
+	CHECK(jdl_registry_load(reg) == 1);
+	if ((j = jdl_registry_get(reg, "ver")))
+		memcpy(hash1, j->hash, sizeof(hash1));
+	jdl_unref(j);
+	put_version(dir, 2);
+	CHECK(jdl_registry_load(reg) == 1);
+	if ((j = jdl_registry_get(reg, "ver")))
+		memcpy(hash2, j->hash, sizeof(hash2));
+	jdl_unref(j);
+	CHECK(hash1[0] && hash2[0] && strcmp(hash1, hash2) != 0);
+
+	CHECK_STR((script = script_of(reg, hash1)), "echo v1\n");
+	free(script);
+	CHECK_STR((script = script_of(reg, hash2)), "echo v2\n");
+	free(script);
+	/* No hash (jobs from before versions were kept): the current one. */
+	j = jdl_registry_get_version(reg, "ver", "");
+	CHECK(j && strcmp(j->hash, hash2) == 0);
+	jdl_unref(j);
+	j = jdl_registry_get_version(reg, "ver", NULL);
+	CHECK(j && strcmp(j->hash, hash2) == 0);
+	jdl_unref(j);
+
+	/* A new registry on the same versions_dir (a restart) still has v1. */
+	reg2 = jdl_registry_new(dir, vdir);
+	CHECK(jdl_registry_load(reg2) == 1);
+	CHECK_STR((script = script_of(reg2, hash1)), "echo v1\n");
+	free(script);
+	CHECK_STR((script = script_of(reg2, hash1)), "echo v1\n"); /* now from memory */
+	free(script);
+	/* Malformed or unknown: NULL, never a path outside versions_dir. */
+	CHECK(jdl_registry_get_version(reg2, "ver", "../x") == NULL);
+	CHECK(jdl_registry_get_version(reg2, "../ver", hash1) == NULL);
+	CHECK(jdl_registry_get_version(reg2, "ver", "ABC") == NULL);
+	CHECK(jdl_registry_get_version(reg2, "ver",
+				       "0000000000000000000000000000000000000000000000"
+				       "000000000000000000") == NULL);
+	CHECK(jdl_registry_get_version(reg2, "other", hash1) == NULL);
+	jdl_registry_free(reg2);
+
+	/* Without a versions_dir, superseded versions live in memory only. */
+	reg2 = jdl_registry_new(dir, NULL);
+	CHECK(jdl_registry_load(reg2) == 1);
+	CHECK(jdl_registry_get_version(reg2, "ver", hash1) == NULL);
+	jdl_registry_free(reg2);
+
+	/* A description removed runs no more jobs, whatever their version. */
+	put(dir, "ver.xml", "");
+	CHECK(jdl_registry_load(reg) == 0);
+	CHECK(jdl_registry_get_version(reg, "ver", hash1) == NULL);
+	CHECK(jdl_registry_get_version(reg, "ver", hash2) == NULL);
+
+	jdl_registry_free(reg);
+	free(dir);
+	free(vdir);
+}
+
 TEST(registry_names_sorted)
 {
 	static const char *const order[] = {"Zeta", "a", "b-2", "b_1", "c"};
 	char *dir = xasprintf("%s/names", tmp);
-	struct jdl_registry *reg = jdl_registry_new(dir);
+	struct jdl_registry *reg = jdl_registry_new(dir, NULL);
 	char **names;
 	size_t n = 0;
 
@@ -643,7 +734,7 @@ TEST(shipped_jobdefs)
 {
 	static const char *const want[] = {
 	    "cat_file", "copy", "fail", "sleep", "test_activity_1", "test_activity_2", "typed"};
-	struct jdl_registry *reg = jdl_registry_new("jobdefs");
+	struct jdl_registry *reg = jdl_registry_new("jobdefs", NULL);
 	struct jdl *j;
 	const struct jdl_param *p;
 	char **names;
@@ -897,6 +988,290 @@ done:
 	jdl_unref(j);
 }
 
+/* The JSON of GET /jdl/{name}/json with the script added (that shape has
+ * none): what an admin uploads after editing it. Caller decrefs. */
+static json_t *upload_json_of(const struct jdl *j)
+{
+	struct sbuf out = SBUF_INIT;
+	json_t *root = NULL;
+
+	if (jdl_write_json(j, &out) == 0)
+		root = json_loads(sbuf_str(&out), 0, NULL);
+	if (root)
+		json_object_set_new(root, "script", json_string(j->script));
+	sbuf_release(&out);
+	return root;
+}
+
+/* VOTable → JSON → jdl_parse_json: the same struct, the same VOTable written
+ * back, and the hash of that VOTable as the XML reader would give it. */
+static void json_round_trip(const char *path)
+{
+	struct jdl *a = NULL, *b = NULL, *c = NULL;
+	struct sbuf xa = SBUF_INIT, xb = SBUF_INIT;
+	json_t *root = NULL;
+	char *text = NULL, *err = NULL;
+
+	CHECK(jdl_parse_file(path, NULL, &a, &err) == 0);
+	if (!a)
+		goto done;
+	CHECK((root = upload_json_of(a)) != NULL);
+	text = json_dumps(root, JSON_COMPACT);
+	CHECK(text && jdl_parse_json(text, strlen(text), NULL, &b, &err) == 0);
+	if (err)
+		fprintf(stderr, "%s: %s\n", path, err);
+	if (!b)
+		goto done;
+	CHECK(jdl_equal(a, b));
+	CHECK(jdl_write_xml(a, &xa) == 0 && jdl_write_xml(b, &xb) == 0);
+	CHECK_STR(sbuf_str(&xb), sbuf_str(&xa));
+	CHECK(jdl_parse_buffer(xb.buf, xb.len, b->name, &c, NULL) == 0);
+	CHECK(c && strcmp(c->hash, b->hash) == 0);
+	CHECK(b->refs == 1);
+done:
+	if (!b || !jdl_equal(a, b))
+		fprintf(stderr, "%s: JSON round trip differs\n", path);
+	free(text);
+	free(err);
+	json_decref(root);
+	sbuf_release(&xa);
+	sbuf_release(&xb);
+	jdl_unref(a);
+	jdl_unref(b);
+	jdl_unref(c);
+}
+
+TEST(parse_json_round_trip)
+{
+	static const char *const dirs[] = {"tests/data/opus-jdl", "jobdefs"};
+	size_t n = 0;
+
+	for (size_t d = 0; d < OPUS_ARRAY_LEN(dirs); d++) {
+		DIR *dir = opendir(dirs[d]);
+		struct dirent *e;
+		CHECK(dir != NULL);
+		while (dir && (e = readdir(dir))) {
+			size_t len = strlen(e->d_name);
+			char *path;
+			if (len < 5 || strcmp(e->d_name + len - 4, ".xml") != 0)
+				continue;
+			path = xasprintf("%s/%s", dirs[d], e->d_name);
+			json_round_trip(path);
+			free(path);
+			n++;
+		}
+		if (dir)
+			closedir(dir);
+	}
+	CHECK(n >= 9);
+}
+
+/* typed.xml as an upload, changed by edit(), then read: the refusal, or NULL. */
+static char *json_refusal(void (*edit)(json_t *root))
+{
+	struct jdl *a = NULL, *b = NULL;
+	json_t *root = NULL;
+	char *text = NULL, *err = NULL;
+
+	CHECK(jdl_parse_file("jobdefs/typed.xml", "typed", &a, NULL) == 0);
+	if (a && (root = upload_json_of(a))) {
+		edit(root);
+		text = json_dumps(root, JSON_COMPACT);
+		CHECK(jdl_parse_json(text, strlen(text), NULL, &b, &err) == OPUS_ERR_INVAL || b);
+		CHECK((b == NULL) == (err != NULL));
+	}
+	free(text);
+	json_decref(root);
+	jdl_unref(a);
+	jdl_unref(b);
+	return err;
+}
+
+static json_t *param0(json_t *root)
+{
+	return json_array_get(json_object_get(root, "parameters"), 0);
+}
+
+static void edit_nothing(json_t *root)
+{
+	(void)root;
+}
+
+static void edit_datatype(json_t *root)
+{
+	json_object_set_new(json_array_get(json_object_get(root, "parameters"), 2), "datatype",
+			    json_string("integer"));
+}
+
+static void edit_path(json_t *root)
+{
+	json_object_set_new(param0(root), "name", json_string("PATH"));
+}
+
+static void edit_no_script(json_t *root)
+{
+	json_object_del(root, "script");
+}
+
+static void edit_unknown_keys(json_t *root)
+{
+	json_object_set_new(root, "colour", json_string("blue"));
+	json_object_set_new(root, "size", json_integer(3));
+}
+
+static void edit_param_key(json_t *root)
+{
+	json_object_set_new(param0(root), "xtype", json_string("timestamp"));
+}
+
+static void edit_required(json_t *root)
+{
+	json_object_set_new(param0(root), "required", json_true());
+}
+
+static void edit_duration(json_t *root)
+{
+	json_object_set_new(root, "executionDuration", json_integer(-1));
+}
+
+static void edit_generated_url(json_t *root)
+{
+	json_object_set_new(json_array_get(json_object_get(root, "generated"), 0), "url",
+			    json_string("file://$ID"));
+}
+
+static void edit_control_char(json_t *root)
+{
+	json_object_set_new(root, "description", json_string("bell\a"));
+}
+
+static void edit_duplicate(json_t *root)
+{
+	json_object_set_new(json_array_get(json_object_get(root, "generated"), 0), "name",
+			    json_string("N"));
+}
+
+static void edit_bound(json_t *root)
+{
+	json_object_set_new(param0(root), "max", json_string("ten"));
+}
+
+static void edit_option(json_t *root)
+{
+	json_array_append_new(
+	    json_object_get(json_array_get(json_object_get(root, "parameters"), 3), "options"),
+	    json_integer(1));
+}
+
+static void check_prefix(char *err, const char *want)
+{
+	CHECK(err && strncmp(err, want, strlen(want)) == 0);
+	if (err && strncmp(err, want, strlen(want)) != 0)
+		fprintf(stderr, "got \"%s\", want \"%s...\"\n", err, want);
+	free(err);
+}
+
+TEST(parse_json_refusals)
+{
+	static const struct {
+		void (*edit)(json_t *root);
+		const char *want; /* the start of the message */
+	} cases[] = {
+	    {edit_datatype, "parameters[2].datatype: unknown type \"integer\" (known: boolean, "},
+	    {edit_path, "PARAM \"PATH\" in GROUP InputParams: name would clobber the job's "
+			"environment"},
+	    {edit_no_script, "script: missing or empty"},
+	    {edit_unknown_keys, "unknown keys \"colour\", \"size\""},
+	    {edit_param_key, "parameters[0]: unknown key \"xtype\""},
+	    {edit_required, "parameters[0].required: true, but a parameter with a default"},
+	    {edit_duration, "executionDuration: must be a non-negative integer"},
+	    {edit_generated_url, "generated[0].url: only \"used\" entities have a url"},
+	    {edit_control_char, "description: character U+0007 cannot be written in XML"},
+	    {edit_duplicate, "GROUP \"N\" in GROUP Generated: duplicate name"},
+	    {edit_bound, "PARAM \"n\" in GROUP InputParams: VALUES MAX \"ten\" must be an integer"},
+	    {edit_option, "parameters[3].options[2]: must be a string"},
+	};
+	char *err = json_refusal(edit_nothing);
+
+	CHECK(err == NULL);
+	free(err);
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(cases); i++)
+		check_prefix(json_refusal(cases[i].edit), cases[i].want);
+}
+
+static char *json_error_of(const char *text, const char *name)
+{
+	struct jdl *j = NULL;
+	char *err = NULL;
+	CHECK(jdl_parse_json(text, strlen(text), name, &j, &err) == OPUS_ERR_INVAL);
+	CHECK(j == NULL);
+	return err;
+}
+
+TEST(parse_json_malformed_and_names)
+{
+	static const char ok[] = "{\"name\": \"tiny\", \"script\": \"echo hi\\n\"}";
+	struct jdl *j = NULL;
+	char *err = NULL;
+
+	check_prefix(json_error_of("{\"name\": \"x\",", NULL), "malformed JSON at line 1");
+	check_prefix(json_error_of("[1, 2]", NULL), "the description must be a JSON object");
+	check_prefix(json_error_of("{\"name\": \"a\", \"name\": \"b\"}", NULL),
+		     "malformed JSON at line 1, column 20: duplicate object key");
+	check_prefix(json_error_of("{\"script\": \"echo\"}", NULL), "name: missing");
+	check_prefix(json_error_of("{\"name\": \"../x\", \"script\": \"echo\"}", NULL),
+		     "name: \"../x\" must be 1 to 64 characters");
+	check_prefix(json_error_of(ok, "other"),
+		     "name: \"tiny\" does not match the job description name \"other\"");
+	check_prefix(json_error_of("{\"name\": \"tiny\", \"script\": 3}", NULL),
+		     "script: must be a string or null");
+	check_prefix(
+	    json_error_of("{\"name\": \"t\", \"script\": \"e\", \"parameters\": {}}", NULL),
+	    "parameters: must be an array or null");
+	check_prefix(
+	    json_error_of("{\"name\": \"t\", \"script\": \"e\", \"parameters\": [{}]}", NULL),
+	    "parameters[0].name: missing");
+
+	/* the least a description needs; absent keys are null */
+	CHECK(jdl_parse_json(ok, strlen(ok), "tiny", &j, &err) == 0);
+	CHECK(err == NULL);
+	if (j) {
+		CHECK_STR(j->name, "tiny");
+		CHECK_STR(j->script, "echo hi\n");
+		CHECK(j->nparams == 0 && j->nused == 0 && j->ngenerated == 0);
+		CHECK(j->description == NULL && j->execution_duration == 0);
+		CHECK(strlen(j->hash) == 64);
+	}
+	free(err);
+	jdl_unref(j);
+}
+
+/* "file" comes back the OPUS way; "" is absent, as value="" is in the VOTable. */
+TEST(parse_json_file_and_empty)
+{
+	static const char text[] =
+	    "{\"name\": \"f\", \"script\": \"cat \\\"$in\\\"\", \"description\": \"  d \\n\","
+	    " \"parameters\": [{\"name\": \"in\", \"datatype\": \"file\", \"unit\": \"\","
+	    " \"default\": \"\", \"required\": false, \"options\": [\"\"]}]}";
+	struct jdl *j = NULL;
+	char *err = NULL;
+
+	CHECK(jdl_parse_json(text, strlen(text), NULL, &j, &err) == 0);
+	if (err)
+		fprintf(stderr, "%s\n", err);
+	if (j && j->nparams == 1) {
+		const struct jdl_param *p = &j->params[0];
+		CHECK_STR(j->description, "d");
+		CHECK(p->type == JDL_FILE);
+		CHECK_STR(p->datatype, "char");
+		CHECK_STR(p->xtype, "application/octet-stream");
+		CHECK(p->unit == NULL && p->default_value == NULL && !p->required);
+		CHECK(p->noptions == 1 && p->options[0][0] == '\0');
+	}
+	free(err);
+	jdl_unref(j);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/opusd-test-jdl-XXXXXX";
@@ -916,11 +1291,16 @@ int main(void)
 	RUN(buffer_edge_cases);
 	RUN(refcount);
 	RUN(registry_reload);
+	RUN(registry_versions);
 	RUN(registry_names_sorted);
 	RUN(shipped_jobdefs);
 	RUN(write_xml_round_trip);
 	RUN(write_xml_every_field);
 	RUN(write_json_typed);
+	RUN(parse_json_round_trip);
+	RUN(parse_json_refusals);
+	RUN(parse_json_malformed_and_names);
+	RUN(parse_json_file_and_empty);
 	rm_rf(tmp);
 	return CHECK_DONE();
 }

@@ -602,7 +602,7 @@ int main(void)
 	write_jdls();
 	char *jdir = xasprintf("%s/jdl", tmp), *db = xasprintf("%s/opusd.db", tmp);
 	struct store_config scfg = {.backend = "sqlite", .path = db};
-	reg = jdl_registry_new(jdir);
+	reg = jdl_registry_new(jdir, NULL);
 	if (jdl_registry_load(reg) != 3 || store_open(&scfg, &st) != 0 || open_sched(4) != 0) {
 		fprintf(stderr, "test_sched: setup failed\n");
 		return 2;
