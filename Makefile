@@ -5,7 +5,7 @@
 # file needs no change here. Unit tests are tests/unit/test_*.c, one binary each,
 # linked against every object but main.o.
 
-PKGS     := libmicrohttpd sqlite3 libxml-2.0 jansson libcrypto
+PKGS     := libmicrohttpd sqlite3 libxml-2.0 jansson libcrypto libcurl
 CC       ?= cc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -20,7 +20,7 @@ ifeq ($(FLAVOUR),asan)
 else
   OPT := -O2 -g
 endif
-BUILD    := build/$(FLAVOUR)
+BUILD    ?= build/$(FLAVOUR)
 
 SRCS     := $(wildcard src/*/*.c) src/main.c
 OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))

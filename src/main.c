@@ -168,8 +168,43 @@ static void wait_for_signals(struct jdl_registry *reg, const sigset_t *set)
 	}
 }
 
+/* The input policy from [inputs]; each root must exist (links resolved). */
+static int fetch_policy_init(const struct conf *c, struct fetch_policy *fp)
+{
+	char *roots = xstrdup(c->file_roots), *save = NULL;
+	int ret = 0;
+
+	memset(fp, 0, sizeof(*fp));
+	fp->allow_private = c->allow_private_addresses;
+	fp->max_bytes = c->max_input_size;
+	fp->timeout_s = c->fetch_timeout;
+	fp->connect_timeout_s = c->fetch_connect_timeout;
+	fp->base_url = c->base_url;
+	for (char *r = strtok_r(roots, ":", &save); r; r = strtok_r(NULL, ":", &save)) {
+		char *real = realpath(r, NULL);
+		if (!real || r[0] != '/') {
+			log_error("inputs.file_roots: %s is not an existing absolute directory", r);
+			free(real);
+			ret = OPUS_ERR_INVAL;
+			continue;
+		}
+		fp->file_roots = xrealloc(fp->file_roots, (fp->nroots + 1) * sizeof(char *));
+		fp->file_roots[fp->nroots++] = real;
+	}
+	free(roots);
+	return ret;
+}
+
+static void fetch_policy_release(struct fetch_policy *fp)
+{
+	for (size_t i = 0; i < fp->nroots; i++)
+		free(fp->file_roots[i]);
+	free(fp->file_roots);
+}
+
 static int serve(struct conf *c)
 {
+	struct fetch_policy fp;
 	struct sched_config sc = {
 	    .data_dir = c->data_dir,
 	    .exec_backend = "local",
@@ -179,6 +214,8 @@ static int serve(struct conf *c)
 	    .default_destruction = c->default_destruction,
 	    .max_destruction = c->max_destruction,
 	    .kill_grace_ms = c->kill_grace_ms,
+	    .fetch = &fp,
+	    .fetch_threads = (int)c->fetch_threads,
 	};
 	struct store *st = NULL;
 	struct jdl_registry *reg = NULL;
@@ -197,16 +234,26 @@ static int serve(struct conf *c)
 	raise_fd_limit();
 	xmlInitParser();
 
-	if (open_store(c, &st) < 0)
+	if (fetch_policy_init(c, &fp) < 0 || fetch_global_init() < 0 || open_store(c, &st) < 0)
 		goto done;
-	reg = jdl_registry_new(c->jdl_dir);
+	{
+		/* Each description's source is kept by hash, so that a job runs
+		 * the version it was created with, across reloads and restarts. */
+		char *versions = xasprintf("%s/jdl-versions", c->data_dir);
+		bool ok = mkdir_p(versions, 0750) == 0;
+		if (!ok)
+			log_warn("%s: cannot create; job description versions not kept", versions);
+		reg = jdl_registry_new(c->jdl_dir, ok ? versions : NULL);
+		free(versions);
+	}
 	log_info("%d job descriptions loaded from %s", jdl_registry_load(reg), c->jdl_dir);
 	if (sched_open(&sc, st, reg, &s) < 0) {
 		log_error("cannot start the scheduler");
 		goto done;
 	}
 	{
-		struct http_deps deps = {.conf = c, .store = st, .sched = s, .jdls = reg};
+		struct http_deps deps = {
+		    .conf = c, .store = st, .sched = s, .jdls = reg, .fetch = &fp};
 		if (http_start(&deps, &srv) < 0)
 			goto done;
 	}
@@ -221,6 +268,8 @@ done:
 	http_stop(srv);
 	jdl_registry_free(reg);
 	store_close(st);
+	fetch_policy_release(&fp);
+	fetch_global_cleanup();
 	xmlCleanupParser();
 	return ret;
 }

@@ -51,6 +51,18 @@ static const struct conf_key keys[] = {
       "seconds from creation, cap on what clients ask (0 = no cap)"),
     K("jobs", "kill_grace_ms", CONF_INT, kill_grace_ms, "2000", 0,
       "milliseconds between SIGTERM and SIGKILL"),
+    K("inputs", "file_roots", CONF_STR, file_roots, "", 0,
+      "directories file:// inputs may be read below, separated by ':' (empty = none)"),
+    K("inputs", "allow_private_addresses", CONF_BOOL, allow_private_addresses, "false", 0,
+      "let URL inputs reach loopback, private and link-local addresses"),
+    K("inputs", "max_input_size", CONF_INT, max_input_size, "1073741824", 1,
+      "largest input fetched from a URL or copied, bytes"),
+    K("inputs", "fetch_timeout", CONF_INT, fetch_timeout, "300", 1,
+      "seconds for one whole download"),
+    K("inputs", "fetch_connect_timeout", CONF_INT, fetch_connect_timeout, "10", 1,
+      "seconds to connect to a server"),
+    K("inputs", "fetch_threads", CONF_INT, fetch_threads, "4", 1,
+      "threads that fetch inputs before jobs start"),
 };
 
 static const struct conf_key *key_find(const char *section, const char *name)

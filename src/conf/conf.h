@@ -33,6 +33,13 @@ struct conf {
 	int64_t default_destruction;
 	int64_t max_destruction;
 	int64_t kill_grace_ms;
+	/* [inputs] */
+	char *file_roots; /* ':'-separated absolute directories */
+	bool allow_private_addresses;
+	int64_t max_input_size;
+	int64_t fetch_timeout;
+	int64_t fetch_connect_timeout;
+	int64_t fetch_threads;
 };
 
 /* Fills every field with its embedded default. */

@@ -20,6 +20,7 @@
 
 #include "base/base.h"
 #include "conf/conf.h"
+#include "fetch/fetch.h"
 #include "jdl/jdl.h"
 #include "sched/sched.h"
 #include "store/store.h"
@@ -31,6 +32,7 @@ struct http_deps {
 	struct store *store;
 	struct sched *sched;
 	struct jdl_registry *jdls;
+	const struct fetch_policy *fetch; /* checks input references at create */
 };
 
 /* Binds and starts serving. OPUS_ERR_IO when the address cannot be bound. */

@@ -137,6 +137,9 @@ static struct MHD_Response *response_from_file(struct http_request *req)
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);
+		/* The reply is now text: forget the file and its content type. */
+		free(req->reply.file_path);
+		req->reply.file_path = NULL;
 		http_reply_text(req, 404, "file not found\n");
 		return NULL;
 	}

@@ -94,27 +94,149 @@ static void set_param(struct uws_job *job, const char *name, const char *value, 
 	uws_job_add_param(job, name, value, by_ref);
 }
 
+/* How many inputs an entity input takes. */
+struct input_count {
+	size_t min, max;
+};
+
+/* A Used entity's multiplicity: "1" (or absent) exactly one, "n" at least
+ * one, "*" any number, a number k exactly k. A file parameter: at most one,
+ * required unless it is optional. */
+static struct input_count input_count_of(const struct jdl_param *p, const struct jdl_entity *used)
+{
+	struct input_count c = {p && p->required ? 1 : 0, 1};
+	const char *m = used ? used->multiplicity : NULL;
+	int64_t k;
+
+	if (!used)
+		return c;
+	c.min = c.max = 1;
+	if (m && strcmp(m, "n") == 0)
+		c.max = SIZE_MAX;
+	else if (m && strcmp(m, "*") == 0)
+		c.min = 0, c.max = SIZE_MAX;
+	else if (m && parse_int64(m, &k) == 0 && k >= 0)
+		c.min = c.max = (size_t)k;
+	return c;
+}
+
+/* The number of inputs a parameter holds: an upload, or one reference per line. */
+static size_t input_values(const struct uws_param *p)
+{
+	size_t n = 0;
+	if (!p || p->by_ref)
+		return p ? 1 : 0;
+	for (const char *s = p->value ? p->value : ""; *s;) {
+		size_t len = strcspn(s, "\n");
+		if (strspn(s, " \t\r") < len)
+			n++;
+		s += len + (s[len] == '\n');
+	}
+	return n;
+}
+
+/* A stored entity must exist and be the caller's to use. */
+static bool entity_usable(struct http_request *req, const struct fetch_ref *ref)
+{
+	struct uws_job src = {0};
+	bool ok = store_job_get(req->srv->deps.store, ref->job_id, &src) == 0 &&
+		  auth_may_access(&req->who, src.owner) && uws_job_result(&src, ref->result_id);
+	uws_job_release(&src);
+	return ok;
+}
+
+/* Checks every reference (one per line) of an input's text value. */
+static void check_refs(struct http_request *req, const char *name, const struct jdl_entity *used,
+		       const char *value, struct sbuf *why)
+{
+	struct fetch_ref ref;
+	char *line, *save = NULL, *copy = xstrdup(value);
+
+	for (line = strtok_r(copy, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		char *reason = NULL;
+		if (strspn(line, " \t") == strlen(line))
+			continue;
+		if (!req->srv->deps.fetch)
+			reason = xstrdup("inputs by reference are not enabled");
+		else if (fetch_ref_parse(req->srv->deps.fetch, line, used ? used->url : NULL, &ref,
+					 &reason) == 0) {
+			if (ref.kind == FETCH_ENTITY && !entity_usable(req, &ref))
+				reason = xasprintf("no stored entity %s (no such job or result, "
+						   "or not yours)",
+						   line);
+			fetch_ref_release(&ref);
+		}
+		if (reason)
+			sbuf_addf(why, "%s: %s\n", name, reason);
+		free(reason);
+	}
+	free(copy);
+}
+
+/* An upload's declared media type must match the entity's content_type
+ * (no type or application/octet-stream from the client says nothing). */
+static bool upload_type_ok(const struct http_field *f, const struct jdl_entity *used)
+{
+	return !used || !used->content_type || !f->content_type || !*f->content_type ||
+	       fetch_media_type_eq(f->content_type, "application/octet-stream") ||
+	       fetch_media_type_eq(f->content_type, used->content_type);
+}
+
+/* An input (upload or references) of this request, added to job. */
+static void take_input(struct http_request *req, const struct http_field *f, const char *name,
+		       const struct jdl_param *p, const struct jdl_entity *used,
+		       struct uws_job *job, struct sbuf *why)
+{
+	struct uws_param *prev = (struct uws_param *)uws_job_param(job, name);
+	struct input_count c = input_count_of(p, used);
+	char *joined;
+
+	if (f->path && !upload_type_ok(f, used)) {
+		sbuf_addf(why, "%s: content type %s, expected %s\n", name, f->content_type,
+			  used->content_type);
+		return;
+	}
+	if (prev && (prev->by_ref || f->path)) {
+		sbuf_addf(why,
+			  "%s: give one upload, or references (URLs or IDs, one per line), "
+			  "not both nor two uploads\n",
+			  name);
+		return;
+	}
+	if (f->path) {
+		set_param(job, name, f->path, true);
+		return;
+	}
+	check_refs(req, name, used, sbuf_str(&f->value), why);
+	joined = prev ? xasprintf("%s\n%s", prev->value, sbuf_str(&f->value))
+		      : xstrdup(sbuf_str(&f->value));
+	set_param(job, name, joined, false);
+	free(joined);
+	if (input_values(uws_job_param(job, name)) > c.max)
+		sbuf_addf(why, "%s: takes at most %zu input%s (multiplicity %s)\n", name, c.max,
+			  c.max == 1 ? "" : "s",
+			  used && used->multiplicity ? used->multiplicity : "1");
+}
+
 /* Checks one field against the description; appends it to job or a reason to why. */
-static void take_param(const struct jdl *j, const struct http_field *f, struct uws_job *job,
-		       struct sbuf *why)
+static void take_param(struct http_request *req, const struct jdl *j, const struct http_field *f,
+		       struct uws_job *job, struct sbuf *why)
 {
 	const struct jdl_param *p = jdl_find_param(j, f->name);
 	const struct jdl_entity *used = p ? NULL : jdl_find_used(j, f->name);
 	const char *name = p ? p->name : used ? used->name : NULL;
-	bool wants_file = used || (p && p->type == JDL_FILE);
 	char *reason = NULL;
 
 	if (!name) {
 		sbuf_addf(why, "%s: unknown parameter of %s\n", f->name, j->name);
 		return;
 	}
-	if (wants_file != (f->path != NULL)) {
-		sbuf_addf(why, "%s: %s\n", name,
-			  wants_file ? "must be an uploaded file" : "is not a file parameter");
+	if (used || p->type == JDL_FILE) {
+		take_input(req, f, name, p, used, job, why);
 		return;
 	}
 	if (f->path) {
-		set_param(job, name, f->path, true);
+		sbuf_addf(why, "%s: is not a file parameter\n", name);
 		return;
 	}
 	if (jdl_check_value(p, sbuf_str(&f->value), &reason) < 0) {
@@ -131,7 +253,7 @@ static void take_params(struct http_request *req, const struct jdl *j, struct uw
 {
 	for (size_t i = 0; i < req->nfields; i++) {
 		if (!is_control(req->fields[i].name))
-			take_param(j, &req->fields[i], job, why);
+			take_param(req, j, &req->fields[i], job, why);
 	}
 }
 
@@ -144,11 +266,22 @@ static void add_defaults(const struct jdl *j, struct uws_job *job)
 	}
 }
 
+/* At RUN: every required parameter is there, every input has enough values. */
 static void check_required(const struct jdl *j, const struct uws_job *job, struct sbuf *why)
 {
 	for (size_t i = 0; i < j->nparams; i++) {
 		if (j->params[i].required && !uws_job_param(job, j->params[i].name))
 			sbuf_addf(why, "%s: required parameter missing\n", j->params[i].name);
+	}
+	for (size_t i = 0; i < j->nused; i++) {
+		const struct jdl_entity *u = &j->used[i];
+		struct input_count c = input_count_of(NULL, u);
+		size_t n = input_values(uws_job_param(job, u->name));
+		if (n < c.min)
+			sbuf_addf(why, "%s: %s %zu input%s required (multiplicity %s), %zu given\n",
+				  u->name, c.min == c.max ? "exactly" : "at least", c.min,
+				  c.min == 1 ? "" : "s", u->multiplicity ? u->multiplicity : "1",
+				  n);
 	}
 }
 

@@ -69,6 +69,13 @@ struct sched_run {
 	enum sched_kill kill;
 	bool term_sent; /* SIGTERM sent: the timer now means SIGKILL */
 	struct sched_timer timer;
+	/* Fetching inputs (sched_stage.c): no process yet, handle 0; signals
+	 * become `cancel`. A stager thread owns the run until it launches it
+	 * or ends it with fail_why. */
+	bool staging;
+	fetch_cancel_flag cancel;
+	char *fail_why;
+	struct sched_run *stage_next; /* s->stage_head list, under s->lock */
 };
 
 /* A blocked WAIT. Owned by whoever unlinks it (under s->lock): that one calls fn. */
@@ -109,6 +116,13 @@ struct sched {
 	bool thread_stop;
 	bool thread_started;
 	pthread_t deadline_thread;
+
+	/* sched_stage.c: runs waiting for a stager thread (s->lock) */
+	struct sched_run *stage_head, *stage_tail;
+	pthread_cond_t stage_cond;
+	bool stage_stop;
+	pthread_t *stagers;
+	size_t nstagers;
 };
 
 /* sched.c */
@@ -136,6 +150,35 @@ void sched_on_exit(void *ctx, const struct exec_exit *ee);
 /* Results a job left: Generated files that exist, stdout, stderr. j may be NULL. */
 void sched_collect_results(const struct sched *s, struct uws_job *job, const struct jdl *j);
 void sched_results_clear(struct uws_job *job);
+
+/* Sends sig to a run's process group; a staging run is cancelled instead. s->lock held. */
+void sched_run_signal(struct sched *s, struct sched_run *run, int sig);
+/* Unlinks the run of id with this handle (0 for a staging run); NULL when
+ * none. s->lock held. */
+struct sched_run *sched_run_take(struct sched *s, const char *id, int64_t handle);
+/* Prepares the job's files and starts it: NULL, or why it could not. Stripe held. */
+const char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
+			 int64_t *handle);
+/* Records the end of a taken run. Stripe held; returns the waiters to wake. */
+struct sched_waiter *sched_finish(struct sched *s, const struct sched_run *run,
+				  const struct exec_exit *ee);
+/* Is the parameter an input entity (a Used entity or a file parameter)? Its
+ * Used description (NULL for a file parameter) in *used_out. */
+bool sched_param_is_input(const struct jdl *j, const char *name,
+			  const struct jdl_entity **used_out);
+/* The local file of the k-th (0-based) of n references of an input: "{name}"
+ * when n is 1, else "{name}_{k+1}". Caller frees. */
+char *sched_input_name(const char *name, size_t k, size_t n);
+/* Splits a reference list (one per line, blank lines skipped). Caller frees
+ * each string and the array. */
+char **sched_refs_split(const char *value, size_t *n_out);
+void sched_refs_free(char **refs, size_t n);
+
+/* sched_stage.c: fetching inputs by reference before a job's process starts */
+bool sched_needs_staging(const struct uws_job *job, const struct jdl *j);
+void sched_stage_push(struct sched *s, struct sched_run *run); /* s->lock held */
+int sched_stage_start(struct sched *s) OPUS_WUR;
+void sched_stage_stop(struct sched *s); /* after every staging run ended */
 
 /* sched_wait.c */
 /* Unlinks the waiters of job id (takes s->lock); fire them with no lock held. */

@@ -348,7 +348,7 @@ static void recover_executing(struct sched *s, const char *id)
 	sched_set_error(&job, "server restarted");
 	job.end_time = time_now_ms();
 	job.pgid = 0;
-	j = jdl_registry_get(s->reg, job.jobdef);
+	j = jdl_registry_get_version(s->reg, job.jobdef, job.jdl_hash);
 	sched_collect_results(s, &job, j);
 	jdl_unref(j);
 	if (store_job_finish(s->st, &job) != 0)
@@ -417,6 +417,7 @@ static struct sched *sched_new(const struct sched_config *cfg, struct store *st,
 	pthread_mutex_init(&s->lock, NULL);
 	cond_init_monotonic(&s->tick);
 	cond_init_monotonic(&s->idle);
+	pthread_cond_init(&s->stage_cond, NULL);
 	return s;
 }
 
@@ -440,6 +441,7 @@ static void sched_free(struct sched *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->tick);
 	pthread_cond_destroy(&s->idle);
+	pthread_cond_destroy(&s->stage_cond);
 	free(s->data_dir);
 	free(s);
 }
@@ -463,6 +465,9 @@ int sched_open(const struct sched_config *cfg, struct store *st, struct jdl_regi
 	ret = exec_open(cfg->exec_backend ? cfg->exec_backend : "local", sched_on_exit, s, &s->ex);
 	if (ret)
 		goto done;
+	ret = sched_stage_start(s);
+	if (ret)
+		goto done;
 	ret = recover(s);
 	if (ret)
 		goto done;
@@ -474,6 +479,7 @@ int sched_open(const struct sched_config *cfg, struct store *st, struct jdl_regi
 	s = NULL;
 done:
 	if (s) {
+		sched_stage_stop(s);
 		exec_close(s->ex);
 		sched_free(s);
 	}
@@ -540,7 +546,7 @@ void sched_close(struct sched *s)
 	pthread_mutex_lock(&s->lock);
 	wait_runs(s, time_mono_ms() + s->cfg.kill_grace_ms);
 	for (struct sched_run *r = s->runs; r; r = r->next)
-		(void)exec_signal(s->ex, r->handle, SIGKILL);
+		sched_run_signal(s, r, SIGKILL);
 	wait_runs(s, time_mono_ms() + CLOSE_KILL_WAIT_MS);
 	if (s->nrunning)
 		log_warn("sched: %zu job(s) did not stop; requeued anyway", s->nrunning);
@@ -548,6 +554,7 @@ void sched_close(struct sched *s)
 	for (size_t i = 0; i < n; i++)
 		requeue(s, ids[i]);
 	free(ids);
+	sched_stage_stop(s);
 	exec_close(s->ex);
 	sched_free(s);
 }

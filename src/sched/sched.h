@@ -24,6 +24,7 @@
 #define OPUS_SCHED_H
 
 #include "base/base.h"
+#include "fetch/fetch.h"
 #include "jdl/jdl.h"
 #include "store/store.h"
 #include "uws/uws.h"
@@ -39,6 +40,8 @@ struct sched_config {
 	int64_t default_destruction;	    /* s after creation */
 	int64_t max_destruction;	    /* s after creation, cap; 0 = no cap */
 	int64_t kill_grace_ms;		    /* SIGTERM -> SIGKILL delay */
+	const struct fetch_policy *fetch;   /* inputs by reference; borrowed */
+	int fetch_threads;		    /* stager threads, >= 1 */
 };
 
 /*

@@ -11,7 +11,10 @@
  */
 #include "sched/sched-int.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,8 +80,7 @@ struct sched_run *sched_run_find(struct sched *s, const char *id)
 	return r;
 }
 
-/* Unlinks the run of id with this handle; NULL when none. s->lock held. */
-static struct sched_run *run_take(struct sched *s, const char *id, int64_t handle)
+struct sched_run *sched_run_take(struct sched *s, const char *id, int64_t handle)
 {
 	struct sched_run **pp = &s->runs, *r;
 	while (*pp && (strcmp((*pp)->id, id) != 0 || (*pp)->handle != handle))
@@ -93,9 +95,17 @@ static struct sched_run *run_take(struct sched *s, const char *id, int64_t handl
 	return r;
 }
 
+void sched_run_signal(struct sched *s, struct sched_run *run, int sig)
+{
+	if (run->staging)
+		run->cancel = 1;
+	else
+		(void)exec_signal(s->ex, run->handle, sig);
+}
+
 static void run_term(struct sched *s, struct sched_run *run)
 {
-	(void)exec_signal(s->ex, run->handle, SIGTERM);
+	sched_run_signal(s, run, SIGTERM);
 	run->term_sent = true;
 	if (sched_heap_arm(&s->heap, &run->timer, time_mono_ms() + s->cfg.kill_grace_ms))
 		pthread_cond_signal(&s->tick);
@@ -118,7 +128,7 @@ void sched_run_deadline(struct sched *s, struct sched_run *run)
 	}
 	log_info("job %s: still running %lld ms after SIGTERM, killing it", run->id,
 		 (long long)s->cfg.kill_grace_ms);
-	(void)exec_signal(s->ex, run->handle, SIGKILL);
+	sched_run_signal(s, run, SIGKILL);
 }
 
 /* Does the environment already hold NAME (the bytes of entry up to '=')? */
@@ -132,12 +142,63 @@ static bool env_has(char **env, size_t n, const char *name)
 	return false;
 }
 
-/* An absolute path for a file parameter's value (relative to the job dir). */
-static char *param_path(const char *dir, const char *value)
+bool sched_param_is_input(const struct jdl *j, const char *name, const struct jdl_entity **used_out)
 {
-	if (value && value[0] == '/')
-		return xstrdup(value);
-	return xasprintf("%s/%s", dir, value ? value : "");
+	const struct jdl_param *jp = jdl_find_param(j, name);
+	*used_out = jp ? NULL : jdl_find_used(j, name);
+	return *used_out || (jp && jp->type == JDL_FILE);
+}
+
+char *sched_input_name(const char *name, size_t k, size_t n)
+{
+	return n == 1 ? xstrdup(name) : xasprintf("%s_%zu", name, k + 1);
+}
+
+char **sched_refs_split(const char *value, size_t *n_out)
+{
+	char **refs = NULL;
+	size_t n = 0;
+
+	for (const char *s = value ? value : ""; *s;) {
+		size_t len = strcspn(s, "\n");
+		size_t end = len;
+		while (end > 0 && (s[end - 1] == '\r' || s[end - 1] == ' ' || s[end - 1] == '\t'))
+			end--;
+		if (end > 0) {
+			refs = xrealloc(refs, (n + 1) * sizeof(*refs));
+			refs[n++] = xstrndup(s, end);
+		}
+		s += len + (s[len] == '\n');
+	}
+	*n_out = n;
+	return refs;
+}
+
+void sched_refs_free(char **refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(refs[i]);
+	free(refs);
+}
+
+/* An input's value for the script: the absolute paths of its files, separated
+ * by spaces (an upload: its path; references: the files they were fetched to). */
+static char *input_paths(const char *dir, const char *name, const struct uws_param *p)
+{
+	struct sbuf sb = SBUF_INIT;
+	size_t n;
+	char **refs;
+
+	if (p->by_ref)
+		return xstrdup(p->value);
+	refs = sched_refs_split(p->value, &n);
+	for (size_t k = 0; k < n; k++) {
+		char *local = sched_input_name(name, k, n);
+		sbuf_addf(&sb, "%s%s/%s", k ? " " : "", dir, local);
+		free(local);
+	}
+	sched_refs_free(refs, n);
+	return sbuf_detach(&sb, NULL);
 }
 
 /*
@@ -157,7 +218,8 @@ static char **build_env(const struct uws_job *job, const struct jdl *j, const ch
 	for (size_t i = 0; i < job->nparams; i++) {
 		const struct uws_param *p = &job->params[i];
 		const struct jdl_param *jp = jdl_find_param(j, p->name);
-		const struct jdl_entity *used = jp ? NULL : jdl_find_used(j, p->name);
+		const struct jdl_entity *used = NULL;
+		bool input = sched_param_is_input(j, p->name, &used);
 		const char *name = jp ? jp->name : used ? used->name : NULL;
 		char *path;
 
@@ -166,8 +228,8 @@ static char **build_env(const struct uws_job *job, const struct jdl *j, const ch
 				  p->name);
 			continue;
 		}
-		if (p->by_ref || used) {
-			path = param_path(dir, p->value);
+		if (p->by_ref || input) {
+			path = input_paths(dir, name, p);
 			env[n++] = xasprintf("%s=%s", name, path);
 			free(path);
 		} else {
@@ -249,12 +311,13 @@ static struct sched_waiter *start_failed(struct sched *s, struct uws_job *job, c
 
 /* Registers a started job as a run and arms its duration. Stripe held. */
 static struct sched_run *run_add(struct sched *s, const struct uws_job *job, int64_t handle,
-				 struct jdl *j)
+				 struct jdl *j, bool staging)
 {
 	struct sched_run *run = xcalloc(1, sizeof(*run));
 
 	snprintf(run->id, sizeof(run->id), "%s", job->id);
 	run->handle = handle;
+	run->staging = staging;
 	run->jdl = j;
 	sched_timer_init(&run->timer, SCHED_TIMER_RUN);
 	pthread_mutex_lock(&s->lock);
@@ -266,13 +329,14 @@ static struct sched_run *run_add(struct sched *s, const struct uws_job *job, int
 	if (job->execution_duration > 0 &&
 	    sched_heap_arm(&s->heap, &run->timer, time_mono_ms() + job->execution_duration * 1000))
 		pthread_cond_signal(&s->tick);
+	if (staging)
+		sched_stage_push(s, run);
 	pthread_mutex_unlock(&s->lock);
 	return run;
 }
 
-/* Prepares the job's files and starts it: NULL, or why it could not. */
-static const char *launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
-			  int64_t *handle)
+const char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
+			 int64_t *handle)
 {
 	struct start_files f = {0};
 	const char *why = "could not prepare the job directory";
@@ -295,6 +359,17 @@ static const char *launch(struct sched *s, const struct uws_job *job, const stru
 	return why;
 }
 
+/* Why a job's description version could not be found: the name went, or
+ * only the version the job was created with did. */
+static const char *missing_jdl_reason(struct sched *s, const struct uws_job *job)
+{
+	struct jdl *cur = jdl_registry_get(s->reg, job->jobdef);
+	bool exists = cur != NULL;
+
+	jdl_unref(cur);
+	return exists ? "job description version no longer available" : "job description removed";
+}
+
 /* Starts one job popped from the queue; its slot is taken (nstarting). */
 static void start_one(struct sched *s, const char *id)
 {
@@ -305,6 +380,7 @@ static void start_one(struct sched *s, const char *id)
 	struct jdl *j = NULL;
 	const char *why;
 	int64_t handle = 0;
+	bool staging;
 	int err;
 
 	pthread_mutex_lock(stripe);
@@ -314,13 +390,14 @@ static void start_one(struct sched *s, const char *id)
 			  opus_strerror(err));
 	if (err || job.phase != UWS_QUEUED)
 		goto done; /* deleted or aborted since it was queued */
-	j = jdl_registry_get(s->reg, job.jobdef);
-	why = j ? launch(s, &job, j, &handle) : "job description removed";
+	j = jdl_registry_get_version(s->reg, job.jobdef, job.jdl_hash);
+	staging = j && sched_needs_staging(&job, j);
+	why = !j ? missing_jdl_reason(s, &job) : staging ? NULL : sched_launch(s, &job, j, &handle);
 	if (why) {
 		woken = start_failed(s, &job, why);
 		goto done;
 	}
-	run = run_add(s, &job, handle, j);
+	run = run_add(s, &job, handle, j, staging);
 	j = NULL;
 	job.start_time = time_now_ms();
 	job.pgid = handle;
@@ -328,11 +405,15 @@ static void start_one(struct sched *s, const char *id)
 		log_error("job %s: could not record its start; killing it", id);
 		pthread_mutex_lock(&s->lock);
 		run->kill = SCHED_KILL_FAILED;
-		(void)exec_signal(s->ex, handle, SIGKILL);
+		sched_run_signal(s, run, SIGKILL);
 		pthread_mutex_unlock(&s->lock);
 		goto done;
 	}
-	log_info("job %s (%s) started, process group %lld", id, job.jobdef, (long long)handle);
+	if (staging)
+		log_info("job %s (%s) started, fetching its inputs", id, job.jobdef);
+	else
+		log_info("job %s (%s) started, process group %lld", id, job.jobdef,
+			 (long long)handle);
 	woken = sched_waiters_take(s, id);
 done:
 	if (!run) {
@@ -396,6 +477,171 @@ void sched_results_clear(struct uws_job *job)
 	job->nresults = 0;
 }
 
+/* Most results one job gets from its Generated patterns. */
+#define GLOB_RESULTS_MAX 1000
+
+/* A Generated default that is a pattern over the top level of the job dir. */
+static bool result_pattern_ok(const char *pat)
+{
+	return pat && !strchr(pat, '/') && strpbrk(pat, "*?[");
+}
+
+/* A file name that may be a result id and a URL segment as it is. */
+static bool result_id_ok(const char *name)
+{
+	if (!*name || *name == '.')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return false;
+	return true;
+}
+
+/* The first Generated pattern `name` matches (FNM_PERIOD: never a dotfile). */
+static const struct jdl_entity *pattern_for(const struct jdl *j, const char *name)
+{
+	for (size_t i = 0; i < j->ngenerated; i++) {
+		const struct jdl_entity *g = &j->generated[i];
+		if (result_pattern_ok(g->default_value) &&
+		    fnmatch(g->default_value, name, FNM_PERIOD) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+/* Already a result, by id or by file (a plain name, stdout, stderr), or an
+ * uploaded input file. */
+static bool file_taken(const struct uws_job *job, const char *name)
+{
+	for (size_t i = 0; i < job->nresults; i++)
+		if (strcmp(job->results[i].id, name) == 0 ||
+		    strcmp(job->results[i].path, name) == 0)
+			return true;
+	for (size_t i = 0; i < job->nparams; i++)
+		if (job->params[i].by_ref && job->params[i].value &&
+		    strcmp(job->params[i].value, name) == 0)
+			return true;
+	return false;
+}
+
+struct glob_hit {
+	char *name; /* the result id and its path */
+	const char *mime;
+	int64_t size;
+};
+
+/* The files the patterns match: a max-heap by name holding the
+ * GLOB_RESULTS_MAX first names seen so far, whatever the listing order. */
+struct glob_hits {
+	struct glob_hit hit[GLOB_RESULTS_MAX];
+	size_t n;
+	size_t seen;   /* acceptable files seen, kept or not */
+	size_t unsafe; /* matching names refused as result ids */
+};
+
+static void glob_hits_sift_down(struct glob_hits *g, size_t i)
+{
+	for (;;) {
+		size_t big = i, l = 2 * i + 1, r = 2 * i + 2;
+		struct glob_hit t;
+
+		if (l < g->n && strcmp(g->hit[l].name, g->hit[big].name) > 0)
+			big = l;
+		if (r < g->n && strcmp(g->hit[r].name, g->hit[big].name) > 0)
+			big = r;
+		if (big == i)
+			return;
+		t = g->hit[i];
+		g->hit[i] = g->hit[big];
+		g->hit[big] = t;
+		i = big;
+	}
+}
+
+static void glob_hits_add(struct glob_hits *g, const char *name, const char *mime, int64_t size)
+{
+	size_t i;
+
+	g->seen++;
+	if (g->n == GLOB_RESULTS_MAX) {
+		if (strcmp(name, g->hit[0].name) > 0)
+			return;
+		free(g->hit[0].name);
+		g->hit[0] = (struct glob_hit){xstrdup(name), mime, size};
+		glob_hits_sift_down(g, 0);
+		return;
+	}
+	i = g->n++;
+	g->hit[i] = (struct glob_hit){xstrdup(name), mime, size};
+	for (; i > 0 && strcmp(g->hit[(i - 1) / 2].name, g->hit[i].name) < 0; i = (i - 1) / 2) {
+		struct glob_hit t = g->hit[i];
+		g->hit[i] = g->hit[(i - 1) / 2];
+		g->hit[(i - 1) / 2] = t;
+	}
+}
+
+static int cmp_glob_hits(const void *a, const void *b)
+{
+	return strcmp(((const struct glob_hit *)a)->name, ((const struct glob_hit *)b)->name);
+}
+
+/* Lists the job dir's top level once for the regular files a pattern matches. */
+static void glob_hits_collect(const struct sched *s, const struct uws_job *job, const struct jdl *j,
+			      struct glob_hits *h)
+{
+	char *dir = sched_path(s, job->id, "");
+	DIR *d = opendir(dir);
+	const struct dirent *de;
+
+	if (!d && errno != ENOENT)
+		log_warn("job %s: results not listed: %s: %s", job->id, dir, strerror(errno));
+	while (d && (de = readdir(d))) {
+		const struct jdl_entity *g = pattern_for(j, de->d_name);
+		struct stat st;
+
+		if (!g || file_taken(job, de->d_name))
+			continue;
+		if (!result_id_ok(de->d_name))
+			h->unsafe++;
+		else if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			 S_ISREG(st.st_mode))
+			glob_hits_add(h, de->d_name, g->content_type, (int64_t)st.st_size);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+/* Adds the files the Generated patterns match, each under its own name. */
+static void add_glob_results(const struct sched *s, struct uws_job *job, const struct jdl *j)
+{
+	struct glob_hits *h;
+	size_t i;
+
+	for (i = 0; i < j->ngenerated && !result_pattern_ok(j->generated[i].default_value); i++)
+		;
+	if (i == j->ngenerated)
+		return;
+	h = xcalloc(1, sizeof(*h));
+	glob_hits_collect(s, job, j, h);
+	if (h->unsafe)
+		log_warn("job %s: %zu file(s) matching a result pattern skipped: a result name "
+			 "is [A-Za-z0-9._-] and does not start with '.'",
+			 job->id, h->unsafe);
+	if (h->seen > h->n)
+		log_warn("job %s: %zu files match its result patterns; only the first %d by name "
+			 "are results",
+			 job->id, h->seen, GLOB_RESULTS_MAX);
+	qsort(h->hit, h->n, sizeof(h->hit[0]), cmp_glob_hits);
+	for (i = 0; i < h->n; i++) {
+		uws_job_add_result(job, h->hit[i].name, h->hit[i].name, h->hit[i].mime,
+				   h->hit[i].size);
+		free(h->hit[i].name);
+	}
+	free(h);
+}
+
 void sched_collect_results(const struct sched *s, struct uws_job *job, const struct jdl *j)
 {
 	sched_results_clear(job);
@@ -406,6 +652,9 @@ void sched_collect_results(const struct sched *s, struct uws_job *job, const str
 	}
 	add_file_result(s, job, "stdout", ".opusd/stdout", "text/plain");
 	add_file_result(s, job, "stderr", ".opusd/stderr", "text/plain");
+	/* Last, so that a matching file never takes the id of a named result. */
+	if (j)
+		add_glob_results(s, job, j);
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid
@@ -506,6 +755,8 @@ static void exit_outcome(const struct sched *s, const struct sched_run *run,
 		why = xstrdup("execution duration exceeded");
 	} else if (run->kill == SCHED_KILL_FAILED) {
 		why = xstrdup("could not record the job start");
+	} else if (run->fail_why) {
+		why = xstrdup(run->fail_why);
 	} else if (ee->exited && ee->exit_code == 0) {
 		if (sched_set_phase(job, UWS_COMPLETED) == 0) {
 			free(job->error_summary);
@@ -526,9 +777,8 @@ static void exit_outcome(const struct sched *s, const struct sched_run *run,
 	free(why);
 }
 
-/* Records the end of a run. Stripe held; returns the waiters to wake. */
-static struct sched_waiter *finish(struct sched *s, const struct sched_run *run,
-				   const struct exec_exit *ee)
+struct sched_waiter *sched_finish(struct sched *s, const struct sched_run *run,
+				  const struct exec_exit *ee)
 {
 	struct uws_job job = {0};
 	struct sched_waiter *woken = NULL;
@@ -572,10 +822,10 @@ void sched_on_exit(void *ctx, const struct exec_exit *ee)
 
 	pthread_mutex_lock(stripe);
 	pthread_mutex_lock(&s->lock);
-	run = run_take(s, ee->job_id, ee->handle);
+	run = sched_run_take(s, ee->job_id, ee->handle);
 	pthread_mutex_unlock(&s->lock);
 	if (run && run->kill != SCHED_KILL_SHUTDOWN)
-		woken = finish(s, run, ee);
+		woken = sched_finish(s, run, ee);
 	pthread_mutex_unlock(stripe);
 	if (!run) {
 		log_warn("sched: exit of unknown job %s", ee->job_id);

@@ -1,0 +1,378 @@
+/*
+ * fetch: downloads with libcurl and local copies into a job's directory
+ * (fetch.h). The address check sits in the open-socket callback, so it sees
+ * the address libcurl really connects to, after DNS and after each redirect:
+ * a name that resolves to 127.0.0.1 is refused like the literal.
+ */
+#include "fetch/fetch-int.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define COPY_CHUNK (256 * 1024)
+
+int fetch_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : OPUS_ERR_INTERNAL;
+}
+
+void fetch_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+/* What an IPv4 address (host order) is, when it must not be reached; NULL if public. */
+static const char *v4_class(uint32_t a)
+{
+	static const struct {
+		uint32_t net, mask;
+		const char *what;
+	} nets[] = {
+	    {0x00000000, 0xff000000, "unspecified"}, {0x7f000000, 0xff000000, "loopback"},
+	    {0x0a000000, 0xff000000, "private"},     {0xac100000, 0xfff00000, "private"},
+	    {0xc0a80000, 0xffff0000, "private"},     {0x64400000, 0xffc00000, "shared (CGNAT)"},
+	    {0xa9fe0000, 0xffff0000, "link-local"},  {0xe0000000, 0xf0000000, "multicast"},
+	    {0xf0000000, 0xf0000000, "reserved"},
+	};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(nets); i++) {
+		if ((a & nets[i].mask) == nets[i].net)
+			return nets[i].what;
+	}
+	return NULL;
+}
+
+static const char *v6_class(const struct in6_addr *a)
+{
+	const uint8_t *b = a->s6_addr;
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (IN6_IS_ADDR_LOOPBACK(a))
+		return "loopback";
+	if (IN6_IS_ADDR_UNSPECIFIED(a))
+		return "unspecified";
+	if (memcmp(b, mapped, sizeof(mapped)) == 0)
+		return v4_class(((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) |
+				((uint32_t)b[14] << 8) | b[15]);
+	if ((b[0] & 0xfe) == 0xfc)
+		return "private";
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return "link-local";
+	if (b[0] == 0xff)
+		return "multicast";
+	return NULL;
+}
+
+/* The class of a socket address that must not be reached, with its text; NULL if fine. */
+static const char *addr_class(const struct sockaddr *sa, char *text, size_t len)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, text, (socklen_t)len);
+		return v4_class(ntohl(in->sin_addr.s_addr));
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, text, (socklen_t)len);
+		return v6_class(&in6->sin6_addr);
+	}
+	snprintf(text, len, "of family %d", sa->sa_family);
+	return "not an internet address";
+}
+
+/* One transfer's state, shared with libcurl's callbacks. */
+struct xfer {
+	const struct fetch_policy *p;
+	fetch_cancel_flag *cancel;
+	int fd;
+	int64_t written;
+	bool too_big;
+	bool write_failed;
+	char *refused; /* why an address was refused */
+};
+
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct xfer *x = clientp;
+	char text[INET6_ADDRSTRLEN + 32] = "";
+	const char *what = addr_class(&a->addr, text, sizeof(text));
+
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKET_BAD;
+	if (what && (!x->p->allow_private || (a->family != AF_INET && a->family != AF_INET6))) {
+		free(x->refused);
+		x->refused = xasprintf("address %s is %s (refused)", text, what);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct xfer *x = userp;
+	size_t len = size * nmemb, off = 0;
+
+	if ((x->cancel && *x->cancel) || x->written + (int64_t)len > x->p->max_bytes) {
+		x->too_big = !(x->cancel && *x->cancel);
+		return 0;
+	}
+	while (off < len) {
+		ssize_t w = write(x->fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			x->write_failed = true;
+			return 0;
+		}
+		off += (size_t)w;
+	}
+	x->written += (int64_t)len;
+	return len;
+}
+
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct xfer *x = clientp;
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return x->cancel && *x->cancel;
+}
+
+/* The options that make a download safe (see fetch.h). */
+static void set_options(CURL *h, struct xfer *x, const char *url, char *errbuf)
+{
+	const char *scheme = strncasecmp(url, "https:", 6) == 0 ? "https" : "http";
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, scheme);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "opusd");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)x->p->connect_timeout_s);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)x->p->timeout_s);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->p->max_bytes);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+}
+
+/* A reason for a failed transfer, most specific first. */
+static char *failure_reason(CURL *h, CURLcode rc, const struct xfer *x, const char *errbuf)
+{
+	long code = 0;
+
+	if (x->refused)
+		return xstrdup(x->refused);
+	if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+		return xasprintf("larger than %lld bytes (inputs.max_input_size)",
+				 (long long)x->p->max_bytes);
+	if (x->cancel && *x->cancel)
+		return xstrdup("cancelled");
+	if (x->write_failed)
+		return xasprintf("cannot write the file: %s", strerror(errno));
+	if (rc == CURLE_HTTP_RETURNED_ERROR) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+		return xasprintf("HTTP %ld", code);
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return xasprintf("timed out (%s)", errbuf[0] ? errbuf : "inputs.fetch_timeout");
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL)
+		return xasprintf("redirected to a scheme that is not allowed (%s)", errbuf);
+	return xstrdup(errbuf[0] ? errbuf : curl_easy_strerror(rc));
+}
+
+static char *media_type(CURL *h)
+{
+	char *ct = NULL;
+	if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || !ct || !*ct)
+		return NULL;
+	return xstrndup(ct, strcspn(ct, "; \t"));
+}
+
+/* Opens "{dest}.part" for writing; its path in *part_out. */
+static int part_open(const char *dest, char **part_out, char **why_out)
+{
+	*part_out = xasprintf("%s.part", dest);
+	int fd = open(*part_out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0)
+		*why_out = xasprintf("cannot create %s: %s", *part_out, strerror(errno));
+	return fd;
+}
+
+/* Closes the part file and renames it to dest, or removes it. */
+static int part_finish(int fd, char *part, const char *dest, int ret, char **why_out)
+{
+	if (close(fd) != 0 && ret == 0) {
+		*why_out = xasprintf("cannot write %s: %s", dest, strerror(errno));
+		ret = OPUS_ERR_IO;
+	}
+	if (ret == 0 && rename(part, dest) != 0) {
+		*why_out = xasprintf("cannot rename to %s: %s", dest, strerror(errno));
+		ret = OPUS_ERR_IO;
+	}
+	if (ret != 0)
+		unlink(part);
+	free(part);
+	return ret;
+}
+
+static int download_http(const struct fetch_policy *p, const char *url, const char *dest,
+			 fetch_cancel_flag *cancel, char **ctype_out, char **why_out)
+{
+	struct xfer x = {.p = p, .cancel = cancel, .fd = -1};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char *part = NULL;
+	CURL *h = curl_easy_init();
+	CURLcode rc;
+	int ret = OPUS_ERR_IO;
+
+	if (!h) {
+		*why_out = xstrdup("cannot start a transfer");
+		return OPUS_ERR_INTERNAL;
+	}
+	x.fd = part_open(dest, &part, why_out);
+	if (x.fd >= 0) {
+		set_options(h, &x, url, errbuf);
+		rc = curl_easy_perform(h);
+		if (rc == CURLE_OK) {
+			ret = 0;
+			if (ctype_out)
+				*ctype_out = media_type(h);
+		} else {
+			*why_out = failure_reason(h, rc, &x, errbuf);
+		}
+		ret = part_finish(x.fd, part, dest, ret, why_out);
+	} else {
+		free(part);
+	}
+	free(x.refused);
+	curl_easy_cleanup(h);
+	return ret;
+}
+
+/* One chunk: copy_file_range, or read+write where the kernel cannot (EXDEV, ...). */
+static ssize_t copy_chunk(int in, int out, bool *plain)
+{
+	char buf[16384];
+	ssize_t n, off = 0;
+
+	if (!*plain) {
+		n = copy_file_range(in, NULL, out, NULL, COPY_CHUNK, 0);
+		if (n >= 0 ||
+		    (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP))
+			return n;
+		*plain = true;
+	}
+	n = read(in, buf, sizeof(buf));
+	while (n > 0 && off < n) {
+		ssize_t w = write(out, buf + off, (size_t)(n - off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += w;
+	}
+	return n;
+}
+
+/* Copies what remains of in into out, capped; 0 or a reason. */
+static int copy_fd(int in, int out, int64_t max_bytes, fetch_cancel_flag *cancel, char **why_out)
+{
+	int64_t total = 0;
+	bool plain = false;
+	for (;;) {
+		ssize_t n = copy_chunk(in, out, &plain);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*why_out = xasprintf("cannot copy: %s", strerror(errno));
+			return OPUS_ERR_IO;
+		}
+		if (n == 0)
+			return 0;
+		total += n;
+		if (total > max_bytes) {
+			*why_out = xasprintf("larger than %lld bytes (inputs.max_input_size)",
+					     (long long)max_bytes);
+			return OPUS_ERR_TOOBIG;
+		}
+		if (cancel && *cancel) {
+			*why_out = xstrdup("cancelled");
+			return OPUS_ERR_IO;
+		}
+	}
+}
+
+int fetch_copy_file(const char *src, const char *dest, int64_t max_bytes, fetch_cancel_flag *cancel,
+		    char **why_out)
+{
+	struct stat st;
+	char *part = NULL;
+	int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out, ret;
+
+	*why_out = NULL;
+	if (in < 0 || fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*why_out = xasprintf("%s is not a readable regular file", src);
+		if (in >= 0)
+			close(in);
+		return OPUS_ERR_NOTFOUND;
+	}
+	out = part_open(dest, &part, why_out);
+	if (out < 0) {
+		free(part);
+		close(in);
+		return OPUS_ERR_IO;
+	}
+	ret = copy_fd(in, out, max_bytes, cancel, why_out);
+	close(in);
+	return part_finish(out, part, dest, ret, why_out);
+}
+
+/* file://: the path with its links resolved must still be below a root. */
+static int copy_below_root(const struct fetch_policy *p, const struct fetch_ref *r,
+			   const char *dest, fetch_cancel_flag *cancel, char **why_out)
+{
+	char real[PATH_MAX];
+	if (!realpath(r->path, real)) {
+		*why_out = xasprintf("%s: %s", r->path, strerror(errno));
+		return OPUS_ERR_NOTFOUND;
+	}
+	if (!fetch_below_root(p, real)) {
+		*why_out = xasprintf("%s leads outside the directories opusd may read", r->path);
+		return OPUS_ERR_FORBIDDEN;
+	}
+	return fetch_copy_file(real, dest, p->max_bytes, cancel, why_out);
+}
+
+int fetch_download(const struct fetch_policy *p, const struct fetch_ref *r, const char *dest,
+		   fetch_cancel_flag *cancel, char **ctype_out, char **why_out)
+{
+	*why_out = NULL;
+	if (ctype_out)
+		*ctype_out = NULL;
+	if (r->kind == FETCH_FILE)
+		return copy_below_root(p, r, dest, cancel, why_out);
+	if (r->kind == FETCH_HTTP)
+		return download_http(p, r->url, dest, cancel, ctype_out, why_out);
+	*why_out = xstrdup("a stored entity is copied, not downloaded");
+	return OPUS_ERR_INTERNAL;
+}

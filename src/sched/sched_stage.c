@@ -1,0 +1,266 @@
+/*
+ * sched_stage: inputs given by reference (a URL, an ID through the url
+ * template, a stored entity) are fetched into the job's directory after the
+ * job became EXECUTING and before its process starts, by a small pool of
+ * stager threads (downloads block; request threads and exec's reaper must
+ * not). The run is in s->runs from the start with handle 0 and `staging`
+ * set, so the execution duration, ABORT, DELETE and shutdown reach it: they
+ * set run->cancel, which stops the transfer. A stager then either launches
+ * the process (the run becomes an ordinary one, ended by exec's reaper) or
+ * ends the run itself with the reason (phase ERROR "input x: ...").
+ */
+#include "sched/sched-int.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool sched_needs_staging(const struct uws_job *job, const struct jdl *j)
+{
+	for (size_t i = 0; i < job->nparams; i++) {
+		const struct uws_param *p = &job->params[i];
+		const struct jdl_entity *used;
+		if (!p->by_ref && p->value && *p->value && sched_param_is_input(j, p->name, &used))
+			return true;
+	}
+	return false;
+}
+
+void sched_stage_push(struct sched *s, struct sched_run *run)
+{
+	run->stage_next = NULL;
+	if (s->stage_tail)
+		s->stage_tail->stage_next = run;
+	else
+		s->stage_head = run;
+	s->stage_tail = run;
+	pthread_cond_signal(&s->stage_cond);
+}
+
+static struct sched_run *stage_pop(struct sched *s)
+{
+	struct sched_run *run = s->stage_head;
+	if (run) {
+		s->stage_head = run->stage_next;
+		if (!s->stage_head)
+			s->stage_tail = NULL;
+	}
+	return run;
+}
+
+/* A stored entity: the result file of an earlier job, copied. */
+static int copy_entity(struct sched *s, const struct fetch_ref *ref, const char *dest,
+		       struct sched_run *run, char **mime_out, char **why_out)
+{
+	struct uws_job src = {0};
+	const struct uws_result *res;
+	char *path;
+	int ret;
+
+	if (store_job_get(s->st, ref->job_id, &src) != 0 ||
+	    !(res = uws_job_result(&src, ref->result_id))) {
+		*why_out =
+		    xasprintf("stored entity %s/%s no longer exists", ref->job_id, ref->result_id);
+		uws_job_release(&src);
+		return OPUS_ERR_NOTFOUND;
+	}
+	path = sched_path(s, src.id, res->path);
+	ret = fetch_copy_file(path, dest, s->cfg.fetch->max_bytes, &run->cancel, why_out);
+	if (ret == 0)
+		*mime_out = xstrdup(res->mime);
+	free(path);
+	uws_job_release(&src);
+	return ret;
+}
+
+/* Fetches one reference to dest; checks the declared content type. */
+static int fetch_one(struct sched *s, struct sched_run *run, const struct jdl_entity *used,
+		     const char *value, const char *dest, char **why_out)
+{
+	struct fetch_ref ref;
+	char *mime = NULL;
+	int ret;
+
+	(void)unlink(dest); /* a requeued job fetches again */
+	ret = fetch_ref_parse(s->cfg.fetch, value, used ? used->url : NULL, &ref, why_out);
+	if (ret == 0 && ref.kind == FETCH_ENTITY)
+		ret = copy_entity(s, &ref, dest, run, &mime, why_out);
+	else if (ret == 0)
+		ret = fetch_download(s->cfg.fetch, &ref, dest, &run->cancel, &mime, why_out);
+	if (ret == 0 && used && used->content_type && mime &&
+	    !fetch_media_type_eq(mime, used->content_type)) {
+		*why_out = xasprintf("content type %s, expected %s", mime, used->content_type);
+		(void)unlink(dest);
+		ret = OPUS_ERR_INVAL;
+	}
+	fetch_ref_release(&ref);
+	free(mime);
+	return ret;
+}
+
+/* Fetches every input of p into dir; NULL, or the job's error. */
+static char *stage_param(struct sched *s, struct sched_run *run, const char *dir,
+			 const struct uws_param *p)
+{
+	const struct jdl_entity *used;
+	char *why = NULL, **refs;
+	size_t n;
+
+	if (p->by_ref || !sched_param_is_input(run->jdl, p->name, &used))
+		return NULL;
+	refs = sched_refs_split(p->value, &n);
+	for (size_t k = 0; k < n && !why && !run->cancel; k++) {
+		char *local = sched_input_name(p->name, k, n);
+		char *dest = xasprintf("%s/%s", dir, local);
+		char *reason = NULL;
+		if (fetch_one(s, run, used, refs[k], dest, &reason) != 0) {
+			why = xasprintf("input %s: %s: %s", p->name, refs[k],
+					reason ? reason : "cannot fetch");
+			free(reason);
+		}
+		free(dest);
+		free(local);
+	}
+	sched_refs_free(refs, n);
+	return why;
+}
+
+/* Every input of the job; NULL, or the job's error. */
+static char *stage_inputs(struct sched *s, struct sched_run *run)
+{
+	struct uws_job job = {0};
+	char *dir = sched_job_dir(s, run->id), *why = NULL;
+
+	if (!s->cfg.fetch)
+		why = xstrdup("inputs by reference are not enabled");
+	else if (store_job_get(s->st, run->id, &job) != 0)
+		why = xstrdup("cannot read the job");
+	else if (mkdir_p(dir, 0750) != 0)
+		why = xstrdup("could not prepare the job directory");
+	for (size_t i = 0; !why && i < job.nparams && !run->cancel; i++)
+		why = stage_param(s, run, dir, &job.params[i]);
+	if (!why && run->cancel)
+		why = xstrdup("cancelled");
+	if (why)
+		log_info("job %s: %s", run->id, why);
+	uws_job_release(&job);
+	free(dir);
+	return why;
+}
+
+/* Starts the process of a staged run. Stripe held; false when it did not start. */
+static bool stage_launch(struct sched *s, struct sched_run *run, char **why_out)
+{
+	struct uws_job job = {0};
+	const char *why = NULL;
+	int64_t handle = 0;
+	bool killed;
+
+	if (store_job_get(s->st, run->id, &job) != 0 || job.phase != UWS_EXECUTING) {
+		uws_job_release(&job);
+		*why_out = xstrdup("cancelled");
+		return false; /* deleted or aborted meanwhile */
+	}
+	why = sched_launch(s, &job, run->jdl, &handle);
+	if (why) {
+		*why_out = xstrdup(why);
+		uws_job_release(&job);
+		return false;
+	}
+	pthread_mutex_lock(&s->lock);
+	run->handle = handle;
+	run->staging = false;
+	killed = run->kill != SCHED_KILL_NONE || run->cancel;
+	if (killed)
+		(void)exec_signal(s->ex, handle, SIGKILL); /* stopped while it was starting */
+	pthread_mutex_unlock(&s->lock);
+	job.pgid = handle;
+	if (!killed && store_job_save(s->st, &job) != 0)
+		log_error("job %s: could not record its process group", job.id);
+	log_info("job %s: inputs fetched, process group %lld", job.id, (long long)handle);
+	uws_job_release(&job);
+	return true;
+}
+
+/* Ends a run that will not start: ERROR with why (or the kill reason). */
+static void stage_end(struct sched *s, struct sched_run *run, char *why)
+{
+	struct exec_exit ee = {.job_id = run->id};
+	struct sched_waiter *woken = NULL;
+	pthread_mutex_t *stripe = sched_stripe(s, run->id);
+
+	pthread_mutex_lock(&s->lock);
+	(void)sched_run_take(s, run->id, 0);
+	pthread_mutex_unlock(&s->lock);
+	run->fail_why = why;
+	if (run->kill != SCHED_KILL_SHUTDOWN)
+		woken = sched_finish(s, run, &ee);
+	pthread_mutex_unlock(stripe);
+	sched_waiters_fire(woken);
+	jdl_unref(run->jdl);
+	free(run->fail_why);
+	free(run);
+}
+
+static void stage_one(struct sched *s, struct sched_run *run)
+{
+	char *why = stage_inputs(s, run);
+	pthread_mutex_t *stripe = sched_stripe(s, run->id);
+
+	pthread_mutex_lock(stripe);
+	if (!why && stage_launch(s, run, &why)) {
+		pthread_mutex_unlock(stripe);
+		return; /* an ordinary run now: exec reports its exit */
+	}
+	stage_end(s, run, why); /* unlocks the stripe */
+	sched_try_start(s);
+}
+
+static void *stager_main(void *arg)
+{
+	struct sched *s = arg;
+	struct sched_run *run;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->stage_head && !s->stage_stop)
+			pthread_cond_wait(&s->stage_cond, &s->lock);
+		run = stage_pop(s);
+		if (!run)
+			break; /* stopping, and nothing left to end */
+		pthread_mutex_unlock(&s->lock);
+		stage_one(s, run);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int sched_stage_start(struct sched *s)
+{
+	size_t n = s->cfg.fetch_threads > 0 ? (size_t)s->cfg.fetch_threads : 1;
+
+	s->stagers = xcalloc(n, sizeof(*s->stagers));
+	for (; s->nstagers < n; s->nstagers++) {
+		if (pthread_create(&s->stagers[s->nstagers], NULL, stager_main, s) != 0) {
+			log_error("sched: cannot start a stager thread");
+			return OPUS_ERR_INTERNAL;
+		}
+	}
+	return 0;
+}
+
+void sched_stage_stop(struct sched *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stage_stop = true;
+	pthread_cond_broadcast(&s->stage_cond);
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < s->nstagers; i++)
+		pthread_join(s->stagers[i], NULL);
+	free(s->stagers);
+	s->stagers = NULL;
+	s->nstagers = 0;
+}
