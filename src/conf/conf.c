@@ -231,6 +231,21 @@ int conf_listen_parse(const char *listen, char *host, size_t host_len, int *port
 	return 0;
 }
 
+/* inputs.file_roots: ':'-separated absolute paths (existence is checked at start). */
+static int check_roots(const char *roots, char **err_out)
+{
+	for (const char *r = roots; *r;) {
+		size_t len = strcspn(r, ":");
+		if (len > 0 && r[0] != '/') {
+			*err_out = xasprintf("inputs.file_roots: \"%.*s\" is not an absolute path",
+					     (int)len, r);
+			return OPUS_ERR_INVAL;
+		}
+		r += len + (r[len] == ':');
+	}
+	return 0;
+}
+
 int conf_check(struct conf *c, char **err_out)
 {
 	char host[256];
@@ -249,6 +264,8 @@ int conf_check(struct conf *c, char **err_out)
 		*err_out = xstrdup("paths.data_dir and paths.jdl_dir must not be empty");
 		return OPUS_ERR_INVAL;
 	}
+	if (check_roots(c->file_roots, err_out) < 0)
+		return OPUS_ERR_INVAL;
 	if (c->max_running == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->max_running = n > 0 ? n : 1;

@@ -70,10 +70,26 @@ TEST(errors_name_line_and_key)
 	free(path);
 }
 
+TEST(file_roots_must_be_absolute)
+{
+	struct conf c;
+	char *err = NULL;
+	conf_init(&c);
+	CHECK(c.allow_private_addresses == false && c.max_input_size == 1073741824);
+	CHECK(conf_set(&c, "inputs.file_roots", "/srv/data:/mnt/a", &err) == 0);
+	CHECK(conf_check(&c, &err) == 0);
+	CHECK(conf_set(&c, "file_roots", "/srv/data:relative/dir", &err) == 0);
+	CHECK(conf_check(&c, &err) == OPUS_ERR_INVAL);
+	CHECK(err && strstr(err, "inputs.file_roots") && strstr(err, "relative/dir"));
+	free(err);
+	conf_release(&c);
+}
+
 int main(void)
 {
 	RUN(defaults_need_no_file);
 	RUN(file_then_flags);
 	RUN(errors_name_line_and_key);
+	RUN(file_roots_must_be_absolute);
 	return CHECK_DONE();
 }
