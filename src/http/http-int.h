@@ -64,6 +64,7 @@ struct http_request {
 	/* body */
 	struct MHD_PostProcessor *pp;
 	bool is_multipart;
+	size_t raw; /* 1 + index of the field a whole-document body fills; 0 none */
 	int64_t body_bytes;
 	int64_t body_cap;
 	int body_error;		 /* 0 or an HTTP status decided while reading the body */

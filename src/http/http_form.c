@@ -111,6 +111,23 @@ static enum MHD_Result on_post_field(void *cls, enum MHD_ValueKind kind, const c
 	return req->body_error ? MHD_NO : MHD_YES;
 }
 
+/*
+ * A whole-document body (POST /jdl only): application/json becomes the text
+ * field "json", application/xml or text/xml the field "xml", as if sent in a
+ * form. Everywhere else such a body is refused with 415.
+ */
+static const char *raw_field_name(const struct http_request *req, const char *ctype)
+{
+	if (!ctype || req->method != HTTP_POST || req->nsegs != 1 || strcmp(req->segs[0], "jdl"))
+		return NULL;
+	if (strncasecmp(ctype, "application/json", 16) == 0)
+		return "json";
+	if (strncasecmp(ctype, "application/xml", 15) == 0 ||
+	    strncasecmp(ctype, "text/xml", 8) == 0)
+		return "xml";
+	return NULL;
+}
+
 /* 0, or the HTTP status that ends the request before its body is read. */
 int http_body_begin(struct http_request *req)
 {
@@ -128,7 +145,21 @@ int http_body_begin(struct http_request *req)
 	if (ctype &&
 	    (req->is_multipart || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0))
 		req->pp = MHD_create_post_processor(req->conn, 64 * 1024, on_post_field, req);
+	else if (raw_field_name(req, ctype))
+		req->raw = (size_t)(field_add(req, raw_field_name(req, ctype)) - req->fields) + 1;
 	return 0;
+}
+
+/* A whole-document body goes into its field as text. */
+static int raw_feed(struct http_request *req, const char *data, size_t size)
+{
+	struct http_field *f = &req->fields[req->raw - 1];
+	if (http_has_nul(data, size)) {
+		req->body_reason = "the document holds a NUL byte";
+		return 400;
+	}
+	sbuf_add(&f->value, data, size);
+	return f->value.err ? 413 : 0;
 }
 
 int http_body_feed(struct http_request *req, const char *data, size_t size)
@@ -136,6 +167,8 @@ int http_body_feed(struct http_request *req, const char *data, size_t size)
 	req->body_bytes += (int64_t)size;
 	if (req->body_bytes > req->body_cap)
 		return 413;
+	if (req->raw)
+		return raw_feed(req, data, size);
 	if (!req->pp)
 		return 415;
 	if (MHD_post_process(req->pp, data, size) != MHD_YES)

@@ -161,10 +161,12 @@ def upload_json(c, doc, how="file", name=None):
     data = {"name": name} if name is not None else {}
     if how == "file":
         return c.post("/jdl", data=data, files={"file": ("d.json", text, "application/json")})
+    if how == "body":  # the document itself as the request body
+        return c.post("/jdl", data=text.encode(), headers={"Content-Type": "application/json"})
     return c.post("/jdl", data={**data, how: text})
 
 
-@pytest.mark.parametrize("how", ["file", "json", "xml"])
+@pytest.mark.parametrize("how", ["file", "json", "xml", "body"])
 def test_json_upload_validates_and_runs(daemon, admin, how):
     name = f"fromjson_{how}"
     r = upload_json(admin, json_description(admin, name), how)
@@ -235,3 +237,25 @@ def test_json_upload_not_admin_is_refused(daemon, admin, who, status):
             assert "WWW-Authenticate" in r.headers
     c.close()
     assert admin.get("/jdl/tmp/guardedjson").status_code == 404
+
+
+def test_xml_document_as_the_body(daemon, admin):
+    doc = description("rawxml", script="echo raw-xml")
+    r = admin.post("/jdl?name=rawxml", data=doc.encode(),
+                   headers={"Content-Type": "application/xml"})
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"] == f"{daemon.base}/jdl/tmp/rawxml"
+
+
+def test_document_bodies_elsewhere_are_415(admin):
+    r = admin.post("/rest/echo", data=b'{"text": "x"}',
+                   headers={"Content-Type": "application/json"})
+    assert_plain_error(r, 415)
+    r = admin.post("/jdl", data=b"{}", headers={"Content-Type": "application/pdf"})
+    assert_plain_error(r, 415)
+
+
+def test_document_body_with_nul_is_400(admin):
+    r = admin.post("/jdl", data=b'{"name": "a\x00b"}',
+                   headers={"Content-Type": "application/json"})
+    assert_plain_error(r, 400)
