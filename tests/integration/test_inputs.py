@@ -386,3 +386,34 @@ def test_private_addresses_are_refused_by_default(strict, remote, target):
 def test_file_urls_need_configured_roots(strict, root):
     c = strict.client()
     assert "not below" in refused(c, "fetchfile", {"src": f"file://{root}/in.txt"})
+
+
+def test_shutdown_during_a_download_requeues_the_job(daemon_factory, remote):
+    d = daemon_factory({"inputs": {"allow_private_addresses": "true"}}, start=False)
+    install_jobdefs(d, remote)
+    d.start()
+    c = d.client()
+    url = c.create("fetch1", {"data": f"{remote}/slow"}, run=True)
+    c.wait_for_phase(url, "EXECUTING")
+    t0 = time.monotonic()
+    d.stop(timeout=5)
+    assert time.monotonic() - t0 < 5, "shutdown waited for the download"
+    d.start()
+    c = d.client()
+    assert c.phase(url) in ("QUEUED", "EXECUTING")  # fetched again from the start
+    c.set_phase(url, "ABORT")
+    assert c.wait_for_phase(url, "ABORTED", timeout=5) == "ABORTED"
+
+
+def test_kill9_during_a_download_is_an_error_after_restart(daemon_factory, remote):
+    d = daemon_factory({"inputs": {"allow_private_addresses": "true"}}, start=False)
+    install_jobdefs(d, remote)
+    d.start()
+    c = d.client()
+    url = c.create("fetch1", {"data": f"{remote}/slow"}, run=True)
+    c.wait_for_phase(url, "EXECUTING")
+    d.kill9()
+    d.start()
+    c = d.client()
+    assert c.phase(url) == "ERROR"
+    assert "server restarted" in c.get(url + "/error").text
