@@ -69,6 +69,11 @@ int fetch_ref_parse(const struct fetch_policy *p, const char *value, const char 
 		    struct fetch_ref *out, char **why_out) OPUS_WUR;
 void fetch_ref_release(struct fetch_ref *r);
 
+/* Splits an input's value into its references: one per line, surrounding
+ * blanks trimmed, blank lines skipped. Caller frees with fetch_refs_free(). */
+char **fetch_refs_split(const char *value, size_t *n_out);
+void fetch_refs_free(char **refs, size_t n);
+
 /* Set by another thread to stop a transfer early (abort, time limit). */
 typedef volatile int fetch_cancel_flag;
 

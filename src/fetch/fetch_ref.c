@@ -277,3 +277,30 @@ bool fetch_media_type_eq(const char *a, const char *b)
 	size_t la = strcspn(a, "; \t"), lb = strcspn(b, "; \t");
 	return la == lb && strncasecmp(a, b, la) == 0;
 }
+
+char **fetch_refs_split(const char *value, size_t *n_out)
+{
+	char **refs = NULL;
+	size_t n = 0;
+
+	for (const char *s = value ? value : ""; *s;) {
+		size_t len = strcspn(s, "\n"), start = strspn(s, " \t\r"), end = len;
+		while (end > start &&
+		       (s[end - 1] == '\r' || s[end - 1] == ' ' || s[end - 1] == '\t'))
+			end--;
+		if (end > start) {
+			refs = xrealloc(refs, (n + 1) * sizeof(*refs));
+			refs[n++] = xstrndup(s + start, end - start);
+		}
+		s += len + (s[len] == '\n');
+	}
+	*n_out = n;
+	return refs;
+}
+
+void fetch_refs_free(char **refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(refs[i]);
+	free(refs);
+}

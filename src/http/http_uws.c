@@ -124,14 +124,12 @@ static struct input_count input_count_of(const struct jdl_param *p, const struct
 static size_t input_values(const struct uws_param *p)
 {
 	size_t n = 0;
+	char **refs;
+
 	if (!p || p->by_ref)
 		return p ? 1 : 0;
-	for (const char *s = p->value ? p->value : ""; *s;) {
-		size_t len = strcspn(s, "\n");
-		if (strspn(s, " \t\r") < len)
-			n++;
-		s += len + (s[len] == '\n');
-	}
+	refs = fetch_refs_split(p->value, &n);
+	fetch_refs_free(refs, n);
 	return n;
 }
 
@@ -150,27 +148,26 @@ static void check_refs(struct http_request *req, const char *name, const struct 
 		       const char *value, struct sbuf *why)
 {
 	struct fetch_ref ref;
-	char *line, *save = NULL, *copy = xstrdup(value);
+	size_t n;
+	char **refs = fetch_refs_split(value, &n);
 
-	for (line = strtok_r(copy, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+	for (size_t k = 0; k < n; k++) {
 		char *reason = NULL;
-		if (strspn(line, " \t") == strlen(line))
-			continue;
 		if (!req->srv->deps.fetch)
 			reason = xstrdup("inputs by reference are not enabled");
-		else if (fetch_ref_parse(req->srv->deps.fetch, line, used ? used->url : NULL, &ref,
-					 &reason) == 0) {
+		else if (fetch_ref_parse(req->srv->deps.fetch, refs[k], used ? used->url : NULL,
+					 &ref, &reason) == 0) {
 			if (ref.kind == FETCH_ENTITY && !entity_usable(req, &ref))
 				reason = xasprintf("no stored entity %s (no such job or result, "
 						   "or not yours)",
-						   line);
+						   refs[k]);
 			fetch_ref_release(&ref);
 		}
 		if (reason)
 			sbuf_addf(why, "%s: %s\n", name, reason);
 		free(reason);
 	}
-	free(copy);
+	fetch_refs_free(refs, n);
 }
 
 /* An upload's declared media type must match the entity's content_type

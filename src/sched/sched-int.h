@@ -169,10 +169,6 @@ bool sched_param_is_input(const struct jdl *j, const char *name,
 /* The local file of the k-th (0-based) of n references of an input: "{name}"
  * when n is 1, else "{name}_{k+1}". Caller frees. */
 char *sched_input_name(const char *name, size_t k, size_t n);
-/* Splits a reference list (one per line, blank lines skipped). Caller frees
- * each string and the array. */
-char **sched_refs_split(const char *value, size_t *n_out);
-void sched_refs_free(char **refs, size_t n);
 
 /* sched_stage.c: fetching inputs by reference before a job's process starts */
 bool sched_needs_staging(const struct uws_job *job, const struct jdl *j);

@@ -154,33 +154,6 @@ char *sched_input_name(const char *name, size_t k, size_t n)
 	return n == 1 ? xstrdup(name) : xasprintf("%s_%zu", name, k + 1);
 }
 
-char **sched_refs_split(const char *value, size_t *n_out)
-{
-	char **refs = NULL;
-	size_t n = 0;
-
-	for (const char *s = value ? value : ""; *s;) {
-		size_t len = strcspn(s, "\n");
-		size_t end = len;
-		while (end > 0 && (s[end - 1] == '\r' || s[end - 1] == ' ' || s[end - 1] == '\t'))
-			end--;
-		if (end > 0) {
-			refs = xrealloc(refs, (n + 1) * sizeof(*refs));
-			refs[n++] = xstrndup(s, end);
-		}
-		s += len + (s[len] == '\n');
-	}
-	*n_out = n;
-	return refs;
-}
-
-void sched_refs_free(char **refs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(refs[i]);
-	free(refs);
-}
-
 /* An input's value for the script: the absolute paths of its files, separated
  * by spaces (an upload: its path; references: the files they were fetched to). */
 static char *input_paths(const char *dir, const char *name, const struct uws_param *p)
@@ -191,13 +164,13 @@ static char *input_paths(const char *dir, const char *name, const struct uws_par
 
 	if (p->by_ref)
 		return xstrdup(p->value);
-	refs = sched_refs_split(p->value, &n);
+	refs = fetch_refs_split(p->value, &n);
 	for (size_t k = 0; k < n; k++) {
 		char *local = sched_input_name(name, k, n);
 		sbuf_addf(&sb, "%s%s/%s", k ? " " : "", dir, local);
 		free(local);
 	}
-	sched_refs_free(refs, n);
+	fetch_refs_free(refs, n);
 	return sbuf_detach(&sb, NULL);
 }
 

@@ -110,7 +110,7 @@ static char *stage_param(struct sched *s, struct sched_run *run, const char *dir
 
 	if (p->by_ref || !sched_param_is_input(run->jdl, p->name, &used))
 		return NULL;
-	refs = sched_refs_split(p->value, &n);
+	refs = fetch_refs_split(p->value, &n);
 	for (size_t k = 0; k < n && !why && !run->cancel; k++) {
 		char *local = sched_input_name(p->name, k, n);
 		char *dest = xasprintf("%s/%s", dir, local);
@@ -123,7 +123,7 @@ static char *stage_param(struct sched *s, struct sched_run *run, const char *dir
 		free(dest);
 		free(local);
 	}
-	sched_refs_free(refs, n);
+	fetch_refs_free(refs, n);
 	return why;
 }
 

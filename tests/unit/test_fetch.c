@@ -148,6 +148,25 @@ TEST(copy_caps_and_refuses_links)
 	free(link_path);
 }
 
+TEST(reference_lists)
+{
+	size_t n = 9;
+	char **refs = fetch_refs_split("  a \r\n\n\t\nb\n c d\t", &n);
+	CHECK(n == 3);
+	if (n == 3) {
+		CHECK_STR(refs[0], "a");
+		CHECK_STR(refs[1], "b");
+		CHECK_STR(refs[2], "c d");
+	}
+	fetch_refs_free(refs, n);
+	refs = fetch_refs_split(" \r\n ", &n);
+	CHECK(n == 0 && refs == NULL);
+	fetch_refs_free(refs, n);
+	refs = fetch_refs_split(NULL, &n);
+	CHECK(n == 0);
+	fetch_refs_free(refs, n);
+}
+
 int main(void)
 {
 	RUN(stored_entities);
@@ -155,6 +174,7 @@ int main(void)
 	RUN(file_urls_stay_below_roots);
 	RUN(ids_through_the_template);
 	RUN(media_types);
+	RUN(reference_lists);
 	RUN(copy_caps_and_refuses_links);
 	return CHECK_DONE();
 }
