@@ -417,3 +417,15 @@ def test_kill9_during_a_download_is_an_error_after_restart(daemon_factory, remot
     c = d.client()
     assert c.phase(url) == "ERROR"
     assert "server restarted" in c.get(url + "/error").text
+
+
+def test_fetch_timeout_ends_a_download(daemon_factory, remote):
+    d = daemon_factory({"inputs": {"allow_private_addresses": "true", "fetch_timeout": 1}},
+                       start=False)
+    install_jobdefs(d, remote)
+    d.start()
+    c = d.client()
+    t0 = time.monotonic()
+    err = error_of(c, "fetch1", {"data": f"{remote}/slow"}, timeout=10)
+    assert "timed out" in err, err
+    assert time.monotonic() - t0 < 8
