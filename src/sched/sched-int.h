@@ -1,8 +1,9 @@
 /*
  * sched-int: the scheduler's shared state and the functions its files call
  * in one another (sched.c: open/close and the job operations; sched_run.c:
- * queue, start, exit; sched_wait.c: waiters, the deadline thread and
- * destruction; sched_timer.c: the deadline heap).
+ * queue, start, exit; sched_stage.c: fetching inputs by reference before a
+ * start; sched_results.c: results at job end; sched_wait.c: waiters, the
+ * deadline thread and destruction; sched_timer.c: the deadline heap).
  *
  * Locking, always in this order, never the other way round:
  *   1. a job's stripe (stripes[hash(id)]): serialises the phase changes of
