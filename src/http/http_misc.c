@@ -92,12 +92,14 @@ static void jdl_index(struct http_request *req)
 	free(text);
 }
 
-/* GET /jdl/{name}: the description file as it is on disk. */
+/* GET /jdl/{name}: the description as loaded, byte for byte (the file may
+ * have changed on disk since; jobs run what was loaded). */
 static void jdl_view_file(struct http_request *req, const struct jdl *j)
 {
 	req->reply.status = 200;
 	req->reply.content_type = "text/xml; charset=utf-8";
-	req->reply.file_path = xasprintf("%s/%s.xml", req->srv->deps.conf->jdl_dir, j->name);
+	sbuf_reset(&req->reply.body);
+	sbuf_add(&req->reply.body, j->source, j->source_len);
 }
 
 /* GET /jdl/{name}/json: what a form needs to offer the job's parameters. */

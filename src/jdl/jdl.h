@@ -87,7 +87,10 @@ struct jdl {
 	struct jdl_entity *generated;
 	size_t ngenerated;
 	char hash[65]; /* sha256 (hex) of the source document */
-	int refs;      /* managed by jdl_ref/jdl_unref (atomic) */
+	char *source;  /* the source document as loaded (a JSON upload: the XML written
+			  from it), served by GET /jdl/{name} */
+	size_t source_len;
+	int refs; /* managed by jdl_ref/jdl_unref (atomic) */
 };
 
 /*

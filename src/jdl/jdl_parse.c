@@ -518,6 +518,8 @@ int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl *
 	if ((err = read_resource(j, res, name)) || (err = jdl_validate(j)))
 		goto done;
 	jdl_hash_hex(buf, len, j->hash);
+	j->source = xstrndup(buf, len);
+	j->source_len = len;
 	j->refs = 1;
 	*out = j;
 	j = NULL;
@@ -601,6 +603,7 @@ void jdl_free(struct jdl *j)
 	free(j->params);
 	entities_free(j->used, j->nused);
 	entities_free(j->generated, j->ngenerated);
+	free(j->source);
 	free(j);
 }
 

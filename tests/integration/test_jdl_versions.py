@@ -103,9 +103,25 @@ def test_removed_description_runs_no_more_jobs(daemon_factory):
     old = c.create("ver")
     (d.jdl_dir / "ver.xml").unlink()
     d.signal(signal.SIGHUP)
-    wait_until(lambda: c.get("/jdl/ver").status_code == 404, 5, what="ver removed")
+    # the index comes from the loaded set (GET /jdl/ver reads the file, gone at once)
+    wait_until(lambda: "ver" not in c.get("/jdl").json(), 5, what="ver removed")
     c.set_phase(old, "RUN")
     assert c.wait_for_phase(old, ("COMPLETED", "ERROR")) == "ERROR"
     msg = c.job(old)["errorSummary"]["message"]
     assert "job description removed" in msg, msg
+    c.close()
+
+
+def test_served_description_is_the_loaded_one(daemon_factory):
+    d = daemon_factory(start=False)
+    publish(d, "v1")
+    d.start()
+    c = d.client()
+    v1 = c.get("/jdl/ver")
+    assert v1.status_code == 200 and b"echo v1" in v1.content
+    assert v1.headers["Content-Type"].startswith("text/xml")
+    publish(d, "v2")  # on disk, not loaded yet: jobs still run v1, so GET shows v1
+    assert c.get("/jdl/ver").content == v1.content
+    reload(d, c, "v2")
+    assert b"echo v2" in c.get("/jdl/ver").content
     c.close()
