@@ -28,7 +28,7 @@ LIBOBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all build run test unit-bins bench lint deps deps-test clean format
+.PHONY: all build run test unit-bins bench lint deps deps-test clean format fuzz
 
 all: build
 build: $(BUILD)/opusd
@@ -63,17 +63,21 @@ test: deps-test
 	@$(MAKE) --no-print-directory FLAVOUR=asan build unit-bins
 	@scripts/test.sh build/asan
 
+# The fuzzers alone, FUZZ_SECONDS each (make test runs them for 10 s each).
+fuzz: deps-test
+	@scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
 bench: deps-test
 	@$(MAKE) --no-print-directory FLAVOUR=rel build
 	@bench/bench.sh build/rel/opusd
 
 lint:
-	clang-format --dry-run --Werror $(wildcard src/*/*.c src/*/*.h src/main.c tests/unit/*.c tests/unit/*.h)
+	clang-format --dry-run --Werror $(wildcard src/*/*.c src/*/*.h src/main.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
 	  --suppress=missingIncludeSystem --inline-suppr -Isrc src
 
 format:
-	clang-format -i $(wildcard src/*/*.c src/*/*.h src/main.c tests/unit/*.c tests/unit/*.h)
+	clang-format -i $(wildcard src/*/*.c src/*/*.h src/main.c tests/unit/*.c tests/unit/*.h tests/fuzz/*.c)
 
 clean:
 	rm -rf build

@@ -5,7 +5,7 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -euo pipefail
 run_pkgs="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libxml2-dev libjansson-dev libssl-dev libcurl4-openssl-dev"
-test_pkgs="python3 python3-pytest python3-requests python3-lxml libxml2-utils wrk procps"
+test_pkgs="python3 python3-pytest python3-requests python3-lxml libxml2-utils wrk procps clang libclang-rt-14-dev"
 pkgs=$run_pkgs
 [ "${1:-run}" = test ] && pkgs="$run_pkgs $test_pkgs"
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: every unit test binary, then the integration suite against the
-# real daemon (ASan+UBSan build). Ends with one summary line:
+# `make test`: every unit test binary, the fuzzers (scripts/fuzz.sh, a bounded
+# time each), then the integration suite against the real daemon (ASan+UBSan
+# build). Ends with one summary line:
 #   "N passed, N failed"
 set -uo pipefail
 build=$1
@@ -19,6 +20,14 @@ for t in "$build"/tests/test_*; do
 	if [ $rc -ne 0 ]; then printf '%s\n' "$out" | tail -40; echo "FAILED: $t"; else echo "$line"; fi
 done
 echo "unit tests: $passed passed, $failed failed"
+
+# Fuzzers: each target runs FUZZ_SECONDS (default 10) and counts as one test.
+fuzz_out=$(scripts/fuzz.sh "${FUZZ_SECONDS:-10}" 2>&1)
+printf '%s\n' "$fuzz_out" | grep -v '^fuzz .*: passed' | tail -60
+printf '%s\n' "$fuzz_out" | grep '^fuzz .*: passed'
+fp=$(grep -c '^fuzz .*: passed' <<<"$fuzz_out"); ff=$(grep -c '^fuzz .*: failed' <<<"$fuzz_out")
+[ "$fp" -eq 0 ] && [ "$ff" -eq 0 ] && ff=1   # the fuzz script itself broke
+passed=$((passed + fp)); failed=$((failed + ff))
 
 export OPUSD_BIN=$PWD/$build/opusd
 junit=$(mktemp)
