@@ -388,13 +388,25 @@ def test_file_urls_need_configured_roots(strict, root):
     assert "not below" in refused(c, "fetchfile", {"src": f"file://{root}/in.txt"})
 
 
-def test_shutdown_during_a_download_requeues_the_job(daemon_factory, remote):
-    d = daemon_factory({"inputs": {"allow_private_addresses": "true"}}, start=False)
+def own_daemon(daemon_factory, remote, **inputs):
+    """A daemon of its own (the test stops it), private addresses allowed."""
+    d = daemon_factory({"inputs": {"allow_private_addresses": "true", **inputs}}, start=False)
     install_jobdefs(d, remote)
     d.start()
+    return d
+
+
+def slow_download(d, remote):
+    """A job of d now EXECUTING, fetching its input slowly; its URL."""
     c = d.client()
     url = c.create("fetch1", {"data": f"{remote}/slow"}, run=True)
     c.wait_for_phase(url, "EXECUTING")
+    return url
+
+
+def test_shutdown_during_a_download_requeues_the_job(daemon_factory, remote):
+    d = own_daemon(daemon_factory, remote)
+    url = slow_download(d, remote)
     t0 = time.monotonic()
     d.stop(timeout=5)
     assert time.monotonic() - t0 < 5, "shutdown waited for the download"
@@ -406,12 +418,8 @@ def test_shutdown_during_a_download_requeues_the_job(daemon_factory, remote):
 
 
 def test_kill9_during_a_download_is_an_error_after_restart(daemon_factory, remote):
-    d = daemon_factory({"inputs": {"allow_private_addresses": "true"}}, start=False)
-    install_jobdefs(d, remote)
-    d.start()
-    c = d.client()
-    url = c.create("fetch1", {"data": f"{remote}/slow"}, run=True)
-    c.wait_for_phase(url, "EXECUTING")
+    d = own_daemon(daemon_factory, remote)
+    url = slow_download(d, remote)
     d.kill9()
     d.start()
     c = d.client()
@@ -420,10 +428,7 @@ def test_kill9_during_a_download_is_an_error_after_restart(daemon_factory, remot
 
 
 def test_fetch_timeout_ends_a_download(daemon_factory, remote):
-    d = daemon_factory({"inputs": {"allow_private_addresses": "true", "fetch_timeout": 1}},
-                       start=False)
-    install_jobdefs(d, remote)
-    d.start()
+    d = own_daemon(daemon_factory, remote, fetch_timeout=1)
     c = d.client()
     t0 = time.monotonic()
     err = error_of(c, "fetch1", {"data": f"{remote}/slow"}, timeout=10)
