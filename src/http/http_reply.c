@@ -30,10 +30,10 @@ static const struct {
 	int status;
 	const char *phrase;
 } phrase_table[] = {
-    {400, "Bad Request"},	{401, "Unauthorized"},		 {403, "Forbidden"},
-    {404, "Not Found"},		{405, "Method Not Allowed"},	 {409, "Conflict"},
-    {413, "Content Too Large"}, {415, "Unsupported Media Type"}, {500, "Internal Server Error"},
-    {501, "Not Implemented"},	{503, "Service Unavailable"},
+    {400, "Bad Request"},	  {401, "Unauthorized"},	   {403, "Forbidden"},
+    {404, "Not Found"},		  {405, "Method Not Allowed"},	   {409, "Conflict"},
+    {413, "Content Too Large"},	  {415, "Unsupported Media Type"}, {500, "Internal Server Error"},
+    {503, "Service Unavailable"},
 };
 
 static const char *reason_phrase(int status)

@@ -28,6 +28,9 @@ char *jdl_validate(const struct jdl *j);
 
 /* Frees a description regardless of its reference count. NULL ok. */
 void jdl_free(struct jdl *j);
+/* The one exit of both parsers: on success (ret 0) j gets its reference and
+ * goes to *out; else it is freed. err goes to *err_out (or is freed). */
+int jdl_parse_end(struct jdl *j, int ret, char *err, struct jdl **out, char **err_out);
 
 /* The sha256 of buf as 64 lowercase hex digits and a NUL, into out: the
  * hash field of a description (jdl_parse.c). */

@@ -520,13 +520,20 @@ int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl *
 	jdl_hash_hex(buf, len, j->hash);
 	j->source = xstrndup(buf, len);
 	j->source_len = len;
-	j->refs = 1;
-	*out = j;
-	j = NULL;
 	ret = 0;
 done:
 	xmlFreeDoc(doc);
-	jdl_free(j);
+	return jdl_parse_end(j, ret, err, out, err_out);
+}
+
+int jdl_parse_end(struct jdl *j, int ret, char *err, struct jdl **out, char **err_out)
+{
+	if (ret == 0) {
+		j->refs = 1;
+		*out = j;
+	} else {
+		jdl_free(j);
+	}
 	if (err_out)
 		*err_out = err;
 	else

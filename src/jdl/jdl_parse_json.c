@@ -424,16 +424,8 @@ int jdl_parse_json(const char *buf, size_t len, const char *name, struct jdl **o
 	if ((err = read_root(j, root, name)) || (err = jdl_validate(j)) ||
 	    (err = hash_canonical(j)))
 		goto done;
-	j->refs = 1;
-	*out = j;
-	j = NULL;
 	ret = 0;
 done:
 	json_decref(root);
-	jdl_free(j);
-	if (err_out)
-		*err_out = err;
-	else
-		free(err);
-	return ret;
+	return jdl_parse_end(j, ret, err, out, err_out);
 }
