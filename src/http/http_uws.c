@@ -143,13 +143,11 @@ static bool entity_usable(struct http_request *req, const struct fetch_ref *ref)
 	return ok;
 }
 
-/* Checks every reference (one per line) of an input's text value. */
+/* Checks each of the references of an input given in one field. */
 static void check_refs(struct http_request *req, const char *name, const struct jdl_entity *used,
-		       const char *value, struct sbuf *why)
+		       char **refs, size_t n, struct sbuf *why)
 {
 	struct fetch_ref ref;
-	size_t n;
-	char **refs = fetch_refs_split(value, &n);
 
 	for (size_t k = 0; k < n; k++) {
 		char *reason = NULL;
@@ -167,7 +165,6 @@ static void check_refs(struct http_request *req, const char *name, const struct 
 			sbuf_addf(why, "%s: %s\n", name, reason);
 		free(reason);
 	}
-	fetch_refs_free(refs, n);
 }
 
 /* An upload's declared media type must match the entity's content_type
@@ -179,79 +176,130 @@ static bool upload_type_ok(const struct http_field *f, const struct jdl_entity *
 	       fetch_media_type_eq(f->content_type, used->content_type);
 }
 
-/* An input (upload or references) of this request, added to job. */
-static void take_input(struct http_request *req, const struct http_field *f, const char *name,
-		       const struct jdl_param *p, const struct jdl_entity *used,
-		       struct uws_job *job, struct sbuf *why)
+/* The references one input received so far in this request (one per line). */
+struct input_acc {
+	const char *name; /* the declared name, borrowed from the description */
+	struct sbuf refs;
+	size_t n;
+	bool upload;
+};
+
+/*
+ * The parameters of one request, read field by field against a description:
+ * each field costs time in proportion to its own size (inputs accumulate
+ * their references instead of re-joining them), and reading stops at the
+ * first field past an input's multiplicity.
+ */
+struct take {
+	struct http_request *req;
+	const struct jdl *j;
+	struct uws_job *job; /* the parameters collected */
+	struct sbuf *why;    /* reasons, one per line */
+	struct input_acc *acc;
+	size_t nacc;
+	bool stop;
+};
+
+static struct input_acc *acc_get(struct take *t, const char *name)
 {
-	struct uws_param *prev = (struct uws_param *)uws_job_param(job, name);
+	for (size_t i = 0; i < t->nacc; i++) {
+		if (strcmp(t->acc[i].name, name) == 0)
+			return &t->acc[i];
+	}
+	t->acc = xrealloc(t->acc, (t->nacc + 1) * sizeof(*t->acc));
+	t->acc[t->nacc] = (struct input_acc){.name = name};
+	sbuf_init(&t->acc[t->nacc].refs, 0);
+	return &t->acc[t->nacc++];
+}
+
+/* An input (upload or references) of this request. */
+static void take_input(struct take *t, const struct http_field *f, const char *name,
+		       const struct jdl_param *p, const struct jdl_entity *used)
+{
 	struct input_count c = input_count_of(p, used);
-	char *joined;
+	struct input_acc *a = acc_get(t, name);
+	bool seen = a->upload || uws_job_param(t->job, name);
+	char **refs;
+	size_t n;
 
 	if (f->path && !upload_type_ok(f, used)) {
-		sbuf_addf(why, "%s: content type %s, expected %s\n", name, f->content_type,
+		sbuf_addf(t->why, "%s: content type %s, expected %s\n", name, f->content_type,
 			  used->content_type);
 		return;
 	}
-	if (prev && (prev->by_ref || f->path)) {
-		sbuf_addf(why,
+	if (seen && (a->upload || f->path)) {
+		sbuf_addf(t->why,
 			  "%s: give one upload, or references (URLs or IDs, one per line), "
 			  "not both nor two uploads\n",
 			  name);
 		return;
 	}
 	if (f->path) {
-		set_param(job, name, f->path, true);
+		a->upload = true;
+		set_param(t->job, name, f->path, true);
 		return;
 	}
-	check_refs(req, name, used, sbuf_str(&f->value), why);
-	joined = prev ? xasprintf("%s\n%s", prev->value, sbuf_str(&f->value))
-		      : xstrdup(sbuf_str(&f->value));
-	set_param(job, name, joined, false);
-	free(joined);
-	if (input_values(uws_job_param(job, name)) > c.max)
-		sbuf_addf(why, "%s: takes at most %zu input%s (multiplicity %s)\n", name, c.max,
+	refs = fetch_refs_split(sbuf_str(&f->value), &n);
+	if (a->n + n > c.max) {
+		sbuf_addf(t->why, "%s: takes at most %zu input%s (multiplicity %s)\n", name, c.max,
 			  c.max == 1 ? "" : "s",
 			  used && used->multiplicity ? used->multiplicity : "1");
+		t->stop = true; /* the request is refused: read no further */
+	} else {
+		check_refs(t->req, name, used, refs, n, t->why);
+		for (size_t k = 0; k < n; k++)
+			sbuf_addf(&a->refs, "%s%s", a->n + k ? "\n" : "", refs[k]);
+		a->n += n;
+		if (!seen)
+			set_param(t->job, name, "", false); /* its place in the order */
+	}
+	fetch_refs_free(refs, n);
 }
 
-/* Checks one field against the description; appends it to job or a reason to why. */
-static void take_param(struct http_request *req, const struct jdl *j, const struct http_field *f,
-		       struct uws_job *job, struct sbuf *why)
+/* Checks one field against the description; adds it to t->job or a reason. */
+static void take_param(struct take *t, const struct http_field *f)
 {
-	const struct jdl_param *p = jdl_find_param(j, f->name);
-	const struct jdl_entity *used = p ? NULL : jdl_find_used(j, f->name);
+	const struct jdl_param *p = jdl_find_param(t->j, f->name);
+	const struct jdl_entity *used = p ? NULL : jdl_find_used(t->j, f->name);
 	const char *name = p ? p->name : used ? used->name : NULL;
 	char *reason = NULL;
 
 	if (!name) {
-		sbuf_addf(why, "%s: unknown parameter of %s\n", f->name, j->name);
+		sbuf_addf(t->why, "%s: unknown parameter of %s\n", f->name, t->j->name);
 		return;
 	}
 	if (used || p->type == JDL_FILE) {
-		take_input(req, f, name, p, used, job, why);
+		take_input(t, f, name, p, used);
 		return;
 	}
 	if (f->path) {
-		sbuf_addf(why, "%s: is not a file parameter\n", name);
+		sbuf_addf(t->why, "%s: is not a file parameter\n", name);
 		return;
 	}
 	if (jdl_check_value(p, sbuf_str(&f->value), &reason) < 0) {
-		sbuf_addf(why, "%s: %s\n", name, reason ? reason : "invalid value");
+		sbuf_addf(t->why, "%s: %s\n", name, reason ? reason : "invalid value");
 		free(reason);
 		return;
 	}
-	set_param(job, name, sbuf_str(&f->value), false);
+	set_param(t->job, name, sbuf_str(&f->value), false);
 }
 
 /* Every non-control field becomes a parameter of job; reasons collect in why. */
 static void take_params(struct http_request *req, const struct jdl *j, struct uws_job *job,
 			struct sbuf *why)
 {
-	for (size_t i = 0; i < req->nfields; i++) {
+	struct take t = {.req = req, .j = j, .job = job, .why = why};
+
+	for (size_t i = 0; i < req->nfields && !t.stop; i++) {
 		if (!is_control(req->fields[i].name))
-			take_param(req, j, &req->fields[i], job, why);
+			take_param(&t, &req->fields[i]);
 	}
+	for (size_t i = 0; i < t.nacc; i++) {
+		if (!t.acc[i].upload)
+			set_param(job, t.acc[i].name, sbuf_str(&t.acc[i].refs), false);
+		sbuf_release(&t.acc[i].refs);
+	}
+	free(t.acc);
 }
 
 static void add_defaults(const struct jdl *j, struct uws_job *job)
@@ -404,9 +452,11 @@ static int create_controls(struct http_request *req, struct uws_job *job, bool *
 	if ((v = http_field_value(req, "EXECUTIONDURATION")) &&
 	    parse_duration(req, v, &job->execution_duration) < 0)
 		return OPUS_ERR_INVAL;
-	if ((v = http_field_value(req, "DESTRUCTION")) &&
-	    parse_destruction(req, v, &job->destruction_time) < 0)
-		return OPUS_ERR_INVAL;
+	if ((v = http_field_value(req, "DESTRUCTION"))) {
+		if (parse_destruction(req, v, &job->destruction_time) < 0)
+			return OPUS_ERR_INVAL;
+		job->destruction_set = true;
+	}
 	v = http_field_value(req, "PHASE");
 	*run = v && strcasecmp(v, "RUN") == 0;
 	if (v && !*run) {
@@ -445,10 +495,10 @@ static void rest_create(struct http_request *req)
 	if (ret == 0)
 		ret = sched_job_create(req->srv->deps.sched, &job, run);
 	if (ret < 0) {
-		char *dir = sched_job_dir(req->srv->deps.sched, job.id);
-		rm_rf(dir);
-		free(dir);
-		http_reply_error(req, ret, "cannot create job");
+		sched_job_dir_remove(req->srv->deps.sched, job.id);
+		http_reply_error(req, ret,
+				 ret == OPUS_ERR_BUSY ? "opusd is shutting down"
+						      : "cannot create job");
 		goto done;
 	}
 	http_reply_redirect(req, "/rest/%s/%s", JOBDEF, job.id);
@@ -460,70 +510,107 @@ done:
 
 /* ---- actions on one job ---- */
 
-static int do_phase(struct http_request *req, const struct uws_job *job, const char *v)
+/* An upload of a parameter change, moved into the job directory only once
+ * the change is committed (so that a refused change leaves the old file). */
+struct placed {
+	char *staged, *dest;
+};
+
+/* Points each staged upload of `changes` at its place in the job directory;
+ * the files move there with move_uploads(). */
+static size_t plan_uploads(struct http_request *req, struct uws_job *changes, struct placed **out)
 {
-	struct sched *s = req->srv->deps.sched;
-	int ret;
-	if (strcasecmp(v, "RUN") == 0) {
-		struct jdl *j = jdl_registry_get(req->srv->deps.jdls, job->jobdef);
-		struct sbuf why = SBUF_INIT;
-		if (j && job->phase == UWS_PENDING)
-			check_required(j, job, &why);
-		jdl_unref(j);
-		if (why.len) {
-			http_reply_text(req, 400, "%s", sbuf_str(&why));
-			sbuf_release(&why);
-			return OPUS_ERR_INVAL;
-		}
-		ret = sched_job_run(s, job->id);
-	} else if (strcasecmp(v, "ABORT") == 0) {
-		ret = sched_job_abort(s, job->id);
-	} else {
-		http_reply_text(req, 400, "PHASE: \"%s\" is neither RUN nor ABORT\n", v);
-		return OPUS_ERR_INVAL;
+	char *dir = sched_job_dir(req->srv->deps.sched, changes->id);
+	const char *up = req->srv->upload_dir;
+	size_t n = 0;
+
+	*out = NULL;
+	for (size_t i = 0; i < changes->nparams; i++) {
+		struct uws_param *p = &changes->params[i];
+		if (!p->by_ref || strncmp(p->value, up, strlen(up)) != 0)
+			continue;
+		*out = xrealloc(*out, (n + 1) * sizeof(**out));
+		(*out)[n].staged = p->value;
+		(*out)[n].dest = xasprintf("%s/%s", dir, p->name);
+		p->value = xstrdup((*out)[n].dest);
+		n++;
 	}
-	if (ret < 0)
-		http_reply_error(req, ret,
-				 ret == OPUS_ERR_PHASE ? "not allowed in the job's current phase"
-						       : "cannot change phase");
-	return ret;
+	free(dir);
+	return n;
 }
 
-static int do_params(struct http_request *req, const struct uws_job *job)
+/* After the commit: the staged files take their place (the staged field
+ * forgets its path, so that it is not unlinked at the end of the request). */
+static void move_uploads(struct http_request *req, struct placed *pl, size_t n, bool commit)
 {
-	struct jdl *j = jdl_registry_get(req->srv->deps.jdls, job->jobdef);
-	struct uws_job changes = {0};
-	struct sbuf why = SBUF_INIT;
-	int ret = OPUS_ERR_INVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (commit && rename(pl[i].staged, pl[i].dest) < 0)
+			log_error("rename %s: %s", pl[i].dest, strerror(errno));
+		for (size_t k = 0; commit && k < req->nfields; k++) {
+			if (req->fields[k].path && strcmp(req->fields[k].path, pl[i].staged) == 0) {
+				free(req->fields[k].path);
+				req->fields[k].path = NULL;
+			}
+		}
+		free(pl[i].staged);
+		free(pl[i].dest);
+	}
+	free(pl);
+}
 
-	if (!j) {
-		http_reply_text(req, 404, "job description %s is gone\n", job->jobdef);
-		goto done;
+/* A POST to a job, parsed whole before anything changes. */
+struct job_post {
+	struct sched_change c;
+	struct uws_job changes; /* the parameters given */
+	struct sbuf why;	/* 400 reasons, one per line */
+	struct jdl *j;		/* the job's own description version */
+};
+
+static void job_post_release(struct job_post *jp)
+{
+	uws_job_release(&jp->changes);
+	sbuf_release(&jp->why);
+	jdl_unref(jp->j);
+}
+
+/* At RUN, under the job's lock: every required parameter and input is there. */
+static int check_run(void *ctx, const struct uws_job *job, const struct jdl *j)
+{
+	struct sbuf *why = ctx;
+	if (!j)
+		return 0; /* the start fails with the reason */
+	check_required(j, job, why);
+	return why->len ? OPUS_ERR_INVAL : 0;
+}
+
+/* Reads the control words: RUNID, EXECUTIONDURATION, DESTRUCTION, PHASE. */
+static int post_controls(struct http_request *req, struct job_post *jp)
+{
+	const char *v;
+
+	if ((v = http_field_value(req, "RUNID")))
+		jp->c.run_id = v;
+	if ((v = http_field_value(req, "EXECUTIONDURATION"))) {
+		if (parse_duration(req, v, &jp->c.duration) < 0)
+			return OPUS_ERR_INVAL;
+		jp->c.set_duration = true;
 	}
-	take_params(req, j, &changes, &why);
-	if (why.len) {
-		http_reply_text(req, 400, "%s", sbuf_str(&why));
-		goto done;
+	if ((v = http_field_value(req, "DESTRUCTION"))) {
+		if (parse_destruction(req, v, &jp->c.destruction) < 0)
+			return OPUS_ERR_INVAL;
+		jp->c.set_destruction = true;
 	}
-	if (job->phase != UWS_PENDING) {
-		http_reply_error(req, OPUS_ERR_PHASE, "parameters can change only while PENDING");
-		ret = OPUS_ERR_PHASE;
-		goto done;
+	if ((v = http_field_value(req, "PHASE"))) {
+		if (strcasecmp(v, "RUN") == 0) {
+			jp->c.action = SCHED_ACTION_RUN;
+		} else if (strcasecmp(v, "ABORT") == 0) {
+			jp->c.action = SCHED_ACTION_ABORT;
+		} else {
+			http_reply_text(req, 400, "PHASE: \"%s\" is neither RUN nor ABORT\n", v);
+			return OPUS_ERR_INVAL;
+		}
 	}
-	memcpy(changes.id, job->id, sizeof(changes.id));
-	ret = place_uploads(req, &changes);
-	if (ret == 0)
-		ret = sched_job_set_params(req->srv->deps.sched, job->id, changes.params,
-					   changes.nparams);
-	if (ret < 0)
-		http_reply_error(req, ret,
-				 ret == OPUS_ERR_PHASE ? "parameters can change only while PENDING"
-						       : "cannot set parameters");
-done:
-	sbuf_release(&why);
-	uws_job_release(&changes);
-	jdl_unref(j);
-	return ret;
+	return 0;
 }
 
 static bool has_params(const struct http_request *req)
@@ -535,53 +622,107 @@ static bool has_params(const struct http_request *req)
 	return false;
 }
 
-/* POST to the job or one of its children: every recognised field is applied. */
+/* Parses and checks the whole change against the job's own description
+ * version; 0, or a reply was made. */
+static int post_parse(struct http_request *req, const struct uws_job *job, struct job_post *jp)
+{
+	if (post_controls(req, jp) < 0)
+		return OPUS_ERR_INVAL;
+	if (has_params(req) || jp->c.action == SCHED_ACTION_RUN)
+		jp->j = jdl_registry_get_version(req->srv->deps.jdls, job->jobdef, job->jdl_hash);
+	if (has_params(req)) {
+		if (!jp->j) {
+			http_reply_text(req, 404,
+					"the description version of this job (%s) is gone\n",
+					job->jobdef);
+			return OPUS_ERR_NOTFOUND;
+		}
+		take_params(req, jp->j, &jp->changes, &jp->why);
+	}
+	if (jp->why.len) {
+		http_reply_text(req, 400, "%s", sbuf_str(&jp->why));
+		return OPUS_ERR_INVAL;
+	}
+	jp->c.params = jp->changes.params;
+	jp->c.nparams = jp->changes.nparams;
+	if (jp->c.action == SCHED_ACTION_RUN) {
+		jp->c.check = check_run;
+		jp->c.check_ctx = &jp->why;
+	}
+	return 0;
+}
+
+/* The answer to a change sched refused. */
+static void post_refused(struct http_request *req, const struct job_post *jp, int ret)
+{
+	bool pending_only = jp->c.nparams || jp->c.run_id || jp->c.set_duration;
+
+	if (ret == OPUS_ERR_INVAL && jp->why.len)
+		http_reply_text(req, 400, "%s", sbuf_str(&jp->why));
+	else if (ret == OPUS_ERR_PHASE && pending_only)
+		http_reply_error(req, ret,
+				 "parameters, RUNID and EXECUTIONDURATION can change only while "
+				 "PENDING; nothing was changed");
+	else if (ret == OPUS_ERR_PHASE)
+		http_reply_error(req, ret, "not allowed in the job's current phase");
+	else if (ret == OPUS_ERR_NOTFOUND)
+		http_reply_error(req, ret, "no such job");
+	else if (ret == OPUS_ERR_BUSY)
+		http_reply_error(req, ret, "opusd is shutting down");
+	else
+		http_reply_error(req, ret, "cannot change the job");
+}
+
+static void post_delete(struct http_request *req, const struct uws_job *job, const char *v)
+{
+	int ret;
+
+	if (strcasecmp(v, "DELETE") != 0) {
+		http_reply_text(req, 400, "ACTION: \"%s\" is not DELETE\n", v);
+		return;
+	}
+	ret = sched_job_delete(req->srv->deps.sched, job->id);
+	if (ret < 0)
+		http_reply_error(req, ret, "cannot delete job");
+	else
+		http_reply_redirect(req, "/rest/%s", JOBDEF);
+}
+
+/*
+ * POST to the job or one of its children: parameters and the control words
+ * RUNID, EXECUTIONDURATION, DESTRUCTION and PHASE, all checked first against
+ * the job's own description version, then applied in one commit, or none.
+ */
 static void job_post(struct http_request *req, struct uws_job *job)
 {
-	struct sched *s = req->srv->deps.sched;
+	struct job_post jp = {0};
+	struct placed *pl = NULL;
+	size_t npl = 0;
 	const char *v;
-	int64_t n;
-	int ret = 0;
+	int ret;
 
 	if ((v = http_field_value(req, "ACTION"))) {
-		if (strcasecmp(v, "DELETE") != 0) {
-			http_reply_text(req, 400, "ACTION: \"%s\" is not DELETE\n", v);
-			return;
-		}
-		ret = sched_job_delete(s, job->id);
-		if (ret < 0)
-			http_reply_error(req, ret, "cannot delete job");
+		if (req->nsegs == 3)
+			post_delete(req, job, v);
 		else
-			http_reply_redirect(req, "/rest/%s", JOBDEF);
+			http_reply_text(req, 400,
+					"ACTION: give it to the job itself, /rest/%s/%s\n", JOBDEF,
+					JOBID);
 		return;
 	}
-	if (has_params(req) && do_params(req, job) < 0)
-		return;
-	if ((v = http_field_value(req, "EXECUTIONDURATION"))) {
-		if (parse_duration(req, v, &n) < 0)
-			return;
-		ret = sched_job_set_execution_duration(s, job->id, n);
-		if (ret < 0) {
-			http_reply_error(
-			    req, ret,
-			    ret == OPUS_ERR_PHASE
-				? "the execution duration can change only while PENDING"
-				: "cannot set the execution duration");
-			return;
-		}
-	}
-	if ((v = http_field_value(req, "DESTRUCTION"))) {
-		if (parse_destruction(req, v, &n) < 0)
-			return;
-		ret = sched_job_set_destruction(s, job->id, n);
-		if (ret < 0) {
-			http_reply_error(req, ret, "cannot set the destruction time");
-			return;
-		}
-	}
-	if ((v = http_field_value(req, "PHASE")) && do_phase(req, job, v) < 0)
-		return;
-	redirect_job(req);
+	if (post_parse(req, job, &jp) < 0)
+		goto done;
+	memcpy(jp.changes.id, job->id, sizeof(jp.changes.id));
+	npl = plan_uploads(req, &jp.changes, &pl);
+	jp.c.params = jp.changes.params;
+	ret = sched_job_update(req->srv->deps.sched, job->id, &jp.c);
+	move_uploads(req, pl, npl, ret == 0);
+	if (ret < 0)
+		post_refused(req, &jp, ret);
+	else
+		redirect_job(req);
+done:
+	job_post_release(&jp);
 }
 
 /* ---- WAIT ---- */
@@ -729,8 +870,7 @@ static void rest_list_child(struct http_request *req, struct uws_job *job, const
 	int ret;
 
 	if (params && req->method == HTTP_POST) {
-		if (do_params(req, job) == 0)
-			redirect_job(req);
+		job_post(req, job);
 		return;
 	}
 	if (!is_get(req)) {

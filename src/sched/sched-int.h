@@ -1,9 +1,10 @@
 /*
  * sched-int: the scheduler's shared state and the functions its files call
  * in one another (sched.c: open/close and the job operations; sched_run.c:
- * queue, start, exit; sched_stage.c: fetching inputs by reference before a
+ * queue, start, end; sched_stage.c: fetching inputs by reference before a
  * start; sched_results.c: results at job end; sched_wait.c: waiters, the
- * deadline thread and destruction; sched_timer.c: the deadline heap).
+ * deadline thread and destruction; sched_timer.c: the deadline heap;
+ * sched_work.c: the worker threads that start and end jobs and remove files).
  *
  * Locking, always in this order, never the other way round:
  *   1. a job's stripe (stripes[hash(id)]): serialises the phase changes of
@@ -27,6 +28,10 @@
 #define SCHED_WAIT_BUCKETS  256
 #define SCHED_DESTROY_BATCH 32
 #define SCHED_NEVER	    INT64_MAX
+#define SCHED_WORKERS	    4
+/* Back-off of a job end the store refused: doubling from MIN up to MAX. */
+#define SCHED_END_RETRY_MIN_MS 100
+#define SCHED_END_RETRY_MAX_MS 5000
 
 #define sched_container_of(ptr, type, member)                                                      \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -61,14 +66,26 @@ enum sched_kill {
 	SCHED_KILL_SHUTDOWN, /* sched_close: the exit is ignored, the job is requeued */
 };
 
-/* A job sched started and whose exit it has not seen yet. */
+/*
+ * A job sched started and whose end is not recorded yet. It holds a slot
+ * (nrunning) from its start until its end is committed: launching (the
+ * process is being spawned, handle 0), running, then `ended` (the process
+ * exited, or never started: fail_why) with its end queued for a worker, or
+ * waiting for a retry (the timer) while the store refuses it.
+ */
 struct sched_run {
 	struct sched_run *next;
 	char id[UWS_ID_LEN + 1];
 	int64_t handle;
 	struct jdl *jdl; /* the description it runs (a reference) */
 	enum sched_kill kill;
-	bool term_sent; /* SIGTERM sent: the timer now means SIGKILL */
+	bool term_sent;	 /* SIGTERM sent: the timer now means SIGKILL */
+	bool launching;	 /* a worker is spawning it: its exit waits for the launch */
+	bool ended;	 /* ee holds how it ended; the timer means "retry the end" */
+	bool end_failed; /* its end was refused by the store at least once */
+	bool end_queued; /* a task for its end is queued (sched_work.c) */
+	int64_t retry_ms;
+	struct exec_exit ee; /* ee.job_id points to id */
 	struct sched_timer timer;
 	/* Fetching inputs (sched_stage.c): no process yet, handle 0; signals
 	 * become `cancel`. A stager thread owns the run until it launches it
@@ -118,6 +135,16 @@ struct sched {
 	bool thread_started;
 	pthread_t deadline_thread;
 
+	/* sched_work.c: tasks for the workers (s->lock) */
+	pthread_cond_t work_cond;
+	struct sched_task *task_head, *task_tail;
+	size_t ntasks;
+	size_t nend_failed; /* runs whose end the store refused: /availability */
+	bool purge_pending;
+	bool work_stop;
+	pthread_t *workers;
+	size_t nworkers;
+
 	/* sched_stage.c: runs waiting for a stager thread (s->lock) */
 	struct sched_run *stage_head, *stage_tail;
 	pthread_cond_t stage_cond;
@@ -128,7 +155,8 @@ struct sched {
 
 /* sched.c */
 pthread_mutex_t *sched_stripe(struct sched *s, const char *id);
-bool sched_id_ok(const char *id); /* safe to use in a path */
+bool sched_stopping(struct sched *s); /* takes s->lock */
+bool sched_id_ok(const char *id);     /* safe to use in a path */
 char *sched_path(const struct sched *s, const char *id, const char *rel); /* caller frees */
 /* Sets job->phase when the UWS table allows it; OPUS_ERR_PHASE otherwise. */
 int sched_set_phase(struct uws_job *job, enum uws_phase to);
@@ -144,8 +172,16 @@ struct sched_run *sched_run_find(struct sched *s, const char *id); /* s->lock he
 void sched_run_stop(struct sched *s, struct sched_run *run, enum sched_kill why);
 /* Its timer fired: duration exceeded or grace over. s->lock held. */
 void sched_run_deadline(struct sched *s, struct sched_run *run);
-/* Starts queued jobs while slots are free. No lock held. */
-void sched_try_start(struct sched *s);
+bool sched_queue_pop(struct sched *s, char id_out[UWS_ID_LEN + 1]); /* s->lock held */
+/* Starts one job popped from the queue; its slot is taken (nstarting). A worker. */
+void sched_start_one(struct sched *s, const char *id);
+/* Records the end of an ended run (its phase, results and end time in one
+ * commit), then releases its slot and frees it; while the store refuses the
+ * end, retries later with back-off instead. A worker. */
+void sched_end_run(struct sched *s, struct sched_run *run);
+/* The run ended (ee, or fail_why when it never started): queue its end,
+ * unless its launch is still in progress (the launcher queues it). s->lock held. */
+void sched_run_ended_locked(struct sched *s, struct sched_run *run);
 /* exec's exit callback. */
 void sched_on_exit(void *ctx, const struct exec_exit *ee);
 /* Results a job left: Generated files that exist, stdout, stderr. j may be NULL. */
@@ -154,15 +190,15 @@ void sched_results_clear(struct uws_job *job);
 
 /* Sends sig to a run's process group; a staging run is cancelled instead. s->lock held. */
 void sched_run_signal(struct sched *s, struct sched_run *run, int sig);
-/* Unlinks the run of id with this handle (0 for a staging run); NULL when
- * none. s->lock held. */
-struct sched_run *sched_run_take(struct sched *s, const char *id, int64_t handle);
-/* Prepares the job's files and starts it: NULL, or why it could not. Stripe held. */
+/* Spawns a run's process (no lock held), records the start, and hands an
+ * exit seen meanwhile to a worker. The run may be gone on return. */
+void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job);
+/* Prepares the job's files and starts it: NULL, or why it could not. No lock held. */
 const char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
 			 int64_t *handle);
-/* Records the end of a taken run. Stripe held; returns the waiters to wake. */
-struct sched_waiter *sched_finish(struct sched *s, const struct sched_run *run,
-				  const struct exec_exit *ee);
+/* Records the end of a run. Stripe held; 0 with the waiters to wake in
+ * *woken, or the store's error (nothing recorded: try again later). */
+int sched_finish(struct sched *s, const struct sched_run *run, struct sched_waiter **woken);
 /* Is the parameter an input entity (a Used entity or a file parameter)? Its
  * Used description (NULL for a file parameter) in *used_out. */
 bool sched_param_is_input(const struct jdl *j, const char *name,
@@ -186,5 +222,20 @@ void sched_waiters_fire(struct sched_waiter *list);
 void sched_destruction_note(struct sched *s, int64_t ms);
 int sched_deadline_start(struct sched *s);
 void sched_deadline_stop(struct sched *s);
+/* Deletes one batch of jobs whose destruction time passed. A worker. */
+void sched_destroy_expired(struct sched *s);
+
+/* sched_work.c */
+int sched_work_start(struct sched *s) OPUS_WUR;
+/* After every run ended: drains the tasks, then joins the workers. */
+void sched_work_stop(struct sched *s);
+/* A queued job may be able to start now. No lock held. */
+void sched_work_kick(struct sched *s);
+/* Queues the end of an ended run. s->lock held. */
+void sched_work_end_locked(struct sched *s, struct sched_run *run);
+/* Removes the directory tree at path (owned by the task from now on). No lock held. */
+void sched_work_rmtree(struct sched *s, char *path);
+/* Queues a purge of expired jobs, unless one is queued already. s->lock held. */
+void sched_work_purge_locked(struct sched *s);
 
 #endif

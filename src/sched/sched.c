@@ -87,8 +87,11 @@ int sched_job_create(struct sched *s, struct uws_job *job, bool run)
 
 	if (!j)
 		return ret;
+	ret = OPUS_ERR_BUSY;
+	if (sched_stopping(s))
+		goto done;
 	ret = OPUS_ERR_INVAL;
-	if (job->execution_duration < 0 || job->destruction_time < 0)
+	if (job->execution_duration < 0 || (job->destruction_set && job->destruction_time < 0))
 		goto done;
 	if (!job->id[0])
 		uws_id_new(job->id);
@@ -108,11 +111,13 @@ int sched_job_create(struct sched *s, struct uws_job *job, bool run)
 		job->execution_duration = j->execution_duration ? j->execution_duration
 								: s->cfg.default_execution_duration;
 	job->execution_duration = clamp_duration(s, job->execution_duration);
-	if (job->destruction_time == 0 && s->cfg.default_destruction > 0)
+	if (!job->destruction_set && s->cfg.default_destruction > 0)
 		job->destruction_time = now + s->cfg.default_destruction * 1000;
-	else if (job->destruction_time == 0 && s->cfg.max_destruction > 0)
+	else if (!job->destruction_set && s->cfg.max_destruction > 0)
 		job->destruction_time = now + s->cfg.max_destruction * 1000;
-	if (job->destruction_time != 0)
+	else if (!job->destruction_set)
+		job->destruction_time = 0;
+	if (job->destruction_set || job->destruction_time != 0)
 		job->destruction_time = clamp_destruction(s, job->destruction_time, now);
 	ret = store_job_create(s->st, job);
 	if (ret)
@@ -122,12 +127,21 @@ int sched_job_create(struct sched *s, struct uws_job *job, bool run)
 	if (run) {
 		pthread_mutex_lock(&s->lock);
 		sched_queue_push(s, job->id);
+		pthread_cond_signal(&s->work_cond);
 		pthread_mutex_unlock(&s->lock);
-		sched_try_start(s);
 	}
 done:
 	jdl_unref(j);
 	return ret;
+}
+
+bool sched_stopping(struct sched *s)
+{
+	bool stopping;
+	pthread_mutex_lock(&s->lock);
+	stopping = s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	return stopping;
 }
 
 /* Reads a job under its stripe (locked on success: the caller unlocks). */
@@ -150,71 +164,145 @@ static int job_lock_get(struct sched *s, const char *id, struct uws_job *job,
 	return 0;
 }
 
-int sched_job_run(struct sched *s, const char *id)
+/* Applies c's parameters to job (set or replace, names case-insensitive). */
+static void apply_params(struct uws_job *job, const struct sched_change *c)
+{
+	for (size_t i = 0; i < c->nparams; i++) {
+		const struct uws_param *np = &c->params[i];
+		struct uws_param *p = NULL;
+		for (size_t k = 0; k < job->nparams && !p; k++) {
+			if (strcasecmp(job->params[k].name, np->name) == 0)
+				p = &job->params[k];
+		}
+		if (!p) {
+			uws_job_add_param(job, np->name, np->value, np->by_ref);
+			continue;
+		}
+		free(p->name);
+		free(p->value);
+		p->name = xstrdup(np->name);
+		p->value = xstrdup(np->value);
+		p->by_ref = np->by_ref;
+	}
+}
+
+/* Does the change touch what may change only while PENDING? */
+static bool change_needs_pending(const struct sched_change *c)
+{
+	return c->nparams > 0 || c->run_id || c->set_duration;
+}
+
+/* Applies the change to job in memory; OPUS_ERR_PHASE when the phase forbids it. */
+static int change_apply(struct sched *s, const struct sched_change *c, struct uws_job *job)
+{
+	if (change_needs_pending(c) && job->phase != UWS_PENDING)
+		return OPUS_ERR_PHASE;
+	apply_params(job, c);
+	if (c->run_id) {
+		free(job->run_id);
+		job->run_id = *c->run_id ? xstrdup(c->run_id) : NULL;
+	}
+	if (c->set_duration)
+		job->execution_duration = clamp_duration(s, c->duration);
+	if (c->set_destruction)
+		job->destruction_time = clamp_destruction(s, c->destruction, job->creation_time);
+	if (c->action == SCHED_ACTION_RUN && job->phase != UWS_QUEUED &&
+	    job->phase != UWS_EXECUTING) {
+		if (sched_set_phase(job, UWS_QUEUED) != 0)
+			return OPUS_ERR_PHASE;
+		job->run_request_time = time_now_ms();
+	}
+	if (c->action == SCHED_ACTION_ABORT) {
+		if (sched_set_phase(job, UWS_ABORTED) != 0)
+			return OPUS_ERR_PHASE;
+		job->end_time = time_now_ms(); /* an EXECUTING job gets its own at its end */
+	}
+	return 0;
+}
+
+/*
+ * What a committed change sets going: a RUN queues the job, an ABORT takes it
+ * off the queue or stops its run. True when the job's waiters are to be woken
+ * now: not for an abort of a run, whose waiters wake once its end (results,
+ * end time) is recorded. s->lock held.
+ */
+static bool change_effects_locked(struct sched *s, const char *id, enum uws_phase was,
+				  enum uws_phase now)
+{
+	struct sched_run *run;
+
+	if (was == now)
+		return false;
+	if (now == UWS_QUEUED) {
+		sched_queue_push(s, id);
+		pthread_cond_signal(&s->work_cond);
+		return true;
+	}
+	sched_queue_remove(s, id);
+	run = sched_run_find(s, id);
+	if (!run)
+		return true;
+	sched_run_stop(s, run, SCHED_KILL_ABORT);
+	return false;
+}
+
+int sched_job_update(struct sched *s, const char *id, const struct sched_change *c)
 {
 	struct uws_job job = {0};
 	struct sched_waiter *woken = NULL;
 	pthread_mutex_t *stripe;
-	int ret = job_lock_get(s, id, &job, &stripe);
+	struct jdl *j = NULL;
+	enum uws_phase was;
+	bool wake;
+	int ret;
 
+	if ((c->set_duration && c->duration < 0) || (c->nparams && !c->params))
+		return OPUS_ERR_INVAL;
+	if (sched_stopping(s) && (c->action == SCHED_ACTION_RUN || change_needs_pending(c)))
+		return OPUS_ERR_BUSY;
+	ret = job_lock_get(s, id, &job, &stripe);
 	if (ret)
 		return ret;
-	if (job.phase == UWS_QUEUED || job.phase == UWS_EXECUTING)
+	was = job.phase;
+	if (c->action == SCHED_ACTION_RUN && (was == UWS_QUEUED || was == UWS_EXECUTING) &&
+	    !change_needs_pending(c) && !c->set_destruction)
 		goto done; /* already on its way: not an error */
-	ret = sched_set_phase(&job, UWS_QUEUED);
-	if (ret)
-		goto done;
-	job.run_request_time = time_now_ms();
-	ret = store_job_save(s->st, &job);
+	ret = change_apply(s, c, &job);
+	if (ret == 0 && c->check) {
+		j = jdl_registry_get_version(s->reg, job.jobdef, job.jdl_hash);
+		ret = c->check(c->check_ctx, &job, j);
+	}
+	if (ret == 0)
+		ret = c->nparams ? store_job_update(s->st, &job) : store_job_save(s->st, &job);
 	if (ret)
 		goto done;
 	pthread_mutex_lock(&s->lock);
-	sched_queue_push(s, id);
+	wake = change_effects_locked(s, id, was, job.phase);
 	pthread_mutex_unlock(&s->lock);
-	woken = sched_waiters_take(s, id);
+	if (c->action == SCHED_ACTION_ABORT)
+		log_info("job %s aborted (was %s)", id, uws_phase_name(was));
+	if (wake)
+		woken = sched_waiters_take(s, id);
 done:
 	pthread_mutex_unlock(stripe);
+	if (ret == 0 && c->set_destruction)
+		sched_destruction_note(s, job.destruction_time);
 	uws_job_release(&job);
+	jdl_unref(j);
 	sched_waiters_fire(woken);
-	if (!ret)
-		sched_try_start(s);
 	return ret;
+}
+
+int sched_job_run(struct sched *s, const char *id)
+{
+	struct sched_change c = {.action = SCHED_ACTION_RUN};
+	return sched_job_update(s, id, &c);
 }
 
 int sched_job_abort(struct sched *s, const char *id)
 {
-	struct uws_job job = {0};
-	struct sched_waiter *woken = NULL;
-	pthread_mutex_t *stripe;
-	enum uws_phase was;
-	int ret = job_lock_get(s, id, &job, &stripe);
-
-	if (ret)
-		return ret;
-	was = job.phase;
-	ret = sched_set_phase(&job, UWS_ABORTED);
-	if (ret)
-		goto done;
-	job.end_time = time_now_ms(); /* an EXECUTING job gets its own at exit */
-	ret = store_job_save(s->st, &job);
-	if (ret)
-		goto done;
-	pthread_mutex_lock(&s->lock);
-	if (was == UWS_QUEUED)
-		sched_queue_remove(s, id);
-	if (was == UWS_EXECUTING) {
-		struct sched_run *run = sched_run_find(s, id);
-		if (run)
-			sched_run_stop(s, run, SCHED_KILL_ABORT);
-	}
-	pthread_mutex_unlock(&s->lock);
-	log_info("job %s aborted (was %s)", id, uws_phase_name(was));
-	woken = sched_waiters_take(s, id);
-done:
-	pthread_mutex_unlock(stripe);
-	uws_job_release(&job);
-	sched_waiters_fire(woken);
-	return ret;
+	struct sched_change c = {.action = SCHED_ACTION_ABORT};
+	return sched_job_update(s, id, &c);
 }
 
 int sched_delete(struct sched *s, const char *id)
@@ -223,7 +311,6 @@ int sched_delete(struct sched *s, const char *id)
 	struct sched_waiter *woken = NULL;
 	pthread_mutex_t *stripe;
 	struct sched_run *run;
-	char *dir;
 	int ret = job_lock_get(s, id, &job, &stripe);
 
 	if (ret)
@@ -241,12 +328,9 @@ int sched_delete(struct sched *s, const char *id)
 done:
 	pthread_mutex_unlock(stripe);
 	uws_job_release(&job);
-	if (!ret) {
-		/* A job still stopping may write a little more: its exit removes it again. */
-		dir = sched_job_dir(s, id);
-		rm_rf(dir);
-		free(dir);
-	}
+	/* A job still stopping may write a little more: its end removes it again. */
+	if (!ret)
+		sched_work_rmtree(s, sched_job_dir(s, id));
 	sched_waiters_fire(woken);
 	return ret;
 }
@@ -256,77 +340,40 @@ int sched_job_delete(struct sched *s, const char *id)
 	return sched_delete(s, id);
 }
 
+void sched_job_dir_remove(struct sched *s, const char *id)
+{
+	if (sched_id_ok(id))
+		sched_work_rmtree(s, sched_job_dir(s, id));
+}
+
 int sched_job_set_execution_duration(struct sched *s, const char *id, int64_t secs)
 {
-	struct uws_job job = {0};
-	pthread_mutex_t *stripe;
-	int ret;
-
-	if (secs < 0)
-		return OPUS_ERR_INVAL;
-	ret = job_lock_get(s, id, &job, &stripe);
-	if (ret)
-		return ret;
-	ret = OPUS_ERR_PHASE;
-	if (job.phase != UWS_PENDING)
-		goto done;
-	job.execution_duration = clamp_duration(s, secs);
-	ret = store_job_save(s->st, &job);
-done:
-	pthread_mutex_unlock(stripe);
-	uws_job_release(&job);
-	return ret;
+	struct sched_change c = {.set_duration = true, .duration = secs};
+	return sched_job_update(s, id, &c);
 }
 
 int sched_job_set_destruction(struct sched *s, const char *id, int64_t ms)
 {
-	struct uws_job job = {0};
-	pthread_mutex_t *stripe;
-	int ret = job_lock_get(s, id, &job, &stripe);
-
-	if (ret)
-		return ret;
-	job.destruction_time = clamp_destruction(s, ms, job.creation_time);
-	ret = store_job_save(s->st, &job);
-	pthread_mutex_unlock(stripe);
-	if (!ret)
-		sched_destruction_note(s, job.destruction_time);
-	uws_job_release(&job);
-	return ret;
+	struct sched_change c = {.set_destruction = true, .destruction = ms};
+	return sched_job_update(s, id, &c);
 }
 
 int sched_job_set_params(struct sched *s, const char *id, const struct uws_param *params, size_t n)
 {
-	struct uws_job job = {0};
-	pthread_mutex_t *stripe;
-	int ret = job_lock_get(s, id, &job, &stripe);
-
-	if (ret)
+	struct sched_change c = {.params = params, .nparams = n};
+	if (n == 0) {
+		/* Nothing to change, but the phase rule still holds. */
+		struct uws_job job = {0};
+		pthread_mutex_t *stripe;
+		int ret = job_lock_get(s, id, &job, &stripe);
+		if (ret)
+			return ret;
+		ret = job.phase == UWS_PENDING ? 0 : OPUS_ERR_PHASE;
+		pthread_mutex_unlock(stripe);
+		uws_job_release(&job);
 		return ret;
-	ret = OPUS_ERR_PHASE;
-	if (job.phase != UWS_PENDING)
-		goto done;
-	for (size_t i = 0; i < n; i++) {
-		struct uws_param *p = NULL;
-		for (size_t k = 0; k < job.nparams && !p; k++) {
-			if (strcasecmp(job.params[k].name, params[i].name) == 0)
-				p = &job.params[k];
-		}
-		if (!p) {
-			uws_job_add_param(&job, params[i].name, params[i].value, params[i].by_ref);
-			continue;
-		}
-		free(p->name);
-		free(p->value);
-		p->name = xstrdup(params[i].name);
-		p->value = xstrdup(params[i].value);
-		p->by_ref = params[i].by_ref;
 	}
-	ret = store_job_set_params(s->st, &job);
-done:
-	pthread_mutex_unlock(stripe);
-	uws_job_release(&job);
-	return ret;
+	return sched_job_update(s, id, &c);
 }
 
 /* Restart recovery of one job left EXECUTING by an earlier daemon. */
@@ -418,6 +465,7 @@ static struct sched *sched_new(const struct sched_config *cfg, struct store *st,
 	cond_init_monotonic(&s->tick);
 	cond_init_monotonic(&s->idle);
 	pthread_cond_init(&s->stage_cond, NULL);
+	pthread_cond_init(&s->work_cond, NULL);
 	return s;
 }
 
@@ -428,6 +476,7 @@ static void sched_free(struct sched *s)
 	while ((run = s->runs)) {
 		s->runs = run->next;
 		jdl_unref(run->jdl);
+		free(run->fail_why);
 		free(run);
 	}
 	while (s->qhead) {
@@ -442,6 +491,7 @@ static void sched_free(struct sched *s)
 	pthread_cond_destroy(&s->tick);
 	pthread_cond_destroy(&s->idle);
 	pthread_cond_destroy(&s->stage_cond);
+	pthread_cond_destroy(&s->work_cond);
 	free(s->data_dir);
 	free(s);
 }
@@ -468,19 +518,26 @@ int sched_open(const struct sched_config *cfg, struct store *st, struct jdl_regi
 	ret = sched_stage_start(s);
 	if (ret)
 		goto done;
+	ret = sched_work_start(s);
+	if (ret)
+		goto done;
 	ret = recover(s);
 	if (ret)
 		goto done;
 	ret = sched_deadline_start(s);
 	if (ret)
 		goto done;
-	sched_try_start(s);
+	sched_work_kick(s);
 	*out = s;
 	s = NULL;
 done:
 	if (s) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		pthread_mutex_unlock(&s->lock);
 		sched_stage_stop(s);
 		exec_close(s->ex);
+		sched_work_stop(s);
 		sched_free(s);
 	}
 	free(jobs);
@@ -521,27 +578,39 @@ static void requeue(struct sched *s, const char *id)
 	uws_job_release(&job);
 }
 
-void sched_close(struct sched *s)
+void sched_shutdown_begin(struct sched *s)
 {
 	struct sched_waiter *woken;
-	char(*ids)[UWS_ID_LEN + 1] = NULL;
-	size_t n = 0;
 
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
+	woken = sched_waiters_take_all_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	sched_waiters_fire(woken);
+}
+
+void sched_close(struct sched *s)
+{
+	char(*ids)[UWS_ID_LEN + 1] = NULL;
+	size_t n = 0;
+
+	if (!s)
+		return;
+	sched_shutdown_begin(s);
+	pthread_mutex_lock(&s->lock);
 	while (s->nstarting > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
-	woken = sched_waiters_take_all_locked(s);
 	ids = xcalloc(s->nrunning + 1, sizeof(*ids));
 	for (struct sched_run *r = s->runs; r; r = r->next) {
 		memcpy(ids[n++], r->id, sizeof(ids[0]));
 		sched_run_stop(s, r, SCHED_KILL_SHUTDOWN);
+		if (r->ended && !r->launching)
+			sched_work_end_locked(s, r); /* e.g. an end the store refused */
 	}
 	pthread_mutex_unlock(&s->lock);
 	sched_deadline_stop(s);
-	sched_waiters_fire(woken);
 
 	pthread_mutex_lock(&s->lock);
 	wait_runs(s, time_mono_ms() + s->cfg.kill_grace_ms);
@@ -556,5 +625,6 @@ void sched_close(struct sched *s)
 	free(ids);
 	sched_stage_stop(s);
 	exec_close(s->ex);
+	sched_work_stop(s);
 	sched_free(s);
 }

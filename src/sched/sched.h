@@ -52,6 +52,13 @@ struct sched_config {
 int sched_open(const struct sched_config *cfg, struct store *st, struct jdl_registry *reg,
 	       struct sched **out) OPUS_WUR;
 /*
+ * Begins the stop: no job starts any more, creates and RUNs answer
+ * OPUS_ERR_BUSY, every WAIT is woken and none registers from now on.
+ * Idempotent; sched_close() begins with it. The HTTP server calls it before
+ * it stops, so that no request is left suspended.
+ */
+void sched_shutdown_begin(struct sched *s);
+/*
  * Clean stop: wakes every WAIT, stops starting jobs, terminates running jobs
  * and returns them to QUEUED so they run again after the next start (no job is
  * lost), then stops threads. NULL ok.
@@ -65,22 +72,56 @@ char *sched_job_dir(const struct sched *s, const char *id);
  * Creates a job from a caller-filled record: jobdef, owner, run_id, params
  * (validated by the caller against the description; defaults included),
  * execution_duration (0: the description's, else clamped to the cap) and
- * destruction_time (0: default; a past time is clamped to now). If job->id is
+ * destruction_time (job->destruction_set: the client's, a past time clamped
+ * to now; else the default). If job->id is
  * empty a new id is made. sched fills id, phase, creation_time, quote,
  * jdl_hash. With `run`, the job goes straight to QUEUED. On return the job is
  * durably stored and job->id is set.
- * OPUS_ERR_NOTFOUND: unknown jobdef.
+ * OPUS_ERR_NOTFOUND: unknown jobdef; OPUS_ERR_BUSY: stopping.
  */
 int sched_job_create(struct sched *s, struct uws_job *job, bool run) OPUS_WUR;
+
+enum sched_action { SCHED_ACTION_NONE, SCHED_ACTION_RUN, SCHED_ACTION_ABORT };
+
+/*
+ * One change to a job (a POST to it): checked whole and applied in one
+ * commit, or not at all. Parameters, run id and execution duration may
+ * change only while PENDING (else OPUS_ERR_PHASE, nothing changed); the
+ * destruction time in any phase.
+ */
+struct sched_change {
+	const struct uws_param *params; /* set or replace these (names case-insensitive) */
+	size_t nparams;
+	const char *run_id; /* non-NULL: the new runId ("" clears it) */
+	bool set_duration;  /* duration: s, 0 = unlimited; clamped to the cap */
+	int64_t duration;
+	bool set_destruction; /* destruction: ms; a past time is clamped to now */
+	int64_t destruction;
+	enum sched_action action; /* RUN: as sched_job_run; ABORT: as sched_job_abort */
+	/* Called under the job's lock with the job as it would be after the
+	 * change, and the description version it was created with (NULL when
+	 * gone), before anything is saved; a negative return refuses the whole
+	 * change with that code. NULL: no check. */
+	int (*check)(void *ctx, const struct uws_job *job, const struct jdl *j);
+	void *check_ctx;
+};
+/* OPUS_ERR_NOTFOUND, OPUS_ERR_PHASE, OPUS_ERR_INVAL, OPUS_ERR_BUSY (stopping),
+ * the check's code, or a store error. */
+int sched_job_update(struct sched *s, const char *id, const struct sched_change *c) OPUS_WUR;
 
 /* PENDING -> QUEUED (then EXECUTING when a slot is free). Already QUEUED or
  * EXECUTING: 0 (no change). A final phase: OPUS_ERR_PHASE. */
 int sched_job_run(struct sched *s, const char *id) OPUS_WUR;
-/* PENDING, QUEUED, EXECUTING -> ABORTED (killing the process group).
- * A final phase: OPUS_ERR_PHASE. */
+/* PENDING, QUEUED, EXECUTING -> ABORTED (killing the job's processes).
+ * A final phase: OPUS_ERR_PHASE. The phase is ABORTED at once; a job that
+ * was running gets its results and end time when its processes are gone,
+ * and its WAITs wake only then. */
 int sched_job_abort(struct sched *s, const char *id) OPUS_WUR;
-/* Kills the job if it runs, removes its record and its directory; wakes WAITs. */
+/* Kills the job if it runs, removes its record, then its directory (on a
+ * worker: the tree may be large); wakes WAITs. */
 int sched_job_delete(struct sched *s, const char *id) OPUS_WUR;
+/* Removes a job directory left by a create that failed (on a worker). */
+void sched_job_dir_remove(struct sched *s, const char *id);
 /* Seconds >= 0 (0 = unlimited), clamped to the cap. PENDING only, else OPUS_ERR_PHASE. */
 int sched_job_set_execution_duration(struct sched *s, const char *id, int64_t secs) OPUS_WUR;
 /* Any phase. A time in the past is clamped to now (the daemon then deletes it). */
@@ -106,6 +147,7 @@ struct sched_stats {
 	size_t queued;
 	size_t running;
 	size_t waiters;
+	size_t ends_unrecorded; /* job ends the store refused so far (retried) */
 };
 void sched_get_stats(struct sched *s, struct sched_stats *out);
 

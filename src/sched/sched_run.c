@@ -1,14 +1,17 @@
 /*
  * sched_run: the run queue, starting a job (directory, script, environment,
  * exec_start, EXECUTING), stopping one (SIGTERM, SIGKILL after the grace),
- * and its exit (final phase, results via sched_results.c, next job). A job
- * with inputs by reference starts as a staging run (sched_stage.c).
+ * and its end (final phase, results via sched_results.c). A job with inputs
+ * by reference starts as a staging run (sched_stage.c).
  *
- * A slot is taken (nstarting) under s->lock before the job is read, and
- * becomes a run once exec started it, so max_running holds even while the
- * store writes of several starts overlap. exec's reaper reports an exit
- * under the job's stripe, which the start holds until EXECUTING is saved:
- * an exit is never seen before its start.
+ * Starts and ends run on sched's workers (sched_work.c). A slot is taken
+ * (nstarting) under s->lock before the job is read, becomes a run when the
+ * job is launched, and is released only once the job's end is committed, so
+ * max_running holds and a job is final once, with its results. The process
+ * is spawned with no lock held; EXECUTING is committed (with the process
+ * group) right after, under the job's stripe. An exit reported while the
+ * launch is still in progress is held back until the launcher has recorded
+ * the start, so an end is never recorded before its start.
  */
 #include "sched/sched-int.h"
 
@@ -55,8 +58,7 @@ void sched_queue_remove(struct sched *s, const char *id)
 	}
 }
 
-/* Pops the oldest queued id into id_out; false when empty. s->lock held. */
-static bool queue_pop(struct sched *s, char id_out[UWS_ID_LEN + 1])
+bool sched_queue_pop(struct sched *s, char id_out[UWS_ID_LEN + 1])
 {
 	struct sched_qent *q = s->qhead;
 	if (!q)
@@ -78,27 +80,15 @@ struct sched_run *sched_run_find(struct sched *s, const char *id)
 	return r;
 }
 
-struct sched_run *sched_run_take(struct sched *s, const char *id, int64_t handle)
-{
-	struct sched_run **pp = &s->runs, *r;
-	while (*pp && (strcmp((*pp)->id, id) != 0 || (*pp)->handle != handle))
-		pp = &(*pp)->next;
-	r = *pp;
-	if (r) {
-		*pp = r->next;
-		sched_heap_disarm(&s->heap, &r->timer);
-		s->nrunning--;
-		pthread_cond_broadcast(&s->idle);
-	}
-	return r;
-}
-
 void sched_run_signal(struct sched *s, struct sched_run *run, int sig)
 {
+	if (run->ended)
+		return; /* nothing left to signal; its group id may be reused */
 	if (run->staging)
 		run->cancel = 1;
-	else
+	else if (run->handle > 0)
 		(void)exec_signal(s->ex, run->handle, sig);
+	/* else launching: the launcher sees run->kill and kills what it started */
 }
 
 static void run_term(struct sched *s, struct sched_run *run)
@@ -119,6 +109,10 @@ void sched_run_stop(struct sched *s, struct sched_run *run, enum sched_kill why)
 
 void sched_run_deadline(struct sched *s, struct sched_run *run)
 {
+	if (run->ended) {
+		sched_work_end_locked(s, run); /* retry an end the store refused */
+		return;
+	}
 	if (!run->term_sent) {
 		log_info("job %s: execution duration exceeded, stopping it", run->id);
 		sched_run_stop(s, run, SCHED_KILL_TIMEOUT);
@@ -280,18 +274,18 @@ static struct sched_waiter *start_failed(struct sched *s, struct uws_job *job, c
 	return sched_waiters_take(s, job->id);
 }
 
-/* Registers a started job as a run and arms its duration. Stripe held. */
-static struct sched_run *run_add(struct sched *s, const struct uws_job *job, int64_t handle,
-				 struct jdl *j, bool staging)
+/* A run for the job takes over its slot (nstarting -> nrunning), with its
+ * duration armed. s->lock held. */
+static struct sched_run *run_add_locked(struct sched *s, const struct uws_job *job, struct jdl *j,
+					bool staging)
 {
 	struct sched_run *run = xcalloc(1, sizeof(*run));
 
 	snprintf(run->id, sizeof(run->id), "%s", job->id);
-	run->handle = handle;
 	run->staging = staging;
+	run->launching = !staging;
 	run->jdl = j;
 	sched_timer_init(&run->timer, SCHED_TIMER_RUN);
-	pthread_mutex_lock(&s->lock);
 	run->next = s->runs;
 	s->runs = run;
 	s->nrunning++;
@@ -302,7 +296,6 @@ static struct sched_run *run_add(struct sched *s, const struct uws_job *job, int
 		pthread_cond_signal(&s->tick);
 	if (staging)
 		sched_stage_push(s, run);
-	pthread_mutex_unlock(&s->lock);
 	return run;
 }
 
@@ -341,17 +334,96 @@ static const char *missing_jdl_reason(struct sched *s, const struct uws_job *job
 	return exists ? "job description version no longer available" : "job description removed";
 }
 
-/* Starts one job popped from the queue; its slot is taken (nstarting). */
-static void start_one(struct sched *s, const char *id)
+/*
+ * After the spawn: QUEUED -> EXECUTING (or, for a staged run, already
+ * EXECUTING) with the process group, in one commit under the stripe. A job
+ * aborted or deleted meanwhile is left as it is: its kill is pending.
+ */
+static void record_start(struct sched *s, const char *id, int64_t handle, struct sched_run *run)
+{
+	pthread_mutex_t *stripe = sched_stripe(s, id);
+	struct sched_waiter *woken = NULL;
+	struct uws_job job = {0};
+	bool was_queued;
+
+	pthread_mutex_lock(stripe);
+	if (store_job_get(s->st, id, &job) != 0 ||
+	    (job.phase != UWS_QUEUED && job.phase != UWS_EXECUTING))
+		goto done;
+	was_queued = job.phase == UWS_QUEUED;
+	if (was_queued) {
+		job.phase = UWS_EXECUTING;
+		job.start_time = time_now_ms();
+	}
+	job.pgid = handle;
+	if (store_job_save(s->st, &job) != 0) {
+		log_error("job %s: could not record its start; killing it", id);
+		pthread_mutex_lock(&s->lock);
+		if (run->kill == SCHED_KILL_NONE)
+			run->kill = SCHED_KILL_FAILED;
+		pthread_mutex_unlock(&s->lock);
+		goto done;
+	}
+	log_info("job %s (%s) started, process group %lld", id, job.jobdef, (long long)handle);
+	if (was_queued)
+		woken = sched_waiters_take(s, id);
+done:
+	pthread_mutex_unlock(stripe);
+	sched_waiters_fire(woken);
+	uws_job_release(&job);
+}
+
+void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job)
+{
+	char id[UWS_ID_LEN + 1];
+	const char *why;
+	int64_t handle = 0;
+
+	memcpy(id, run->id, sizeof(id));
+	pthread_mutex_lock(&s->lock);
+	run->launching = true;
+	pthread_mutex_unlock(&s->lock);
+	why = sched_launch(s, job, run->jdl, &handle); /* no lock held: it spawns */
+	if (why) {
+		pthread_mutex_lock(&s->lock);
+		run->launching = false;
+		run->fail_why = xstrdup(why);
+		sched_run_ended_locked(s, run);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	run->handle = handle;
+	run->staging = false;
+	pthread_mutex_unlock(&s->lock);
+	record_start(s, id, handle, run);
+	pthread_mutex_lock(&s->lock);
+	run->launching = false;
+	if (run->ended)
+		sched_work_end_locked(s, run); /* it exited during the launch */
+	else if (run->kill != SCHED_KILL_NONE || run->cancel)
+		(void)exec_signal(s->ex, handle, SIGKILL); /* stopped while it was starting */
+	pthread_mutex_unlock(&s->lock);			   /* run may be gone from here on */
+}
+
+/* Gives a slot taken for a start that did not happen back. No lock held. */
+static void slot_release(struct sched *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->nstarting--;
+	pthread_cond_broadcast(&s->idle);
+	pthread_cond_signal(&s->work_cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void sched_start_one(struct sched *s, const char *id)
 {
 	pthread_mutex_t *stripe = sched_stripe(s, id);
 	struct uws_job job = {0};
 	struct sched_waiter *woken = NULL;
 	struct sched_run *run = NULL;
 	struct jdl *j = NULL;
-	const char *why;
-	int64_t handle = 0;
-	bool staging;
+	bool staging = false;
 	int err;
 
 	pthread_mutex_lock(stripe);
@@ -362,58 +434,38 @@ static void start_one(struct sched *s, const char *id)
 	if (err || job.phase != UWS_QUEUED)
 		goto done; /* deleted or aborted since it was queued */
 	j = jdl_registry_get_version(s->reg, job.jobdef, job.jdl_hash);
-	staging = j && sched_needs_staging(&job, j);
-	why = !j ? missing_jdl_reason(s, &job) : staging ? NULL : sched_launch(s, &job, j, &handle);
-	if (why) {
-		woken = start_failed(s, &job, why);
+	if (!j) {
+		woken = start_failed(s, &job, missing_jdl_reason(s, &job));
 		goto done;
 	}
-	run = run_add(s, &job, handle, j, staging);
-	j = NULL;
-	job.start_time = time_now_ms();
-	job.pgid = handle;
-	if (sched_set_phase(&job, UWS_EXECUTING) != 0 || store_job_save(s->st, &job) != 0) {
-		log_error("job %s: could not record its start; killing it", id);
-		pthread_mutex_lock(&s->lock);
-		run->kill = SCHED_KILL_FAILED;
-		sched_run_signal(s, run, SIGKILL);
-		pthread_mutex_unlock(&s->lock);
-		goto done;
-	}
-	if (staging)
+	staging = sched_needs_staging(&job, j);
+	if (staging) {
+		/* Its inputs are fetched while it is EXECUTING, before any process. */
+		job.phase = UWS_EXECUTING;
+		job.start_time = time_now_ms();
+		job.pgid = 0;
+		if (store_job_save(s->st, &job) != 0) {
+			log_error("job %s: could not record its start; left QUEUED until the "
+				  "next start",
+				  id);
+			goto done;
+		}
 		log_info("job %s (%s) started, fetching its inputs", id, job.jobdef);
-	else
-		log_info("job %s (%s) started, process group %lld", id, job.jobdef,
-			 (long long)handle);
-	woken = sched_waiters_take(s, id);
-done:
-	if (!run) {
-		pthread_mutex_lock(&s->lock);
-		s->nstarting--;
-		pthread_cond_broadcast(&s->idle);
-		pthread_mutex_unlock(&s->lock);
+		woken = sched_waiters_take(s, id);
 	}
+	pthread_mutex_lock(&s->lock);
+	run = run_add_locked(s, &job, j, staging);
+	pthread_mutex_unlock(&s->lock);
+	j = NULL;
+done:
 	pthread_mutex_unlock(stripe);
+	if (!run)
+		slot_release(s);
 	sched_waiters_fire(woken);
+	if (run && !staging)
+		sched_launch_run(s, run, &job);
 	jdl_unref(j);
 	uws_job_release(&job);
-}
-
-void sched_try_start(struct sched *s)
-{
-	for (;;) {
-		char id[UWS_ID_LEN + 1];
-
-		pthread_mutex_lock(&s->lock);
-		if (s->stopping || s->nrunning + s->nstarting >= (size_t)s->cfg.max_running ||
-		    !queue_pop(s, id)) {
-			pthread_mutex_unlock(&s->lock);
-			return;
-		}
-		s->nstarting++;
-		pthread_mutex_unlock(&s->lock);
-		start_one(s, id);
-	}
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid
@@ -536,62 +588,124 @@ static void exit_outcome(const struct sched *s, const struct sched_run *run,
 	free(why);
 }
 
-struct sched_waiter *sched_finish(struct sched *s, const struct sched_run *run,
-				  const struct exec_exit *ee)
+int sched_finish(struct sched *s, const struct sched_run *run, struct sched_waiter **woken)
 {
 	struct uws_job job = {0};
-	struct sched_waiter *woken = NULL;
 	int err = store_job_get(s->st, run->id, &job);
 
+	*woken = NULL;
 	if (err == OPUS_ERR_NOTFOUND) {
 		/* Deleted while it ran: remove what it wrote during the grace. */
 		char *dir = sched_job_dir(s, run->id);
 		rm_rf(dir);
 		free(dir);
-		return NULL;
+		return 0;
 	}
 	if (err)
 		goto done;
 	if (uws_phase_is_final(job.phase) && job.phase != UWS_ABORTED) {
-		log_warn("job %s exited in phase %s; left as is", job.id,
-			 uws_phase_name(job.phase));
+		log_warn("job %s ended in phase %s; left as is", job.id, uws_phase_name(job.phase));
 		goto done;
 	}
-	exit_outcome(s, run, ee, &job);
+	exit_outcome(s, run, &run->ee, &job);
 	job.end_time = time_now_ms();
 	sched_collect_results(s, &job, run->jdl);
-	if (store_job_finish(s->st, &job) != 0) {
-		log_error("job %s: could not record its end", job.id);
+	err = store_job_finish(s->st, &job);
+	if (err)
 		goto done;
-	}
 	log_info("job %s ended: %s%s%s", job.id, uws_phase_name(job.phase),
 		 job.error_summary ? ": " : "", job.error_summary ? job.error_summary : "");
-	woken = sched_waiters_take(s, job.id);
+	*woken = sched_waiters_take(s, job.id);
 done:
 	uws_job_release(&job);
-	return woken;
+	return err;
+}
+
+/* The end was refused: try again later, with back-off. Stripe and s->lock held. */
+static void end_retry_locked(struct sched *s, struct sched_run *run, int err)
+{
+	if (!run->end_failed) {
+		run->end_failed = true;
+		s->nend_failed++;
+	}
+	run->retry_ms = run->retry_ms ? run->retry_ms * 2 : SCHED_END_RETRY_MIN_MS;
+	if (run->retry_ms > SCHED_END_RETRY_MAX_MS)
+		run->retry_ms = SCHED_END_RETRY_MAX_MS;
+	log_error("job %s: could not record its end (%s); trying again in %lld ms", run->id,
+		  opus_strerror(err), (long long)run->retry_ms);
+	if (sched_heap_arm(&s->heap, &run->timer, time_mono_ms() + run->retry_ms))
+		pthread_cond_signal(&s->tick);
+}
+
+/* Unlinks a run whose end is recorded; its slot is free. s->lock held. */
+static void run_unlink_locked(struct sched *s, struct sched_run *run)
+{
+	struct sched_run **pp = &s->runs;
+
+	while (*pp && *pp != run)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = run->next;
+	sched_heap_disarm(&s->heap, &run->timer);
+	if (run->end_failed)
+		s->nend_failed--;
+	s->nrunning--;
+	pthread_cond_broadcast(&s->idle);
+	pthread_cond_signal(&s->work_cond);
+}
+
+void sched_end_run(struct sched *s, struct sched_run *run)
+{
+	pthread_mutex_t *stripe = sched_stripe(s, run->id);
+	struct sched_waiter *woken = NULL;
+	enum sched_kill kill;
+	int err = 0;
+
+	pthread_mutex_lock(stripe);
+	pthread_mutex_lock(&s->lock);
+	run->end_queued = false;
+	kill = run->kill;
+	pthread_mutex_unlock(&s->lock);
+	if (kill != SCHED_KILL_SHUTDOWN)
+		err = sched_finish(s, run, &woken);
+	pthread_mutex_lock(&s->lock);
+	if (err && run->kill != SCHED_KILL_SHUTDOWN) {
+		end_retry_locked(s, run, err);
+		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(stripe);
+		return;
+	}
+	run_unlink_locked(s, run);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(stripe);
+	sched_waiters_fire(woken);
+	jdl_unref(run->jdl);
+	free(run->fail_why);
+	free(run);
+}
+
+void sched_run_ended_locked(struct sched *s, struct sched_run *run)
+{
+	run->ended = true;
+	sched_heap_disarm(&s->heap, &run->timer);
+	if (!run->launching)
+		sched_work_end_locked(s, run);
 }
 
 void sched_on_exit(void *ctx, const struct exec_exit *ee)
 {
 	struct sched *s = ctx;
-	pthread_mutex_t *stripe = sched_stripe(s, ee->job_id);
-	struct sched_waiter *woken = NULL;
 	struct sched_run *run;
 
-	pthread_mutex_lock(stripe);
 	pthread_mutex_lock(&s->lock);
-	run = sched_run_take(s, ee->job_id, ee->handle);
-	pthread_mutex_unlock(&s->lock);
-	if (run && run->kill != SCHED_KILL_SHUTDOWN)
-		woken = sched_finish(s, run, ee);
-	pthread_mutex_unlock(stripe);
-	if (!run) {
+	run = sched_run_find(s, ee->job_id);
+	if (!run || run->ended || (run->handle > 0 && run->handle != ee->handle)) {
+		pthread_mutex_unlock(&s->lock);
 		log_warn("sched: exit of unknown job %s", ee->job_id);
 		return;
 	}
-	sched_waiters_fire(woken);
-	jdl_unref(run->jdl);
-	free(run);
-	sched_try_start(s);
+	run->ee = *ee;
+	run->ee.job_id = run->id;
+	sched_run_ended_locked(s, run);
+	pthread_mutex_unlock(&s->lock);
 }

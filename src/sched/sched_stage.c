@@ -7,7 +7,7 @@
  * set, so the execution duration, ABORT, DELETE and shutdown reach it: they
  * set run->cancel, which stops the transfer. A stager then either launches
  * the process (the run becomes an ordinary one, ended by exec's reaper) or
- * ends the run itself with the reason (phase ERROR "input x: ...").
+ * hands the run's end to a worker with the reason (ERROR "input x: ...").
  */
 #include "sched/sched-int.h"
 
@@ -150,72 +150,23 @@ static char *stage_inputs(struct sched *s, struct sched_run *run)
 	return why;
 }
 
-/* Starts the process of a staged run. Stripe held; false when it did not start. */
-static bool stage_launch(struct sched *s, struct sched_run *run, char **why_out)
-{
-	struct uws_job job = {0};
-	const char *why = NULL;
-	int64_t handle = 0;
-	bool killed;
-
-	if (store_job_get(s->st, run->id, &job) != 0 || job.phase != UWS_EXECUTING) {
-		uws_job_release(&job);
-		*why_out = xstrdup("cancelled");
-		return false; /* deleted or aborted meanwhile */
-	}
-	why = sched_launch(s, &job, run->jdl, &handle);
-	if (why) {
-		*why_out = xstrdup(why);
-		uws_job_release(&job);
-		return false;
-	}
-	pthread_mutex_lock(&s->lock);
-	run->handle = handle;
-	run->staging = false;
-	killed = run->kill != SCHED_KILL_NONE || run->cancel;
-	if (killed)
-		(void)exec_signal(s->ex, handle, SIGKILL); /* stopped while it was starting */
-	pthread_mutex_unlock(&s->lock);
-	job.pgid = handle;
-	if (!killed && store_job_save(s->st, &job) != 0)
-		log_error("job %s: could not record its process group", job.id);
-	log_info("job %s: inputs fetched, process group %lld", job.id, (long long)handle);
-	uws_job_release(&job);
-	return true;
-}
-
-/* Ends a run that will not start: ERROR with why (or the kill reason). */
-static void stage_end(struct sched *s, struct sched_run *run, char *why)
-{
-	struct exec_exit ee = {.job_id = run->id};
-	struct sched_waiter *woken = NULL;
-	pthread_mutex_t *stripe = sched_stripe(s, run->id);
-
-	pthread_mutex_lock(&s->lock);
-	(void)sched_run_take(s, run->id, 0);
-	pthread_mutex_unlock(&s->lock);
-	run->fail_why = why;
-	if (run->kill != SCHED_KILL_SHUTDOWN)
-		woken = sched_finish(s, run, &ee);
-	pthread_mutex_unlock(stripe);
-	sched_waiters_fire(woken);
-	jdl_unref(run->jdl);
-	free(run->fail_why);
-	free(run);
-}
-
 static void stage_one(struct sched *s, struct sched_run *run)
 {
 	char *why = stage_inputs(s, run);
-	pthread_mutex_t *stripe = sched_stripe(s, run->id);
+	struct uws_job job = {0};
 
-	pthread_mutex_lock(stripe);
-	if (!why && stage_launch(s, run, &why)) {
-		pthread_mutex_unlock(stripe);
-		return; /* an ordinary run now: exec reports its exit */
+	if (!why && (store_job_get(s->st, run->id, &job) != 0 || job.phase != UWS_EXECUTING))
+		why = xstrdup("cancelled"); /* deleted or aborted meanwhile */
+	if (!why) {
+		sched_launch_run(s, run, &job); /* an ordinary run now */
+		uws_job_release(&job);
+		return;
 	}
-	stage_end(s, run, why); /* unlocks the stripe */
-	sched_try_start(s);
+	uws_job_release(&job);
+	pthread_mutex_lock(&s->lock);
+	run->fail_why = why;
+	sched_run_ended_locked(s, run); /* a worker records its end */
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void *stager_main(void *arg)

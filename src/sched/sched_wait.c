@@ -9,8 +9,9 @@
  *
  * The deadline thread sleeps on a CLOCK_MONOTONIC condition until the
  * earliest timer or the next destruction time, never on a fixed period. It
- * fires timers and deletes the jobs whose destruction time passed, a batch
- * at a time, so that a long purge does not hold up WAIT timeouts and kills.
+ * fires timers and hands the jobs whose destruction time passed to a worker
+ * (sched_work.c), which deletes them a batch at a time, so that a purge
+ * never holds up WAIT timeouts and kills.
  */
 #include "sched/sched-int.h"
 
@@ -63,10 +64,13 @@ int sched_wait(struct sched *s, const char *id, enum uws_phase seen, int64_t tim
 	if (ret)
 		goto done;
 	ret = 1;
-	if (!uws_phase_is_active(seen) || job.phase != seen || timeout_ms <= 0 || !fn)
+	if (!uws_phase_is_active(seen) || timeout_ms <= 0 || !fn)
 		goto done;
 	pthread_mutex_lock(&s->lock);
-	if (!s->stopping) {
+	/* An aborted job whose run is still ending is not final yet for a
+	 * waiter: it wakes once the end (results, end time) is recorded. */
+	if (!s->stopping &&
+	    (job.phase == seen || (uws_phase_is_final(job.phase) && sched_run_find(s, id)))) {
 		struct sched_waiter *w = xcalloc(1, sizeof(*w));
 		size_t b = waiter_bucket(id);
 		snprintf(w->id, sizeof(w->id), "%s", id);
@@ -157,7 +161,7 @@ static void destruction_lower(struct sched *s, int64_t ms)
  * next_destruction is reset before the reads, so a time lowered meanwhile by
  * a create or a set_destruction is kept by the min. No lock held.
  */
-static void destroy_expired(struct sched *s)
+void sched_destroy_expired(struct sched *s)
 {
 	int64_t now = time_now_ms(), next = 0;
 	char **ids = NULL;
@@ -192,6 +196,7 @@ static void destroy_expired(struct sched *s)
 	}
 	pthread_mutex_lock(&s->lock);
 	destruction_lower(s, next > 0 ? next : SCHED_NEVER);
+	pthread_cond_signal(&s->tick);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -240,9 +245,9 @@ static void *deadline_main(void *arg)
 		}
 		wall = time_now_ms();
 		if (s->next_destruction <= wall) {
-			pthread_mutex_unlock(&s->lock);
-			destroy_expired(s);
-			pthread_mutex_lock(&s->lock);
+			/* A worker purges; it sets the next time when done. */
+			s->next_destruction = SCHED_NEVER;
+			sched_work_purge_locked(s);
 			continue;
 		}
 		top = sched_heap_top(&s->heap);
@@ -300,5 +305,6 @@ void sched_get_stats(struct sched *s, struct sched_stats *out)
 	out->queued = s->nqueued;
 	out->running = s->nrunning + s->nstarting;
 	out->waiters = s->nwaiters;
+	out->ends_unrecorded = s->nend_failed;
 	pthread_mutex_unlock(&s->lock);
 }

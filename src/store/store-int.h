@@ -31,6 +31,7 @@ struct store_ops {
 	int (*job_get)(struct store *st, const char *id, struct uws_job *out);
 	int (*job_save)(struct store *st, const struct uws_job *job);
 	int (*job_set_params)(struct store *st, const struct uws_job *job);
+	int (*job_update)(struct store *st, const struct uws_job *job);
 	int (*job_finish)(struct store *st, const struct uws_job *job);
 	int (*job_delete)(struct store *st, const char *id);
 	int (*job_list)(struct store *st, const struct store_filter *f, struct uws_job **jobs_out,

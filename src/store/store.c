@@ -66,6 +66,13 @@ int store_job_save(struct store *st, const struct uws_job *job)
 	return st->ops->job_save(st, job);
 }
 
+int store_job_update(struct store *st, const struct uws_job *job)
+{
+	if (!st || !store_job_is_valid(job))
+		return OPUS_ERR_INVAL;
+	return st->ops->job_update(st, job);
+}
+
 int store_job_set_params(struct store *st, const struct uws_job *job)
 {
 	if (!st || !store_job_is_valid(job))

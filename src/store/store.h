@@ -44,6 +44,8 @@ int store_job_get(struct store *st, const char *id, struct uws_job *out) OPUS_WU
  * OPUS_ERR_NOTFOUND if the job is gone.
  */
 int store_job_save(struct store *st, const struct uws_job *job) OPUS_WUR;
+/* Saves the scalar fields AND replaces the parameters with job->params, atomically. */
+int store_job_update(struct store *st, const struct uws_job *job) OPUS_WUR;
 /* Replaces all parameters of a job with job->params. */
 int store_job_set_params(struct store *st, const struct uws_job *job) OPUS_WUR;
 /* Saves the scalar fields AND replaces the results with job->results, atomically. */

@@ -590,6 +590,16 @@ static int store_sqlite_run_set_params(struct store_sqlite_conn *c,
 	return ret;
 }
 
+static int store_sqlite_run_update(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
+{
+	int ret = store_sqlite_update_job(c, &op->job);
+	if (ret == 0)
+		ret = store_sqlite_exec_id(c, STORE_SQLITE_PARAMS_DELETE, op->job.id);
+	if (ret == 0)
+		ret = store_sqlite_insert_params(c, &op->job);
+	return ret;
+}
+
 static int store_sqlite_run_finish(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
 {
 	int ret = store_sqlite_update_job(c, &op->job);
@@ -733,6 +743,11 @@ static int store_sqlite_job_save(struct store *st, const struct uws_job *job)
 static int store_sqlite_job_set_params(struct store *st, const struct uws_job *job)
 {
 	return store_sqlite_submit_job(st, job, store_sqlite_run_set_params);
+}
+
+static int store_sqlite_job_update(struct store *st, const struct uws_job *job)
+{
+	return store_sqlite_submit_job(st, job, store_sqlite_run_update);
 }
 
 static int store_sqlite_job_finish(struct store *st, const struct uws_job *job)
@@ -1184,6 +1199,7 @@ const struct store_ops store_sqlite_ops = {
     .job_get = store_sqlite_job_get,
     .job_save = store_sqlite_job_save,
     .job_set_params = store_sqlite_job_set_params,
+    .job_update = store_sqlite_job_update,
     .job_finish = store_sqlite_job_finish,
     .job_delete = store_sqlite_job_delete,
     .job_list = store_sqlite_job_list,

@@ -70,6 +70,7 @@ struct uws_job {
 	int64_t start_time;	    /* ms; 0 = nil */
 	int64_t end_time;	    /* ms; 0 = nil */
 	int64_t destruction_time;   /* ms; 0 = nil */
+	bool destruction_set;	    /* sched_job_create: destruction_time was given, even 0 */
 	int64_t execution_duration; /* seconds; 0 = unlimited */
 	int64_t quote;		    /* seconds of estimated run time; 0 = nil */
 	char *error_summary;	    /* NULL unless phase ERROR (or ABORTED with a reason) */

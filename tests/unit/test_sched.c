@@ -9,6 +9,7 @@
 #include "uws/uws.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -146,6 +147,18 @@ static bool dir_exists(const char *id)
 	bool ok = stat(dir, &sb) == 0;
 	free(dir);
 	return ok;
+}
+
+/* The directory is removed by a worker after the delete returned. */
+static bool dir_gone(const char *id, int64_t timeout_ms)
+{
+	int64_t end = time_mono_ms() + timeout_ms;
+	while (dir_exists(id)) {
+		if (time_mono_ms() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
 }
 
 static bool group_gone(int64_t pgid, int64_t timeout_ms)
@@ -287,17 +300,38 @@ TEST(execution_duration_enforced)
 	uws_job_release(&job);
 }
 
+/* What a WAIT woken by an abort sees: the job as a client would read it. */
+static atomic_int abort_woken, abort_seen_final;
+static void on_abort_wake(void *ctx)
+{
+	struct uws_job job = {0};
+	if (store_job_get(st, ctx, &job) == 0 && job.phase == UWS_ABORTED && job.end_time > 0 &&
+	    uws_job_result(&job, "stderr") != NULL)
+		atomic_store(&abort_seen_final, 1);
+	uws_job_release(&job);
+	atomic_store(&abort_woken, 1);
+}
+
 TEST(abort_executing)
 {
-	char id[UWS_ID_LEN + 1];
+	static char id[UWS_ID_LEN + 1];
 	struct uws_job job = {0};
+	int64_t end;
 
 	create("sleepy", true, 0, id, "secs", "30", NULL);
 	CHECK(wait_phase(id, UWS_EXECUTING, 5000));
 	CHECK(store_job_get(st, id, &job) == 0);
 	CHECK(job.pgid > 0);
+	atomic_store(&abort_woken, 0);
+	atomic_store(&abort_seen_final, 0);
+	CHECK(sched_wait(sc, id, UWS_EXECUTING, 10000, on_abort_wake, id) == 0);
 	CHECK(sched_job_abort(sc, id) == 0);
 	CHECK(phase_of(id) == UWS_ABORTED);
+	/* The waiter wakes once the job is final with its results, not before. */
+	end = time_mono_ms() + 5000;
+	while (!atomic_load(&abort_woken) && time_mono_ms() < end)
+		usleep(5000);
+	CHECK(atomic_load(&abort_woken) && atomic_load(&abort_seen_final));
 	CHECK(group_gone(job.pgid, 3000));
 	CHECK(wait_idle(3000));
 	uws_job_release(&job);
@@ -459,6 +493,7 @@ TEST(destruction_in_the_past)
 	/* created with a past destruction time: clamped to now, then destroyed */
 	job.jobdef = xstrdup("copy");
 	job.destruction_time = 1000;
+	job.destruction_set = true;
 	CHECK(sched_job_create(sc, &job, false) == 0);
 	t0 = time_mono_ms();
 	while (!job_gone(job.id) && time_mono_ms() - t0 < 3000)
@@ -477,7 +512,7 @@ TEST(delete_removes_dir)
 	CHECK(dir_exists(id));
 	CHECK(sched_job_delete(sc, id) == 0);
 	CHECK(job_gone(id));
-	CHECK(!dir_exists(id));
+	CHECK(dir_gone(id, 3000));
 	CHECK(sched_job_delete(sc, id) == OPUS_ERR_NOTFOUND);
 	/* a running job is killed too */
 	create("sleepy", true, 0, id, "secs", "30", NULL);
@@ -585,6 +620,118 @@ TEST(executing_left_over_is_error_on_open)
 	uws_job_release(&job);
 }
 
+struct create_arg {
+	struct uws_job job;
+	atomic_int done;
+	int ret;
+};
+
+static void *create_thread(void *arg)
+{
+	struct create_arg *a = arg;
+	a->ret = sched_job_create(sc, &a->job, true);
+	atomic_store(&a->done, 1);
+	return NULL;
+}
+
+static bool wait_flag(atomic_int *flag, int64_t timeout_ms)
+{
+	int64_t end = time_mono_ms() + timeout_ms;
+	while (!atomic_load(flag)) {
+		if (time_mono_ms() > end)
+			return false;
+		usleep(5000);
+	}
+	return true;
+}
+
+/*
+ * A start that blocks (here: writing the job's script into a FIFO that sched
+ * finds where its temporary file goes) must hold up neither the caller of
+ * create/RUN nor a request on the same job: starts run on sched's workers
+ * and spawn with no job lock held.
+ */
+TEST(blocked_start_blocks_no_request)
+{
+	static struct create_arg a;
+	char *priv, *fifo;
+	pthread_t th;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	uws_id_new(a.job.id);
+	a.job.jobdef = xstrdup("sleepy");
+	priv = xasprintf("%s/data/jobs/%s/.opusd", tmp, a.job.id);
+	fifo = xasprintf("%s/script.sh.tmp.%d", priv, (int)getpid());
+	CHECK(mkdir_p(priv, 0750) == 0);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	CHECK(pthread_create(&th, NULL, create_thread, &a) == 0);
+	CHECK(wait_flag(&a.done, 3000)); /* create + RUN returned at once */
+	CHECK(a.ret == 0);
+	/* the job's lock is free while its start is blocked */
+	CHECK(sched_job_abort(sc, a.job.id) == 0);
+	CHECK(phase_of(a.job.id) == UWS_ABORTED);
+	fd = open(fifo, O_RDONLY | O_NONBLOCK); /* lets the blocked writer go */
+	CHECK(fd >= 0);
+	CHECK(wait_idle(5000));
+	if (fd >= 0)
+		close(fd);
+	pthread_join(th, NULL);
+	CHECK(phase_of(a.job.id) == UWS_ABORTED);
+	uws_job_release(&a.job);
+	free(priv);
+	free(fifo);
+}
+
+static int refuse_check(void *ctx, const struct uws_job *job, const struct jdl *j)
+{
+	(void)ctx;
+	(void)job;
+	return j ? OPUS_ERR_INVAL : OPUS_ERR_INTERNAL;
+}
+
+/* A change is applied whole, in one commit, or not at all. */
+TEST(update_is_all_or_nothing)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0};
+	struct uws_param p = {.name = "secs", .value = "5"};
+	struct sched_change c = {.params = &p,
+				 .nparams = 1,
+				 .run_id = "r2",
+				 .set_duration = true,
+				 .duration = 77,
+				 .set_destruction = true,
+				 .destruction = time_now_ms() + 7200 * 1000,
+				 .action = SCHED_ACTION_RUN,
+				 .check = refuse_check};
+
+	create("sleepy", false, 0, id, "secs", "30", NULL);
+	CHECK(sched_job_update(sc, id, &c) == OPUS_ERR_INVAL);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.phase == UWS_PENDING && job.run_id == NULL && job.execution_duration != 77);
+	CHECK_STR(uws_job_param(&job, "secs")->value, "30");
+	uws_job_release(&job);
+	/* without the refusing check, everything at once */
+	c.check = NULL;
+	c.action = SCHED_ACTION_NONE;
+	CHECK(sched_job_update(sc, id, &c) == 0);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.phase == UWS_PENDING && job.execution_duration == 77);
+	CHECK_STR(job.run_id, "r2");
+	CHECK_STR(uws_job_param(&job, "secs")->value, "5");
+	uws_job_release(&job);
+	/* past PENDING, a run id or a parameter is refused, and nothing changes */
+	CHECK(sched_job_abort(sc, id) == 0);
+	c.run_id = "r3";
+	c.nparams = 0;
+	c.set_duration = false;
+	CHECK(sched_job_update(sc, id, &c) == OPUS_ERR_PHASE);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK_STR(job.run_id, "r2");
+	uws_job_release(&job);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/opusd-test-sched-XXXXXX";
@@ -620,6 +767,8 @@ int main(void)
 	RUN(concurrency_limit_one);
 	RUN(close_requeues_and_reopen_runs);
 	RUN(executing_left_over_is_error_on_open);
+	RUN(blocked_start_blocks_no_request);
+	RUN(update_is_all_or_nothing);
 	sched_close(sc);
 	store_close(st);
 	jdl_registry_free(reg);

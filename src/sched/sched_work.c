@@ -1,0 +1,178 @@
+/*
+ * sched_work: the scheduler's own worker threads. Everything that may wait on
+ * a process, a file tree or (later) a cluster command runs here, never on a
+ * request thread, exec's reaper or the deadline thread:
+ *   - starting queued jobs while slots are free (sched_run.c start_one);
+ *   - ending runs: a job's end (phase, results, end time) is committed here,
+ *     retried with back-off while the store refuses it, and only then is the
+ *     run's slot released (sched_run.c sched_end_run);
+ *   - removing job directories (deleted and destroyed jobs);
+ *   - purging jobs whose destruction time passed.
+ * Others hand work over with sched_work_kick() (a start may be possible) or a
+ * task; the workers take tasks before starts, so that ends free slots first.
+ */
+#include "sched/sched-int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum sched_task_kind { SCHED_TASK_END, SCHED_TASK_RMTREE, SCHED_TASK_PURGE };
+
+struct sched_task {
+	struct sched_task *next;
+	enum sched_task_kind kind;
+	struct sched_run *run; /* SCHED_TASK_END */
+	char *path;	       /* SCHED_TASK_RMTREE, owned */
+};
+
+static void task_push_locked(struct sched *s, struct sched_task *t)
+{
+	t->next = NULL;
+	if (s->task_tail)
+		s->task_tail->next = t;
+	else
+		s->task_head = t;
+	s->task_tail = t;
+	s->ntasks++;
+	pthread_cond_signal(&s->work_cond);
+}
+
+static struct sched_task *task_pop_locked(struct sched *s)
+{
+	struct sched_task *t = s->task_head;
+	if (t) {
+		s->task_head = t->next;
+		if (!s->task_head)
+			s->task_tail = NULL;
+		s->ntasks--;
+	}
+	return t;
+}
+
+void sched_work_kick(struct sched *s)
+{
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_signal(&s->work_cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void sched_work_end_locked(struct sched *s, struct sched_run *run)
+{
+	struct sched_task *t;
+	if (run->end_queued)
+		return;
+	run->end_queued = true;
+	sched_heap_disarm(&s->heap, &run->timer);
+	t = xcalloc(1, sizeof(*t));
+	t->kind = SCHED_TASK_END;
+	t->run = run;
+	task_push_locked(s, t);
+}
+
+void sched_work_rmtree(struct sched *s, char *path)
+{
+	struct sched_task *t = xcalloc(1, sizeof(*t));
+	t->kind = SCHED_TASK_RMTREE;
+	t->path = path;
+	pthread_mutex_lock(&s->lock);
+	task_push_locked(s, t);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void sched_work_purge_locked(struct sched *s)
+{
+	struct sched_task *t;
+	if (s->purge_pending)
+		return;
+	s->purge_pending = true;
+	t = xcalloc(1, sizeof(*t));
+	t->kind = SCHED_TASK_PURGE;
+	task_push_locked(s, t);
+}
+
+static void task_run(struct sched *s, struct sched_task *t)
+{
+	switch (t->kind) {
+	case SCHED_TASK_END:
+		sched_end_run(s, t->run);
+		break;
+	case SCHED_TASK_RMTREE:
+		rm_rf(t->path);
+		break;
+	case SCHED_TASK_PURGE:
+		pthread_mutex_lock(&s->lock);
+		s->purge_pending = false;
+		pthread_mutex_unlock(&s->lock);
+		sched_destroy_expired(s);
+		break;
+	}
+	free(t->path);
+	free(t);
+}
+
+/* A queued job may start: a slot is free and sched is not stopping. s->lock held. */
+static bool may_start(const struct sched *s)
+{
+	return !s->stopping && s->qhead && s->nrunning + s->nstarting < (size_t)s->cfg.max_running;
+}
+
+static void *worker_main(void *arg)
+{
+	struct sched *s = arg;
+	char id[UWS_ID_LEN + 1];
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		struct sched_task *t = task_pop_locked(s);
+		if (t) {
+			pthread_mutex_unlock(&s->lock);
+			task_run(s, t);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		if (may_start(s) && sched_queue_pop(s, id)) {
+			s->nstarting++;
+			pthread_mutex_unlock(&s->lock);
+			sched_start_one(s, id);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		if (s->work_stop)
+			break;
+		pthread_cond_wait(&s->work_cond, &s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int sched_work_start(struct sched *s)
+{
+	s->workers = xcalloc(SCHED_WORKERS, sizeof(*s->workers));
+	for (; s->nworkers < SCHED_WORKERS; s->nworkers++) {
+		if (pthread_create(&s->workers[s->nworkers], NULL, worker_main, s) != 0) {
+			log_error("sched: cannot start a worker thread");
+			return OPUS_ERR_INTERNAL;
+		}
+	}
+	return 0;
+}
+
+void sched_work_stop(struct sched *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->work_stop = true;
+	pthread_cond_broadcast(&s->work_cond);
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < s->nworkers; i++)
+		pthread_join(s->workers[i], NULL);
+	free(s->workers);
+	s->workers = NULL;
+	s->nworkers = 0;
+	/* Workers drain every task before they stop; nothing may be left. */
+	while (s->task_head) {
+		struct sched_task *t = task_pop_locked(s);
+		free(t->path);
+		free(t);
+	}
+}
