@@ -36,17 +36,28 @@ void http_root(struct http_request *req)
 void http_availability(struct http_request *req)
 {
 	struct sched_stats st;
+	bool ok;
+
 	sched_get_stats(req->srv->deps.sched, &st);
+	ok = st.ends_unrecorded == 0;
 	req->reply.status = 200;
 	req->reply.content_type = "text/xml; charset=utf-8";
-	sbuf_addf(
-	    &req->reply.body,
-	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	    "<vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\n"
-	    "  <vosi:available>true</vosi:available>\n"
-	    "  <vosi:note>%zu jobs executing, %zu queued, %zu clients waiting</vosi:note>\n"
-	    "</vosi:availability>\n",
-	    st.running, st.queued, st.waiters);
+	sbuf_addf(&req->reply.body,
+		  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		  "<vosi:availability "
+		  "xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\n"
+		  "  <vosi:available>%s</vosi:available>\n",
+		  ok ? "true" : "false");
+	/* A job end the store refuses is retried; meanwhile the service is not well. */
+	if (!ok)
+		sbuf_addf(&req->reply.body,
+			  "  <vosi:note>the store is failing: %zu job end(s) not recorded yet, "
+			  "retried</vosi:note>\n",
+			  st.ends_unrecorded);
+	sbuf_addf(&req->reply.body,
+		  "  <vosi:note>%zu jobs executing, %zu queued, %zu clients waiting</vosi:note>\n"
+		  "</vosi:availability>\n",
+		  st.running, st.queued, st.waiters);
 }
 
 void http_capabilities(struct http_request *req)

@@ -24,14 +24,19 @@
  */
 #include "store/store-int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STORE_SQLITE_BUSY_MS 5000
+/* Space kept free for deletes and job ends when the disk fills. */
+#define STORE_SQLITE_RESERVE (4 << 20)
 
 /*
  * Schema migrations, applied in order at open; each step's SQL ends by
@@ -175,6 +180,7 @@ static const struct {
 struct store_sqlite_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[STORE_SQLITE_STMT_COUNT];
+	bool full; /* a statement failed with SQLITE_FULL (disk full) */
 };
 
 /* A thread's read connection, on the global list. */
@@ -196,6 +202,9 @@ struct store_sqlite_op {
 	char *name;
 	char *token_hash;
 	bool admin;
+	bool may_use_reserve; /* a delete or a job end: may release the reserve */
+	bool full;	      /* it failed because the disk is full */
+	bool retry;	      /* tried again with the reserve released */
 	int result;
 	bool done;
 	pthread_cond_t done_cond;
@@ -215,6 +224,8 @@ struct store_sqlite {
 	pthread_t thread;
 	bool thread_ok;
 	atomic_uint_fast64_t commits;
+	char *reserve_path; /* the disk-full reserve; the writer thread's once started */
+	bool reserve_present;
 };
 
 static pthread_mutex_t store_sqlite_rconns_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -230,6 +241,8 @@ static struct store_sqlite *store_sqlite_of(struct store *st)
 static int store_sqlite_fail(struct store_sqlite_conn *c, int rc, const char *what)
 {
 	int err = OPUS_ERR_INTERNAL;
+	if ((rc & 0xff) == SQLITE_FULL)
+		c->full = true;
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(store_sqlite_errors); i++) {
 		if (store_sqlite_errors[i].sqlite == (rc & 0xff))
 			err = store_sqlite_errors[i].opus;
@@ -631,25 +644,33 @@ static int store_sqlite_run_account_put(struct store_sqlite_conn *c,
 }
 
 /*
- * One transaction for a whole batch. Each op runs inside SAVEPOINT op; a
+ * One transaction for a whole batch (with `only_full`: for the ops of it
+ * that failed because the disk was full). Each op runs inside SAVEPOINT op; a
  * failing op is rolled back to its savepoint and keeps its own error, the
  * others commit. If the transaction itself fails, every op that had
  * succeeded gets that error (nothing of the batch was committed).
  */
-static void store_sqlite_run_batch(struct store_sqlite *sq, struct store_sqlite_op *batch)
+static void store_sqlite_try_batch(struct store_sqlite *sq, struct store_sqlite_op *batch,
+				   bool only_full)
 {
 	struct store_sqlite_conn *c = &sq->writer;
 	int ret = store_sqlite_exec(c, STORE_SQLITE_BEGIN_WRITE);
 	for (struct store_sqlite_op *op = batch; op && ret == 0; op = op->next) {
+		if (only_full && !op->retry)
+			continue;
+		op->full = false;
 		ret = store_sqlite_exec(c, STORE_SQLITE_SAVEPOINT);
 		if (ret < 0)
 			break;
+		c->full = false;
 		op->result = op->run(c, op);
+		op->full = op->result < 0 && c->full;
 		if (op->result < 0)
 			ret = store_sqlite_exec(c, STORE_SQLITE_ROLLBACK_TO);
 		if (ret == 0)
 			ret = store_sqlite_exec(c, STORE_SQLITE_RELEASE);
 	}
+	c->full = false;
 	if (ret == 0)
 		ret = store_sqlite_exec(c, STORE_SQLITE_COMMIT);
 	if (ret == 0) {
@@ -659,9 +680,73 @@ static void store_sqlite_run_batch(struct store_sqlite *sq, struct store_sqlite_
 	if (!sqlite3_get_autocommit(c->db))
 		(void)store_sqlite_exec(c, STORE_SQLITE_ROLLBACK);
 	for (struct store_sqlite_op *op = batch; op; op = op->next) {
-		if (op->result == 0)
+		if (only_full && !op->retry)
+			continue;
+		if (op->result == 0) {
 			op->result = ret;
+			op->full = c->full;
+		}
 	}
+}
+
+/* Did the disk fill for an op that may use the reserve? */
+static bool store_sqlite_needs_reserve(const struct store_sqlite_op *batch)
+{
+	for (const struct store_sqlite_op *op = batch; op; op = op->next) {
+		if (op->full && op->may_use_reserve)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Runs a batch. When the disk is full, deletes (which free space) and job
+ * ends (which must not be lost) may use the reserve: a file of
+ * STORE_SQLITE_RESERVE bytes beside the database, made at open, is removed
+ * and what failed for want of space is tried again once.
+ */
+static void store_sqlite_run_batch(struct store_sqlite *sq, struct store_sqlite_op *batch)
+{
+	for (struct store_sqlite_op *op = batch; op; op = op->next)
+		op->full = op->retry = false;
+	store_sqlite_try_batch(sq, batch, false);
+	if (!sq->reserve_present || !store_sqlite_needs_reserve(batch))
+		return;
+	log_warn("store: the disk is full; releasing the %d MB reserve %s so that deletes and "
+		 "job ends are recorded (made again at the next start)",
+		 STORE_SQLITE_RESERVE >> 20, sq->reserve_path);
+	if (unlink(sq->reserve_path) < 0)
+		log_error("store: %s: %s", sq->reserve_path, strerror(errno));
+	sq->reserve_present = false;
+	for (struct store_sqlite_op *op = batch; op; op = op->next) {
+		op->retry = op->full;
+		if (op->retry)
+			op->result = 0;
+	}
+	store_sqlite_try_batch(sq, batch, true);
+}
+
+/* Makes the reserve (see store_sqlite_run_batch) when it is missing. */
+static void store_sqlite_reserve_make(struct store_sqlite *sq)
+{
+	int fd, err;
+
+	sq->reserve_path = xasprintf("%s-reserve", sq->path);
+	fd = open(sq->reserve_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		log_warn("store: %s: %s; no reserve for a full disk", sq->reserve_path,
+			 strerror(errno));
+		return;
+	}
+	err = posix_fallocate(fd, 0, STORE_SQLITE_RESERVE);
+	close(fd);
+	if (err) {
+		log_warn("store: %s: %s; no reserve for a full disk", sq->reserve_path,
+			 strerror(err));
+		(void)unlink(sq->reserve_path);
+		return;
+	}
+	sq->reserve_present = true;
 }
 
 static void *store_sqlite_writer_main(void *arg)
@@ -752,12 +837,15 @@ static int store_sqlite_job_update(struct store *st, const struct uws_job *job)
 
 static int store_sqlite_job_finish(struct store *st, const struct uws_job *job)
 {
-	return store_sqlite_submit_job(st, job, store_sqlite_run_finish);
+	struct store_sqlite_op op = {.run = store_sqlite_run_finish, .may_use_reserve = true};
+	uws_job_copy(&op.job, job);
+	return store_sqlite_submit(store_sqlite_of(st), &op);
 }
 
 static int store_sqlite_job_delete(struct store *st, const char *id)
 {
-	struct store_sqlite_op op = {.run = store_sqlite_run_delete, .id = xstrdup(id)};
+	struct store_sqlite_op op = {
+	    .run = store_sqlite_run_delete, .id = xstrdup(id), .may_use_reserve = true};
 	return store_sqlite_submit(store_sqlite_of(st), &op);
 }
 
@@ -1085,6 +1173,7 @@ static void store_sqlite_free(struct store_sqlite *sq)
 	store_sqlite_conn_close(&sq->writer);
 	pthread_cond_destroy(&sq->wake);
 	pthread_mutex_destroy(&sq->lock);
+	free(sq->reserve_path);
 	free(sq->path);
 	free(sq);
 }
@@ -1122,6 +1211,8 @@ static int store_sqlite_open(const struct store_config *cfg, struct store **out)
 		ret = store_sqlite_writer_setup(&sq->writer, sq->path);
 	if (ret == 0)
 		ret = store_sqlite_migrate(&sq->writer);
+	if (ret == 0)
+		store_sqlite_reserve_make(sq);
 	if (ret == 0 && pthread_key_create(&sq->rkey, store_sqlite_rconn_exit) != 0) {
 		log_error("store: pthread_key_create failed");
 		ret = OPUS_ERR_INTERNAL;
