@@ -96,7 +96,7 @@ struct sched_run *sched_run_take(struct sched *s, const char *id, int64_t handle
 void sched_run_signal(struct sched *s, struct sched_run *run, int sig)
 {
 	if (run->staging)
-		run->cancel = 1;
+		atomic_store(&run->cancel, 1);
 	else
 		(void)exec_signal(s->ex, run->handle, sig);
 }
