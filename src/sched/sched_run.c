@@ -322,6 +322,15 @@ const char *sched_launch(struct sched *s, const struct uws_job *job, const struc
 		    .envp = env,
 		    .stdout_path = f.out,
 		    .stderr_path = f.err,
+		    .user = s->cfg.job_user,
+		    .cgroup = s->cfg.cgroup,
+		    .limits = exec_limits_min(&s->cfg.job_limits,
+					      &(const struct exec_limits){
+						  .memory_bytes = j->max_memory,
+						  .processes = j->max_processes,
+						  .open_files = j->max_open_files,
+						  .cpu_seconds = j->max_cpu_time,
+					      }),
 		};
 		why = exec_start(s->ex, &spec, handle) == 0 ? NULL : "could not start the job";
 	}
