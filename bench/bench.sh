@@ -99,6 +99,7 @@ cat >"$tmp/opusd.ini" <<EOF
 log_level = warn
 [jobs]
 max_running = 0
+run_as = $(id -un)
 EOF
 echo "bench: $bin on $base, data in $tmp, $(nproc) cores" >&2
 "$bin" --listen "127.0.0.1:$port" --data-dir "$tmp/data" --jdl-dir "$repo/jobdefs" \

@@ -205,6 +205,8 @@ static void fetch_policy_release(struct fetch_policy *fp)
 static int serve(struct conf *c)
 {
 	struct fetch_policy fp;
+	struct exec_user job_user;
+	char *why = NULL;
 	struct sched_config sc = {
 	    .data_dir = c->data_dir,
 	    .exec_backend = "local",
@@ -216,6 +218,12 @@ static int serve(struct conf *c)
 	    .kill_grace_ms = c->kill_grace_ms,
 	    .fetch = &fp,
 	    .fetch_threads = (int)c->fetch_threads,
+	    .job_user = &job_user,
+	    .cgroup = c->cgroup,
+	    .job_limits = {.memory_bytes = c->max_memory,
+			   .processes = c->max_processes,
+			   .open_files = c->max_open_files,
+			   .cpu_seconds = c->max_cpu_time},
 	};
 	struct store *st = NULL;
 	struct jdl_registry *reg = NULL;
@@ -236,6 +244,12 @@ static int serve(struct conf *c)
 
 	if (fetch_policy_init(c, &fp) < 0 || fetch_global_init() < 0 || open_store(c, &st) < 0)
 		goto done;
+	if (exec_user_resolve(c->run_as, &job_user, &why) < 0 ||
+	    !exec_cgroup_setting_ok(c->cgroup)) {
+		log_error("%s", why ? why : "jobs.cgroup: must be auto or off");
+		free(why);
+		goto done;
+	}
 	{
 		/* Each description's source is kept by hash, so that a job runs
 		 * the version it was created with, across reloads and restarts. */

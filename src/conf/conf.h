@@ -33,6 +33,12 @@ struct conf {
 	int64_t default_destruction;
 	int64_t max_destruction;
 	int64_t kill_grace_ms;
+	char *run_as;	    /* user jobs run as; "" = the daemon's (refused as root) */
+	char *cgroup;	    /* "auto" or "off" */
+	int64_t max_memory; /* per-job limits, 0 = none; a description asks less */
+	int64_t max_processes;
+	int64_t max_open_files;
+	int64_t max_cpu_time;
 	/* [inputs] */
 	char *file_roots; /* ':'-separated absolute directories */
 	bool allow_private_addresses;

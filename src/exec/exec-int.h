@@ -26,4 +26,57 @@ struct exec_backend {
 
 extern const struct exec_backend exec_local_backend;
 
+/*
+ * exec_cgroup.c: a cgroup per job. What the machine offers is found once
+ * (exec_cgroups_detect): a cgroup2 hierarchy where the daemon may create
+ * cgroups (killed whole through cgroup.kill; memory.max and pids.max when
+ * those controllers are given to it), else the cgroup v1 freezer (killed by
+ * freeze, kill, thaw), plus the v1 pids and memory hierarchies for limits when
+ * cgroup2 lacks those controllers. Job cgroups live in a directory "opusd"
+ * below the daemon's own cgroup of each hierarchy, named "{daemon pid}-{job}".
+ */
+enum exec_cg_kind { EXEC_CG_V2, EXEC_CG_FREEZER, EXEC_CG_PIDS, EXEC_CG_MEMORY, EXEC_CG_KINDS };
+
+struct exec_cgroups {
+	char *parent[EXEC_CG_KINDS]; /* where job cgroups go; NULL: not usable */
+	bool v2_pids, v2_memory;     /* controllers the cgroup2 parent hands down */
+};
+
+struct exec_cg_job {
+	char *dir[EXEC_CG_KINDS];    /* this job's cgroups; NULL: none of that kind */
+	int procs_fd[EXEC_CG_KINDS]; /* cgroup.procs, open for the child; -1 */
+};
+
+void exec_cgroups_detect(struct exec_cgroups *cg);
+void exec_cgroups_release(struct exec_cgroups *cg);
+bool exec_cgroups_any(const struct exec_cgroups *cg);
+/* Creates the job's cgroups with its limits and opens their cgroup.procs.
+ * 0, or a negative code (nothing left behind). */
+int exec_cg_job_create(const struct exec_cgroups *cg, const char *job_id,
+		       const struct exec_limits *lim, struct exec_cg_job *out) OPUS_WUR;
+/* In the child after fork: moves itself into every cgroup of the job.
+ * Async-signal-safe; 0 or an errno value. */
+int exec_cg_job_join(const struct exec_cg_job *j);
+void exec_cg_job_close_fds(struct exec_cg_job *j);
+/* Does the job have a pids cgroup (then RLIMIT_NPROC is not needed)? */
+bool exec_cg_job_limits_pids(const struct exec_cg_job *j);
+/* Sends sig to every process of the job's cgroups; SIGKILL kills them whole. */
+void exec_cg_job_signal(const struct exec_cg_job *j, int sig);
+/* Kills what is left, waits (briefly) until empty, removes the cgroups, frees. */
+void exec_cg_job_remove(struct exec_cg_job *j);
+/* Frees the record and leaves the cgroups as they are. */
+void exec_cg_job_forget(struct exec_cg_job *j);
+
+/* exec_spawn.c: fork and exec of one job (exec_local.c says what it gets). */
+struct exec_child {
+	const struct exec_spec *spec;
+	const struct exec_cg_job *cg; /* NULL: no cgroup */
+	bool set_nproc;		      /* limits.processes through RLIMIT_NPROC */
+};
+/* 0 with *pid_out once execve succeeded; a negative code (logged) otherwise. */
+int exec_spawn(const struct exec_child *c, pid_t *pid_out) OPUS_WUR;
+
+/* exec_user.c: gives spec->workdir's tree to spec->user (see there). */
+int exec_give_tree(const struct exec_spec *spec) OPUS_WUR;
+
 #endif

@@ -1,9 +1,10 @@
 /*
  * exec: running a job's script behind one interface. The local backend
- * (exec_local.c) starts `bash SCRIPT` with posix_spawn in the job's working
- * directory, in a process group of its own, with an explicit environment;
- * a SLURM backend (exec_slurm.c) will plug in through the same table.
- * This is the only module that creates processes.
+ * (exec_local.c) starts `bash SCRIPT` in the job's working directory, in a
+ * process group and (where the machine offers one) a cgroup of its own, as
+ * the configured user, under the job's resource limits, with an explicit
+ * environment; a SLURM backend (exec_slurm.c) will plug in through the same
+ * table. This is the only module that creates processes.
  *
  * Job parameters never reach a shell as text: they arrive in the
  * environment (envp) the caller builds; the script is a file.
@@ -19,6 +20,8 @@
 
 #include "base/base.h"
 
+#include <sys/types.h>
+
 struct exec;
 
 /* How a job ended. */
@@ -32,6 +35,22 @@ struct exec_exit {
 
 typedef void (*exec_exit_fn)(void *ctx, const struct exec_exit *ex);
 
+/* Resource limits of one job; 0 means none. */
+struct exec_limits {
+	int64_t memory_bytes; /* RLIMIT_AS, and the memory cgroup's limit */
+	int64_t processes;    /* the pids cgroup's pids.max (else RLIMIT_NPROC, see README) */
+	int64_t open_files;   /* RLIMIT_NOFILE */
+	int64_t cpu_seconds;  /* RLIMIT_CPU */
+};
+
+/* Who jobs run as (exec_user_resolve). */
+struct exec_user {
+	bool change; /* false: as the daemon's own user */
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+};
+
 struct exec_spec {
 	const char *job_id;
 	const char *workdir;	 /* exists; becomes the cwd */
@@ -39,6 +58,14 @@ struct exec_spec {
 	char *const *envp;	 /* NULL-terminated "NAME=value" strings */
 	const char *stdout_path; /* created/truncated, mode 0640 */
 	const char *stderr_path;
+	/* NULL or !change: the daemon's user. Otherwise the workdir tree is
+	 * given to that user (the script's directory stays the daemon's,
+	 * readable by the user's group) before the job starts. */
+	const struct exec_user *user;
+	struct exec_limits limits;
+	/* "auto" or NULL: a cgroup per job where one is usable (README);
+	 * "off": the process group only. */
+	const char *cgroup;
 };
 
 struct exec_ops {
@@ -48,13 +75,27 @@ struct exec_ops {
 	void (*close)(struct exec *ex);
 };
 
+/*
+ * The user jobs run as, from the setting jobs.run_as (a name or a uid).
+ * As root: an empty setting is refused (*why_out says what to set); "root"
+ * is taken as asked. Not as root: only empty or the daemon's own user.
+ * Returns 0 or OPUS_ERR_INVAL with *why_out (malloc'd).
+ */
+int exec_user_resolve(const char *run_as, struct exec_user *out, char **why_out) OPUS_WUR;
+/* Is this a valid jobs.cgroup setting ("auto", "off")? */
+bool exec_cgroup_setting_ok(const char *setting);
+/* The tighter of two sets of limits, field by field (0 = none). */
+struct exec_limits exec_limits_min(const struct exec_limits *a, const struct exec_limits *b);
+
 /* Opens a backend by name ("local"); `on_exit` is called once per started job. */
 int exec_open(const char *backend, exec_exit_fn on_exit, void *ctx, struct exec **out) OPUS_WUR;
 /* Starts a job; *handle_out is what later identifies it (the local backend:
  * the process group id, which equals the pid of the job's bash). */
 int exec_start(struct exec *ex, const struct exec_spec *spec, int64_t *handle_out) OPUS_WUR;
-/* Sends a signal to the whole job (local: the process group). 0 even if
- * the job already ended (ESRCH is not an error). */
+/* Sends a signal to the whole job (local: its cgroup when it has one, and
+ * its process group; SIGKILL kills the cgroup at once). 0 even if the job
+ * already ended (ESRCH is not an error). When a job's leader exits, what is
+ * left of the job is killed and its cgroup removed before on_exit runs. */
 int exec_signal(struct exec *ex, int64_t handle, int sig);
 /* Stops the reaper; jobs still running are not waited for. NULL ok. */
 void exec_close(struct exec *ex);

@@ -1,27 +1,39 @@
 /*
- * exec_local: jobs as processes of this machine. A start is one posix_spawn
- * (glibc clones with CLONE_VM|CLONE_VFORK, so it costs tens of microseconds
- * whatever the daemon's size, against ~4 ms for bash to start) of
- * `bash SCRIPT` in a process group of its own; one reaper thread blocks in
- * waitpid(-1) while children run and reports each exit.
+ * exec_local: jobs as processes of this machine. A start is one fork of
+ * `bash SCRIPT` (posix_spawn cannot join a cgroup, drop privileges or set
+ * limits); the child only makes async-signal-safe calls, and a close-on-exec
+ * pipe tells the parent whether it reached execve (libuv's way). One reaper
+ * thread blocks in waitpid(-1) while children run and reports each exit.
  *
- * The child gets: the caller's environment and nothing else, an empty signal
- * mask and default dispositions (the daemon ignores SIGPIPE and blocks
- * SIGTERM/SIGINT/SIGHUP, and both would otherwise be inherited), stdin from
- * /dev/null, stdout/stderr to the given files, no other descriptor (closefrom 3
- * even though the daemon opens everything close-on-exec: libraries may not).
+ * The child gets, in this order: default signal dispositions, its cgroups
+ * (joined before anything of the job runs), a process group of its own,
+ * stdin from /dev/null and stdout/stderr to the given files (opened by the
+ * parent), the job's resource limits, the working directory, the job's user
+ * (groups, gid, uid: no way back), every other descriptor closed at exec
+ * (even though the daemon opens everything close-on-exec: libraries may
+ * not), an empty signal mask (the daemon blocks SIGTERM/SIGINT/SIGHUP), and
+ * the caller's environment and nothing else.
+ *
+ * What is left of a job when its leader exits (children in the background,
+ * in another session) is killed: its cgroup where it has one, else its
+ * process group and every process whose environment holds its OPUS_JOB_ID.
  */
 #include "exec/exec-int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,10 +44,12 @@ struct local_child {
 	struct local_child *next;
 	pid_t pid;
 	char *job_id;
+	bool has_cg;
+	struct exec_cg_job cg;
 };
 
 struct local {
-	/* Guards everything below. Held across posix_spawn so that the reaper
+	/* Guards everything below. Held across the fork so that the reaper
 	 * cannot look up a pid before its start has recorded it. */
 	pthread_mutex_t lock;
 	pthread_cond_t started; /* a start happened, or stopping */
@@ -43,6 +57,8 @@ struct local {
 	size_t nrunning;
 	uint64_t nstarts; /* lets the reaper tell "no child yet" from "child lost" */
 	bool stopping;
+	bool cg_detected; /* cg holds what the machine offers */
+	struct exec_cgroups cg;
 	pthread_t reaper;
 };
 
@@ -64,6 +80,49 @@ static struct local_child *local_take(struct local *l, pid_t pid)
 		l->nrunning--;
 	}
 	return c;
+}
+
+static bool environ_has_job(const char *env, size_t len, const char *job_id);
+
+/*
+ * Without a cgroup: every process whose environment holds OPUS_JOB_ID=job_id,
+ * wherever it went (a new session, reparented to init). A process that
+ * rewrote its environment escapes this; README says so.
+ */
+static void local_signal_by_env(const char *job_id, int sig)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t self = getpid();
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[64], *env = NULL;
+		size_t len = 0;
+		long pid = strtol(de->d_name, NULL, 10);
+
+		if (pid <= 1 || pid == self ||
+		    strspn(de->d_name, "0123456789") != strlen(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+		if (file_read_all(path, LOCAL_ENVIRON_MAX, &env, &len) == 0 &&
+		    environ_has_job(env, len, job_id) && kill((pid_t)pid, sig) < 0 &&
+		    errno != ESRCH)
+			log_warn("exec: kill %ld of job %s: %s", pid, job_id, strerror(errno));
+		free(env);
+	}
+	closedir(d);
+}
+
+/* Whatever the job left: its cgroup (removed), else what carries its id. */
+static void local_kill_rest(struct local_child *c)
+{
+	if (c->has_cg)
+		exec_cg_job_remove(&c->cg);
+	else
+		local_signal_by_env(c->job_id, SIGKILL);
+	c->has_cg = false;
 }
 
 static void local_report(struct exec *ex, struct local_child *c, int status, bool known)
@@ -93,6 +152,7 @@ static void local_report_lost(struct exec *ex, struct local *l)
 			log_error("exec: child %d of job %s was reaped elsewhere", (int)c->pid,
 				  c->job_id);
 			pthread_mutex_unlock(&l->lock);
+			local_kill_rest(c);
 			local_report(ex, c, 0, false);
 			pthread_mutex_lock(&l->lock);
 		}
@@ -141,6 +201,7 @@ static void *local_reaper(void *arg)
 		if (kill(-pid, SIGKILL) < 0 && errno != ESRCH)
 			log_warn("exec: kill group %d: %s", (int)pid, strerror(errno));
 		pthread_mutex_unlock(&l->lock);
+		local_kill_rest(c);
 		local_report(ex, c, status, true);
 		pthread_mutex_lock(&l->lock);
 	}
@@ -148,106 +209,97 @@ static void *local_reaper(void *arg)
 	return NULL;
 }
 
-static int local_attr_init(posix_spawnattr_t *attr)
+/* The cgroups of the machine, found at the first start that wants them. l->lock held. */
+static const struct exec_cgroups *local_cgroups(struct local *l, const char *setting)
 {
-	sigset_t none, dflt;
-	int err;
-
-	sigemptyset(&none);
-	/* glibc's sigfillset leaves out its internal signals; KILL/STOP cannot change. */
-	sigfillset(&dflt);
-	sigdelset(&dflt, SIGKILL);
-	sigdelset(&dflt, SIGSTOP);
-	err = posix_spawnattr_init(attr);
-	if (err)
-		return err;
-	err = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						 POSIX_SPAWN_SETSIGDEF);
-	if (!err)
-		err = posix_spawnattr_setpgroup(attr, 0);
-	if (!err)
-		err = posix_spawnattr_setsigmask(attr, &none);
-	if (!err)
-		err = posix_spawnattr_setsigdefault(attr, &dflt);
-	if (err)
-		posix_spawnattr_destroy(attr);
-	return err;
+	if (setting && strcmp(setting, "off") == 0)
+		return NULL;
+	if (!l->cg_detected) {
+		const struct exec_cgroups *cg = &l->cg;
+		l->cg_detected = true;
+		exec_cgroups_detect(&l->cg);
+		if (!exec_cgroups_any(cg))
+			log_info("exec: no usable cgroup; a job's processes are found by process "
+				 "group and by OPUS_JOB_ID");
+		else
+			log_info("exec: a cgroup per job: %s%s%s%s%s%s%s",
+				 cg->parent[EXEC_CG_V2] ? cg->parent[EXEC_CG_V2] : "",
+				 cg->parent[EXEC_CG_FREEZER] ? cg->parent[EXEC_CG_FREEZER] : "",
+				 cg->v2_pids || cg->v2_memory ? " (with limits)" : "",
+				 cg->parent[EXEC_CG_PIDS] ? ", pids: " : "",
+				 cg->parent[EXEC_CG_PIDS] ? cg->parent[EXEC_CG_PIDS] : "",
+				 cg->parent[EXEC_CG_MEMORY] ? ", memory: " : "",
+				 cg->parent[EXEC_CG_MEMORY] ? cg->parent[EXEC_CG_MEMORY] : "");
+	}
+	return &l->cg;
 }
 
-static int local_actions_init(posix_spawn_file_actions_t *fa, const struct exec_spec *spec)
+/* RLIMIT_NPROC counts every process of the job's user: only where no pids
+ * cgroup limits the job, and not for the daemon's own (non-root) user, whose
+ * threads would count against it. */
+static bool local_wants_nproc(const struct exec_spec *spec, const struct exec_cg_job *cg)
 {
-	const int out_flags = O_WRONLY | O_CREAT | O_TRUNC;
-	int err = posix_spawn_file_actions_init(fa);
-
-	if (err)
-		return err;
-	/* Opened before the chdir: relative paths mean what they mean to the caller. */
-	err = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
-	if (!err)
-		err = posix_spawn_file_actions_addopen(fa, 1, spec->stdout_path, out_flags, 0640);
-	if (!err)
-		err = posix_spawn_file_actions_addopen(fa, 2, spec->stderr_path, out_flags, 0640);
-	if (!err)
-		err = posix_spawn_file_actions_addclosefrom_np(fa, 3);
-	if (!err)
-		err = posix_spawn_file_actions_addchdir_np(fa, spec->workdir);
-	if (err)
-		posix_spawn_file_actions_destroy(fa);
-	return err;
+	if (spec->limits.processes <= 0 || (cg && exec_cg_job_limits_pids(cg)))
+		return false;
+	return (spec->user && spec->user->change) || geteuid() == 0;
 }
 
-static int local_start(struct exec *ex, const struct exec_spec *spec, int64_t *handle_out)
+static void local_record(struct local *l, pid_t pid, const struct exec_spec *spec,
+			 struct exec_cg_job *cg)
 {
-	struct local *l = ex->priv;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	char arg0[] = "bash";
-	char *argv[] = {arg0, (char *)spec->script_path, NULL};
-	struct local_child *c;
-	pid_t pid;
-	int err, ret = OPUS_ERR_INTERNAL;
+	struct local_child *c = xcalloc(1, sizeof(*c));
 
-	err = local_attr_init(&attr);
-	if (err) {
-		log_error("exec: spawn attributes: %s", strerror(err));
-		return ret;
-	}
-	err = local_actions_init(&fa, spec);
-	if (err) {
-		log_error("exec: spawn file actions: %s", strerror(err));
-		goto done_attr;
-	}
-	pthread_mutex_lock(&l->lock);
-	if (l->stopping) {
-		pthread_mutex_unlock(&l->lock);
-		ret = OPUS_ERR_BUSY;
-		goto done;
-	}
-	err = posix_spawn(&pid, "/bin/bash", &fa, &attr, argv, spec->envp);
-	if (err) {
-		pthread_mutex_unlock(&l->lock);
-		log_error("exec: start job %s in %s: %s", spec->job_id, spec->workdir,
-			  strerror(err));
-		ret = OPUS_ERR_IO;
-		goto done;
-	}
-	c = xcalloc(1, sizeof(*c));
 	c->pid = pid;
 	c->job_id = xstrdup(spec->job_id);
+	if (cg) {
+		c->has_cg = true;
+		c->cg = *cg;
+	}
 	c->next = l->buckets[(unsigned)pid % LOCAL_BUCKETS];
 	l->buckets[(unsigned)pid % LOCAL_BUCKETS] = c;
 	l->nrunning++;
 	l->nstarts++;
 	pthread_cond_signal(&l->started);
+}
+
+static int local_start(struct exec *ex, const struct exec_spec *spec, int64_t *handle_out)
+{
+	struct local *l = ex->priv;
+	struct exec_cg_job cg;
+	struct exec_child child = {.spec = spec};
+	const struct exec_cgroups *cgs;
+	pid_t pid = 0;
+	int ret;
+
+	if (!exec_cgroup_setting_ok(spec->cgroup))
+		return OPUS_ERR_INVAL;
+	if (spec->user && spec->user->change && exec_give_tree(spec) != 0)
+		return OPUS_ERR_IO;
+	pthread_mutex_lock(&l->lock);
+	if (l->stopping) {
+		pthread_mutex_unlock(&l->lock);
+		return OPUS_ERR_BUSY;
+	}
+	cgs = local_cgroups(l, spec->cgroup);
+	if (cgs && exec_cgroups_any(cgs) &&
+	    exec_cg_job_create(cgs, spec->job_id, &spec->limits, &cg) == 0)
+		child.cg = &cg;
+	child.set_nproc = local_wants_nproc(spec, child.cg);
+	/* Under the lock: the reaper cannot look up the pid before it is recorded. */
+	ret = exec_spawn(&child, &pid);
+	if (child.cg)
+		exec_cg_job_close_fds(&cg);
+	if (ret == 0)
+		local_record(l, pid, spec, child.cg ? &cg : NULL);
 	pthread_mutex_unlock(&l->lock);
+	if (ret != 0) {
+		if (child.cg)
+			exec_cg_job_remove(&cg);
+		return ret;
+	}
 	log_debug("exec: job %s started, pid %d", spec->job_id, (int)pid);
 	*handle_out = pid;
-	ret = 0;
-done:
-	posix_spawn_file_actions_destroy(&fa);
-done_attr:
-	posix_spawnattr_destroy(&attr);
-	return ret;
+	return 0;
 }
 
 /* kill(-1) and kill(0) would hit far more than one job. */
@@ -264,15 +316,21 @@ static bool local_handle_ok(int64_t handle)
 static int local_signal(struct exec *ex, int64_t handle, int sig)
 {
 	struct local *l = ex->priv;
+	struct local_child *c;
 	int ret = 0;
 
 	if (!local_handle_ok(handle))
 		return OPUS_ERR_INVAL;
 	pthread_mutex_lock(&l->lock);
-	if (*local_slot(l, (pid_t)handle) && kill(-(pid_t)handle, sig) < 0 && errno != ESRCH) {
+	c = *local_slot(l, (pid_t)handle);
+	if (c && kill(-(pid_t)handle, sig) < 0 && errno != ESRCH) {
 		log_error("exec: kill group %lld: %s", (long long)handle, strerror(errno));
 		ret = OPUS_ERR_IO;
 	}
+	if (c && c->has_cg)
+		exec_cg_job_signal(&c->cg, sig);
+	else if (c)
+		local_signal_by_env(c->job_id, sig);
 	pthread_mutex_unlock(&l->lock);
 	return ret;
 }
@@ -312,10 +370,13 @@ static void local_close(struct exec *ex)
 		while (l->buckets[b]) {
 			struct local_child *c = l->buckets[b];
 			l->buckets[b] = c->next;
+			if (c->has_cg) /* not waited for: its cgroup stays with it */
+				exec_cg_job_forget(&c->cg);
 			free(c->job_id);
 			free(c);
 		}
 	}
+	exec_cgroups_release(&l->cg);
 	pthread_cond_destroy(&l->started);
 	pthread_mutex_destroy(&l->lock);
 	free(l);

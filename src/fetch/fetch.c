@@ -39,10 +39,19 @@ static const char *v4_class(uint32_t a)
 		uint32_t net, mask;
 		const char *what;
 	} nets[] = {
-	    {0x00000000, 0xff000000, "unspecified"}, {0x7f000000, 0xff000000, "loopback"},
-	    {0x0a000000, 0xff000000, "private"},     {0xac100000, 0xfff00000, "private"},
-	    {0xc0a80000, 0xffff0000, "private"},     {0x64400000, 0xffc00000, "shared (CGNAT)"},
-	    {0xa9fe0000, 0xffff0000, "link-local"},  {0xe0000000, 0xf0000000, "multicast"},
+	    {0x00000000, 0xff000000, "unspecified"},
+	    {0x7f000000, 0xff000000, "loopback"},
+	    {0x0a000000, 0xff000000, "private"},
+	    {0xac100000, 0xfff00000, "private"},
+	    {0xc0a80000, 0xffff0000, "private"},
+	    {0x64400000, 0xffc00000, "shared (CGNAT)"},
+	    {0xa9fe0000, 0xffff0000, "link-local"},
+	    {0xc0000000, 0xffffff00, "reserved (IETF protocol assignments)"},
+	    {0xc0000200, 0xffffff00, "reserved (documentation)"},
+	    {0xc6336400, 0xffffff00, "reserved (documentation)"},
+	    {0xcb007100, 0xffffff00, "reserved (documentation)"},
+	    {0xc6120000, 0xfffe0000, "reserved (benchmarking)"},
+	    {0xe0000000, 0xf0000000, "multicast"},
 	    {0xf0000000, 0xf0000000, "reserved"},
 	};
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(nets); i++) {
@@ -52,22 +61,51 @@ static const char *v4_class(uint32_t a)
 	return NULL;
 }
 
+static uint32_t v4_at(const uint8_t *b)
+{
+	return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+}
+
+/*
+ * IPv6 forms that carry an IPv4 address, which is then checked as one (a
+ * translator or a dual stack may deliver the packet to it): IPv4-mapped
+ * ::ffff:a.b.c.d, IPv4-compatible ::a.b.c.d (deprecated, still routed by some
+ * stacks), NAT64 64:ff9b::a.b.c.d (RFC 6052) and 6to4 2002:AABB:CCDD::.
+ * Offset of the IPv4 address in the 16 bytes, or -1.
+ */
+static int v6_embedded_v4(const uint8_t *b)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t compat[12] = {0};
+	static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+
+	if (memcmp(b, mapped, 12) == 0 || memcmp(b, compat, 12) == 0 || memcmp(b, nat64, 12) == 0)
+		return 12;
+	if (b[0] == 0x20 && b[1] == 0x02)
+		return 2;
+	return -1;
+}
+
 static const char *v6_class(const struct in6_addr *a)
 {
 	const uint8_t *b = a->s6_addr;
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	int v4 = v6_embedded_v4(b);
 
 	if (IN6_IS_ADDR_LOOPBACK(a))
 		return "loopback";
 	if (IN6_IS_ADDR_UNSPECIFIED(a))
 		return "unspecified";
-	if (memcmp(b, mapped, sizeof(mapped)) == 0)
-		return v4_class(((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) |
-				((uint32_t)b[14] << 8) | b[15]);
+	if (v4 >= 0)
+		return v4_class(v4_at(b + v4));
+	/* 64:ff9b:1::/48, NAT64 for local use (RFC 8215): translates to anything. */
+	if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0 && b[5] == 1)
+		return "private (local-use NAT64)";
 	if ((b[0] & 0xfe) == 0xfc)
 		return "private";
 	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
 		return "link-local";
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+		return "site-local";
 	if (b[0] == 0xff)
 		return "multicast";
 	return NULL;
@@ -117,13 +155,20 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
+static bool cancelled(fetch_cancel_flag *cancel)
+{
+	return cancel && atomic_load(cancel) != 0;
+}
+
 static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct xfer *x = userp;
 	size_t len = size * nmemb, off = 0;
 
-	if ((x->cancel && *x->cancel) || x->written + (int64_t)len > x->p->max_bytes) {
-		x->too_big = !(x->cancel && *x->cancel);
+	if (cancelled(x->cancel))
+		return 0;
+	if (x->written + (int64_t)len > x->p->max_bytes) {
+		x->too_big = true;
 		return 0;
 	}
 	while (off < len) {
@@ -145,7 +190,7 @@ static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl
 {
 	struct xfer *x = clientp;
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return x->cancel && *x->cancel;
+	return cancelled(x->cancel);
 }
 
 /* The options that make a download safe (see fetch.h). */
@@ -185,7 +230,7 @@ static char *failure_reason(CURL *h, CURLcode rc, const struct xfer *x, const ch
 	if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		return xasprintf("larger than %lld bytes (inputs.max_input_size)",
 				 (long long)x->p->max_bytes);
-	if (x->cancel && *x->cancel)
+	if (cancelled(x->cancel))
 		return xstrdup("cancelled");
 	if (x->write_failed)
 		return xasprintf("cannot write the file: %s", strerror(errno));
@@ -294,13 +339,19 @@ static ssize_t copy_chunk(int in, int out, bool *plain)
 	return n;
 }
 
-/* Copies what remains of in into out, capped; 0 or a reason. */
+/* Copies what remains of in into out, capped; 0 or a reason. The cancel flag
+ * is read before each chunk, so a copy stops within one chunk of being asked. */
 static int copy_fd(int in, int out, int64_t max_bytes, fetch_cancel_flag *cancel, char **why_out)
 {
 	int64_t total = 0;
 	bool plain = false;
 	for (;;) {
-		ssize_t n = copy_chunk(in, out, &plain);
+		ssize_t n;
+		if (cancelled(cancel)) {
+			*why_out = xstrdup("cancelled");
+			return OPUS_ERR_IO;
+		}
+		n = copy_chunk(in, out, &plain);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -315,27 +366,60 @@ static int copy_fd(int in, int out, int64_t max_bytes, fetch_cancel_flag *cancel
 					     (long long)max_bytes);
 			return OPUS_ERR_TOOBIG;
 		}
-		if (cancel && *cancel) {
-			*why_out = xstrdup("cancelled");
-			return OPUS_ERR_IO;
-		}
 	}
+}
+
+/* What a file that is not a regular one is, for the reason. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISDIR(m))
+		return "a directory";
+	return "not a plain file";
+}
+
+/*
+ * Opens src for reading only if it is a regular file. O_NONBLOCK: open() of a
+ * FIFO with no writer would block for good (and a device may do anything), so
+ * nothing is waited for before fstat() says what it is. Reads of a regular
+ * file ignore O_NONBLOCK. Returns the descriptor, or -1 with *why_out.
+ */
+static int open_regular(const char *src, char **why_out)
+{
+	struct stat st = {0};
+	int fd = open(src, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		*why_out = errno == ELOOP ? xasprintf("%s is a symbolic link (refused)", src)
+					  : xasprintf("%s: %s", src, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*why_out =
+		    xasprintf("%s is %s, not a regular file (refused)", src, file_kind(st.st_mode));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int fetch_copy_file(const char *src, const char *dest, int64_t max_bytes, fetch_cancel_flag *cancel,
 		    char **why_out)
 {
-	struct stat st;
 	char *part = NULL;
-	int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out, ret;
+	int in, out, ret;
 
 	*why_out = NULL;
-	if (in < 0 || fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-		*why_out = xasprintf("%s is not a readable regular file", src);
-		if (in >= 0)
-			close(in);
+	in = open_regular(src, why_out);
+	if (in < 0)
 		return OPUS_ERR_NOTFOUND;
-	}
 	out = part_open(dest, &part, why_out);
 	if (out < 0) {
 		free(part);

@@ -30,6 +30,8 @@
 
 #include "base/base.h"
 
+#include <stdatomic.h>
+
 struct fetch_policy {
 	char **file_roots; /* absolute directories file:// may read below (resolved) */
 	size_t nroots;
@@ -74,8 +76,10 @@ void fetch_ref_release(struct fetch_ref *r);
 char **fetch_refs_split(const char *value, size_t *n_out);
 void fetch_refs_free(char **refs, size_t n);
 
-/* Set by another thread to stop a transfer early (abort, time limit). */
-typedef volatile int fetch_cancel_flag;
+/* Set (non-zero) by another thread to stop a transfer or a copy early (abort,
+ * time limit, shutdown); read by the transfer between chunks. An atomic: the
+ * setter holds its own lock, the reader (libcurl's callbacks) none. */
+typedef atomic_int fetch_cancel_flag;
 
 /*
  * Downloads an HTTP or FILE reference into `dest` (created, mode 0640; it
@@ -88,7 +92,10 @@ int fetch_download(const struct fetch_policy *p, const struct fetch_ref *r, cons
 		   fetch_cancel_flag *cancel, char **ctype_out, char **why_out) OPUS_WUR;
 
 /* Copies a local file (no links followed at the last component) into dest,
- * capped at max_bytes; same contract as fetch_download. */
+ * capped at max_bytes; same contract as fetch_download. Only a regular file is
+ * copied: it is opened non-blocking and checked first, so a FIFO or a device
+ * is refused at once ("... is a FIFO, not a regular file") instead of blocking
+ * the caller; the cancel flag is read between chunks. */
 int fetch_copy_file(const char *src, const char *dest, int64_t max_bytes, fetch_cancel_flag *cancel,
 		    char **why_out) OPUS_WUR;
 

@@ -79,7 +79,11 @@ struct jdl {
 	char *contact_email;
 	int64_t execution_duration; /* seconds, 0 when absent */
 	int64_t quote;		    /* seconds, 0 when absent */
-	char *script;		    /* bash script text; never NULL after a successful parse */
+	/* Limits the job asks for (PARAMs maxMemory bytes, maxProcesses,
+	 * maxOpenFiles, maxCpuTime seconds); 0 when absent; capped by the
+	 * configuration's. */
+	int64_t max_memory, max_processes, max_open_files, max_cpu_time;
+	char *script; /* bash script text; never NULL after a successful parse */
 	struct jdl_param *params;
 	size_t nparams;
 	struct jdl_entity *used;

@@ -206,6 +206,10 @@ static const struct meta {
     {"contact_email", META_TEXT, offsetof(struct jdl, contact_email)},
     {"executionDuration", META_SECONDS, offsetof(struct jdl, execution_duration)},
     {"quote", META_SECONDS, offsetof(struct jdl, quote)},
+    {"maxMemory", META_SECONDS, offsetof(struct jdl, max_memory)},
+    {"maxProcesses", META_SECONDS, offsetof(struct jdl, max_processes)},
+    {"maxOpenFiles", META_SECONDS, offsetof(struct jdl, max_open_files)},
+    {"maxCpuTime", META_SECONDS, offsetof(struct jdl, max_cpu_time)},
     {"script", META_TEXT, offsetof(struct jdl, script)},
 };
 

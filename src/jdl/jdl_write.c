@@ -87,6 +87,14 @@ static void write_meta(struct xw *w, const struct jdl *j)
 	xw_char_param(w, "contact_email", j->contact_email, "voprov:Agent.email");
 	xw_int_param(w, "executionDuration", j->execution_duration, "uws:Job.executionDuration");
 	xw_int_param(w, "quote", j->quote, "uws:Job.quote");
+	if (j->max_memory)
+		xw_int_param(w, "maxMemory", j->max_memory, NULL);
+	if (j->max_processes)
+		xw_int_param(w, "maxProcesses", j->max_processes, NULL);
+	if (j->max_open_files)
+		xw_int_param(w, "maxOpenFiles", j->max_open_files, NULL);
+	if (j->max_cpu_time)
+		xw_int_param(w, "maxCpuTime", j->max_cpu_time, NULL);
 	xw_char_param(w, "script", j->script, NULL);
 }
 

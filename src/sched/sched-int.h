@@ -83,7 +83,7 @@ struct sched_run {
 	bool launching;	 /* a worker is spawning it: its exit waits for the launch */
 	bool ended;	 /* ee holds how it ended; the timer means "retry the end" */
 	bool end_failed; /* its end was refused by the store at least once */
-	bool end_queued; /* a task for its end is queued (sched_work.c) */
+	bool end_queued; /* a task for its end is queued or running (sched_work.c) */
 	int64_t retry_ms;
 	struct exec_exit ee; /* ee.job_id points to id */
 	struct sched_timer timer;

@@ -24,6 +24,7 @@
 #define OPUS_SCHED_H
 
 #include "base/base.h"
+#include "exec/exec.h"
 #include "fetch/fetch.h"
 #include "jdl/jdl.h"
 #include "store/store.h"
@@ -42,6 +43,9 @@ struct sched_config {
 	int64_t kill_grace_ms;		    /* SIGTERM -> SIGKILL delay */
 	const struct fetch_policy *fetch;   /* inputs by reference; borrowed */
 	int fetch_threads;		    /* stager threads, >= 1 */
+	const struct exec_user *job_user;   /* NULL: the daemon's own; borrowed */
+	const char *cgroup;		    /* exec_spec.cgroup */
+	struct exec_limits job_limits;	    /* caps of what descriptions ask */
 };
 
 /*

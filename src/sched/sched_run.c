@@ -85,7 +85,7 @@ void sched_run_signal(struct sched *s, struct sched_run *run, int sig)
 	if (run->ended)
 		return; /* nothing left to signal; its group id may be reused */
 	if (run->staging)
-		run->cancel = 1;
+		atomic_store(&run->cancel, 1);
 	else if (run->handle > 0)
 		(void)exec_signal(s->ex, run->handle, sig);
 	/* else launching: the launcher sees run->kill and kills what it started */
@@ -315,6 +315,15 @@ const char *sched_launch(struct sched *s, const struct uws_job *job, const struc
 		    .envp = env,
 		    .stdout_path = f.out,
 		    .stderr_path = f.err,
+		    .user = s->cfg.job_user,
+		    .cgroup = s->cfg.cgroup,
+		    .limits = exec_limits_min(&s->cfg.job_limits,
+					      &(const struct exec_limits){
+						  .memory_bytes = j->max_memory,
+						  .processes = j->max_processes,
+						  .open_files = j->max_open_files,
+						  .cpu_seconds = j->max_cpu_time,
+					      }),
 		};
 		why = exec_start(s->ex, &spec, handle) == 0 ? NULL : "could not start the job";
 	}
@@ -633,6 +642,7 @@ static void end_retry_locked(struct sched *s, struct sched_run *run, int err)
 		run->retry_ms = SCHED_END_RETRY_MAX_MS;
 	log_error("job %s: could not record its end (%s); trying again in %lld ms", run->id,
 		  opus_strerror(err), (long long)run->retry_ms);
+	run->end_queued = false; /* the timer queues it again */
 	if (sched_heap_arm(&s->heap, &run->timer, time_mono_ms() + run->retry_ms))
 		pthread_cond_signal(&s->tick);
 }
@@ -663,8 +673,7 @@ void sched_end_run(struct sched *s, struct sched_run *run)
 
 	pthread_mutex_lock(stripe);
 	pthread_mutex_lock(&s->lock);
-	run->end_queued = false;
-	kill = run->kill;
+	kill = run->kill; /* end_queued stays set: no second task while this one runs */
 	pthread_mutex_unlock(&s->lock);
 	if (kill != SCHED_KILL_SHUTDOWN)
 		err = sched_finish(s, run, &woken);

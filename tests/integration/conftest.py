@@ -20,6 +20,7 @@ What this file gives the tests
 Environment: OPUSD_BIN (default build/asan/opusd, relative to the repository).
 Run: /usr/bin/python3 -m pytest -q tests/integration
 """
+import getpass
 import json
 import os
 import re
@@ -302,7 +303,9 @@ class Daemon:
             "server": {"listen": f"127.0.0.1:{self.port}", "log_level": "info"},
             "paths": {"data_dir": str(self.data_dir), "jdl_dir": str(self.jdl_dir)},
             # no destruction cap, so tests can set far-future times; short kill grace
-            "jobs": {"kill_grace_ms": "500", "max_destruction": "0"},
+            # jobs run as whoever runs the tests (as root, opusd needs it said)
+            "jobs": {"kill_grace_ms": "500", "max_destruction": "0",
+                     "run_as": getpass.getuser()},
         }
         for sec, kv in (config or {}).items():
             self.config.setdefault(sec, {}).update({k: str(v) for k, v in kv.items()})

@@ -4,6 +4,7 @@
 #include "check.h"
 #include "exec/exec.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -90,8 +91,26 @@ static char *read_text(const char *name)
 	return buf;
 }
 
+/* What a test asks of a start beyond the script. */
+struct job_opts {
+	const char *cgroup;
+	const struct exec_user *user;
+	struct exec_limits limits;
+	const char *workdir; /* default: tmp */
+};
+
+static int start_job_with(const char *id, const char *script, char *const *envp,
+			  const struct job_opts *o, int64_t *handle);
+
 /* Starts job `id` running the script text, with files {id}.sh/.out/.err. */
 static int start_job(const char *id, const char *script, char *const *envp, int64_t *handle)
+{
+	const struct job_opts o = {0};
+	return start_job_with(id, script, envp, &o, handle);
+}
+
+static int start_job_with(const char *id, const char *script, char *const *envp,
+			  const struct job_opts *o, int64_t *handle)
 {
 	char *sh = xasprintf("%s.sh", id);
 	char *spath = path_in(sh), *out = xasprintf("%s/%s.out", tmp, id);
@@ -99,11 +118,14 @@ static int start_job(const char *id, const char *script, char *const *envp, int6
 	char *const empty[] = {NULL};
 	struct exec_spec spec = {
 	    .job_id = id,
-	    .workdir = tmp,
+	    .workdir = o->workdir ? o->workdir : tmp,
 	    .script_path = spath,
 	    .envp = envp ? envp : empty,
 	    .stdout_path = out,
 	    .stderr_path = err,
+	    .user = o->user,
+	    .limits = o->limits,
+	    .cgroup = o->cgroup,
 	};
 	int ret;
 
@@ -359,6 +381,155 @@ TEST(orphan_signal_checks_the_job)
 	CHECK(wait_exit("orphan1", 5000, &ee));
 }
 
+/* Is a process whose command line holds marker alive? */
+static bool marker_alive(const char *marker)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	bool found = false;
+
+	while (d && !found && (de = readdir(d)) != NULL) {
+		char path[300], *cmd = NULL;
+		size_t len = 0;
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		if (file_read_all(path, 1 << 16, &cmd, &len) == 0) {
+			for (size_t i = 0; i + 1 < len; i++)
+				if (cmd[i] == '\0')
+					cmd[i] = ' ';
+			found = strstr(cmd, marker) && !pid_gone((pid_t)atoi(de->d_name));
+		}
+		free(cmd);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static bool wait_marker_gone(const char *marker, int64_t timeout_ms)
+{
+	int64_t end = time_now_ms() + timeout_ms;
+	while (marker_alive(marker)) {
+		if (time_now_ms() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+/* A job's `setsid sleep &` leaves its process group and session; killing the
+ * job must still kill it (cgroup, or OPUS_JOB_ID without one). */
+static void check_setsid_dies(const char *cgroup, bool by_signal)
+{
+	char *id = xasprintf("setsid-%s-%d-%d", cgroup, (int)getpid(), by_signal);
+	char *marker = xasprintf("111.%d%d%d", (int)getpid(), by_signal, cgroup[0] == 'o');
+	char *envid = xasprintf("OPUS_JOB_ID=%s", id);
+	char *script = xasprintf("setsid sleep %s &\n%s", marker,
+				 by_signal ? "echo up > setsid.txt\nsleep 100\n" : "sleep 0.2\n");
+	char *const envp[] = {envid, "PATH=/usr/bin:/bin", NULL};
+	const struct job_opts o = {.cgroup = cgroup};
+	struct exec_exit ee;
+	int64_t h = 0;
+
+	CHECK(start_job_with(id, script, envp, &o, &h) == 0);
+	for (int i = 0; i < 500 && !marker_alive(marker); i++)
+		usleep(10000);
+	CHECK(marker_alive(marker));
+	if (by_signal)
+		CHECK(exec_signal(ex, h, SIGKILL) == 0);
+	CHECK(wait_exit(id, 10000, &ee));
+	CHECK(wait_marker_gone(marker, 5000));
+	free(id);
+	free(marker);
+	free(envid);
+	free(script);
+}
+
+TEST(setsid_grandchild_dies_with_the_job)
+{
+	check_setsid_dies("auto", true);
+	check_setsid_dies("auto", false);
+	check_setsid_dies("off", true);
+	check_setsid_dies("off", false);
+}
+
+/* As root: a job runs as the user asked, in a directory it may write. */
+TEST(runs_as_the_configured_user)
+{
+	struct exec_user u;
+	char *why = NULL, *work = path_in("asuser"), *dot = path_in("asuser/.opusd");
+	char *script = xasprintf("asuser/.opusd/%s.sh", "user");
+	const struct job_opts o = {.user = &u, .workdir = work};
+	struct exec_exit ee;
+	int64_t h = 0;
+
+	if (geteuid() != 0) {
+		CHECK(exec_user_resolve("", &u, &why) == 0 && !u.change);
+		free(why);
+		goto done;
+	}
+	CHECK(exec_user_resolve("", &u, &why) == OPUS_ERR_INVAL && why && strstr(why, "run_as"));
+	free(why);
+	CHECK(exec_user_resolve("no-such-user-opusd", &u, &why) == OPUS_ERR_INVAL);
+	free(why);
+	CHECK(exec_user_resolve("nobody", &u, &why) == 0 && u.change && u.uid == 65534);
+	CHECK(mkdir_p(dot, 0750) == 0);
+	CHECK(chmod(tmp, 0711) == 0);
+	write_text(script, "id -u > uid.txt\nid -g > gid.txt\ntouch .opusd/x 2>/dev/null || "
+			   "echo refused > dot.txt\n");
+	/* start_job_with writes {id}.sh in tmp; the script given here is that file */
+	CHECK(start_job_with("asuser/.opusd/user", NULL, NULL, &o, &h) == 0);
+	CHECK(wait_exit("asuser/.opusd/user", 5000, &ee));
+	CHECK(ee.exited && ee.exit_code == 0);
+	char *got = read_text("asuser/uid.txt");
+	CHECK_STR(got, "65534\n");
+	free(got);
+	got = read_text("asuser/dot.txt");
+	CHECK_STR(got, "refused\n"); /* the script's directory is not the job's */
+	free(got);
+done:
+	free(work);
+	free(dot);
+	free(script);
+}
+
+/* The job sees its limits (rlimits; pids.max in its cgroup where there is one). */
+TEST(limits_are_seen_by_the_job)
+{
+	const struct job_opts o = {
+	    .limits = {.memory_bytes = 1LL << 30,
+		       .processes = 50,
+		       .open_files = 64,
+		       .cpu_seconds = 100},
+	};
+	char *id = xasprintf("limits-%d", (int)getpid());
+	struct exec_exit ee;
+	int64_t h = 0;
+	char *got;
+
+	CHECK(start_job_with(
+		  id,
+		  "ulimit -n > lim.txt\nulimit -v >> lim.txt\nulimit -t >> lim.txt\n"
+		  "p=$(grep -E '^[0-9]+:pids:|^0::' /proc/self/cgroup | grep -v '/$' | "
+		  "head -1 | cut -d: -f3)\n"
+		  "for f in /sys/fs/cgroup/pids$p/pids.max /sys/fs/cgroup/unified$p/pids.max "
+		  "/sys/fs/cgroup$p/pids.max; do [ -r $f ] && cat $f && break; done "
+		  "> pids.txt\n",
+		  NULL, &o, &h) == 0);
+	CHECK(wait_exit(id, 5000, &ee));
+	CHECK(ee.exited && ee.exit_code == 0);
+	got = read_text("lim.txt");
+	CHECK_STR(got, "64\n1048576\n100\n");
+	free(got);
+	if (access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) == 0 && geteuid() == 0) {
+		got = read_text("pids.txt");
+		CHECK_STR(got, "50\n");
+		free(got);
+	}
+	free(id);
+}
+
 TEST(close_with_running_children)
 {
 	struct exec *ex2 = NULL;
@@ -409,6 +580,9 @@ int main(void)
 	RUN(concurrent_jobs_reaped);
 	RUN(spawn_many_in_a_row);
 	RUN(orphan_signal_checks_the_job);
+	RUN(setsid_grandchild_dies_with_the_job);
+	RUN(runs_as_the_configured_user);
+	RUN(limits_are_seen_by_the_job);
 	RUN(close_with_running_children);
 	exec_close(ex);
 	rm_rf(tmp);

@@ -3,6 +3,7 @@
 #include "fetch/fetch.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char root_a[] = "/srv/data";
@@ -148,6 +149,108 @@ TEST(copy_caps_and_refuses_links)
 	free(link_path);
 }
 
+/* A FIFO (no writer) or a device is refused at once: without O_NONBLOCK the
+ * open() blocks for good (the alarm then kills the test binary). */
+TEST(copy_refuses_fifos_and_devices)
+{
+	char dir[] = "/tmp/opusd-fetch-XXXXXX";
+	char *fifo, *dest, *why = NULL;
+	fetch_cancel_flag cancel = 0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	fifo = xasprintf("%s/fifo", dir);
+	dest = xasprintf("%s/dest", dir);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	alarm(20);
+	CHECK(fetch_copy_file(fifo, dest, 100, &cancel, &why) < 0);
+	CHECK(why && strstr(why, "is a FIFO, not a regular file"));
+	CHECK(access(dest, F_OK) != 0);
+	free(why);
+	why = NULL;
+	CHECK(fetch_copy_file("/dev/zero", dest, 100, &cancel, &why) < 0);
+	CHECK(why && strstr(why, "character device"));
+	CHECK(access(dest, F_OK) != 0);
+	free(why);
+	alarm(0);
+	rm_rf(dir);
+	free(fifo);
+	free(dest);
+}
+
+/* A copy asked to stop stops before its next chunk and leaves nothing. */
+TEST(copy_is_cancellable)
+{
+	char dir[] = "/tmp/opusd-fetch-XXXXXX";
+	char *src, *dest, *why = NULL;
+	fetch_cancel_flag cancel = 1;
+
+	CHECK(mkdtemp(dir) != NULL);
+	src = xasprintf("%s/src", dir);
+	dest = xasprintf("%s/dest", dir);
+	CHECK(file_write_all(src, "hello", 5, 0640) == 0);
+	CHECK(fetch_copy_file(src, dest, 100, &cancel, &why) < 0);
+	CHECK_STR(why, "cancelled");
+	CHECK(access(dest, F_OK) != 0);
+	free(why);
+	rm_rf(dir);
+	free(src);
+	free(dest);
+}
+
+/* The address guard: literal addresses only, so nothing leaves the machine
+ * (the refusal happens before a socket exists). */
+static void check_refused(const char *url, const char *what)
+{
+	static char none[] = "/nonexistent";
+	static char *no_roots[] = {none};
+	const struct fetch_policy p = {
+	    .file_roots = no_roots,
+	    .nroots = 1,
+	    .max_bytes = 100,
+	    .connect_timeout_s = 2,
+	    .timeout_s = 2,
+	};
+	char dir[] = "/tmp/opusd-fetch-XXXXXX";
+	struct fetch_ref r;
+	char *why = NULL, *dest;
+
+	CHECK(mkdtemp(dir) != NULL);
+	dest = xasprintf("%s/dest", dir);
+	CHECK(fetch_ref_parse(&p, url, NULL, &r, &why) == 0);
+	free(why);
+	why = NULL;
+	CHECK(fetch_download(&p, &r, dest, NULL, NULL, &why) < 0);
+	if (!why || !strstr(why, what) || !strstr(why, "(refused)")) {
+		fprintf(stderr, "%s: reason \"%s\", want \"%s\"\n", url, why ? why : "(null)",
+			what);
+		CHECK(!"refused for the right reason");
+	}
+	free(why);
+	fetch_ref_release(&r);
+	rm_rf(dir);
+	free(dest);
+}
+
+TEST(ssrf_guard_embedded_ipv4)
+{
+	CHECK(fetch_global_init() == 0);
+	check_refused("http://127.0.0.1:9/", "is loopback");
+	check_refused("http://198.18.0.1:9/", "benchmarking");
+	check_refused("http://198.19.255.254:9/", "benchmarking");
+	check_refused("http://[::ffff:127.0.0.1]:9/", "is loopback");
+	check_refused("http://[::ffff:10.1.2.3]:9/", "is private");
+	check_refused("http://[::127.0.0.1]:9/", "is loopback");
+	check_refused("http://[::10.1.2.3]:9/", "is private");
+	check_refused("http://[::192.168.0.1]:9/", "is private");
+	check_refused("http://[64:ff9b::127.0.0.1]:9/", "is loopback");
+	check_refused("http://[64:ff9b::a9fe:a9fe]:9/", "is link-local");
+	check_refused("http://[64:ff9b::198.18.0.1]:9/", "benchmarking");
+	check_refused("http://[64:ff9b:1::1]:9/", "local-use NAT64");
+	check_refused("http://[2002:7f00:1::1]:9/", "is loopback");
+	check_refused("http://[::1]:9/", "is loopback");
+	fetch_global_cleanup();
+}
+
 TEST(reference_lists)
 {
 	size_t n = 9;
@@ -176,5 +279,8 @@ int main(void)
 	RUN(media_types);
 	RUN(reference_lists);
 	RUN(copy_caps_and_refuses_links);
+	RUN(copy_refuses_fifos_and_devices);
+	RUN(copy_is_cancellable);
+	RUN(ssrf_guard_embedded_ipv4);
 	return CHECK_DONE();
 }
