@@ -70,8 +70,16 @@ int auth_check(struct store *st, const char *authorization, bool allow_anonymous
 		out->anonymous = true;
 		return allow_anonymous ? 0 : OPUS_ERR_AUTH;
 	}
-	if (parse_basic(authorization, name, sizeof(name), token, sizeof(token)) < 0 ||
-	    !name_is_safe(name, AUTH_NAME_MAX))
+	if (parse_basic(authorization, name, sizeof(name), token, sizeof(token)) < 0)
+		return OPUS_ERR_AUTH;
+	/* "Basic Og==" (":"): clients that always send credentials say "nobody" so. */
+	if (!*name && !*token) {
+		out->anonymous = true;
+		return allow_anonymous ? 0 : OPUS_ERR_AUTH;
+	}
+	/* A token without its account name cannot be checked: refused, not anonymous,
+	 * so that a client that meant to authenticate learns it did not. */
+	if (!name_is_safe(name, AUTH_NAME_MAX))
 		return OPUS_ERR_AUTH;
 	if (store_account_get(st, name, stored, &admin) < 0)
 		return OPUS_ERR_AUTH;

@@ -26,9 +26,11 @@ struct auth_identity {
 
 /*
  * Checks an Authorization header value (NULL when absent).
- * 0: *out filled (anonymous when no header and allow_anonymous).
- * OPUS_ERR_AUTH: credentials needed (none given and anonymous not allowed)
- * or wrong (unknown name, bad token, malformed header).
+ * Empty credentials (name "" and token "", "Basic Og==") count as none.
+ * 0: *out filled (anonymous when no or empty credentials and allow_anonymous).
+ * OPUS_ERR_AUTH: credentials needed (none given and anonymous not allowed;
+ * out->anonymous is then set) or wrong (unknown name, bad token, an empty
+ * name with a token, malformed header).
  */
 int auth_check(struct store *st, const char *authorization, bool allow_anonymous,
 	       struct auth_identity *out) OPUS_WUR;

@@ -105,12 +105,19 @@ int64_t time_mono_ms(void); /* CLOCK_MONOTONIC, for deadlines */
 /* Writes "2026-11-23T09:35:42.123Z" into out (TIME_STR_MAX bytes). */
 void time_format(int64_t ms, char out[TIME_STR_MAX]);
 /*
- * Parses ISO 8601 with reduced precision: "2026", "2026-11", "2026-11-22",
- * "2026-11-22T10:00", "2026-11-22T10:00:05", fractional seconds, and a zone
- * of "Z" or "+hh:mm"/"-hh:mm" (no zone means UTC). Returns 0 or
- * OPUS_ERR_INVAL; rejects trailing garbage and out-of-range fields.
+ * Parses ISO 8601 with reduced precision, extended or basic format:
+ * "2026", "2026-11", "2026-11-22", "2026-11-22T10", "2026-11-22T10:00",
+ * "2026-11-22T10:00:05", or "20261122", "20261122T10", "20261122T1000",
+ * "20261122T100005" (the time in the format of the date); fractional
+ * seconds after '.' or ','; a zone of "Z", "+hh:mm", "+hhmm" or "+hh" (no
+ * zone means UTC). Returns 0 or OPUS_ERR_INVAL; rejects trailing garbage,
+ * out-of-range fields and instants before 1970 or after 9999.
  */
 int time_parse(const char *s, int64_t *ms_out) OPUS_WUR;
+/* What time_parse() accepts, for error messages (one line, no newline). */
+#define TIME_PARSE_FORMS                                                                           \
+	"accepted: ISO 8601 YYYY[-MM[-DD[Thh[:mm[:ss[.fff]]]]]] or YYYYMMDD[Thh[mm[ss[.fff]]]], "  \
+	"then Z, +hh:mm or nothing for UTC"
 
 /* Fills out with 2*nbytes lowercase hex digits of cryptographic randomness
  * plus NUL (out must hold 2*nbytes+1). Aborts if the kernel gives none. */

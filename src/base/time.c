@@ -82,62 +82,89 @@ static bool take_zone(const char **p, int *offset_min)
 	return true;
 }
 
-/* Parses "Thh:mm[:ss[.fff]]" after the date; *p points at 'T'. */
-static bool take_clock(const char **p, struct tm *tm, int *ms)
+/* Fractional seconds after '.' or ',': any number of digits, kept to the millisecond. */
+static bool take_fraction(const char **p, int *ms)
 {
-	int v;
-	(*p)++;
-	if (!take_digits(p, 2, &tm->tm_hour) || tm->tm_hour > 23 || **p != ':')
-		return false;
-	(*p)++;
-	if (!take_digits(p, 2, &tm->tm_min) || tm->tm_min > 59)
-		return false;
-	if (**p != ':')
-		return true;
-	(*p)++;
-	if (!take_digits(p, 2, &tm->tm_sec) || tm->tm_sec > 60)
-		return false;
-	if (**p != '.')
+	if (**p != '.' && **p != ',')
 		return true;
 	(*p)++;
 	if (!isdigit((unsigned char)**p))
 		return false;
-	for (int scale = 100; isdigit((unsigned char)**p); scale /= 10, (*p)++) {
-		v = **p - '0';
-		*ms += v * scale;
-	}
+	for (int scale = 100; isdigit((unsigned char)**p); scale /= 10, (*p)++)
+		*ms += (**p - '0') * scale;
 	return true;
 }
+
+/*
+ * Parses "Thh[:mm[:ss[.fff]]]" (extended) or "Thh[mm[ss[.fff]]]" (basic)
+ * after the date; *p points at 'T'. The time has the form of the date.
+ */
+static bool take_clock(const char **p, bool basic, struct tm *tm, int *ms)
+{
+	int *fields[] = {&tm->tm_hour, &tm->tm_min, &tm->tm_sec};
+	static const int max[] = {23, 59, 60};
+	(*p)++;
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(fields); i++) {
+		if (i > 0 && !basic && **p != ':')
+			return true;
+		if (i > 0 && basic && !isdigit((unsigned char)**p))
+			return true;
+		if (i > 0 && !basic)
+			(*p)++;
+		if (!take_digits(p, 2, fields[i]) || *fields[i] > max[i])
+			return false;
+	}
+	return take_fraction(p, ms);
+}
+
+/* Parses "-MM[-DD[Thh...]]" (extended) or "MMDD[Thh...]" (basic) after the year. */
+static bool take_date(const char **p, int year, struct tm *tm, int *ms)
+{
+	bool basic = isdigit((unsigned char)**p);
+	if (**p == '\0')
+		return true;
+	if (!basic && **p != '-')
+		return true; /* a zone, or garbage: the caller decides */
+	if (!basic)
+		(*p)++;
+	if (!take_digits(p, 2, &tm->tm_mon) || tm->tm_mon < 1 || tm->tm_mon > 12)
+		return false;
+	tm->tm_mon -= 1;
+	if (!basic && **p != '-')
+		return true; /* "YYYY-MM"; basic "YYYYMM" is not ISO 8601 */
+	if (!basic)
+		(*p)++;
+	if (!take_digits(p, 2, &tm->tm_mday) || tm->tm_mday < 1 ||
+	    tm->tm_mday > days_in_month(year, tm->tm_mon + 1))
+		return false;
+	if (**p == 'T' || **p == 't' || (!basic && **p == ' '))
+		return take_clock(p, basic, tm, ms);
+	return true;
+}
+
+/* The last instant time_format() writes with a four-digit year. */
+#define TIME_MAX_MS 253402300799999LL /* 9999-12-31T23:59:59.999Z */
 
 int time_parse(const char *s, int64_t *ms_out)
 {
 	struct tm tm = {.tm_mon = 0, .tm_mday = 1};
 	const char *p = s;
 	int year, ms = 0, zone = 0;
+	int64_t result;
 	time_t secs;
 
 	if (!s || !take_digits(&p, 4, &year) || year < 1970)
 		return OPUS_ERR_INVAL;
 	tm.tm_year = year - 1900;
-	if (*p == '-') {
-		p++;
-		if (!take_digits(&p, 2, &tm.tm_mon) || tm.tm_mon < 1 || tm.tm_mon > 12)
-			return OPUS_ERR_INVAL;
-		tm.tm_mon -= 1;
-		if (*p == '-') {
-			p++;
-			if (!take_digits(&p, 2, &tm.tm_mday) || tm.tm_mday < 1 ||
-			    tm.tm_mday > days_in_month(year, tm.tm_mon + 1))
-				return OPUS_ERR_INVAL;
-			if ((*p == 'T' || *p == 't' || *p == ' ') && !take_clock(&p, &tm, &ms))
-				return OPUS_ERR_INVAL;
-		}
-	}
-	if (!take_zone(&p, &zone) || *p != '\0')
+	if (!take_date(&p, year, &tm, &ms) || !take_zone(&p, &zone) || *p != '\0')
 		return OPUS_ERR_INVAL;
 	secs = timegm(&tm);
 	if (secs == (time_t)-1)
 		return OPUS_ERR_INVAL;
-	*ms_out = ((int64_t)secs - (int64_t)zone * 60) * 1000 + ms;
+	result = ((int64_t)secs - (int64_t)zone * 60) * 1000 + ms;
+	/* A zone can push the instant out of what formats back (before 1970, past 9999). */
+	if (result < 0 || result > TIME_MAX_MS)
+		return OPUS_ERR_INVAL;
+	*ms_out = result;
 	return 0;
 }

@@ -36,6 +36,9 @@ static const struct conf_key keys[] = {
     K("server", "wait_cap", CONF_INT, wait_cap, "60", 0, "longest blocking WAIT, seconds"),
     K("server", "allow_anonymous", CONF_BOOL, allow_anonymous, "true", 0,
       "serve requests without credentials"),
+    K("server", "cors_origins", CONF_STR, cors_origins, "", 0,
+      "other origins (https://host[:port]) whose pages may call this service, space or comma "
+      "separated (empty = none)"),
     K("server", "log_level", CONF_STR, log_level, "info", 0, "error, warn, info or debug"),
     K("paths", "data_dir", CONF_STR, data_dir, "./var", 0, "database and job directories"),
     K("paths", "jdl_dir", CONF_STR, jdl_dir, "./jobdefs", 0, "job descriptions (*.xml)"),

@@ -22,6 +22,7 @@ struct conf {
 	int64_t max_upload_body; /* bytes, multipart bodies */
 	int64_t wait_cap;	 /* seconds, longest WAIT */
 	bool allow_anonymous;
+	char *cors_origins; /* origins whose pages may call us, space/comma separated */
 	char *log_level;
 	/* [paths] */
 	char *data_dir;

@@ -17,9 +17,25 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	int port;
 	_Atomic bool draining;
-	_Atomic int active; /* handlers currently between entry and return */
-	char *upload_dir;   /* {data_dir}/tmp: uploads land here before their job exists */
+	_Atomic int active;  /* handlers currently between entry and return */
+	char *upload_dir;    /* {data_dir}/tmp: uploads land here before their job exists */
+	char *self_origin;   /* scheme://host[:port] of base_url */
+	char **cors_origins; /* server.cors_origins, split */
+	size_t ncors;
 };
+
+/*
+ * Caps on what libmicrohttpd parses before any handler runs. libmicrohttpd
+ * 0.9.75 keeps the request line, the headers and one ~64-byte record per
+ * query argument in one pool per connection; when the records exhaust it,
+ * it answers nothing at all. So the request line is checked as soon as it is
+ * read (http_line.c), and the pool is sized for what these caps allow: the
+ * line (8 KiB), 256 argument records (16 KiB), and about 40 KiB of headers,
+ * past which libmicrohttpd itself answers 431.
+ */
+#define HTTP_MAX_URI	    8192
+#define HTTP_MAX_QUERY_ARGS 256
+#define HTTP_CONN_MEMORY    (64 * 1024)
 
 /* One form field or query argument. Uploaded files have `path` set. */
 struct http_field {
@@ -42,10 +58,20 @@ struct http_reply {
 	char *location;	       /* absolute URL for 303, owned */
 	char *file_path;       /* serve this file instead of body, owned */
 	const char *allow;     /* for 405 */
+	char *allow_owned;     /* when set, used instead of allow; owned */
 	bool www_authenticate; /* for 401 */
+	bool preflight;	       /* a CORS preflight granted: add its headers */
 };
 
-enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_DELETE, HTTP_PUT, HTTP_OTHER };
+enum http_method {
+	HTTP_GET,
+	HTTP_HEAD,
+	HTTP_POST,
+	HTTP_DELETE,
+	HTTP_PUT,
+	HTTP_OPTIONS,
+	HTTP_OTHER
+};
 
 #define HTTP_MAX_SEGS 6
 
@@ -110,6 +136,34 @@ const char *http_field_value(const struct http_request *req, const char *name);
 
 /* http_route.c */
 void http_route(struct http_request *req);
+/* The methods the resource at req->url has (static), or NULL when there is none. */
+const char *http_route_allow(const struct http_request *req);
+
+/* http_line.c: the request line, checked before libmicrohttpd parses its
+ * arguments. Each connection has a small state (MHD_OPTION_NOTIFY_CONNECTION)
+ * that the URI log callback fills for the request being read; over the caps
+ * it answers 414 on the socket at once. */
+void http_line_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		      enum MHD_ConnectionNotificationCode code);
+void *http_line_check(void *cls, const char *uri, struct MHD_Connection *conn);
+/* True when this request was already answered (and the reply side shut). */
+bool http_line_answered(struct MHD_Connection *conn);
+/* True when the request line held a raw NUL byte (the URI libmicrohttpd
+ * handed over is shorter than the one it read). version: as given to the
+ * access handler; it lies just past the URI in libmicrohttpd's buffer. */
+bool http_line_has_nul(struct MHD_Connection *conn, const char *version);
+
+/* http_cors.c: cross-site requests. */
+int http_cors_init(struct http_server *srv) OPUS_WUR; /* OPUS_ERR_INVAL: bad setting */
+void http_cors_release(struct http_server *srv);
+/* 0 when the request may go on; else a 403 reply is filled in (an unsafe
+ * method from a foreign Origin, or Sec-Fetch-Site other than same-origin). */
+int http_cors_guard(struct http_request *req);
+/* Answers OPTIONS: 204 with Allow, and the CORS preflight headers for a
+ * configured origin; 403 for a preflight from any other origin. */
+void http_cors_options(struct http_request *req);
+/* Adds Vary and, for a configured Origin, the CORS headers. */
+void http_cors_headers(const struct http_request *req, struct MHD_Response *resp);
 
 /* http_uws.c: the /rest tree */
 void http_rest(struct http_request *req);

@@ -46,6 +46,15 @@ void http_fields_collect_query(struct http_request *req)
 	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, on_query_arg, req);
 }
 
+/* The status for an upload the disk refused: a full disk or quota is 507. */
+static int upload_failed(struct http_request *req, int err)
+{
+	if (err != ENOSPC && err != EDQUOT)
+		return 500;
+	req->body_reason = "no space left on the server's disk for the upload";
+	return 507;
+}
+
 static int upload_open(struct http_request *req, struct http_field *f, const char *filename,
 		       const char *content_type)
 {
@@ -57,12 +66,13 @@ static int upload_open(struct http_request *req, struct http_field *f, const cha
 	f->fd = open(f->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (f->fd < 0) {
 		log_error("cannot create upload %s: %s", f->path, strerror(errno));
-		return 500;
+		return upload_failed(req, errno);
 	}
 	return 0;
 }
 
-static int upload_write(struct http_field *f, const char *data, size_t size)
+static int upload_write(struct http_request *req, struct http_field *f, const char *data,
+			size_t size)
 {
 	while (size > 0) {
 		ssize_t n = write(f->fd, data, size);
@@ -70,7 +80,7 @@ static int upload_write(struct http_field *f, const char *data, size_t size)
 			continue;
 		if (n < 0) {
 			log_error("write upload %s: %s", f->path, strerror(errno));
-			return 500;
+			return upload_failed(req, errno);
 		}
 		data += n;
 		size -= (size_t)n;
@@ -99,7 +109,7 @@ static enum MHD_Result on_post_field(void *cls, enum MHD_ValueKind kind, const c
 	if (req->body_error)
 		return MHD_NO;
 	if (f->path) {
-		req->body_error = upload_write(f, data, size);
+		req->body_error = upload_write(req, f, data, size);
 	} else if (http_has_nul(data, size) || http_has_nul(key, strlen(key))) {
 		req->body_error = 400;
 		req->body_reason = "a form field holds a NUL byte";
@@ -171,6 +181,12 @@ int http_body_feed(struct http_request *req, const char *data, size_t size)
 		return raw_feed(req, data, size);
 	if (!req->pp)
 		return 415;
+	/* The post processor unescapes urlencoded values as C strings, so a raw
+	 * NUL byte would silently cut the value short: refuse it here. */
+	if (!req->is_multipart && memchr(data, '\0', size)) {
+		req->body_reason = "a form field holds a NUL byte";
+		return 400;
+	}
 	if (MHD_post_process(req->pp, data, size) != MHD_YES)
 		return req->body_error ? req->body_error : 400;
 	return 0;

@@ -33,7 +33,7 @@ static const struct {
     {400, "Bad Request"},	  {401, "Unauthorized"},	   {403, "Forbidden"},
     {404, "Not Found"},		  {405, "Method Not Allowed"},	   {409, "Conflict"},
     {413, "Content Too Large"},	  {415, "Unsupported Media Type"}, {500, "Internal Server Error"},
-    {503, "Service Unavailable"},
+    {503, "Service Unavailable"}, {507, "Insufficient Storage"},
 };
 
 static const char *reason_phrase(int status)

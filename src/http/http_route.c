@@ -21,11 +21,11 @@ static const struct route routes[] = {
 
 static bool method_allowed(const char *allow, enum http_method m)
 {
-	static const char *const names[] = {"GET", "HEAD", "POST", "DELETE", "PUT", "-"};
+	static const char *const names[] = {"GET", "HEAD", "POST", "DELETE", "PUT", "OPTIONS", "-"};
 	return strstr(allow, names[m]) != NULL;
 }
 
-void http_route(struct http_request *req)
+static const struct route *route_find(const struct http_request *req)
 {
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(routes); i++) {
 		const struct route *r = &routes[i];
@@ -33,14 +33,32 @@ void http_route(struct http_request *req)
 			continue;
 		if (r->seg0 && (req->nsegs == 0 || strcmp(req->segs[0], r->seg0) != 0))
 			continue;
-		if (r->allow && !method_allowed(r->allow, req->method)) {
-			req->reply.allow = r->allow;
-			http_reply_text(req, 405, "method %s not allowed here (allowed: %s)\n",
-					req->method_name, r->allow);
-			return;
-		}
-		r->fn(req);
+		return r;
+	}
+	return NULL;
+}
+
+const char *http_route_allow(const struct http_request *req)
+{
+	const struct route *r = route_find(req);
+	if (!r)
+		return NULL;
+	/* the /rest tree checks its methods resource by resource: the union */
+	return r->allow ? r->allow : "GET, HEAD, POST, DELETE";
+}
+
+void http_route(struct http_request *req)
+{
+	const struct route *r = route_find(req);
+	if (!r) {
+		http_reply_text(req, 404, "no such resource: %s\n", req->url);
 		return;
 	}
-	http_reply_text(req, 404, "no such resource: %s\n", req->url);
+	if (r->allow && !method_allowed(r->allow, req->method)) {
+		req->reply.allow = r->allow;
+		http_reply_text(req, 405, "method %s not allowed here (allowed: %s)\n",
+				req->method_name, r->allow);
+		return;
+	}
+	r->fn(req);
 }

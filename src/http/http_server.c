@@ -15,11 +15,8 @@ static enum http_method method_of(const char *m)
 	static const struct {
 		const char *name;
 		enum http_method method;
-	} table[] = {{"GET", HTTP_GET},
-		     {"HEAD", HTTP_HEAD},
-		     {"POST", HTTP_POST},
-		     {"DELETE", HTTP_DELETE},
-		     {"PUT", HTTP_PUT}};
+	} table[] = {{"GET", HTTP_GET},	      {"HEAD", HTTP_HEAD}, {"POST", HTTP_POST},
+		     {"DELETE", HTTP_DELETE}, {"PUT", HTTP_PUT},   {"OPTIONS", HTTP_OPTIONS}};
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(table); i++) {
 		if (strcmp(m, table[i].name) == 0)
 			return table[i].method;
@@ -124,6 +121,7 @@ static void request_free(struct http_request *req)
 	free(req->reply.location);
 	free(req->reply.file_path);
 	free(req->reply.content_type_owned);
+	free(req->reply.allow_owned);
 	free(req->url);
 	pthread_mutex_destroy(&req->lock);
 	free(req);
@@ -173,13 +171,13 @@ static enum MHD_Result queue_reply(struct http_request *req)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
 	if (r->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
-	if (r->allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->allow_owned || r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+					r->allow_owned ? r->allow_owned : r->allow);
 	if (r->www_authenticate)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Basic realm=\"opusd\", charset=\"UTF-8\"");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Authorization");
-	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+	http_cors_headers(req, resp);
 	ret = MHD_queue_response(req->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	req->replied = true;
@@ -194,7 +192,7 @@ static bool is_public(const struct http_request *req)
 }
 
 /* The first call for a request: everything that can be decided from headers. */
-static enum MHD_Result request_begin(struct http_request *req)
+static enum MHD_Result request_begin(struct http_request *req, const char *version)
 {
 	struct http_server *srv = req->srv;
 	const char *authz;
@@ -204,16 +202,27 @@ static enum MHD_Result request_begin(struct http_request *req)
 		http_reply_text(req, 503, "opusd is shutting down\n");
 		return queue_reply(req);
 	}
+	if (http_line_has_nul(req->conn, version)) {
+		http_reply_text(req, 400, "the request line holds a NUL byte\n");
+		return queue_reply(req);
+	}
 	if (http_has_nul(req->url, strlen(req->url))) {
 		http_reply_text(req, 404, "no such resource (the path holds a NUL byte)\n");
 		return queue_reply(req);
 	}
+	/* Preflights carry no credentials; cross-site refusals come before any check of them. */
+	if (req->method == HTTP_OPTIONS) {
+		http_cors_options(req);
+		return queue_reply(req);
+	}
+	if (http_cors_guard(req) < 0)
+		return queue_reply(req);
 	authz =
 	    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (auth_check(srv->deps.store, authz, srv->deps.conf->allow_anonymous || is_public(req),
 		       &req->who) < 0) {
 		http_reply_error(req, OPUS_ERR_AUTH,
-				 authz ? "wrong credentials" : "credentials required");
+				 req->who.anonymous ? "credentials required" : "wrong credentials");
 		return queue_reply(req);
 	}
 	http_fields_collect_query(req);
@@ -241,13 +250,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct http_server *srv = cls;
 	struct http_request *req = *con_cls;
 	enum MHD_Result ret = MHD_YES;
-	(void)version;
 
 	atomic_fetch_add(&srv->active, 1);
 	if (!req) {
+		if (http_line_answered(conn)) {
+			ret = MHD_NO; /* answered on the socket already: drop the connection */
+			goto done;
+		}
 		req = request_new(srv, conn, url, method);
 		*con_cls = req;
-		ret = request_begin(req);
+		ret = request_begin(req, version);
 		goto done;
 	}
 	if (req->replied)
@@ -291,7 +303,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		log_info("%s %s %d %lldms %s%s", req->method_name, req->url,
 			 req->replied ? req->reply.status : 0,
 			 (long long)(time_mono_ms() - req->started_mono_ms),
-			 req->who.anonymous ? "-" : req->who.name,
+			 req->who.name[0] ? req->who.name : "-",
 			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
 	request_free(req);
 	*con_cls = NULL;
@@ -337,6 +349,8 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 	rm_rf(srv->upload_dir);
 	if (mkdir_p(srv->upload_dir, 0700) < 0)
 		goto done;
+	if (http_cors_init(srv) < 0)
+		goto done;
 	if (bind_address(deps->conf, &sa) < 0) {
 		log_error("cannot parse listen address %s", deps->conf->listen);
 		goto done;
@@ -346,12 +360,13 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 		MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)deps->conf->threads,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-	    (unsigned)1024, MHD_OPTION_END);
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL, MHD_OPTION_URI_LOG_CALLBACK,
+	    http_line_check, NULL, MHD_OPTION_NOTIFY_CONNECTION, http_line_notify, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)deps->conf->threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
 	if (!srv->mhd) {
 		log_error("cannot listen on %s: %s", deps->conf->listen, strerror(errno));
 		goto done;
@@ -361,6 +376,7 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 	ret = 0;
 done:
 	if (ret) {
+		http_cors_release(srv);
 		free(srv->upload_dir);
 		free(srv);
 		srv = NULL;
@@ -383,6 +399,7 @@ void http_stop(struct http_server *srv)
 	if (!srv)
 		return;
 	MHD_stop_daemon(srv->mhd);
+	http_cors_release(srv);
 	free(srv->upload_dir);
 	free(srv);
 }

@@ -381,8 +381,8 @@ static int parse_duration(struct http_request *req, const char *v, int64_t *out)
 static int parse_destruction(struct http_request *req, const char *v, int64_t *out)
 {
 	if (time_parse(v, out) < 0) {
-		http_reply_text(req, 400, "DESTRUCTION: \"%s\" is not an ISO 8601 date and time\n",
-				v);
+		http_reply_text(req, 400, "DESTRUCTION: \"%s\" is not a date and time (%s)\n", v,
+				TIME_PARSE_FORMS);
 		return OPUS_ERR_INVAL;
 	}
 	return 0;
@@ -403,8 +403,8 @@ static int list_filter(struct http_request *req, struct store_filter *f)
 			}
 			f->phases |= 1u << ph;
 		} else if (strcasecmp(fl->name, "AFTER") == 0 && time_parse(v, &f->after) < 0) {
-			http_reply_text(req, 400,
-					"AFTER: \"%s\" is not an ISO 8601 date and time\n", v);
+			http_reply_text(req, 400, "AFTER: \"%s\" is not a date and time (%s)\n", v,
+					TIME_PARSE_FORMS);
 			return OPUS_ERR_INVAL;
 		} else if (strcasecmp(fl->name, "LAST") == 0 &&
 			   (parse_int64(v, &f->last) < 0 || f->last < 1)) {

@@ -59,6 +59,51 @@ TEST(time_rejects_garbage)
 	CHECK(time_parse("20261", &ms) < 0);
 }
 
+/* Parses s and checks it formats as want. */
+static void check_time(const char *s, const char *want)
+{
+	int64_t ms = 0;
+	char out[TIME_STR_MAX] = "";
+	if (time_parse(s, &ms) != 0) {
+		fprintf(stderr, "time_parse(\"%s\") failed\n", s);
+		CHECK(0);
+		return;
+	}
+	time_format(ms, out);
+	CHECK_STR(out, want);
+}
+
+TEST(time_basic_format)
+{
+	check_time("20151026", "2015-10-26T00:00:00.000Z");
+	check_time("20151026T091535Z", "2015-10-26T09:15:35.000Z");
+	check_time("20151026T0915Z", "2015-10-26T09:15:00.000Z");
+	check_time("20151026T09", "2015-10-26T09:00:00.000Z");
+	check_time("20151026T091535.5Z", "2015-10-26T09:15:35.500Z");
+	check_time("20151026T091535,25+0100", "2015-10-26T08:15:35.250Z");
+	check_time("20151026T091535-05", "2015-10-26T14:15:35.000Z");
+	check_time("2015-10-26T09", "2015-10-26T09:00:00.000Z");
+	check_time("2015-10-26T09:15:35,125Z", "2015-10-26T09:15:35.125Z");
+}
+
+TEST(time_basic_rejects)
+{
+	int64_t ms;
+	CHECK(time_parse("201510", &ms) < 0); /* YYYYMM is not ISO 8601 */
+	CHECK(time_parse("2015102", &ms) < 0);
+	CHECK(time_parse("20151026T", &ms) < 0);
+	CHECK(time_parse("20151026T9", &ms) < 0);
+	CHECK(time_parse("20151026T09:15:35Z", &ms) < 0); /* basic date, extended time */
+	CHECK(time_parse("2015-10-26T091535Z", &ms) < 0); /* extended date, basic time */
+	CHECK(time_parse("20151326", &ms) < 0);
+	CHECK(time_parse("20150230", &ms) < 0);
+	CHECK(time_parse("20151026T2500", &ms) < 0);
+	CHECK(time_parse("20151026 091535", &ms) < 0);
+	/* instants that would not format back to a parsable time */
+	CHECK(time_parse("1970-01-01T00:00+01:00", &ms) < 0);
+	CHECK(time_parse("9999-12-31T23:59-01:00", &ms) < 0);
+}
+
 TEST(names)
 {
 	CHECK(name_is_safe("test_activity-1", 64));
@@ -89,6 +134,8 @@ int main(void)
 	RUN(sbuf_format);
 	RUN(time_reduced_precision);
 	RUN(time_rejects_garbage);
+	RUN(time_basic_format);
+	RUN(time_basic_rejects);
 	RUN(names);
 	RUN(ints_and_random);
 	return CHECK_DONE();
