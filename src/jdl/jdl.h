@@ -100,8 +100,10 @@ struct jdl {
  * naming the element and the problem (caller frees).
  * Refused at load: names that are not safe identifiers, duplicate names
  * (case-insensitively) across params, Used and Generated, names reserved by
- * UWS (phase, runid, executionduration, destruction, action, wait, ...) and
- * names that would clobber the job's environment (PATH, HOME, LD_PRELOAD, ...).
+ * UWS (phase, runid, executionduration, destruction, action, wait, ...;
+ * case-insensitively) and names that would clobber the job's environment
+ * (exactly, case-sensitive: PATH, HOME, SECONDS, IFS, LD_PRELOAD, BASH_ENV,
+ * ...; the list and why is in jdl_check.c; `home` or `seconds` are free).
  */
 int jdl_parse_file(const char *path, const char *name, struct jdl **out, char **err_out) OPUS_WUR;
 int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl **out,

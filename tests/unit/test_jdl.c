@@ -357,17 +357,26 @@ TEST(reserved_names)
 {
 	/* clang-format off */
 	static const char *const refused[] = {
-	    "PATH", "path", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LD_PRELOAD",
-	    "ld_library_path", "SHELL", "IFS", "PWD", "OLDPWD", "USER", "LOGNAME",
-	    "TMPDIR", "ENV", "BASH_ENV", "BASH_FUNC_x", "PS4", "SHELLOPTS", "BASHOPTS",
-	    "CDPATH", "GLOBIGNORE", "TERM", "OPUS_JOB_ID", "opus_x", "phase", "PHASE",
-	    "action", "runid", "executionDuration", "destruction", "wait", "quote", "owner",
-	    "jobid", "parameters", "results", "error", "GLIBC_TUNABLES", "GCONV_PATH", "_",
-	    "bash",
+	    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LD_PRELOAD", "LD_LIBRARY_PATH",
+	    "IFS", "PWD", "OLDPWD", "TMPDIR", "ENV", "BASH_ENV", "BASH_FUNC_x", "PS4",
+	    "SHELLOPTS", "BASHOPTS", "CDPATH", "GLOBIGNORE", "OPUS_JOB_ID", "OPUS_x",
+	    "SECONDS", "RANDOM", "SRANDOM", "LINENO", "SHLVL", "UID", "EUID", "PPID",
+	    "GLIBC_TUNABLES", "GCONV_PATH", "TZDIR", "MALLOC_ARENA_MAX", "_", "BASH",
+	    /* UWS words stay refused whatever their case */
+	    "phase", "PHASE", "Phase", "action", "runid", "RUNID", "executionDuration",
+	    "destruction", "wait", "quote", "owner", "jobid", "parameters", "results", "error",
 	};
 	/* clang-format on */
-	static const char *const allowed[] = {"text",  "input",	 "output",   "n",  "mode",
-					      "paths", "phases", "home_dir", "ld", "opus"};
+	/* Free names: not what the environment or bash use, which compare exactly
+	 * (issue 11: OPUS descriptions with these names were skipped). */
+	static const char *const allowed[] = {
+	    "text",   "input",	  "output",   "n",    "mode",	    "paths",
+	    "phases", "home_dir", "ld",	      "opus", "seconds",    "user",
+	    "lang",   "term",	  "random",   "home", "tz",	    "path",
+	    "ifs",    "pwd",	  "shell",    "bash", "ld_preload", "ld_library_path",
+	    "opus_x", "lc_all",	  "bash_env", "USER", "TERM",	    "TZ",
+	    "SHELL",  "LOGNAME",  "Seconds",  "Home",
+	};
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(refused); i++) {
 		CHECK(jdl_name_is_reserved(refused[i]));
 		if (!jdl_name_is_reserved(refused[i]))
@@ -381,6 +390,48 @@ TEST(reserved_names)
 	CHECK(!jdl_name_is_reserved(NULL));
 }
 
+/* Issue 11: OPUS descriptions whose names only match an environment name
+ * case-insensitively load; the exact environment names are refused. */
+TEST(env_names_compare_exactly)
+{
+	static const char *const free_names[] = {"seconds", "user", "lang", "term",
+						 "random",  "home", "tz"};
+	static const char *const exact[] = {"SECONDS", "HOME", "LANG", "RANDOM", "IFS"};
+	struct sbuf params = SBUF_INIT;
+	char *xml, *err = NULL;
+	struct jdl *j;
+
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(free_names); i++)
+		sbuf_addf(&params, "<PARAM name=\"%s\" datatype=\"char\" value=\"v\"/>",
+			  free_names[i]);
+	xml = doc("lower", sbuf_str(&params), "");
+	j = parse_str(xml, "lower", &err);
+	CHECK(j != NULL && err == NULL);
+	if (err)
+		fprintf(stderr, "  refused: %s\n", err);
+	CHECK(j && j->nparams == OPUS_ARRAY_LEN(free_names));
+	CHECK(j && jdl_find_param(j, "SECONDS") == &j->params[0]); /* lookups: any case */
+	jdl_unref(j);
+	free(err);
+	free(xml);
+	sbuf_release(&params);
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(exact); i++) {
+		char *param = xasprintf("<PARAM name=\"%s\" datatype=\"char\"/>", exact[i]);
+		char *want = xasprintf("PARAM \"%s\" in GROUP InputParams: name would clobber the "
+				       "job's environment",
+				       exact[i]);
+		xml = doc("upper", param, "");
+		err = refusal_of(xml);
+		CHECK(err && strcmp(err, want) == 0);
+		if (!err || strcmp(err, want) != 0)
+			fprintf(stderr, "  %s: got \"%s\"\n", exact[i], err ? err : "(accepted)");
+		free(err);
+		free(xml);
+		free(want);
+		free(param);
+	}
+}
+
 /* Every file of tests/data/bad-jdl and (part of) the reason it gives. */
 static const struct {
 	const char *file;
@@ -392,7 +443,7 @@ static const struct {
      "PARAM \"PATH\" in GROUP InputParams: name would clobber the job's environment"},
     {"reserved_phase.xml", "PARAM \"Phase\" in GROUP InputParams: name is reserved by UWS"},
     {"reserved_prefix.xml",
-     "PARAM \"ld_preload\" in GROUP InputParams: name would clobber the job's environment"},
+     "PARAM \"LD_PRELOAD\" in GROUP InputParams: name would clobber the job's environment"},
     {"reserved_generated.xml",
      "GROUP \"HOME\" in GROUP Generated: name would clobber the job's environment"},
     {"duplicate.xml", "GROUP \"TEXT\" in GROUP Generated: duplicate name (also PARAM \"text\" "
@@ -1286,6 +1337,7 @@ int main(void)
 	RUN(check_value_types);
 	RUN(check_value_bounds_and_options);
 	RUN(reserved_names);
+	RUN(env_names_compare_exactly);
 	RUN(load_time_refusals);
 	RUN(inline_refusals);
 	RUN(buffer_edge_cases);
