@@ -5,6 +5,7 @@
  */
 #include "jdl/jdl-int.h"
 
+#include <libxml/xmlstring.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +255,31 @@ int jdl_check_value(const struct jdl_param *p, const char *value, char **why_out
 }
 
 /* ---- load-time rules ------------------------------------------------- */
+
+/* The first character XML 1.0 cannot hold (C0 controls but TAB, LF, CR;
+ * U+FFFE, U+FFFF), or 0; s is valid UTF-8. */
+static unsigned non_xml_char(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < len; i++) {
+		if (u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r')
+			return u[i];
+		if (u[i] == 0xef && i + 2 < len && u[i + 1] == 0xbf && u[i + 2] >= 0xbe)
+			return u[i + 2] == 0xbe ? 0xfffe : 0xffff;
+	}
+	return 0;
+}
+
+char *jdl_check_text(const char *what, const char *s, size_t len)
+{
+	unsigned c;
+
+	if (memchr(s, '\0', len) || !xmlCheckUTF8((const xmlChar *)s))
+		return xasprintf("%s: not UTF-8 text", what);
+	if ((c = non_xml_char(s, len)))
+		return xasprintf("%s: character U+%04X cannot be written in XML", what, c);
+	return NULL;
+}
 
 /* One named thing of a description, for messages and the duplicate check. */
 struct named {
