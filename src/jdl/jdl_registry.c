@@ -69,7 +69,7 @@ static int cmp_jdls(const void *a, const void *b)
 }
 
 /*
- * Where descriptions come from, first first: opusd's own {name}.xml, then
+ * Where descriptions come from, in order of precedence: opusd's own {name}.xml, then
  * the folders of an OPUS site (see jdl.h). A name found in several places
  * is the first one's; the VOTable comes before OPUS's JSON and WADL, which
  * OPUS itself writes from it.
@@ -78,18 +78,18 @@ typedef int (*jdl_reader)(const struct jdl_doc *doc, struct jdl **out, char **er
 static const struct layout {
 	const char *dir;    /* below the registry's directory, "" for itself */
 	const char *suffix; /* a file there is {name}{suffix} */
+	const char *skip;   /* a name there that is no description, or NULL */
 	jdl_reader read;
 } layouts[] = {
-    {"", ".xml", jdl_parse_votable},
-    {"votable/", "_vot.xml", jdl_parse_votable},
-    {"json/", ".json", jdl_parse_opus_json},
-    {"wadl/", ".wadl", jdl_parse_wadl},
+    {"", ".xml", NULL, jdl_parse_votable},
+    {"votable/", "_vot.xml", NULL, jdl_parse_votable},
+    {"json/", ".json", NULL, jdl_parse_opus_json},
+    /* OPUS keeps the template its WADL files are written from with them */
+    {"wadl/", ".wadl", "uws_template", jdl_parse_wadl},
 };
 
 /* OPUS's scripts folder, for documents without a script. */
 #define SCRIPTS_DIR "scripts/"
-/* OPUS keeps the template its WADL files are written from with them. */
-#define WADL_TEMPLATE "uws_template"
 
 /* One file that may hold a description. */
 struct candidate {
@@ -123,8 +123,8 @@ static bool list_layout(const char *top, size_t l, struct candidate **all, size_
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
 		if (len <= slen || strcmp(de->d_name + len - slen, lay->suffix) != 0 ||
-		    (lay->read == jdl_parse_wadl && len - slen == strlen(WADL_TEMPLATE) &&
-		     strncmp(de->d_name, WADL_TEMPLATE, len - slen) == 0))
+		    (lay->skip && len - slen == strlen(lay->skip) &&
+		     strncmp(de->d_name, lay->skip, len - slen) == 0))
 			continue;
 		*all = xrealloc(*all, (*n + 1) * sizeof(**all));
 		(*all)[(*n)++] = (struct candidate){xstrndup(de->d_name, len - slen), l};
@@ -143,6 +143,8 @@ static struct candidate *list_candidates(const char *dir, size_t *n_out)
 
 	for (size_t l = 0; l < OPUS_ARRAY_LEN(layouts); l++) {
 		if (!list_layout(dir, l, &all, &n)) {
+			for (size_t i = 0; i < n; i++)
+				free(all[i].name);
 			free(all);
 			return NULL;
 		}
