@@ -15,15 +15,19 @@ flags=(-std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -g -O1 -fno-omit-frame
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread)
 declare -A modules=(
 	[fuzz_jdl_xml]="base jdl" [fuzz_jdl_json]="base jdl"
+	[fuzz_jdl_wadl]="base jdl" [fuzz_jdl_opus_json]="base jdl"
 	[fuzz_fetch_ref]="base fetch" [fuzz_time]="base"
 )
 declare -A seeds=(
 	[fuzz_jdl_xml]="tests/data/opus-jdl jobdefs tests/integration/jobdefs tests/data/bad-jdl"
 	[fuzz_jdl_json]="" [fuzz_fetch_ref]="" [fuzz_time]=""
+	[fuzz_jdl_wadl]="" [fuzz_jdl_opus_json]=""
 )
 
 seed_corpus() { # name dir
 	case $1 in
+	fuzz_jdl_wadl) cp tests/data/opus-site/wadl/*.wadl "$2"/ ;;
+	fuzz_jdl_opus_json) cp tests/data/opus-site/json/*.json "$2"/ ;;
 	fuzz_jdl_json)
 		for f in jobdefs/*.xml; do
 			"$out/jdl2json" "$f" > "$2/$(basename "$f" .xml).json" 2>/dev/null || true
@@ -62,7 +66,7 @@ cc -std=c17 -D_GNU_SOURCE -Isrc -o "$out/jdl2json" "$out/jdl2json.c" src/base/*.
 	$(pkg-config --cflags --libs $pkgs) -pthread -lm 2>/dev/null
 
 failed=0
-for name in fuzz_jdl_xml fuzz_jdl_json fuzz_fetch_ref fuzz_time; do
+for name in fuzz_jdl_xml fuzz_jdl_json fuzz_jdl_wadl fuzz_jdl_opus_json fuzz_fetch_ref fuzz_time; do
 	srcs=()
 	for m in ${modules[$name]}; do srcs+=(src/"$m"/*.c); done
 	if ! clang "${flags[@]}" $(pkg-config --cflags $pkgs) -o "$out/$name" "tests/fuzz/$name.c" \

@@ -260,7 +260,7 @@ static int serve(struct conf *c)
 		reg = jdl_registry_new(c->jdl_dir, ok ? versions : NULL);
 		free(versions);
 	}
-	log_info("%d job descriptions loaded from %s", jdl_registry_load(reg), c->jdl_dir);
+	(void)jdl_registry_load(reg); /* logs "loaded N job description(s) from DIR" */
 	if (sched_open(&sc, st, reg, &s) < 0) {
 		log_error("cannot start the scheduler");
 		goto done;

@@ -104,8 +104,10 @@ struct jdl {
  * naming the element and the problem (caller frees).
  * Refused at load: names that are not safe identifiers, duplicate names
  * (case-insensitively) across params, Used and Generated, names reserved by
- * UWS (phase, runid, executionduration, destruction, action, wait, ...) and
- * names that would clobber the job's environment (PATH, HOME, LD_PRELOAD, ...).
+ * UWS (phase, runid, executionduration, destruction, action, wait, ...;
+ * case-insensitively) and names that would clobber the job's environment
+ * (exactly, case-sensitive: PATH, HOME, SECONDS, IFS, LD_PRELOAD, BASH_ENV,
+ * ...; the list and why is in jdl_check.c; `home` or `seconds` are free).
  */
 int jdl_parse_file(const char *path, const char *name, struct jdl **out, char **err_out) OPUS_WUR;
 int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl **out,
@@ -123,6 +125,30 @@ int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl *
  */
 int jdl_parse_json(const char *buf, size_t len, const char *name, struct jdl **out,
 		   char **err_out) OPUS_WUR;
+
+/*
+ * An OPUS site's description folder (OPUS's own layout, which the registry
+ * reads besides {name}.xml): votable/{name}_vot.xml, json/{name}.json (what
+ * OPUS's JSONFile writes: its "content" dict, parameters keyed by name,
+ * datatypes such as "xs:string", "annotation" for descriptions) and
+ * wadl/{name}.wadl (what OPUS's WADLFile writes from uws_template.wadl), with
+ * scripts/{name}.sh holding the script when the document has none. The JSON
+ * and WADL readers map OPUS's fields onto struct jdl and hold the result to
+ * the same load-time rules; its source and hash are those of the VOTable
+ * jdl_write_xml() makes of it, as for jdl_parse_json(). So is a VOTable's
+ * when its script came from outside it. WADL is read like the VOTable:
+ * libxml2 without network, without entities, a DOCTYPE refused.
+ */
+struct jdl_doc {
+	const char *buf; /* the document */
+	size_t len;
+	const char *name;   /* the name its file gives, or NULL (then the document's) */
+	const char *script; /* the script when the document has none, or NULL */
+};
+int jdl_parse_votable(const struct jdl_doc *doc, struct jdl **out, char **err_out) OPUS_WUR;
+int jdl_parse_opus_json(const struct jdl_doc *doc, struct jdl **out, char **err_out) OPUS_WUR;
+int jdl_parse_wadl(const struct jdl_doc *doc, struct jdl **out, char **err_out) OPUS_WUR;
+
 struct jdl *jdl_ref(struct jdl *j);
 void jdl_unref(struct jdl *j); /* NULL ok */
 
@@ -152,9 +178,14 @@ int jdl_check_value(const struct jdl_param *p, const char *value, char **why_out
 bool jdl_name_is_reserved(const char *name);
 
 /*
- * The registry: the descriptions currently served, loaded from a directory
- * (every *.xml whose base name is a safe name). A file that fails to parse is
- * logged with its reason and skipped; the others load.
+ * The registry: the descriptions currently served, loaded from a directory:
+ * every {name}.xml in it whose name is a safe name, then OPUS's layout below
+ * it (votable/{name}_vot.xml, json/{name}.json, wadl/{name}.wadl; see
+ * struct jdl_doc). When a name comes in several files, the first in that
+ * order is the description and the others are ignored (logged at debug),
+ * even when it fails to load. A document without a script takes
+ * scripts/{name}.sh. A file that fails to load is logged with its reason and
+ * skipped; the others load.
  * With a versions_dir (NULL: none), each load also keeps the exact source of
  * every description as versions_dir/{name}/{hash}.xml, so that a job can run
  * the version it was created with after a reload or a restart.

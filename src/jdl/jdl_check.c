@@ -5,38 +5,53 @@
  */
 #include "jdl/jdl-int.h"
 
+#include <libxml/xmlstring.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* Words a UWS client sends as job-control parameters (UWS 1.1 §2.2.3). */
+/* Words a UWS client sends as job-control parameters (UWS 1.1 §2.2.3); compared
+ * case-insensitively, as parameter names are on input. */
 static const char *const uws_words[] = {
     "phase", "action", "runid", "executionduration", "destruction", "wait",
     "quote", "owner",  "jobid", "parameters",	     "results",	    "error",
 };
 
 /*
- * Environment names a job script must not receive from a parameter: what the
- * scheduler sets and what the shell, the dynamic loader or the C library read
- * at start-up; then what bash sets itself (a parameter of that name would
- * arrive overwritten).
+ * Names a parameter, Used or Generated entity may not have, because the job
+ * would not receive its value intact or would run differently. Compared
+ * exactly (case-sensitive), as the kernel, the C library and bash compare
+ * them: `seconds`, `home` or `tz` are free names, `SECONDS` is not.
+ *  - what the scheduler sets (sched_run.c): PATH, HOME, LANG, OPUS_JOB_ID;
+ *  - what bash assigns or resets when it starts, so that a parameter of that
+ *    name arrives overwritten (bash 5: IFS, PS4, SECONDS, RANDOM, SHLVL, PWD,
+ *    OPTIND, PPID, ...), or keeps read-only (UID, EUID, GROUPS, SHELLOPTS,
+ *    BASHOPTS);
+ *  - what makes bash run differently: ENV, CDPATH, GLOBIGNORE, EXECIGNORE,
+ *    POSIXLY_CORRECT, FUNCNEST, TMOUT, and the BASH_ family below (BASH_ENV
+ *    runs a file, BASH_FUNC_x%% imports a function);
+ *  - what the dynamic loader and the C library read at start-up: glibc's own
+ *    list of variables unsafe for set-uid programs (GCONV_PATH, LOCALDOMAIN,
+ *    TMPDIR, TZDIR, ...), GLIBC_TUNABLES, and the LD_, LC_, MALLOC_ families.
+ * Names that merely mean something to some programs (USER, TERM, TZ, SHELL)
+ * arrive as given and are allowed.
  */
 /* clang-format off */
 static const char *const env_names[] = {
-    "PATH", "HOME", "LANG", "SHELL", "IFS", "PWD", "OLDPWD", "USER", "LOGNAME",
-    "TMPDIR", "ENV", "PS4", "SHELLOPTS", "BASHOPTS", "CDPATH", "GLOBIGNORE", "TERM",
-    "POSIXLY_CORRECT", "HISTFILE", "PROMPT_COMMAND", "TZ", "TZDIR",
-    "GLIBC_TUNABLES", "GCONV_PATH", "LOCPATH", "NLSPATH", "HOSTALIASES", "LOCALDOMAIN",
-    "RES_OPTIONS",
-    "BASH", "UID", "EUID", "PPID", "GROUPS", "RANDOM", "SRANDOM", "SECONDS", "LINENO",
-    "FUNCNAME", "PIPESTATUS", "OPTIND", "OPTARG", "OPTERR", "HOSTNAME", "EPOCHSECONDS",
-    "EPOCHREALTIME", "_",
+    "PATH", "HOME", "LANG",
+    "BASH", "BASHPID", "BASHOPTS", "SHELLOPTS", "DIRSTACK", "EPOCHREALTIME", "EPOCHSECONDS",
+    "EUID", "FUNCNAME", "GROUPS", "HISTCMD", "IFS", "LINENO", "OLDPWD", "OPTERR", "OPTIND",
+    "PIPESTATUS", "PPID", "PS4", "PWD", "RANDOM", "SECONDS", "SHLVL", "SRANDOM", "UID", "_",
+    "CDPATH", "ENV", "EXECIGNORE", "FUNCNEST", "GLOBIGNORE", "POSIXLY_CORRECT", "TMOUT",
+    "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH",
+    "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR", "TZDIR",
 };
 /* clang-format on */
 
-/* Whole families: opusd's own, the loader's, bash's (BASH_ENV, BASH_FUNC_*),
- * the locale's (LC_ALL, LC_CTYPE, ...) and glibc malloc's tunables. */
+/* Whole families, also exact: opusd's own (OPUS_JOB_ID, ...), the loader's,
+ * bash's (BASH_ENV, BASH_FUNC_*, BASH_XTRACEFD), the locale's (LC_ALL, ...)
+ * and glibc malloc's tunables. */
 static const char *const env_prefixes[] = {"OPUS_", "LD_", "BASH_", "LC_", "MALLOC_"};
 
 static bool in_list(const char *name, const char *const *list, size_t n)
@@ -53,10 +68,12 @@ static const char *reserved_reason(const char *name)
 {
 	if (in_list(name, uws_words, OPUS_ARRAY_LEN(uws_words)))
 		return "name is reserved by UWS";
-	if (in_list(name, env_names, OPUS_ARRAY_LEN(env_names)))
-		return "name would clobber the job's environment";
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(env_names); i++) {
+		if (strcmp(name, env_names[i]) == 0)
+			return "name would clobber the job's environment";
+	}
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(env_prefixes); i++) {
-		if (strncasecmp(name, env_prefixes[i], strlen(env_prefixes[i])) == 0)
+		if (strncmp(name, env_prefixes[i], strlen(env_prefixes[i])) == 0)
 			return "name would clobber the job's environment";
 	}
 	return NULL;
@@ -238,6 +255,31 @@ int jdl_check_value(const struct jdl_param *p, const char *value, char **why_out
 }
 
 /* ---- load-time rules ------------------------------------------------- */
+
+/* The first character XML 1.0 cannot hold (C0 controls but TAB, LF, CR;
+ * U+FFFE, U+FFFF), or 0; s is valid UTF-8. */
+static unsigned non_xml_char(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < len; i++) {
+		if (u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r')
+			return u[i];
+		if (u[i] == 0xef && i + 2 < len && u[i + 1] == 0xbf && u[i + 2] >= 0xbe)
+			return u[i + 2] == 0xbe ? 0xfffe : 0xffff;
+	}
+	return 0;
+}
+
+char *jdl_check_text(const char *what, const char *s, size_t len)
+{
+	unsigned c;
+
+	if (memchr(s, '\0', len) || !xmlCheckUTF8((const xmlChar *)s))
+		return xasprintf("%s: not UTF-8 text", what);
+	if ((c = non_xml_char(s, len)))
+		return xasprintf("%s: character U+%04X cannot be written in XML", what, c);
+	return NULL;
+}
 
 /* One named thing of a description, for messages and the duplicate check. */
 struct named {

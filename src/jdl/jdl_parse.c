@@ -91,8 +91,7 @@ static void on_error(void *ctx, xml_error_arg e)
 				     e->message ? e->message : "");
 }
 
-/* Parses buf into a tree, or returns NULL with *err_out set. */
-static xmlDoc *xml_read(const char *buf, size_t len, char **err_out)
+xmlDoc *jdl_xml_read(const char *buf, size_t len, char **err_out)
 {
 	struct xml_report rep = {false, NULL};
 	xmlParserCtxtPtr ctxt;
@@ -503,31 +502,56 @@ void jdl_hash_hex(const char *buf, size_t len, char out[65])
 	out[64] = '\0';
 }
 
-int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl **out,
-		     char **err_out)
+/* The script from outside the document, when it has none; the source is
+ * then the VOTable written from the whole, so that it stands alone. */
+static char *take_script(struct jdl *j, const struct jdl_doc *in, bool *outside)
+{
+	*outside = false;
+	if (j->script || !in->script)
+		return NULL;
+	*outside = true;
+	j->script = xstrdup(in->script);
+	return jdl_check_text("script", j->script, strlen(j->script));
+}
+
+int jdl_parse_votable(const struct jdl_doc *in, struct jdl **out, char **err_out)
 {
 	struct jdl *j = xcalloc(1, sizeof(*j));
 	const xmlNode *res;
 	xmlDoc *doc = NULL;
 	char *err = NULL;
+	bool outside = false;
 	int ret = OPUS_ERR_INVAL;
 
 	*out = NULL;
-	if (len > JDL_DOC_MAX) {
+	if (in->len > JDL_DOC_MAX) {
 		err = xasprintf("description larger than %d bytes", JDL_DOC_MAX);
 		goto done;
 	}
-	if (!(doc = xml_read(buf, len, &err)) || !(res = find_resource(doc, &err)))
+	if (!(doc = jdl_xml_read(in->buf, in->len, &err)) || !(res = find_resource(doc, &err)))
 		goto done;
-	if ((err = read_resource(j, res, name)) || (err = jdl_validate(j)))
+	if ((err = read_resource(j, res, in->name)) || (err = take_script(j, in, &outside)) ||
+	    (err = jdl_validate(j)))
 		goto done;
-	jdl_hash_hex(buf, len, j->hash);
-	j->source = xstrndup(buf, len);
-	j->source_len = len;
+	if (outside) {
+		if ((err = jdl_canonicalise(j)))
+			goto done;
+	} else {
+		jdl_hash_hex(in->buf, in->len, j->hash);
+		j->source = xstrndup(in->buf, in->len);
+		j->source_len = in->len;
+	}
 	ret = 0;
 done:
 	xmlFreeDoc(doc);
 	return jdl_parse_end(j, ret, err, out, err_out);
+}
+
+int jdl_parse_buffer(const char *buf, size_t len, const char *name, struct jdl **out,
+		     char **err_out)
+{
+	const struct jdl_doc doc = {.buf = buf, .len = len, .name = name};
+	return jdl_parse_votable(&doc, out, err_out);
 }
 
 int jdl_parse_end(struct jdl *j, int ret, char *err, struct jdl **out, char **err_out)

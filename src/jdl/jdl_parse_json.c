@@ -387,22 +387,6 @@ static char *read_root(struct jdl *j, const json_t *root, const char *expected)
 	return read_entities(&j->generated, &j->ngenerated, root, "generated");
 }
 
-/* The hash of the VOTable this description is staged and served as. */
-static char *hash_canonical(struct jdl *j)
-{
-	struct sbuf xml = SBUF_INIT;
-	int ret = jdl_write_xml(j, &xml);
-
-	if (ret == 0) {
-		jdl_hash_hex(xml.buf, xml.len, j->hash);
-		free(j->source);
-		j->source = sbuf_detach(&xml, &j->source_len);
-	}
-	sbuf_release(&xml);
-	return ret == 0 ? NULL
-			: xasprintf("cannot write the description as XML (%s)", opus_strerror(ret));
-}
-
 int jdl_parse_json(const char *buf, size_t len, const char *name, struct jdl **out, char **err_out)
 {
 	struct jdl *j = xcalloc(1, sizeof(*j));
@@ -422,7 +406,7 @@ int jdl_parse_json(const char *buf, size_t len, const char *name, struct jdl **o
 		goto done;
 	}
 	if ((err = read_root(j, root, name)) || (err = jdl_validate(j)) ||
-	    (err = hash_canonical(j)))
+	    (err = jdl_canonicalise(j)))
 		goto done;
 	ret = 0;
 done:

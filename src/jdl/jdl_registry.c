@@ -1,7 +1,8 @@
 /*
  * jdl_registry: the set of job descriptions currently served, read from one
- * directory. A reload builds a whole new set without holding the lock, then
- * swaps it in; jobs that took a reference keep their description. See jdl.h.
+ * directory (opusd's {name}.xml files, and an OPUS site's folders below it). A reload builds a
+ * whole new set without holding the lock, then swaps it in; jobs that took a reference keep their
+ * description. See jdl.h.
  *
  * Versions: every source document loaded is kept as versions_dir/{name}/
  * {hash}.xml, and superseded versions stay in a small in-memory list, so
@@ -62,46 +63,102 @@ void jdl_registry_free(struct jdl_registry *reg)
 	free(reg);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int cmp_jdls(const void *a, const void *b)
 {
 	return strcmp((*(struct jdl *const *)a)->name, (*(struct jdl *const *)b)->name);
 }
 
-/* The file names ending in .xml, sorted so that logs come in a stable order. */
-static char **list_xml(const char *dir, size_t *n_out)
+/*
+ * Where descriptions come from, in order of precedence: opusd's own {name}.xml, then
+ * the folders of an OPUS site (see jdl.h). A name found in several places
+ * is the first one's; the VOTable comes before OPUS's JSON and WADL, which
+ * OPUS itself writes from it.
+ */
+typedef int (*jdl_reader)(const struct jdl_doc *doc, struct jdl **out, char **err_out);
+static const struct layout {
+	const char *dir;    /* below the registry's directory, "" for itself */
+	const char *suffix; /* a file there is {name}{suffix} */
+	const char *skip;   /* a name there that is no description, or NULL */
+	jdl_reader read;
+} layouts[] = {
+    {"", ".xml", NULL, jdl_parse_votable},
+    {"votable/", "_vot.xml", NULL, jdl_parse_votable},
+    {"json/", ".json", NULL, jdl_parse_opus_json},
+    /* OPUS keeps the template its WADL files are written from with them */
+    {"wadl/", ".wadl", "uws_template", jdl_parse_wadl},
+};
+
+/* OPUS's scripts folder, for documents without a script. */
+#define SCRIPTS_DIR "scripts/"
+
+/* One file that may hold a description. */
+struct candidate {
+	char *name; /* the file name without its suffix */
+	size_t layout;
+};
+
+static int cmp_candidates(const void *a, const void *b)
 {
+	const struct candidate *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->layout > y->layout) - (x->layout < y->layout);
+}
+
+/* Adds the files of one layout to *all; false when the registry's own
+ * directory cannot be read (a missing OPUS folder is just not used). */
+static bool list_layout(const char *top, size_t l, struct candidate **all, size_t *n)
+{
+	const struct layout *lay = &layouts[l];
+	char *dir = *lay->dir ? xasprintf("%s/%s", top, lay->dir) : xstrdup(top);
+	size_t slen = strlen(lay->suffix);
 	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0;
+	const struct dirent *de;
 
 	if (!d) {
-		log_error("job descriptions %s: %s", dir, strerror(errno));
-		return NULL;
+		if (!*lay->dir || errno != ENOENT)
+			log_error("job descriptions %s: %s", dir, strerror(errno));
+		free(dir);
+		return *lay->dir != '\0';
 	}
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
-		if (len < 4 || strcmp(de->d_name + len - 4, ".xml") != 0)
+		if (len <= slen || strcmp(de->d_name + len - slen, lay->suffix) != 0 ||
+		    (lay->skip && len - slen == strlen(lay->skip) &&
+		     strncmp(de->d_name, lay->skip, len - slen) == 0))
 			continue;
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
+		*all = xrealloc(*all, (*n + 1) * sizeof(**all));
+		(*all)[(*n)++] = (struct candidate){xstrndup(de->d_name, len - slen), l};
 	}
 	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_names);
-	*n_out = n;
-	return names ? names : xcalloc(1, sizeof(*names));
+	free(dir);
+	return true;
 }
 
-/* Keeps the exact source of j as versions_dir/{name}/{hash}.xml unless it
- * is there already; a failure is logged and only costs that version. */
-static void save_version(const struct jdl_registry *reg, const struct jdl *j, const char *buf,
-			 size_t len)
+/* Every candidate file, sorted by name and then by precedence, so that logs
+ * come in a stable order; NULL when the directory cannot be read. */
+static struct candidate *list_candidates(const char *dir, size_t *n_out)
+{
+	struct candidate *all = xcalloc(1, sizeof(*all));
+	size_t n = 0;
+
+	for (size_t l = 0; l < OPUS_ARRAY_LEN(layouts); l++) {
+		if (!list_layout(dir, l, &all, &n)) {
+			for (size_t i = 0; i < n; i++)
+				free(all[i].name);
+			free(all);
+			return NULL;
+		}
+	}
+	if (n)
+		qsort(all, n, sizeof(*all), cmp_candidates);
+	*n_out = n;
+	return all;
+}
+
+/* Keeps the source of j (the file, or the VOTable written from it: see
+ * jdl.h) as versions_dir/{name}/{hash}.xml unless it is there already; a
+ * failure is logged and only costs that version. */
+static void save_version(const struct jdl_registry *reg, const struct jdl *j)
 {
 	char *dir, *path;
 	struct stat st;
@@ -112,22 +169,40 @@ static void save_version(const struct jdl_registry *reg, const struct jdl *j, co
 	path = xasprintf("%s/%s.xml", dir, j->hash);
 	/* file_write_all: tmp + rename, and logs its own failure. */
 	if (stat(path, &st) != 0 &&
-	    (mkdir_p(dir, 0750) != 0 || file_write_all(path, buf, len, 0640) != 0))
+	    (mkdir_p(dir, 0750) != 0 || file_write_all(path, j->source, j->source_len, 0640) != 0))
 		log_warn("job description %s: version %s not kept", j->name, j->hash);
 	free(path);
 	free(dir);
 }
 
-/* Reads dir/file; NULL (logged) when it is skipped. */
-static struct jdl *load_one(const struct jdl_registry *reg, const char *file)
+/* scripts/{name}.sh when it is a regular file, else NULL (a failure to
+ * read it is logged; the description may not need it). */
+static char *read_script(const struct jdl_registry *reg, const char *name)
 {
-	char *name = xstrndup(file, strlen(file) - 4);
-	char *path = xasprintf("%s/%s", reg->dir, file);
-	struct jdl *j = NULL;
-	char *buf = NULL, *err = NULL;
+	char *path = xasprintf("%s/" SCRIPTS_DIR "%s.sh", reg->dir, name);
+	char *buf = NULL;
 	size_t len = 0;
 	struct stat st;
 	int ret;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		goto done;
+	if ((ret = file_read_all(path, JDL_DOC_MAX, &buf, &len)) != 0)
+		log_warn("job script %s not used: %s", path,
+			 ret == OPUS_ERR_TOOBIG ? "too large" : opus_strerror(ret));
+	else if (!buf)
+		buf = xstrdup(""); /* empty: as if there were none */
+done:
+	free(path);
+	return buf;
+}
+
+/* The file at path when it may be a description named name; 0, or a
+ * negative code after logging why it is skipped. */
+static int read_source(const char *path, const char *name, char **buf, size_t *len)
+{
+	struct stat st;
+	int ret = OPUS_ERR_INVAL;
 
 	if (!name_is_safe(name, JDL_NAME_MAX))
 		log_warn("job description %s skipped: the name must be 1 to %d characters of "
@@ -135,18 +210,37 @@ static struct jdl *load_one(const struct jdl_registry *reg, const char *file)
 			 path, JDL_NAME_MAX);
 	else if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		log_warn("job description %s skipped: not a regular file", path);
-	else if ((ret = file_read_all(path, JDL_DOC_MAX, &buf, &len)) == OPUS_ERR_TOOBIG)
+	else if ((ret = file_read_all(path, JDL_DOC_MAX, buf, len)) == OPUS_ERR_TOOBIG)
 		log_warn("job description %s skipped: larger than %d bytes", path, JDL_DOC_MAX);
 	else if (ret != 0)
 		log_warn("job description %s skipped: cannot read (%s)", path, opus_strerror(ret));
-	else if (jdl_parse_buffer(buf, len, name, &j, &err) != 0)
+	else if (!*buf)
+		*buf = xstrdup(""); /* empty file */
+	return ret;
+}
+
+/* Reads the candidate's file; NULL (logged) when it is skipped. */
+static struct jdl *load_one(const struct jdl_registry *reg, const struct candidate *c)
+{
+	const struct layout *lay = &layouts[c->layout];
+	char *path = xasprintf("%s/%s%s%s", reg->dir, lay->dir, c->name, lay->suffix);
+	struct jdl_doc doc = {.name = c->name};
+	struct jdl *j = NULL;
+	char *buf = NULL, *err = NULL, *script = NULL;
+
+	if (read_source(path, c->name, &buf, &doc.len) != 0)
+		goto done;
+	doc.buf = buf;
+	doc.script = script = read_script(reg, c->name);
+	if (lay->read(&doc, &j, &err) != 0)
 		log_warn("job description %s skipped: %s", path, err ? err : "unreadable");
 	else
-		save_version(reg, j, buf, len);
+		save_version(reg, j);
+done:
+	free(script);
 	free(buf);
 	free(err);
 	free(path);
-	free(name);
 	return j;
 }
 
@@ -204,24 +298,44 @@ static void set_swap(struct jdl_registry *reg, struct jdl **items, size_t n)
 	set_free(old, nold);
 }
 
+/* Loads the first candidate of each name; the others are shadowed. */
+static size_t load_candidates(const struct jdl_registry *reg, struct candidate *c, size_t nc,
+			      struct jdl **items)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nc; i++) {
+		const struct layout *lay = &layouts[c[i].layout];
+		size_t first = i;
+
+		while (first > 0 && strcmp(c[first - 1].name, c[i].name) == 0)
+			first--;
+		if (first != i)
+			log_debug("job description %s/%s%s%s ignored: %s%s%s comes first", reg->dir,
+				  lay->dir, c[i].name, lay->suffix, layouts[c[first].layout].dir,
+				  c[i].name, layouts[c[first].layout].suffix);
+		else if ((items[n] = load_one(reg, &c[i])))
+			n++;
+	}
+	return n;
+}
+
 int jdl_registry_load(struct jdl_registry *reg)
 {
-	size_t nfiles = 0, n = 0;
-	char **files;
+	size_t nc = 0, n;
+	struct candidate *c;
 	struct jdl **items;
 
 	pthread_mutex_lock(&reg->load_lock);
-	if (!(files = list_xml(reg->dir, &nfiles))) {
+	if (!(c = list_candidates(reg->dir, &nc))) {
 		pthread_mutex_unlock(&reg->load_lock);
 		return OPUS_ERR_IO;
 	}
-	items = xcalloc(nfiles ? nfiles : 1, sizeof(*items));
-	for (size_t i = 0; i < nfiles; i++) {
-		if ((items[n] = load_one(reg, files[i])))
-			n++;
-		free(files[i]);
-	}
-	free(files);
+	items = xcalloc(nc ? nc : 1, sizeof(*items));
+	n = load_candidates(reg, c, nc, items);
+	for (size_t i = 0; i < nc; i++)
+		free(c[i].name);
+	free(c);
 	if (n)
 		qsort(items, n, sizeof(*items), cmp_jdls);
 	set_swap(reg, items, n);

@@ -318,3 +318,20 @@ done:
 	json_decref(o);
 	return ret;
 }
+
+/* ---- canonical source ------------------------------------------------- */
+
+char *jdl_canonicalise(struct jdl *j)
+{
+	struct sbuf xml = SBUF_INIT;
+	int ret = jdl_write_xml(j, &xml);
+
+	if (ret == 0) {
+		jdl_hash_hex(xml.buf, xml.len, j->hash);
+		free(j->source);
+		j->source = sbuf_detach(&xml, &j->source_len);
+	}
+	sbuf_release(&xml);
+	return ret == 0 ? NULL
+			: xasprintf("cannot write the description as XML (%s)", opus_strerror(ret));
+}

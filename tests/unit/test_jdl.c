@@ -11,8 +11,10 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define OPUS1 "tests/data/opus-jdl/test_activity_1_vot.xml"
 #define OPUS2 "tests/data/opus-jdl/test_activity_2_vot.xml"
@@ -357,17 +359,26 @@ TEST(reserved_names)
 {
 	/* clang-format off */
 	static const char *const refused[] = {
-	    "PATH", "path", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LD_PRELOAD",
-	    "ld_library_path", "SHELL", "IFS", "PWD", "OLDPWD", "USER", "LOGNAME",
-	    "TMPDIR", "ENV", "BASH_ENV", "BASH_FUNC_x", "PS4", "SHELLOPTS", "BASHOPTS",
-	    "CDPATH", "GLOBIGNORE", "TERM", "OPUS_JOB_ID", "opus_x", "phase", "PHASE",
-	    "action", "runid", "executionDuration", "destruction", "wait", "quote", "owner",
-	    "jobid", "parameters", "results", "error", "GLIBC_TUNABLES", "GCONV_PATH", "_",
-	    "bash",
+	    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LD_PRELOAD", "LD_LIBRARY_PATH",
+	    "IFS", "PWD", "OLDPWD", "TMPDIR", "ENV", "BASH_ENV", "BASH_FUNC_x", "PS4",
+	    "SHELLOPTS", "BASHOPTS", "CDPATH", "GLOBIGNORE", "OPUS_JOB_ID", "OPUS_x",
+	    "SECONDS", "RANDOM", "SRANDOM", "LINENO", "SHLVL", "UID", "EUID", "PPID",
+	    "GLIBC_TUNABLES", "GCONV_PATH", "TZDIR", "MALLOC_ARENA_MAX", "_", "BASH",
+	    /* UWS words stay refused whatever their case */
+	    "phase", "PHASE", "Phase", "action", "runid", "RUNID", "executionDuration",
+	    "destruction", "wait", "quote", "owner", "jobid", "parameters", "results", "error",
 	};
 	/* clang-format on */
-	static const char *const allowed[] = {"text",  "input",	 "output",   "n",  "mode",
-					      "paths", "phases", "home_dir", "ld", "opus"};
+	/* Free names: not what the environment or bash use, which compare exactly
+	 * (issue 11: OPUS descriptions with these names were skipped). */
+	static const char *const allowed[] = {
+	    "text",   "input",	  "output",   "n",    "mode",	    "paths",
+	    "phases", "home_dir", "ld",	      "opus", "seconds",    "user",
+	    "lang",   "term",	  "random",   "home", "tz",	    "path",
+	    "ifs",    "pwd",	  "shell",    "bash", "ld_preload", "ld_library_path",
+	    "opus_x", "lc_all",	  "bash_env", "USER", "TERM",	    "TZ",
+	    "SHELL",  "LOGNAME",  "Seconds",  "Home",
+	};
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(refused); i++) {
 		CHECK(jdl_name_is_reserved(refused[i]));
 		if (!jdl_name_is_reserved(refused[i]))
@@ -381,6 +392,48 @@ TEST(reserved_names)
 	CHECK(!jdl_name_is_reserved(NULL));
 }
 
+/* Issue 11: OPUS descriptions whose names only match an environment name
+ * case-insensitively load; the exact environment names are refused. */
+TEST(env_names_compare_exactly)
+{
+	static const char *const free_names[] = {"seconds", "user", "lang", "term",
+						 "random",  "home", "tz"};
+	static const char *const exact[] = {"SECONDS", "HOME", "LANG", "RANDOM", "IFS"};
+	struct sbuf params = SBUF_INIT;
+	char *xml, *err = NULL;
+	struct jdl *j;
+
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(free_names); i++)
+		sbuf_addf(&params, "<PARAM name=\"%s\" datatype=\"char\" value=\"v\"/>",
+			  free_names[i]);
+	xml = doc("lower", sbuf_str(&params), "");
+	j = parse_str(xml, "lower", &err);
+	CHECK(j != NULL && err == NULL);
+	if (err)
+		fprintf(stderr, "  refused: %s\n", err);
+	CHECK(j && j->nparams == OPUS_ARRAY_LEN(free_names));
+	CHECK(j && jdl_find_param(j, "SECONDS") == &j->params[0]); /* lookups: any case */
+	jdl_unref(j);
+	free(err);
+	free(xml);
+	sbuf_release(&params);
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(exact); i++) {
+		char *param = xasprintf("<PARAM name=\"%s\" datatype=\"char\"/>", exact[i]);
+		char *want = xasprintf("PARAM \"%s\" in GROUP InputParams: name would clobber the "
+				       "job's environment",
+				       exact[i]);
+		xml = doc("upper", param, "");
+		err = refusal_of(xml);
+		CHECK(err && strcmp(err, want) == 0);
+		if (!err || strcmp(err, want) != 0)
+			fprintf(stderr, "  %s: got \"%s\"\n", exact[i], err ? err : "(accepted)");
+		free(err);
+		free(xml);
+		free(want);
+		free(param);
+	}
+}
+
 /* Every file of tests/data/bad-jdl and (part of) the reason it gives. */
 static const struct {
 	const char *file;
@@ -392,7 +445,7 @@ static const struct {
      "PARAM \"PATH\" in GROUP InputParams: name would clobber the job's environment"},
     {"reserved_phase.xml", "PARAM \"Phase\" in GROUP InputParams: name is reserved by UWS"},
     {"reserved_prefix.xml",
-     "PARAM \"ld_preload\" in GROUP InputParams: name would clobber the job's environment"},
+     "PARAM \"LD_PRELOAD\" in GROUP InputParams: name would clobber the job's environment"},
     {"reserved_generated.xml",
      "GROUP \"HOME\" in GROUP Generated: name would clobber the job's environment"},
     {"duplicate.xml", "GROUP \"TEXT\" in GROUP Generated: duplicate name (also PARAM \"text\" "
@@ -1272,6 +1325,331 @@ TEST(parse_json_file_and_empty)
 	jdl_unref(j);
 }
 
+/* ---- an OPUS site's folder (issue 11 item 5) ------------------------- */
+
+#define SITE "tests/data/opus-site"
+
+static void sha256_hex(const char *buf, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	CHECK(EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) && mdlen == 32);
+	for (unsigned int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The description's source reads back (as opusd's own VOTable) to itself. */
+static void check_canonical(const struct jdl *j)
+{
+	struct jdl *again = NULL;
+	char *err = NULL, hash[65];
+
+	sha256_hex(j->source, j->source_len, hash);
+	CHECK_STR(j->hash, hash);
+	CHECK(jdl_parse_buffer(j->source, j->source_len, j->name, &again, &err) == 0);
+	CHECK(again && strcmp(again->hash, j->hash) == 0);
+	CHECK(again && strcmp(again->script, j->script) == 0);
+	if (err)
+		fprintf(stderr, "  %s: %s\n", j->name, err);
+	jdl_unref(again);
+	free(err);
+}
+
+TEST(opus_site_loads_every_format)
+{
+	static const char *const want[] = {"json_only", "shadowed", "vot_embedded", "vot_script",
+					   "wadl_only"};
+	struct jdl_registry *reg = jdl_registry_new(SITE, NULL);
+	struct jdl *j;
+	char **names;
+	size_t n = 0;
+
+	CHECK(jdl_registry_load(reg) == (int)OPUS_ARRAY_LEN(want));
+	names = jdl_registry_names(reg, &n);
+	CHECK(n == OPUS_ARRAY_LEN(want));
+	for (size_t i = 0; i < n && i < OPUS_ARRAY_LEN(want); i++)
+		CHECK_STR(names[i], want[i]);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+
+	/* the VOTable comes first, and a script inside it before scripts/ */
+	j = jdl_registry_get(reg, "shadowed");
+	CHECK(j && strstr(j->description, "The VOTable of shadowed"));
+	jdl_unref(j);
+	j = jdl_registry_get(reg, "vot_embedded");
+	CHECK(j && strcmp(j->script, "echo $text > $output\r\n") == 0);
+	CHECK(j && strncmp(j->source, "<VOTABLE xmlns:xsi", 18) == 0); /* the file itself */
+	jdl_unref(j);
+	/* a VOTable without a script takes scripts/{name}.sh and stands alone */
+	j = jdl_registry_get(reg, "vot_script");
+	CHECK(j && strcmp(j->script, "cat $input > $output\necho $text >> $output\n") == 0);
+	CHECK(j && j->nused == 1 && strcmp(j->used[0].url, "file://$ID") == 0);
+	if (j)
+		check_canonical(j);
+	jdl_unref(j);
+	jdl_registry_free(reg);
+}
+
+TEST(opus_json_fields)
+{
+	struct jdl_registry *reg = jdl_registry_new(SITE, NULL);
+	struct jdl *j;
+	const struct jdl_param *p;
+
+	CHECK(jdl_registry_load(reg) > 0);
+	j = jdl_registry_get(reg, "json_only");
+	CHECK(j != NULL);
+	if (!j)
+		goto done;
+	CHECK_STR(j->description, "Job described only in OPUS's JSON: repeats a word");
+	CHECK_STR(j->type, "test");
+	CHECK_STR(j->contact_email, "admin@opus");
+	CHECK(j->doculink == NULL);
+	CHECK(j->execution_duration == 30 && j->quote == 5);
+	CHECK(j->nparams == 3 && j->nused == 0 && j->ngenerated == 1);
+	p = jdl_find_param(j, "word");
+	CHECK(p && p->type == JDL_CHAR && strcmp(p->default_value, "hi") == 0 && !p->required);
+	CHECK(p && strcmp(p->description, "The word") == 0 && p->unit == NULL);
+	p = jdl_find_param(j, "times");
+	CHECK(p && p->type == JDL_LONG && strcmp(p->min, "1") == 0 && strcmp(p->max, "5") == 0);
+	expect(p, "6", "must be <= 5");
+	p = jdl_find_param(j, "sep");
+	CHECK(p && p->noptions == 2 && strcmp(p->options[1], "+") == 0);
+	CHECK_STR(j->generated[0].default_value, "output.txt");
+	CHECK_STR(j->generated[0].content_type, "text/plain");
+	CHECK(strstr(j->script, "for i in $(seq $times)") == j->script);
+	check_canonical(j);
+	jdl_unref(j);
+done:
+	jdl_registry_free(reg);
+}
+
+TEST(opus_wadl_fields)
+{
+	struct jdl_registry *reg = jdl_registry_new(SITE, NULL);
+	struct jdl *j;
+	const struct jdl_param *p;
+
+	CHECK(jdl_registry_load(reg) > 0);
+	CHECK(jdl_registry_get(reg, "uws_template") == NULL); /* OPUS's template, no job */
+	j = jdl_registry_get(reg, "wadl_only");
+	CHECK(j != NULL);
+	if (!j)
+		goto done;
+	CHECK_STR(j->description, "Job described only in OPUS's WADL");
+	CHECK_STR(j->doculink, "https://opus.example.org/doc");
+	CHECK_STR(j->contact_name, "opus-admin");
+	CHECK(j->execution_duration == 25 && j->quote == 4);
+	CHECK(j->nparams == 5 && j->nused == 0 && j->ngenerated == 1);
+	p = jdl_find_param(j, "text");
+	CHECK(p && p->type == JDL_CHAR &&
+	      strcmp(p->description, "Text written to the output") == 0);
+	p = jdl_find_param(j, "n");
+	CHECK(p && p->type == JDL_LONG && strcmp(p->max, "9") == 0);
+	p = jdl_find_param(j, "mode");
+	CHECK(p && p->noptions == 2 && strcmp(p->options[0], "fast") == 0);
+	expect(p, "medium", "must be one of: fast, slow");
+	CHECK(jdl_find_param(j, "x") && jdl_find_param(j, "x")->type == JDL_DOUBLE);
+	CHECK(jdl_find_param(j, "flag") && jdl_find_param(j, "flag")->type == JDL_BOOLEAN);
+	CHECK_STR(j->generated[0].name, "output");
+	CHECK_STR(j->generated[0].content_type, "text/plain");
+	CHECK_STR(j->generated[0].default_value, "output.txt");
+	CHECK(strncmp(j->script, "#!/bin/bash\n", 12) == 0);
+	check_canonical(j);
+	jdl_unref(j);
+done:
+	jdl_registry_free(reg);
+}
+
+typedef int (*reader_fn)(const struct jdl_doc *, struct jdl **, char **);
+
+/* The reader's message for text (NULL when it loads). */
+static char *refusal_by(reader_fn read, const char *text, const char *name, const char *script)
+{
+	const struct jdl_doc d = {.buf = text, .len = strlen(text), .name = name, .script = script};
+	struct jdl *j = NULL;
+	char *err = NULL;
+
+	if (read(&d, &j, &err) == 0) {
+		CHECK(err == NULL);
+		jdl_unref(j);
+		return NULL;
+	}
+	CHECK(j == NULL);
+	return err ? err : xstrdup("(no message)");
+}
+
+#define WADL_HEAD "<application xmlns=\"http://wadl.dev.java.net/2009/02\">"
+#define WADL_JOBLIST(params)                                                                       \
+	WADL_HEAD "<resources><resource id=\"joblist\" path=\"w\"><method><request "               \
+		  "id=\"create_job_parameters\">" params "</request></method></resource>"          \
+		  "</resources></application>"
+
+TEST(opus_wadl_refusals)
+{
+	static const struct {
+		const char *text, *script, *reason;
+	} cases[] = {
+	    {WADL_JOBLIST(""), NULL, "script: missing or empty (and no scripts/{name}.sh)"},
+	    {WADL_JOBLIST(""), "  \n", "script: missing or empty"},
+	    {WADL_JOBLIST("<param name=\"a\" type=\"xs:complex\"/>"), "true",
+	     "param \"a\": unknown type \"xs:complex\""},
+	    {WADL_JOBLIST("<param name=\"a\" type=\"xs:string\" required=\"maybe\"/>"), "true",
+	     "param \"a\": \"maybe\" is neither true nor false"},
+	    {WADL_JOBLIST("<param name=\"SECONDS\" type=\"xs:int\"/>"), "true",
+	     "PARAM \"SECONDS\" in GROUP InputParams: name would clobber the job's environment"},
+	    {WADL_JOBLIST("<param name=\"n\" type=\"xs:int\" default=\"x\"/>"), "true",
+	     "default value \"x\" must be an integer"},
+	    {WADL_JOBLIST("<param name=\"a\"/><param name=\"A\"/>"), "true", "duplicate name"},
+	    {WADL_HEAD "<resources/></application>", "true",
+	     "application: no resource id=\"joblist\""},
+	    {"<VOTABLE/>", "true", "the root element must be a WADL application"},
+	    {"<application", "true", "malformed XML at line 1"},
+	    {"<!DOCTYPE a [<!ENTITY e \"x\">]><application/>", "true",
+	     "DOCTYPE: document type declarations are refused"},
+	    {WADL_HEAD "<resource id=\"joblist\" path=\"w\"/><param name=\"EXECUTIONDURATION\" "
+		       "default=\"-1\"/></application>",
+	     "true", "param name=\"EXECUTIONDURATION\" default: \"-1\" must be a non-negative"},
+	    {WADL_JOBLIST(""), "echo \x01", "script: character U+0001 cannot be written in XML"},
+	    {WADL_JOBLIST(""), "echo \xff", "script: not UTF-8 text"},
+	};
+	char *err;
+
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(cases); i++) {
+		err = refusal_by(jdl_parse_wadl, cases[i].text, "w", cases[i].script);
+		CHECK(err && strstr(err, cases[i].reason));
+		if (!err || !strstr(err, cases[i].reason))
+			fprintf(stderr, "  wadl case %zu: got \"%s\"\n", i, err ? err : "(loaded)");
+		free(err);
+	}
+	/* the path names it when no file does; the file's name wins otherwise */
+	CHECK((err = refusal_by(jdl_parse_wadl, WADL_JOBLIST(""), NULL, "true")) == NULL);
+	free(err);
+	CHECK((err = refusal_by(jdl_parse_wadl, WADL_JOBLIST(""), "other", "true")) == NULL);
+	free(err);
+}
+
+TEST(opus_json_refusals)
+{
+	static const struct {
+		const char *text, *script, *reason;
+	} cases[] = {
+	    {"{\"name\": \"o\"}", NULL, "script: missing or empty"},
+	    {"{\"name\": \"p\", \"script\": \"true\"}", NULL,
+	     "name \"p\" does not match the job description name \"o\""},
+	    {"[1]", "true", "the description must be a JSON object"},
+	    {"{", "true", "malformed JSON at line"},
+	    {"{\"a\": 1, \"a\": 2}", "true", "malformed JSON"},
+	    {"{\"parameters\": [1]}", "true", "parameters: must be an object keyed by name"},
+	    {"{\"parameters\": {\"a\": 1}}", "true", "parameters.a: must be an object"},
+	    {"{\"parameters\": {\"a\": {\"datatype\": \"xs:str\"}}}", "true",
+	     "parameters.a.datatype: unknown type \"xs:str\""},
+	    {"{\"parameters\": {\"a\": {\"required\": \"yes\"}}}", "true",
+	     "parameters.a.required: \"yes\" is neither true nor false"},
+	    {"{\"parameters\": {\"a\": {\"default\": [1]}}}", "true",
+	     "parameters.a.default: must be a string, a number or null"},
+	    {"{\"parameters\": {\"a\": {\"options\": [1]}}}", "true",
+	     "parameters.a.options[0]: must be a string"},
+	    {"{\"parameters\": {\"a\": {\"annotation\": \"\\u0007\"}}}", "true",
+	     "parameters.a.annotation: character U+0007 cannot be written in XML"},
+	    {"{\"parameters\": {\"PATH\": {}}}", "true",
+	     "PARAM \"PATH\" in GROUP InputParams: name would clobber the job's environment"},
+	    {"{\"executionDuration\": \"soon\"}", "true",
+	     "executionDuration: \"soon\" must be a non-negative integer (seconds)"},
+	    {"{\"quote\": -3}", "true", "quote: \"-3\" must be a non-negative integer"},
+	    {"{\"used\": {\"i\": {}}, \"generated\": {\"I\": {}}}", "true", "duplicate name"},
+	};
+	char *err;
+
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(cases); i++) {
+		err = refusal_by(jdl_parse_opus_json, cases[i].text, "o", cases[i].script);
+		CHECK(err && strstr(err, cases[i].reason));
+		if (!err || !strstr(err, cases[i].reason))
+			fprintf(stderr, "  json case %zu: got \"%s\"\n", i, err ? err : "(loaded)");
+		free(err);
+	}
+}
+
+TEST(opus_json_variants)
+{
+	/* numbers where OPUS usually writes text, the older "executionduration",
+	 * options as a list, required as a boolean, and keys opusd ignores */
+	static const char text[] =
+	    "{\"name\": \"o\", \"executionduration\": 7, \"quote\": \"\", \"group\": \"g\","
+	    " \"parameters\": {\"n\": {\"datatype\": \"xs:int\", \"default\": 3,"
+	    " \"required\": true, \"options\": [\"1\", \"3\"]},"
+	    " \"b\": {\"datatype\": \"boolean\", \"required\": false},"
+	    " \"f\": {\"datatype\": \"file\", \"required\": \"True\"}},"
+	    " \"used\": {\"i\": {\"url\": \"file://$ID\", \"datatype\": \"xs:string\"}},"
+	    " \"script\": \"\"}";
+	const struct jdl_doc d = {
+	    .buf = text, .len = strlen(text), .name = "o", .script = "true\n"};
+	struct jdl *j = NULL;
+	char *err = NULL;
+	const struct jdl_param *p;
+
+	CHECK(jdl_parse_opus_json(&d, &j, &err) == 0);
+	if (err)
+		fprintf(stderr, "  %s\n", err);
+	free(err);
+	if (!j)
+		return;
+	CHECK(j->execution_duration == 7 && j->quote == 0);
+	CHECK_STR(j->script, "true\n");
+	p = jdl_find_param(j, "n");
+	CHECK(p && strcmp(p->default_value, "3") == 0 && !p->required && p->noptions == 2);
+	p = jdl_find_param(j, "b");
+	CHECK(p && p->type == JDL_BOOLEAN && !p->required);
+	p = jdl_find_param(j, "f");
+	CHECK(p && p->type == JDL_FILE && p->required && strcmp(p->datatype, "char") == 0);
+	CHECK_STR(j->used[0].url, "file://$ID");
+	check_canonical(j);
+	jdl_unref(j);
+}
+
+/* SIGHUP with the OPUS layout: a script changed in scripts/, a shadowing
+ * VOTable removed, a new JSON added. */
+TEST(opus_site_reload)
+{
+	char *dir = xasprintf("%s/site", tmp), *cmd;
+	struct jdl_registry *reg;
+	struct jdl *old, *cur;
+
+	cmd = xasprintf("rm -rf '%s' && cp -r " SITE " '%s'", dir, dir);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+	reg = jdl_registry_new(dir, NULL);
+	CHECK(jdl_registry_load(reg) == 5);
+	old = jdl_registry_get(reg, "wadl_only");
+	cmd = xasprintf("%s/scripts/wadl_only.sh", dir);
+	CHECK(file_write_all(cmd, "echo v2 > $output\n", 18, 0644) == 0);
+	free(cmd);
+	cmd = xasprintf("%s/votable/shadowed_vot.xml", dir);
+	CHECK(unlink(cmd) == 0);
+	free(cmd);
+	cmd = xasprintf("%s/json/added.json", dir);
+	CHECK(file_write_all(cmd, "{\"name\": \"added\", \"script\": \"true\"}", 35, 0644) == 0);
+	free(cmd);
+	CHECK(jdl_registry_load(reg) == 6);
+	cur = jdl_registry_get(reg, "wadl_only");
+	CHECK(old && cur && strcmp(old->hash, cur->hash) != 0);
+	CHECK(cur && strcmp(cur->script, "echo v2 > $output\n") == 0);
+	CHECK(old && strncmp(old->script, "#!/bin/bash", 11) == 0); /* jobs keep theirs */
+	jdl_unref(cur);
+	cur = jdl_registry_get(reg, "shadowed");
+	CHECK(cur && strstr(cur->description, "The JSON of shadowed"));
+	jdl_unref(cur);
+	cur = jdl_registry_get(reg, "added");
+	CHECK(cur != NULL);
+	jdl_unref(cur);
+	jdl_unref(old);
+	jdl_registry_free(reg);
+	CHECK(rm_rf(dir) == 0);
+	free(dir);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/opusd-test-jdl-XXXXXX";
@@ -1286,6 +1664,7 @@ int main(void)
 	RUN(check_value_types);
 	RUN(check_value_bounds_and_options);
 	RUN(reserved_names);
+	RUN(env_names_compare_exactly);
 	RUN(load_time_refusals);
 	RUN(inline_refusals);
 	RUN(buffer_edge_cases);
@@ -1301,6 +1680,13 @@ int main(void)
 	RUN(parse_json_refusals);
 	RUN(parse_json_malformed_and_names);
 	RUN(parse_json_file_and_empty);
+	RUN(opus_site_loads_every_format);
+	RUN(opus_json_fields);
+	RUN(opus_wadl_fields);
+	RUN(opus_wadl_refusals);
+	RUN(opus_json_refusals);
+	RUN(opus_json_variants);
+	RUN(opus_site_reload);
 	rm_rf(tmp);
 	return CHECK_DONE();
 }

@@ -1,0 +1,1 @@
+echo not this one > $output

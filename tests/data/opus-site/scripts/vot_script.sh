@@ -1,0 +1,2 @@
+cat $input > $output
+echo $text >> $output
