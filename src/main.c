@@ -277,9 +277,10 @@ static int serve(struct conf *c)
 	wait_for_signals(reg, &set);
 	ret = 0;
 done:
-	http_drain(srv);
-	sched_close(s); /* wakes every WAIT; running jobs go back to QUEUED */
-	http_stop(srv);
+	http_drain(srv);	 /* what is not routed yet gets 503 */
+	sched_shutdown_begin(s); /* wakes every WAIT: they are answered from the store */
+	http_stop(srv);		 /* no request handler runs after this */
+	sched_close(s);		 /* running jobs go back to QUEUED */
 	jdl_registry_free(reg);
 	store_close(st);
 	fetch_policy_release(&fp);

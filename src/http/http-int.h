@@ -18,6 +18,7 @@ struct http_server {
 	int port;
 	_Atomic bool draining;
 	_Atomic int active;  /* handlers currently between entry and return */
+	_Atomic int waiting; /* WAITs suspended, or woken and not answered yet */
 	char *upload_dir;    /* {data_dir}/tmp: uploads land here before their job exists */
 	char *self_origin;   /* scheme://host[:port] of base_url */
 	char **cors_origins; /* server.cors_origins, split */
@@ -101,6 +102,7 @@ struct http_request {
 	/* WAIT: suspended until sched calls back */
 	pthread_mutex_t lock;
 	bool waiting;
+	bool wait_counted; /* counted in srv->waiting until the request completes */
 	bool suspended;
 	bool woken;
 	char wait_job[64];
@@ -168,6 +170,11 @@ void http_cors_headers(const struct http_request *req, struct MHD_Response *resp
 /* http_uws.c: the /rest tree */
 void http_rest(struct http_request *req);
 void http_wait_resume(struct http_request *req);
+/* The request is complete (its answer sent, or its connection gone): a WAIT
+ * it was stops counting in srv->waiting. */
+void http_wait_done(struct http_request *req);
+/* How long http_stop() lets woken WAITs be answered before it closes. */
+#define HTTP_STOP_WAIT_MS 3000
 
 /* http_misc.c: /, /availability, /capabilities, /jdl[/{name}[/json|/script]] */
 void http_root(struct http_request *req);

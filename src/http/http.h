@@ -38,12 +38,17 @@ struct http_deps {
 /* Binds and starts serving. OPUS_ERR_IO when the address cannot be bound. */
 int http_start(const struct http_deps *deps, struct http_server **out) OPUS_WUR;
 /*
- * First half of a clean stop: new requests get 503, and this returns when no
- * handler is inside sched any more. Then the caller closes sched (which wakes
- * every WAIT; woken requests only read the store) and calls http_stop().
+ * A clean stop, in this order:
+ *   http_drain(): no new connection is accepted; a request not yet routed
+ *     (a POST whose body comes after the stop began, too) gets 503 and
+ *     changes nothing; returns when no handler is running any more.
+ *   sched_shutdown_begin(): wakes every WAIT; woken requests read only the store.
+ *   http_stop(): lets the woken WAITs be answered (HTTP_STOP_WAIT_MS at
+ *     most), then closes every connection and frees the server. No handler
+ *     runs after it, so sched_close() may follow.
+ * NULL ok for both.
  */
 void http_drain(struct http_server *srv);
-/* Stops the daemon and frees the server. NULL ok. */
 void http_stop(struct http_server *srv);
 /* The port actually bound (useful with port 0). */
 int http_port(const struct http_server *srv);

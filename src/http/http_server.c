@@ -280,6 +280,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 					req->body_error == 413 ? "request body too large"
 					: req->body_reason     ? req->body_reason
 							       : "malformed request body");
+		else if (atomic_load(&srv->draining))
+			/* Its headers came before the stop, its body after: not routed. */
+			http_reply_text(req, 503, "opusd is shutting down; nothing was changed\n");
 		else
 			http_route(req);
 		if (req->waiting)
@@ -305,6 +308,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 (long long)(time_mono_ms() - req->started_mono_ms),
 			 req->who.name[0] ? req->who.name : "-",
 			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+	http_wait_done(req);
 	request_free(req);
 	*con_cls = NULL;
 }
@@ -358,7 +362,7 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 	/* The logger goes first so that option parsing itself logs through it. */
 	srv->mhd = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-		MHD_USE_ERROR_LOG,
+		MHD_USE_ITC | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL, MHD_OPTION_URI_LOG_CALLBACK,
 	    http_line_check, NULL, MHD_OPTION_NOTIFY_CONNECTION, http_line_notify, NULL,
@@ -387,17 +391,29 @@ done:
 
 void http_drain(struct http_server *srv)
 {
+	MHD_socket fd;
+
 	if (!srv)
 		return;
 	atomic_store(&srv->draining, true);
+	/* No new connection from now on: connecting clients are refused at once. */
+	fd = MHD_quiesce_daemon(srv->mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
 	while (atomic_load(&srv->active) > 0)
 		usleep(5000);
 }
 
 void http_stop(struct http_server *srv)
 {
+	int64_t until;
+
 	if (!srv)
 		return;
+	/* WAITs woken by sched_shutdown_begin() get their answer before the close. */
+	until = time_mono_ms() + HTTP_STOP_WAIT_MS;
+	while (atomic_load(&srv->waiting) > 0 && time_mono_ms() < until)
+		usleep(5000);
 	MHD_stop_daemon(srv->mhd);
 	http_cors_release(srv);
 	free(srv->upload_dir);

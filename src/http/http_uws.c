@@ -769,11 +769,23 @@ static bool wait_begin(struct http_request *req, const struct uws_job *job)
 	if (ret == 0) {
 		snprintf(req->wait_job, sizeof(req->wait_job), "%s", job->id);
 		req->waiting = true;
+		if (!req->wait_counted) {
+			req->wait_counted = true;
+			atomic_fetch_add(&req->srv->waiting, 1);
+		}
 		MHD_suspend_connection(req->conn);
 		req->suspended = true;
 	}
 	pthread_mutex_unlock(&req->lock);
 	return ret == 0;
+}
+
+void http_wait_done(struct http_request *req)
+{
+	if (req->wait_counted) {
+		req->wait_counted = false;
+		atomic_fetch_sub(&req->srv->waiting, 1);
+	}
 }
 
 void http_wait_resume(struct http_request *req)
