@@ -109,10 +109,7 @@ bench:
 # clang-format (.clang-format), cppcheck, clang-tidy (.clang-tidy): any finding fails.
 lint:
 	@scripts/deps.sh build lint
-	clang-format --dry-run --Werror $(C_FILES)
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-	  --suppress=missingIncludeSystem --inline-suppr -Isrc src
-	clang-tidy --quiet $(SRCS) -- -std=c17 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
+	@scripts/lint.sh
 
 format:
 	clang-format -i $(C_FILES)
