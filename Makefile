@@ -114,13 +114,15 @@ lint:
 format:
 	clang-format -i $(C_FILES)
 
-# The daemon, its man page, an example configuration (every key with its
-# default) and the example job descriptions.
+# The daemon, its man page (its paths under PREFIX), an example configuration
+# (every key with its default) and the example job descriptions.
 install: build
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	  $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DATADIR)/jobdefs
 	$(INSTALL) -m 0755 $(BUILD)/opusd $(DESTDIR)$(SBINDIR)/opusd
-	$(INSTALL) -m 0644 docs/opusd.8 $(DESTDIR)$(MANDIR)/man8/opusd.8
+	sed -e 's|/usr/local/share/opusd|$(DATADIR)|g' -e 's|/usr/local/share/doc/opusd|$(DOCDIR)|g' \
+	  docs/opusd.8 > $(DESTDIR)$(MANDIR)/man8/opusd.8
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/opusd.8
 	$(INSTALL) -m 0644 etc/opusd.conf $(DESTDIR)$(DOCDIR)/examples/opusd.conf
 	$(INSTALL) -m 0644 jobdefs/*.xml $(DESTDIR)$(DATADIR)/jobdefs/
 

@@ -6,15 +6,17 @@ shutdown completed.
 import re
 import shutil
 
-from conftest import REPO
+from conftest import REPO, wait_until
 
 
 def banner(d):
-    lines = d.log_text().splitlines()
-    listening = [ln for ln in lines if "listening on" in ln]
-    hint = [ln for ln in lines if "try: curl" in ln or "no job descriptions in" in ln]
-    assert listening and hint, d.log_tail()
-    return listening[-1], hint[-1]
+    """The banner's two lines (logged just after the daemon starts answering)."""
+    def lines():
+        text = d.log_text().splitlines()
+        listening = [ln for ln in text if "listening on" in ln]
+        hint = [ln for ln in text if "try: curl" in ln or "no job descriptions in" in ln]
+        return (listening[-1], hint[-1]) if listening and hint else None
+    return wait_until(lines, 10, what=f"the start banner in {d.log_path}")
 
 
 def test_banner_names_listen_address_and_public_url(daemon_factory):
