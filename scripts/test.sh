@@ -2,7 +2,7 @@
 # `make test`: the unit test binaries of the ASan+UBSan build and of the
 # ThreadSanitizer build, the fuzzers (scripts/fuzz.sh, a bounded time each),
 # the integration suite against the ASan daemon and again against the TSan
-# daemon, then the build tests (tests/build: make install, man page, example
+# daemon, then the build tests (tests/install: make install, man page, example
 # configuration, hardening). Ends with one summary line:
 #   "N passed, N failed, N skipped"
 #   scripts/test.sh build/asan [build/tsan]
@@ -80,7 +80,7 @@ passed=$((passed + fp)); failed=$((failed + ff))
 
 OPUSD_BIN=$PWD/$asan/opusd suite "integration ($asan)" tests/integration
 [ -n "$tsan" ] && OPUSD_BIN=$PWD/$tsan/opusd suite "integration ($tsan)" tests/integration
-suite "build (make install)" tests/build
+suite "build (make install)" tests/install
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]
