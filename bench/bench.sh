@@ -14,7 +14,7 @@ repo=$(dirname "$here")
 PY=/usr/bin/python3
 helper() { "$PY" "$here/helper.py" "$@"; }
 
-command -v wrk >/dev/null || { echo "bench: wrk not found (scripts/deps.sh test)" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "bench: wrk not found (scripts/deps.sh bench)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "bench: $bin is not executable" >&2; exit 2; }
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 

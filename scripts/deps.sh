@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian packages opusd needs, only those missing.
-#   scripts/deps.sh run    build + run dependencies
-#   scripts/deps.sh test   + test and benchmark tools
+# Installs the Debian packages of scripts/packages that carry one of the tags
+# given, only those missing.
+#   scripts/deps.sh build             compile and run
+#   scripts/deps.sh build test lint   everything make test and make lint need
+#   scripts/deps.sh --pc              prints the pkg-config modules (for builds)
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -euo pipefail
-run_pkgs="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libxml2-dev libjansson-dev libssl-dev libcurl4-openssl-dev"
-test_pkgs="python3 python3-pytest python3-requests python3-lxml libxml2-utils wrk procps clang libclang-rt-14-dev"
-pkgs=$run_pkgs
-[ "${1:-run}" = test ] && pkgs="$run_pkgs $test_pkgs"
+list=$(dirname "$0")/packages
+if [ "${1:-}" = --pc ]; then
+	awk '!/^#/ && NF >= 3 { printf "%s ", $3 }' "$list"
+	exit 0
+fi
+[ $# -gt 0 ] || set -- build
+pkgs=$(awk -v tags=" $* " '!/^#/ && NF >= 2 && index(tags, " " $2 " ") { print $1 }' "$list")
 missing=()
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 out=build/fuzz
 mkdir -p "$out"
-pkgs="libxml-2.0 jansson libcrypto libcurl"
+pkgs=$(scripts/deps.sh --pc)  # the modules of scripts/packages
 flags=(-std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -g -O1 -fno-omit-frame-pointer
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread)
 declare -A modules=(

@@ -1,39 +1,57 @@
 #!/usr/bin/env bash
-# `make test`: every unit test binary, the fuzzers (scripts/fuzz.sh, a bounded
-# time each), then the integration suite against the real daemon (ASan+UBSan
-# build). Ends with one summary line:
-#   "N passed, N failed"
+# `make test`: the unit test binaries of the ASan+UBSan build and of the
+# ThreadSanitizer build, the fuzzers (scripts/fuzz.sh, a bounded time each),
+# the integration suite against the ASan daemon and again against the TSan
+# daemon, then the build tests (tests/install: make install, man page, example
+# configuration, hardening). Ends with one summary line:
+#   "N passed, N failed, N skipped"
+#   scripts/test.sh build/asan [build/tsan]
+# Every unit binary runs under `timeout` (UNIT_TIMEOUT, 300 s), every pytest
+# test under pytest-timeout (TEST_TIMEOUT, 120 s) and each pytest run under
+# `timeout` (SUITE_TIMEOUT, 1200 s): a deadlock fails in minutes, not never.
 set -uo pipefail
-build=$1
+asan=$1 tsan=${2:-}
 cd "$(dirname "$0")/.."
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-passed=0 failed=0
-for t in "$build"/tests/test_*; do
-	[ -x "$t" ] || continue
-	out=$("$t" 2>&1); rc=$?
-	line=$(printf '%s\n' "$out" | grep -E '^unit .*: [0-9]+ passed, [0-9]+ failed$' | tail -1)
-	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line"); f=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")
-	[ -n "$line" ] || { p=0; f=1; }
-	[ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1   # crashed or sanitizer report
-	passed=$((passed + p)); failed=$((failed + f))
-	if [ $rc -ne 0 ]; then printf '%s\n' "$out" | tail -40; echo "FAILED: $t"; else echo "$line"; fi
-done
-echo "unit tests: $passed passed, $failed failed"
+# A TSan report stops the process (exit 66): the test that raced fails.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66:second_deadlock_stack=1}
+unit_timeout=${UNIT_TIMEOUT:-300} test_timeout=${TEST_TIMEOUT:-120} suite_timeout=${SUITE_TIMEOUT:-1200}
+passed=0 failed=0 skipped=0
 
-# Fuzzers: each target runs FUZZ_SECONDS (default 10) and counts as one test.
-fuzz_out=$(scripts/fuzz.sh "${FUZZ_SECONDS:-10}" 2>&1)
-printf '%s\n' "$fuzz_out" | grep -v '^fuzz .*: passed' | tail -60
-printf '%s\n' "$fuzz_out" | grep '^fuzz .*: passed'
-fp=$(grep -c '^fuzz .*: passed' <<<"$fuzz_out"); ff=$(grep -c '^fuzz .*: failed' <<<"$fuzz_out")
-[ "$fp" -eq 0 ] && [ "$ff" -eq 0 ] && ff=1   # the fuzz script itself broke
-passed=$((passed + fp)); failed=$((failed + ff))
+units() { # build dir
+	local t out rc line p f up=0 uf=0
+	for t in "$1"/tests/test_*; do
+		[ -x "$t" ] || continue
+		out=$(timeout -k 10 "$unit_timeout" "$t" 2>&1); rc=$?
+		line=$(printf '%s\n' "$out" | grep -E '^unit .*: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+		p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line"); f=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")
+		[ -n "$line" ] || { p=0; f=1; }
+		[ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1   # crashed, timed out or sanitizer report
+		up=$((up + p)); uf=$((uf + f))
+		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+			printf '%s\n' "$out" | tail -40; echo "FAILED: $t (timed out after ${unit_timeout}s)"
+		elif [ $rc -ne 0 ]; then
+			printf '%s\n' "$out" | tail -40; echo "FAILED: $t"
+		else
+			echo "$line ($1)"
+		fi
+	done
+	echo "unit tests ($1): $up passed, $uf failed"
+	passed=$((passed + up)); failed=$((failed + uf))
+}
 
-export OPUSD_BIN=$PWD/$build/opusd
-junit=$(mktemp)
-/usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$junit" tests/integration
-prc=$?
-read -r ip if_ is < <(/usr/bin/python3 - "$junit" <<'PY'
+suite() { # label, pytest arguments...
+	local label=$1 junit prc ip if_ is tflag=()
+	shift
+	junit=$(mktemp)
+	/usr/bin/python3 -c 'import pytest_timeout' 2>/dev/null && tflag=(--timeout="$test_timeout")
+	echo "== $label"
+	timeout -k 30 "$suite_timeout" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+		"${tflag[@]}" --junitxml="$junit" "$@"
+	prc=$?
+	[ $prc -eq 124 ] && echo "FAILED: $label (timed out after ${suite_timeout}s)"
+	read -r ip if_ is < <(/usr/bin/python3 - "$junit" <<'PY'
 import sys, xml.etree.ElementTree as ET
 try:
     r = ET.parse(sys.argv[1]).getroot()
@@ -43,9 +61,26 @@ try:
 except Exception:
     print(0, 1, 0)
 PY
-)
-rm -f "$junit"
-[ $prc -ne 0 ] && [ "$if_" -eq 0 ] && if_=1
-passed=$((passed + ip)); failed=$((failed + if_))
-echo "$passed passed, $failed failed, $is skipped"
+	)
+	rm -f "$junit"
+	[ $prc -ne 0 ] && [ "$if_" -eq 0 ] && if_=1
+	passed=$((passed + ip)); failed=$((failed + if_)); skipped=$((skipped + is))
+}
+
+units "$asan"
+[ -n "$tsan" ] && units "$tsan"
+
+# Fuzzers: each target runs FUZZ_SECONDS (default 10) and counts as one test.
+fuzz_out=$(scripts/fuzz.sh "${FUZZ_SECONDS:-10}" 2>&1)
+printf '%s\n' "$fuzz_out" | grep -v '^fuzz .*: passed' | tail -60
+printf '%s\n' "$fuzz_out" | grep '^fuzz .*: passed'
+fp=$(grep -c '^fuzz .*: passed' <<<"$fuzz_out"); ff=$(grep -c '^fuzz .*: failed' <<<"$fuzz_out")
+[ "$fp" -eq 0 ] && [ "$ff" -eq 0 ] && ff=1   # the fuzz script itself broke
+passed=$((passed + fp)); failed=$((failed + ff))
+
+OPUSD_BIN=$PWD/$asan/opusd suite "integration ($asan)" tests/integration
+[ -n "$tsan" ] && OPUSD_BIN=$PWD/$tsan/opusd suite "integration ($tsan)" tests/integration
+suite "build (make install)" tests/install
+
+echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

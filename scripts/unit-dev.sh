@@ -7,7 +7,7 @@ set -euo pipefail
 test_src=$1; shift
 srcs=()
 for m in "$@"; do srcs+=(src/"$m"/*.c); done
-pkgs="libmicrohttpd sqlite3 libxml-2.0 jansson libcrypto libcurl"
+pkgs=$("$(dirname "$0")"/deps.sh --pc)  # the modules of scripts/packages
 out=build/dev/$(basename "$test_src" .c)
 mkdir -p build/dev
 cc -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

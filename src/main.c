@@ -202,6 +202,34 @@ static void fetch_policy_release(struct fetch_policy *fp)
 	free(fp->file_roots);
 }
 
+/* Where opusd listens, and a first request that works here: on copy when it
+ * is loaded (the README's example), else on the first description loaded. */
+static void log_banner(const struct conf *c, struct jdl_registry *reg)
+{
+	size_t n = 0;
+	char **names = jdl_registry_names(reg, &n);
+	const char *name = n > 0 ? names[0] : NULL;
+
+	log_info("opusd listening on %s, public URL %s (data in %s, %lld jobs at once)", c->listen,
+		 c->base_url, c->data_dir, (long long)c->max_running);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(names[i], "copy"))
+			name = names[i];
+	}
+	if (!name)
+		log_info("no job descriptions in %s yet: add {name}.xml files, then send SIGHUP",
+			 c->jdl_dir);
+	else if (!strcmp(name, "copy"))
+		log_info("try: curl -i -d text=hello -d PHASE=RUN %s/rest/copy", c->base_url);
+	else
+		log_info("try: curl %s/jdl/%s/json (its parameters), then "
+			 "curl -i -d PHASE=RUN %s/rest/%s",
+			 c->base_url, name, c->base_url, name);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static int serve(struct conf *c)
 {
 	struct fetch_policy fp;
@@ -271,9 +299,7 @@ static int serve(struct conf *c)
 		if (http_start(&deps, &srv) < 0)
 			goto done;
 	}
-	log_info("opusd listening on %s (data in %s, %lld jobs at once)", c->base_url, c->data_dir,
-		 (long long)c->max_running);
-	log_info("try: curl -i -d text=hello -d PHASE=RUN %s/rest/copy", c->base_url);
+	log_banner(c, reg);
 	wait_for_signals(reg, &set);
 	ret = 0;
 done:
@@ -286,6 +312,7 @@ done:
 	fetch_policy_release(&fp);
 	fetch_global_cleanup();
 	xmlCleanupParser();
+	log_info("opusd stopped%s", ret == 0 ? "" : " (start-up failed)");
 	return ret;
 }
 

@@ -5,7 +5,8 @@ What this file gives the tests
 * ``Daemon``: one opusd process on a free 127.0.0.1 port with its own temp data
   dir, a copy of tests/integration/jobdefs as its jdl dir, an INI config file and
   its stderr captured to ``opusd.log``. ``stop()`` sends SIGTERM and asserts exit
-  status 0 within 10 s (sanitizer reports make it exit non-zero, which fails).
+  status 0 within 10 s (sanitizer reports make it exit non-zero, which fails);
+  ``close()`` also fails on a sanitizer report (ASan, UBSan, TSan) in the log.
 * ``daemon`` (module scope, default config) and ``daemon_factory`` (function scope,
   any config) fixtures. Every daemon started is stopped and checked at teardown;
   when a test fails the tail of the logs of every daemon alive is attached to
@@ -17,7 +18,8 @@ What this file gives the tests
   in Z. JSON bodies must parse. Helpers create jobs, read job documents into
   dicts and poll for phases with timeouts.
 
-Environment: OPUSD_BIN (default build/asan/opusd, relative to the repository).
+Environment: OPUSD_BIN (default build/asan/opusd, relative to the repository;
+make test runs the suite against build/asan/opusd, then build/tsan/opusd).
 Run: /usr/bin/python3 -m pytest -q tests/integration
 """
 import getpass
@@ -49,6 +51,9 @@ NS = {"uws": UWS_NS, "xlink": XLINK_NS}
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED", "ARCHIVED")
 TIME_ELEMENTS = ("creationTime", "startTime", "endTime", "destruction", "quote")
+# The first line of a TSan, ASan/LSan or UBSan report in a daemon's stderr.
+SANITIZER_RE = re.compile(r"^(WARNING: ThreadSanitizer|==\d+==ERROR: \w+Sanitizer"
+                          r"|\S+:\d+:\d+: runtime error: )", re.M)
 
 
 def opusd_bin():
@@ -380,8 +385,15 @@ class Daemon:
                 raise AssertionError(f"opusd did not exit within {timeout}s of SIGTERM:\n"
                                      f"{self.log_tail()}")
         self._close_log()
-        assert proc.returncode == 0, \
-            f"opusd exited with status {proc.returncode} after SIGTERM:\n{self.log_tail()}"
+        assert proc.returncode == 0, f"opusd exited with status {proc.returncode} after " \
+            f"SIGTERM:\n{self.sanitizer_report() or self.log_tail()}"
+
+    def sanitizer_report(self):
+        """The first sanitizer report of any run of this daemon (even one that
+        was killed, so its exit status says nothing), or None."""
+        text = self.log_text()
+        m = SANITIZER_RE.search(text)
+        return text[m.start():m.start() + 8000] if m else None
 
     def kill9(self):
         self.proc.kill()
@@ -431,6 +443,8 @@ class Daemon:
         """Stops (checked) and forgets the daemon."""
         try:
             self.stop()
+            report = self.sanitizer_report()
+            assert report is None, f"sanitizer report in {self.log_path}:\n{report}"
         finally:
             if self.proc is not None:
                 self.proc.kill()
