@@ -1,6 +1,7 @@
 /*
  * opusd: command line, start-up and shutdown.
- *   opusd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] [--jdl-dir DIR] [--check-config]
+ *   opusd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] [--jdl-dir DIR] [--run-as USER]
+ *         [--check-config]
  *   opusd user add NAME [--admin] [--config FILE] [--data-dir DIR]
  * Signals are handled by the main thread alone with sigwait(): SIGTERM and
  * SIGINT stop cleanly, SIGHUP reloads the job descriptions.
@@ -32,23 +33,28 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: opusd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] "
-		   "[--jdl-dir DIR] [--check-config]\n"
+		   "[--jdl-dir DIR] [--run-as USER] [--check-config]\n"
 		   "       opusd user add NAME [--admin] [--config FILE] [--data-dir DIR]\n");
 }
 
 /* Flags override the file, so they are applied after it: collect them first. */
 static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},	{"listen", required_argument, NULL, 'l'},
-	    {"data-dir", required_argument, NULL, 'd'}, {"jdl-dir", required_argument, NULL, 'j'},
-	    {"check-config", no_argument, NULL, 'n'},	{"admin", no_argument, NULL, 'a'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
-	const char *flags[3][2] = {{"listen", NULL}, {"data_dir", NULL}, {"jdl_dir", NULL}};
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+						 {"listen", required_argument, NULL, 'l'},
+						 {"data-dir", required_argument, NULL, 'd'},
+						 {"jdl-dir", required_argument, NULL, 'j'},
+						 {"run-as", required_argument, NULL, 'u'},
+						 {"check-config", no_argument, NULL, 'n'},
+						 {"admin", no_argument, NULL, 'a'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	const char *flags[4][2] = {
+	    {"listen", NULL}, {"data_dir", NULL}, {"jdl_dir", NULL}, {"run_as", NULL}};
 	char *err = NULL;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:l:d:j:nah", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:l:d:j:u:nah", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -61,6 +67,9 @@ static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 			break;
 		case 'j':
 			flags[2][1] = optarg;
+			break;
+		case 'u':
+			flags[3][1] = optarg;
 			break;
 		case 'n':
 			o->check_only = true;
@@ -87,7 +96,7 @@ static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 	}
 	if (o->config && conf_load_file(c, o->config, &err) < 0)
 		goto bad;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(flags); i++) {
 		if (flags[i][1] && conf_set(c, flags[i][0], flags[i][1], &err) < 0)
 			goto bad;
 	}
@@ -159,8 +168,8 @@ static void wait_for_signals(struct jdl_registry *reg, const sigset_t *set)
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			int n = jdl_registry_load(reg);
-			log_info("SIGHUP: %d job descriptions loaded", n);
+			log_info("SIGHUP: reloading the job descriptions");
+			(void)jdl_registry_load(reg); /* which logs "loaded N ..." once */
 			continue;
 		}
 		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
