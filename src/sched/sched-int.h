@@ -9,7 +9,8 @@
  * Locking, always in this order, never the other way round:
  *   1. a job's stripe (stripes[hash(id)]): serialises the phase changes of
  *      that job: read it, check uws_phase_can(), save it durably, take its
- *      waiters. Held across store writes.
+ *      waiters. Held across store writes, never across a spawn or a file
+ *      tree (a start spawns with no lock held, then records EXECUTING).
  *   2. s->lock: the in-memory state below; never held across a store write,
  *      a file operation or a callback (exec_signal(), a kill(2), is fine).
  * Waiter callbacks are called with no lock held.

@@ -14,9 +14,13 @@
  * absolute path of its file), every Used entity by its name (path of its
  * file), every Generated entity by its name (its default file name).
  *
- * Threading: every sched_* function is thread-safe. One internal thread
- * handles deadlines (execution duration, WAIT timeouts, destruction); exec's
- * reaper thread reports exits. Phase changes of one job are serialised.
+ * Threading: every sched_* function is thread-safe and never waits on a
+ * process, a file tree or a cluster command: starts (directory, script,
+ * spawn), job ends (phase, results, end time; retried while the store refuses
+ * them), directory removal and purges of expired jobs run on sched's own
+ * worker threads (sched_work.c). One internal thread handles deadlines
+ * (execution duration, WAIT timeouts, destruction times); exec's reaper only
+ * hands exits over. Phase changes of one job are serialised.
  * Ownership: sched copies what it keeps; callers keep their arguments.
  * Included by: http, main.
  */
