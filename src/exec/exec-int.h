@@ -54,7 +54,7 @@ bool exec_cgroups_any(const struct exec_cgroups *cg);
  * 0, or a negative code (nothing left behind). */
 int exec_cg_job_create(const struct exec_cgroups *cg, const char *job_id,
 		       const struct exec_limits *lim, struct exec_cg_job *out) OPUS_WUR;
-/* In the child after fork: moves itself into every cgroup of the job.
+/* In the child after vfork: moves itself into every cgroup of the job.
  * Async-signal-safe; 0 or an errno value. */
 int exec_cg_job_join(const struct exec_cg_job *j);
 void exec_cg_job_close_fds(struct exec_cg_job *j);
@@ -67,7 +67,7 @@ void exec_cg_job_remove(struct exec_cg_job *j);
 /* Frees the record and leaves the cgroups as they are. */
 void exec_cg_job_forget(struct exec_cg_job *j);
 
-/* exec_spawn.c: fork and exec of one job (exec_local.c says what it gets). */
+/* exec_spawn.c: vfork and exec of one job (exec_local.c says what it gets). */
 struct exec_child {
 	const struct exec_spec *spec;
 	const struct exec_cg_job *cg; /* NULL: no cgroup */

@@ -1,5 +1,5 @@
 /*
- * exec_local: jobs as processes of this machine. A start is one fork of
+ * exec_local: jobs as processes of this machine. A start is one vfork of
  * `bash SCRIPT` (posix_spawn cannot join a cgroup, drop privileges or set
  * limits); the child only makes async-signal-safe calls, and a close-on-exec
  * pipe tells the parent whether it reached execve (libuv's way). One reaper

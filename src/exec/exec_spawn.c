@@ -1,11 +1,16 @@
 /*
- * exec_spawn: the fork/exec of one job (exec_local.c says what the child
- * gets). Between fork and execve the child makes only async-signal-safe
- * calls (the daemon has threads: a lock another thread held at fork stays
- * held in the child); the set*id calls are raw system calls, so that glibc
- * does not try to reach threads the child does not have. If the child fails
- * before execve, it writes the step and errno to a close-on-exec pipe and
- * exits 127; the parent reads the pipe: end of file means execve succeeded.
+ * exec_spawn: the vfork/exec of one job (exec_local.c says what the child
+ * gets). vfork, not fork: the child borrows the daemon's memory until its
+ * execve instead of copying its page tables, which in a threaded daemon of
+ * tens of MB costs milliseconds per job and stalls every other thread's page
+ * faults while it runs (posix_spawn does the same, but cannot join a cgroup,
+ * set limits or change the user). So between vfork and execve the child
+ * writes no memory of the daemon's but its own stack frames and errno, and
+ * makes only async-signal-safe calls; the set*id calls are raw system calls,
+ * so that glibc does not try to reach threads the child does not have. If
+ * the child fails before execve, it writes the step and errno to a
+ * close-on-exec pipe and exits 127; the parent, resumed when the child has
+ * exec'd or exited, reads the pipe: end of file means execve succeeded.
  */
 #include "exec/exec-int.h"
 
@@ -184,13 +189,30 @@ static int open_stdio(const struct exec_spec *spec, struct child_fds *f)
 	return 0;
 }
 
+/* vfork with every signal blocked (no handler of the daemon may run in the
+ * child before it resets them); alone in its frame, so that no local of the
+ * caller lives across the vfork. */
+static pid_t vfork_child(const struct exec_child *c, const struct child_fds *f,
+			 char *const argv[])
+{
+	sigset_t all, old;
+	pid_t pid;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = vfork();
+	if (pid == 0)
+		child_main(c, f, argv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return pid;
+}
+
 int exec_spawn(const struct exec_child *c, pid_t *pid_out)
 {
 	struct child_fds f = {.std = {-1, -1, -1}, .report = -1};
 	char arg0[] = "bash";
 	char *argv[] = {arg0, (char *)c->spec->script_path, NULL};
 	int pipefd[2] = {-1, -1}, ret = OPUS_ERR_IO;
-	sigset_t all, old;
 	pid_t pid;
 
 	if (open_stdio(c->spec, &f) != 0)
@@ -200,15 +222,9 @@ int exec_spawn(const struct exec_child *c, pid_t *pid_out)
 		goto done;
 	}
 	f.report = pipefd[1];
-	/* No handler of the daemon may run in the child before it resets them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0)
-		child_main(c, &f, argv);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pid = vfork_child(c, &f, argv);
 	if (pid < 0) {
-		log_error("exec: fork for job %s: %s", c->spec->job_id, strerror(errno));
+		log_error("exec: vfork for job %s: %s", c->spec->job_id, strerror(errno));
 		goto done;
 	}
 	close(pipefd[1]);
