@@ -49,6 +49,8 @@ struct exec_cg_job {
 
 void exec_cgroups_detect(struct exec_cgroups *cg);
 void exec_cgroups_release(struct exec_cgroups *cg);
+/* Kills and removes the job cgroups of daemons that are gone (kill -9). */
+void exec_cgroups_reap_orphans(const struct exec_cgroups *cg);
 bool exec_cgroups_any(const struct exec_cgroups *cg);
 /* Creates the job's cgroups with its limits and opens their cgroup.procs.
  * 0, or a negative code (nothing left behind). */

@@ -8,6 +8,7 @@
 #include "exec/exec-int.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -194,6 +195,56 @@ void exec_cgroups_detect(struct exec_cgroups *cg)
 	if (cg->v2_memory) {
 		free(cg->parent[EXEC_CG_MEMORY]);
 		cg->parent[EXEC_CG_MEMORY] = NULL;
+	}
+}
+
+/* The pid of the daemon a job cgroup name ("{pid}-{job}") belongs to; 0 when
+ * the name is not one of ours. */
+static pid_t owner_pid(const char *name)
+{
+	char *end;
+	long v = strtol(name, &end, 10);
+	return end != name && *end == '-' && v > 0 && v < INT32_MAX ? (pid_t)v : 0;
+}
+
+/*
+ * A daemon killed with kill -9 leaves its jobs' cgroups, and what ran in
+ * them (even processes that left the job's process group). The cgroups of
+ * daemons that are gone are killed whole and removed; those of a live
+ * daemon (another instance on this machine) are left alone.
+ */
+static void reap_orphans(const char *parent, int k)
+{
+	DIR *d = opendir(parent);
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		pid_t pid = owner_pid(e->d_name);
+		struct exec_cg_job j;
+		if (!pid || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		memset(&j, 0, sizeof(j));
+		for (int i = 0; i < EXEC_CG_KINDS; i++)
+			j.procs_fd[i] = -1;
+		j.dir[k] = xasprintf("%s/%s", parent, e->d_name);
+		exec_cg_job_remove(&j);
+		n++;
+	}
+	closedir(d);
+	if (n)
+		log_warn("exec: %zu cgroup(s) of a daemon that died removed from %s, with what "
+			 "still ran in them",
+			 n, parent);
+}
+
+void exec_cgroups_reap_orphans(const struct exec_cgroups *cg)
+{
+	for (int k = 0; k < EXEC_CG_KINDS; k++) {
+		if (cg->parent[k])
+			reap_orphans(cg->parent[k], k);
 	}
 }
 

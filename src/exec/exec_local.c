@@ -230,6 +230,7 @@ static const struct exec_cgroups *local_cgroups(struct local *l, const char *set
 				 cg->parent[EXEC_CG_PIDS] ? cg->parent[EXEC_CG_PIDS] : "",
 				 cg->parent[EXEC_CG_MEMORY] ? ", memory: " : "",
 				 cg->parent[EXEC_CG_MEMORY] ? cg->parent[EXEC_CG_MEMORY] : "");
+		exec_cgroups_reap_orphans(cg);
 	}
 	return &l->cg;
 }

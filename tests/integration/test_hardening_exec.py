@@ -74,6 +74,25 @@ def setsid_daemon(daemon_factory):
     return d
 
 
+def test_setsid_grandchild_of_a_killed_daemon_dies_at_restart(setsid_daemon):
+    """kill -9 of the daemon leaves its jobs running: the next daemon kills
+    them (the process group, and the cgroups of a daemon that is gone)."""
+    d = setsid_daemon
+    c = d.client()
+    url = c.create("escaper", run=True)
+    marker = read_marker(d, url)
+    assert marker_alive(marker)
+    d.kill9()
+    assert marker_alive(marker)  # nothing killed it yet
+    d.start()
+    c = d.client()
+    assert c.wait_for_phase(url, "ERROR") == "ERROR"  # "server restarted"
+    done = c.create("echo", {"text": "x"}, run=True)  # a start looks at the cgroups
+    assert c.wait_for_phase(done, ("COMPLETED", "ERROR")) == "COMPLETED"
+    wait_until(lambda: not marker_alive(marker), 10, what="the escaped grandchild to die")
+    c.close()
+
+
 @pytest.mark.parametrize("how", ["abort", "delete", "delete-action"])
 def test_setsid_grandchild_dies_with_the_job(setsid_daemon, how):
     d = setsid_daemon
