@@ -45,6 +45,9 @@ xmlDoc *jdl_xml_read(const char *buf, size_t len, char **err_out);
  * whose script came from elsewhere (jdl_write.c). NULL, or a message. */
 char *jdl_canonicalise(struct jdl *j);
 
+/* The first character XML 1.0 cannot hold (C0 controls but TAB, LF, CR;
+ * U+FFFE, U+FFFF) in valid UTF-8 s, or 0 (jdl_check.c). */
+unsigned jdl_non_xml_char(const char *s, size_t len);
 /* NULL when s (len bytes) is UTF-8 that XML can carry, else a message
  * naming `what` and the problem (jdl_check.c). */
 char *jdl_check_text(const char *what, const char *s, size_t len);

@@ -256,9 +256,7 @@ int jdl_check_value(const struct jdl_param *p, const char *value, char **why_out
 
 /* ---- load-time rules ------------------------------------------------- */
 
-/* The first character XML 1.0 cannot hold (C0 controls but TAB, LF, CR;
- * U+FFFE, U+FFFF), or 0; s is valid UTF-8. */
-static unsigned non_xml_char(const char *s, size_t len)
+unsigned jdl_non_xml_char(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < len; i++) {
@@ -276,7 +274,7 @@ char *jdl_check_text(const char *what, const char *s, size_t len)
 
 	if (memchr(s, '\0', len) || !xmlCheckUTF8((const xmlChar *)s))
 		return xasprintf("%s: not UTF-8 text", what);
-	if ((c = non_xml_char(s, len)))
+	if ((c = jdl_non_xml_char(s, len)))
 		return xasprintf("%s: character U+%04X cannot be written in XML", what, c);
 	return NULL;
 }

@@ -46,21 +46,6 @@ static char *at_error(const char *where, const char *key, const char *fmt, ...)
 	return sbuf_detach(&sb, NULL);
 }
 
-/* The first character XML 1.0 cannot hold (C0 controls but TAB, LF, CR;
- * U+FFFE, U+FFFF), or 0. jansson has already checked the UTF-8. */
-static unsigned bad_char(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < len; i++) {
-		if (u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r')
-			return u[i];
-		if (u[i] == 0xef && i + 2 < len && u[i + 1] == 0xbf && u[i + 2] >= 0xbe)
-			return u[i + 2] == 0xbe ? 0xfffe : 0xffff;
-	}
-	return 0;
-}
-
-/* A string (or null, or NULL: absent) into *slot, kept as kind says. */
 static char *read_value(const json_t *v, const char *where, const char *key, enum text_kind kind,
 			char **slot)
 {
@@ -75,7 +60,7 @@ static char *read_value(const json_t *v, const char *where, const char *key, enu
 		return at_error(where, key, "must be a string or null");
 	s = json_string_value(v);
 	len = json_string_length(v);
-	if ((c = bad_char(s, len)))
+	if ((c = jdl_non_xml_char(s, len))) /* jansson checked the UTF-8 */
 		return at_error(where, key, "character U+%04X cannot be written in XML", c);
 	if (kind == TEXT_DESC) {
 		s += strspn(s, blanks);
