@@ -368,7 +368,12 @@ static char *check_names(const struct jdl *j)
 	for (size_t i = 0; i < n && !msg; i++) {
 		msg = check_name(&all[i]);
 		for (size_t k = 0; k < i && !msg; k++) {
-			if (strcasecmp(all[i].name, all[k].name) == 0)
+			/* OPUS's way of letting the user name an output file: a
+			 * result named like a parameter is the file that value names. */
+			bool named_output = !strcmp(all[i].group, "Generated") &&
+					    !strcmp(all[k].group, "InputParams") &&
+					    !strcmp(all[i].name, all[k].name);
+			if (!named_output && strcasecmp(all[i].name, all[k].name) == 0)
 				msg = xasprintf("%s \"%s\" in GROUP %s: duplicate name (also %s "
 						"\"%s\" in GROUP %s)",
 						all[i].kind, all[i].name, all[i].group, all[k].kind,

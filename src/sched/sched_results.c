@@ -212,13 +212,25 @@ static void add_glob_results(const struct sched *s, struct uws_job *job, const s
 	free(h);
 }
 
+/* A result's file: the value of the parameter of the same name when there is
+ * one (OPUS lets the user name an output file so) and it names a plain file
+ * of the job directory, else the Generated default. */
+static const char *result_file(const struct uws_job *job, const struct jdl_entity *g)
+{
+	const struct uws_param *p = uws_job_param(job, g->name);
+	if (p && !p->by_ref && strcmp(p->name, g->name) == 0 && result_name_ok(p->value))
+		return p->value;
+	return g->default_value;
+}
+
 void sched_collect_results(const struct sched *s, struct uws_job *job, const struct jdl *j)
 {
 	sched_results_clear(job);
 	for (size_t i = 0; j && i < j->ngenerated; i++) {
 		const struct jdl_entity *g = &j->generated[i];
-		if (result_name_ok(g->default_value))
-			add_file_result(s, job, g->name, g->default_value, g->content_type);
+		const char *file = result_file(job, g);
+		if (result_name_ok(file))
+			add_file_result(s, job, g->name, file, g->content_type);
 	}
 	add_file_result(s, job, "stdout", ".opusd/stdout", "text/plain");
 	add_file_result(s, job, "stderr", ".opusd/stderr", "text/plain");

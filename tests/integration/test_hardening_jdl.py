@@ -123,3 +123,53 @@ def test_opus_site_reload(site):
     c.set_phase(before, "RUN")
     assert c.wait_for_phase(before, ("COMPLETED", "ERROR"), timeout=30) == "COMPLETED"
     assert c.get(before + "/results/output").text == "old 3 fast 0.5 no"
+
+
+# OPUS's ctbin names its output file with a parameter and a result both called
+# `outfile` (wadl/ctbin.wadl): the result is the file the parameter names.
+CTBIN_WADL = """<?xml version="1.0" standalone="yes"?>
+<application xmlns="http://wadl.dev.java.net/2009/02">
+  <resources base="https://example.org/">
+    <resource id="joblist" path="ctbinlike">
+      <doc title="description">Writes a file named by a parameter</doc>
+      <method id="create_job" name="POST">
+        <request id="create_job_parameters">
+          <param style="query" name="PHASE" type="xs:string" required="false" fixed="RUN"/>
+          <param style="query" name="outfile" type="xs:string" required="false" default="cntmap.fits">
+            <doc>Output counts map</doc>
+          </param>
+        </request>
+      </method>
+      <resource id="job" path="{job-id}">
+        <param style="template" name="result-id" type="xs:string" required="true">
+          <option value="outfile" mediaType="text/plain" default="cntmap.fits"/>
+        </param>
+      </resource>
+    </resource>
+  </resources>
+</application>
+"""
+
+
+def test_result_named_like_a_parameter_is_the_file_it_names(daemon_factory, tmp_path):
+    site = tmp_path / "site"
+    (site / "wadl").mkdir(parents=True)
+    (site / "scripts").mkdir()
+    (site / "wadl" / "ctbinlike.wadl").write_text(CTBIN_WADL)
+    (site / "scripts" / "ctbinlike.sh").write_text('echo counts > "$outfile"\n')
+    d = daemon_factory({"paths": {"jdl_dir": site}})
+    c = d.client()
+    assert c.get("/jdl").json() == ["ctbinlike"], d.log_tail()
+    url = c.create("ctbinlike", {"outfile": "mine.txt"}, run=True)
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR")) == "COMPLETED", c.job(url)
+    assert c.get(url + "/results/outfile").text == "counts\n"
+    assert (d.job_dir(url.rsplit("/", 1)[1]) / "mine.txt").exists()
+    # the default names it when the parameter is not given
+    url = c.create("ctbinlike", run=True)
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR")) == "COMPLETED", c.job(url)
+    assert c.get(url + "/results/outfile").text == "counts\n"
+    assert (d.job_dir(url.rsplit("/", 1)[1]) / "cntmap.fits").exists()
+    # a value that is no plain file name of the job directory is not followed
+    url = c.create("ctbinlike", {"outfile": "../escape.txt"}, run=True)
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR")) in ("COMPLETED", "ERROR")
+    assert c.get(url + "/results/outfile").status_code == 404

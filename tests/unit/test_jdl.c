@@ -490,6 +490,27 @@ TEST(load_time_refusals)
 	}
 }
 
+/* OPUS names an output file with a parameter and a result of the same name. */
+TEST(result_named_like_a_parameter_loads)
+{
+	char *xml = doc("named", "<PARAM name=\"outfile\" datatype=\"char\" value=\"a.fits\"/>",
+			"<GROUP name=\"Generated\"><GROUP name=\"outfile\"><PARAM "
+			"name=\"default\" value=\"a.fits\" datatype=\"char\"/></GROUP></GROUP>");
+	char *err = refusal_of(xml);
+	CHECK(err == NULL);
+	if (err)
+		fprintf(stderr, "  got \"%s\"\n", err);
+	free(err);
+	free(xml);
+	/* but only that pair, and only with the very same name */
+	xml = doc("named", "<PARAM name=\"outfile\" datatype=\"char\" value=\"a.fits\"/>",
+		  "<GROUP name=\"Generated\"><GROUP name=\"Outfile\"/></GROUP>");
+	err = refusal_of(xml);
+	CHECK(err && strstr(err, "duplicate name"));
+	free(err);
+	free(xml);
+}
+
 TEST(inline_refusals)
 {
 	static const struct {
@@ -1667,6 +1688,7 @@ int main(void)
 	RUN(env_names_compare_exactly);
 	RUN(load_time_refusals);
 	RUN(inline_refusals);
+	RUN(result_named_like_a_parameter_loads);
 	RUN(buffer_edge_cases);
 	RUN(refcount);
 	RUN(registry_reload);
