@@ -71,7 +71,8 @@ static void xw_int_param(struct xw *w, const char *name, int64_t value, const ch
 	xw_start(w, "PARAM");
 	xw_attr(w, "name", name);
 	xw_attr(w, "value", num);
-	xw_attr(w, "datatype", "int");
+	/* VOTable's int is 32 bits: a larger value (bytes of memory) is a long. */
+	xw_attr(w, "datatype", value > INT32_MAX || value < INT32_MIN ? "long" : "int");
 	xw_attr(w, "utype", utype);
 	xw_end(w);
 }

@@ -490,6 +490,39 @@ TEST(load_time_refusals)
 	}
 }
 
+/* The resource limits a description asks for, read and written back (a
+ * memory size past 2^31 is a VOTable long, not an int). */
+TEST(limits_round_trip)
+{
+	char *xml = xasprintf("<VOTABLE version=\"1.3\">\n"
+			      "<RESOURCE name=\"lim\" utype=\"voprov:ActivityDescription\">\n"
+			      "<PARAM name=\"maxMemory\" value=\"8589934592\" datatype=\"long\"/>\n"
+			      "<PARAM name=\"maxProcesses\" value=\"50\" datatype=\"int\"/>\n"
+			      "<PARAM name=\"maxOpenFiles\" value=\"64\" datatype=\"int\"/>\n"
+			      "<PARAM name=\"maxCpuTime\" value=\"30\" datatype=\"int\"/>\n"
+			      "<PARAM name=\"script\" value=\"echo hi&#10;\" datatype=\"char\"/>\n"
+			      "<GROUP name=\"InputParams\"/>\n</RESOURCE></VOTABLE>\n");
+	char *err = NULL;
+	struct jdl *a = parse_str(xml, NULL, &err), *b = NULL;
+	struct sbuf out = SBUF_INIT;
+
+	CHECK(a != NULL);
+	if (a) {
+		CHECK(a->max_memory == 8589934592LL && a->max_processes == 50 &&
+		      a->max_open_files == 64 && a->max_cpu_time == 30);
+		CHECK(jdl_write_xml(a, &out) == 0);
+		CHECK(strstr(sbuf_str(&out), "name=\"maxMemory\" value=\"8589934592\" "
+					     "datatype=\"long\"") != NULL);
+		b = parse_str(sbuf_str(&out), NULL, &err);
+		CHECK(b && b->max_memory == a->max_memory && b->max_cpu_time == 30);
+	}
+	jdl_unref(a);
+	jdl_unref(b);
+	sbuf_release(&out);
+	free(err);
+	free(xml);
+}
+
 /* OPUS names an output file with a parameter and a result of the same name. */
 TEST(result_named_like_a_parameter_loads)
 {
@@ -1689,6 +1722,7 @@ int main(void)
 	RUN(load_time_refusals);
 	RUN(inline_refusals);
 	RUN(result_named_like_a_parameter_loads);
+	RUN(limits_round_trip);
 	RUN(buffer_edge_cases);
 	RUN(refcount);
 	RUN(registry_reload);
