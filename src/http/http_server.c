@@ -294,6 +294,33 @@ done:
 	return ret;
 }
 
+/* s as one field of a log line: controls, blanks, '%' and non-ASCII bytes as
+ * %XX, so that a decoded path (%0A) cannot forge a line or shift the fields. */
+static void log_field(struct sbuf *sb, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || *p == '%')
+			sbuf_addf(sb, "%%%02X", *p);
+		else
+			sbuf_addc(sb, (char)*p);
+	}
+}
+
+static void log_request(const struct http_request *req, enum MHD_RequestTerminationCode toe)
+{
+	struct sbuf method = SBUF_INIT, url = SBUF_INIT;
+
+	log_field(&method, req->method_name);
+	log_field(&url, req->url);
+	log_info("%s %s %d %lldms %s%s", sbuf_str(&method), sbuf_str(&url),
+		 req->replied ? req->reply.status : 0,
+		 (long long)(time_mono_ms() - req->started_mono_ms),
+		 req->who.name[0] ? req->who.name : "-",
+		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+	sbuf_release(&method);
+	sbuf_release(&url);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -303,11 +330,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!req)
 		return;
 	if (log_get_level() >= LOG_INFO)
-		log_info("%s %s %d %lldms %s%s", req->method_name, req->url,
-			 req->replied ? req->reply.status : 0,
-			 (long long)(time_mono_ms() - req->started_mono_ms),
-			 req->who.name[0] ? req->who.name : "-",
-			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+		log_request(req, toe);
 	http_wait_done(req);
 	request_free(req);
 	*con_cls = NULL;

@@ -314,3 +314,15 @@ def test_access_log_says_dash_for_unknown_user(daemon):
     assert r.status_code == 401
     wait_until(lambda: re.search(r"GET /rest/echo 401 \d+ms -$", daemon.log_text(), re.M),
                5, what="access log line with '-' for the refused user")
+
+
+def test_access_log_line_cannot_be_forged(daemon):
+    # %0A decodes to a line feed in the path: it must not start a line of its own
+    r = daemon.client().get("/rest/echo%0A2026-01-01T00:00:00.000Z%20info%20%20forged%20line")
+    assert r.status_code == 404
+    wait_until(lambda: "forged" in daemon.log_text(), 5, what="the access log line")
+    lines = [ln for ln in daemon.log_text().splitlines() if "forged" in ln]
+    assert lines and all(" GET /rest/echo%0A" in ln for ln in lines), lines
+    assert not any(ln.startswith("2026-01-01") for ln in lines), lines
+    assert any("GET /rest/echo%0A2026-01-01T00:00:00.000Z%20info%20%20forged%20line 404" in ln
+               for ln in lines), lines
