@@ -81,7 +81,7 @@ def test_setsid_grandchild_of_a_killed_daemon_dies_at_restart(setsid_daemon):
     c = d.client()
     url = c.create("escaper", run=True)
     marker = read_marker(d, url)
-    assert marker_alive(marker)
+    wait_until(lambda: marker_alive(marker), 10, what="the setsid grandchild")
     d.kill9()
     assert marker_alive(marker)  # nothing killed it yet
     d.start()

@@ -425,21 +425,29 @@ static void check_setsid_dies(const char *cgroup, bool by_signal)
 	char *id = xasprintf("setsid-%s-%d-%d", cgroup, (int)getpid(), by_signal);
 	char *marker = xasprintf("111.%d%d%d", (int)getpid(), by_signal, cgroup[0] == 'o');
 	char *envid = xasprintf("OPUS_JOB_ID=%s", id);
-	char *script = xasprintf("setsid sleep %s &\n%s", marker,
-				 by_signal ? "echo up > setsid.txt\nsleep 100\n" : "sleep 0.2\n");
+	/* Without a signal the job ends by itself, once the test saw its
+	 * grandchild (the gate file): never before, however slow the machine. */
+	char *gate = xasprintf("%s.go", id);
+	char *script = by_signal ? xasprintf("setsid sleep %s &\nsleep 100\n", marker)
+				 : xasprintf("setsid sleep %s &\n"
+					     "while [ ! -e %s ]; do sleep 0.01; done\n",
+					     marker, gate);
 	char *const envp[] = {envid, "PATH=/usr/bin:/bin", NULL};
 	const struct job_opts o = {.cgroup = cgroup};
 	struct exec_exit ee;
 	int64_t h = 0;
 
 	CHECK(start_job_with(id, script, envp, &o, &h) == 0);
-	for (int i = 0; i < 500 && !marker_alive(marker); i++)
+	for (int i = 0; i < 1000 && !marker_alive(marker); i++)
 		usleep(10000);
 	CHECK(marker_alive(marker));
 	if (by_signal)
 		CHECK(exec_signal(ex, h, SIGKILL) == 0);
+	else
+		write_text(gate, "");
 	CHECK(wait_exit(id, 10000, &ee));
 	CHECK(wait_marker_gone(marker, 5000));
+	free(gate);
 	free(id);
 	free(marker);
 	free(envid);
