@@ -282,6 +282,7 @@ static int serve(struct conf *c)
 	if (fetch_policy_init(c, &fp) < 0 || fetch_global_init() < 0 || open_store(c, &st) < 0)
 		goto done;
 	if (exec_user_resolve(c->run_as, &job_user, &why) < 0 ||
+	    exec_user_check_reach(&job_user, c->data_dir, &why) < 0 ||
 	    !exec_cgroup_setting_ok(c->cgroup)) {
 		log_error("%s", why ? why : "jobs.cgroup: must be auto or off");
 		free(why);

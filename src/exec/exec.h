@@ -82,6 +82,10 @@ struct exec_ops {
  * Returns 0 or OPUS_ERR_INVAL with *why_out (malloc'd).
  */
 int exec_user_resolve(const char *run_as, struct exec_user *out, char **why_out) OPUS_WUR;
+/* Can u reach job directories below dir (an absolute path)? dir itself is
+ * made searchable (o+x) when it is not; an ancestor that u cannot search is
+ * OPUS_ERR_INVAL with *why_out (malloc'd) saying which and what to do. */
+int exec_user_check_reach(const struct exec_user *u, const char *dir, char **why_out) OPUS_WUR;
 /* Is this a valid jobs.cgroup setting ("auto", "off")? */
 bool exec_cgroup_setting_ok(const char *setting);
 /* The tighter of two sets of limits, field by field (0 = none). */

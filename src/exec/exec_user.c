@@ -91,6 +91,52 @@ int exec_user_resolve(const char *run_as, struct exec_user *out, char **why_out)
 	return 0;
 }
 
+/* May u search (x) the directory st? Owner, group, other bits; supplementary
+ * groups and ACLs are not looked at. */
+static bool may_search(const struct exec_user *u, const struct stat *st)
+{
+	if (st->st_uid == u->uid)
+		return st->st_mode & S_IXUSR;
+	if (st->st_gid == u->gid)
+		return st->st_mode & S_IXGRP;
+	return st->st_mode & S_IXOTH;
+}
+
+int exec_user_check_reach(const struct exec_user *u, const char *dir, char **why_out)
+{
+	char *path = xstrdup(dir);
+	struct stat st;
+	int ret = 0;
+
+	*why_out = NULL;
+	if (!u->change || dir[0] != '/')
+		goto done;
+	/* The directory itself may be opened up (search, not list): it is opusd's. */
+	if (stat(dir, &st) == 0 && !may_search(u, &st) &&
+	    chmod(dir, (st.st_mode & 07777) | S_IXOTH) == 0)
+		log_info("%s: made searchable (o+x) for the user jobs run as, %s", dir, u->name);
+	for (char *slash = path + strlen(path); slash > path && !ret;) {
+		if (stat(path, &st) != 0 || !may_search(u, &st)) {
+			*why_out =
+			    xasprintf("jobs.run_as = %s: %s cannot reach its job directories "
+				      "in %s: %s is not searchable by it (chmod o+x %s)",
+				      u->name, u->name, dir, path, path);
+			ret = OPUS_ERR_INVAL;
+		}
+		while (slash > path && *slash != '/')
+			slash--;
+		*slash = '\0';
+		if (slash == path && !ret && stat("/", &st) == 0 && !may_search(u, &st)) {
+			*why_out =
+			    xasprintf("jobs.run_as = %s: / is not searchable by it", u->name);
+			ret = OPUS_ERR_INVAL;
+		}
+	}
+done:
+	free(path);
+	return ret;
+}
+
 /* nftw has no context argument; a start runs on one thread at a time here. */
 static _Thread_local struct {
 	const struct exec_user *u;

@@ -179,6 +179,29 @@ def test_jobs_run_as_the_configured_user_with_limits(open_dir):
         d.close()
 
 
+@needs_root
+def test_job_user_must_reach_the_data_dir(open_dir, tmp_path):
+    # pytest's tmp_path is 0700: nobody cannot reach a data_dir below it
+    d = Daemon(tmp_path / "d", {"jobs": {"run_as": "nobody"}}, register=False)
+    with pytest.raises(AssertionError, match=r"is not searchable by it \(chmod o\+x "):
+        d.start(timeout=10)
+    d.stop() if d.running else None
+    # the data_dir itself (opusd's, made 0750) is opened up for it: the job runs
+    d = Daemon(open_dir / "d", {"jobs": {"run_as": "nobody"}})
+    d.root.chmod(0o711)
+    install(d, "whoami", "id -u &gt; out.txt&#10;")
+    try:
+        d.start()
+        c = d.client()
+        url = c.create("whoami", run=True)
+        assert c.wait_for_phase(url, ("ERROR", "COMPLETED")) == "COMPLETED", \
+            c.get(url + "/error").text
+        assert "made searchable (o+x)" in d.log_text()
+        c.close()
+    finally:
+        d.close()
+
+
 def test_root_without_run_as_refuses_to_start(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("only as root")
