@@ -56,7 +56,8 @@ def marker_alive(marker):
             state = (p / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if marker in cmd and state != "Z":
+        # the sleep itself, not the setsid that execs it (an exec reads empty)
+        if cmd.startswith("sleep ") and marker in cmd and state != "Z":
             return True
     return False
 

@@ -381,7 +381,9 @@ TEST(orphan_signal_checks_the_job)
 	CHECK(wait_exit("orphan1", 5000, &ee));
 }
 
-/* Is a process whose command line holds marker alive? */
+/* Is the `sleep MARKER` alive? Only the sleep itself counts, not the setsid
+ * that execs it: while a process execs, its command line reads empty, so a
+ * marker seen in "setsid sleep M" could vanish for an instant. */
 static bool marker_alive(const char *marker)
 {
 	DIR *d = opendir("/proc");
@@ -398,7 +400,8 @@ static bool marker_alive(const char *marker)
 			for (size_t i = 0; i + 1 < len; i++)
 				if (cmd[i] == '\0')
 					cmd[i] = ' ';
-			found = strstr(cmd, marker) && !pid_gone((pid_t)atoi(de->d_name));
+			found = strncmp(cmd, "sleep ", 6) == 0 && strstr(cmd, marker) &&
+				!pid_gone((pid_t)atoi(de->d_name));
 		}
 		free(cmd);
 	}
