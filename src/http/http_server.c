@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -370,6 +371,7 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 	const union MHD_DaemonInfo *info;
 	int ret = OPUS_ERR_IO;
 
+	srv->quiesced_fd = -1;
 	srv->deps = *deps;
 	srv->upload_dir = xasprintf("%s/tmp", deps->conf->data_dir);
 	/* Uploads staged by a daemon that died mid-request belong to no job. */
@@ -419,10 +421,17 @@ void http_drain(struct http_server *srv)
 	if (!srv)
 		return;
 	atomic_store(&srv->draining, true);
-	/* No new connection from now on: connecting clients are refused at once. */
+	/*
+	 * No new connection from now on: connecting clients are refused at once.
+	 * libmicrohttpd's pool threads drop the socket from their epoll sets
+	 * some time after MHD_quiesce_daemon() returns, so it is shut down here
+	 * (the kernel stops listening) and closed only after MHD_stop_daemon().
+	 */
 	fd = MHD_quiesce_daemon(srv->mhd);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	if (fd != MHD_INVALID_SOCKET) {
+		srv->quiesced_fd = fd;
+		shutdown(fd, SHUT_RDWR);
+	}
 	while (atomic_load(&srv->active) > 0)
 		usleep(5000);
 }
@@ -438,6 +447,8 @@ void http_stop(struct http_server *srv)
 	while (atomic_load(&srv->waiting) > 0 && time_mono_ms() < until)
 		usleep(5000);
 	MHD_stop_daemon(srv->mhd);
+	if (srv->quiesced_fd >= 0)
+		close(srv->quiesced_fd);
 	http_cors_release(srv);
 	free(srv->upload_dir);
 	free(srv);

@@ -69,3 +69,28 @@ def test_wait_in_progress_is_answered_at_stop(daemon_factory):
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     assert b"PENDING" in answer
     d.stop()
+
+
+def test_new_connections_are_refused_once_the_stop_began(daemon_factory):
+    # a job that ignores SIGTERM holds the stop in its kill grace: the daemon
+    # is still alive, and its listening socket must refuse, not queue, clients
+    d = daemon_factory(config={"jobs": {"kill_grace_ms": "5000"}})
+    c = d.client()
+    url = c.create("stubborn", {"secs": "30"}, run=True)
+    assert c.wait_for_phase(url, "EXECUTING") == "EXECUTING"
+    wait_until(lambda: d.job_dir(url.rsplit("/", 1)[1]).joinpath("child.txt").exists(),
+               10, what="the job to trap SIGTERM")
+    c.close()
+    d.signal(signal.SIGTERM)
+    wait_until(lambda: "SIGTERM" in d.log_text(), 10, what="the stop to begin")
+
+    def refused():
+        try:
+            socket.create_connection(("127.0.0.1", d.port), timeout=2).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+
+    wait_until(refused, 4, what="connections to be refused")
+    assert d.proc.poll() is None  # refused while the daemon still stops its job
+    d.stop()  # exit status 0, no sanitizer report
