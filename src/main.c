@@ -10,6 +10,7 @@
 #include "conf/conf.h"
 #include "http/http.h"
 #include "jdl/jdl.h"
+#include "prov/prov.h"
 #include "sched/sched.h"
 #include "store/store.h"
 
@@ -265,6 +266,7 @@ static int serve(struct conf *c)
 	struct store *st = NULL;
 	struct jdl_registry *reg = NULL;
 	struct sched *s = NULL;
+	struct prov *pv = NULL;
 	struct http_server *srv = NULL;
 	sigset_t set;
 	int ret = 1;
@@ -299,13 +301,23 @@ static int serve(struct conf *c)
 		free(versions);
 	}
 	(void)jdl_registry_load(reg); /* logs "loaded N job description(s) from DIR" */
+	{
+		struct prov_config pc = {.data_dir = c->data_dir,
+					 .base_url = c->base_url,
+					 .version = OPUS_VERSION,
+					 .max_depth = (int)c->prov_max_depth,
+					 .max_activities = (size_t)c->prov_max_activities};
+		if (prov_open(&pc, st, reg, &pv) < 0)
+			goto done;
+		sc.prov = pv;
+	}
 	if (sched_open(&sc, st, reg, &s) < 0) {
 		log_error("cannot start the scheduler");
 		goto done;
 	}
 	{
 		struct http_deps deps = {
-		    .conf = c, .store = st, .sched = s, .jdls = reg, .fetch = &fp};
+		    .conf = c, .store = st, .sched = s, .jdls = reg, .fetch = &fp, .prov = pv};
 		if (http_start(&deps, &srv) < 0)
 			goto done;
 	}
@@ -317,6 +329,7 @@ done:
 	sched_shutdown_begin(s); /* wakes every WAIT: they are answered from the store */
 	http_stop(srv);		 /* no request handler runs after this */
 	sched_close(s);		 /* running jobs go back to QUEUED */
+	prov_close(pv);
 	jdl_registry_free(reg);
 	store_close(st);
 	fetch_policy_release(&fp);

@@ -12,6 +12,9 @@
 #ifndef OPUS_BASE_H
 #define OPUS_BASE_H
 
+/* opusd's version: the software agent of provenance, the banner. */
+#define OPUS_VERSION "0.3.0"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -122,6 +125,20 @@ int time_parse(const char *s, int64_t *ms_out) OPUS_WUR;
 /* Fills out with 2*nbytes lowercase hex digits of cryptographic randomness
  * plus NUL (out must hold 2*nbytes+1). Aborts if the kernel gives none. */
 void rand_hex(char *out, size_t nbytes);
+
+/*
+ * sha256 (hash.c), always as 64 lowercase hex digits and a NUL. A stream is
+ * fed while bytes pass (uploads, downloads, copies); sha256_end() and
+ * sha256_abandon() free it. sha256_file() reads a whole file (no symlink at
+ * the last component): for workers, never a request thread. OPUS_ERR_IO.
+ */
+struct sha256_stream;
+struct sha256_stream *sha256_begin(void);
+void sha256_add(struct sha256_stream *h, const void *buf, size_t len);
+void sha256_end(struct sha256_stream *h, char hex_out[65]);
+void sha256_abandon(struct sha256_stream *h); /* NULL ok */
+void sha256_hex(const void *buf, size_t len, char hex_out[65]);
+int sha256_file(const char *path, char hex_out[65], int64_t *size_out) OPUS_WUR;
 
 /* True when s is 1..max_len characters of [A-Za-z0-9_-]. */
 bool name_is_safe(const char *s, size_t max_len);

@@ -76,6 +76,12 @@ static const struct conf_key keys[] = {
       "seconds to connect to a server"),
     K("inputs", "fetch_threads", CONF_INT, fetch_threads, "4", 1,
       "threads that fetch inputs before jobs start"),
+    K("provenance", "max_depth", CONF_INT, prov_max_depth, "100", 1,
+      "deepest lineage a ProvSAP query walks (DEPTH=ALL means this)"),
+    K("provenance", "max_activities", CONF_INT, prov_max_activities, "10000", 1,
+      "most jobs one provenance document holds"),
+    K("provenance", "result_links", CONF_BOOL, prov_result_links, "true", 0,
+      "list provjson, provxml and provsvg among a finished job's results, as OPUS does"),
 };
 
 static const struct conf_key *key_find(const char *section, const char *name)

@@ -47,6 +47,10 @@ struct conf {
 	int64_t fetch_timeout;
 	int64_t fetch_connect_timeout;
 	int64_t fetch_threads;
+	/* [provenance] */
+	int64_t prov_max_depth;
+	int64_t prov_max_activities;
+	bool prov_result_links;
 };
 
 /* Fills every field with its embedded default. */

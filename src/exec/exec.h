@@ -31,6 +31,10 @@ struct exec_exit {
 	bool exited;	/* exited normally: exit_code is valid */
 	int exit_code;
 	int term_signal; /* killed by this signal when !exited; 0: status lost */
+	/* What the run cost (wait4's rusage of the process group leader and what
+	 * it reaped, or the job's cgroup when there is one); -1: unknown. */
+	int64_t cpu_ms;
+	int64_t max_rss_kb;
 };
 
 typedef void (*exec_exit_fn)(void *ctx, const struct exec_exit *ex);

@@ -22,6 +22,7 @@
 #include "conf/conf.h"
 #include "fetch/fetch.h"
 #include "jdl/jdl.h"
+#include "prov/prov.h"
 #include "sched/sched.h"
 #include "store/store.h"
 
@@ -33,6 +34,7 @@ struct http_deps {
 	struct sched *sched;
 	struct jdl_registry *jdls;
 	const struct fetch_policy *fetch; /* checks input references at create */
+	struct prov *prov;		  /* entity store and provenance documents */
 };
 
 /* Binds and starts serving. OPUS_ERR_IO when the address cannot be bound. */

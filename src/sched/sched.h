@@ -31,6 +31,7 @@
 #include "exec/exec.h"
 #include "fetch/fetch.h"
 #include "jdl/jdl.h"
+#include "prov/prov.h"
 #include "store/store.h"
 #include "uws/uws.h"
 
@@ -50,6 +51,7 @@ struct sched_config {
 	const struct exec_user *job_user;   /* NULL: the daemon's own; borrowed */
 	const char *cgroup;		    /* exec_spec.cgroup */
 	struct exec_limits job_limits;	    /* caps of what descriptions ask */
+	struct prov *prov;		    /* entities and provenance; borrowed */
 };
 
 /*

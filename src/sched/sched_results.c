@@ -41,6 +41,8 @@ void sched_results_clear(struct uws_job *job)
 		free(job->results[i].id);
 		free(job->results[i].path);
 		free(job->results[i].mime);
+		free(job->results[i].entity_id);
+		free(job->results[i].sha256);
 	}
 	free(job->results);
 	job->results = NULL;

@@ -88,4 +88,153 @@ int store_account_put(struct store *st, const char *name, const char *token_hash
 int store_account_get(struct store *st, const char *name, char hash_out[65],
 		      bool *admin_out) OPUS_WUR; /* OPUS_ERR_NOTFOUND */
 
+/*
+ * Entities and provenance (issue 12). Tables of their own, with no foreign
+ * key to jobs: they outlive job rows (DELETE) and job files (destruction).
+ * Append-only but for an entity's invalidation.
+ *
+ * An entity is a file that entered a job (upload, download, copy, an earlier
+ * result) or left it (a result, stdout, stderr). Its bytes are a blob of
+ * the content-addressed store (data_dir/store/sha256/ab/abcd...; src/prov).
+ * An entity is live while a live job (a row that is not ARCHIVED) generated
+ * or used it; store_job_retire() invalidates the others.
+ */
+#define STORE_ENTITY_ID_LEN 33 /* 'e' and 32 hex digits: 128 random bits (store_entity_id_new) */
+
+struct store_entity {
+	char id[STORE_ENTITY_ID_LEN + 1];
+	char sha256[65];	   /* lowercase hex */
+	int64_t size;		   /* bytes */
+	char *content_type;	   /* may be NULL */
+	char *file_name;	   /* its name in the job directory */
+	char *generated_by;	   /* job id; NULL for an external input */
+	char *role;		   /* generation role: the Generated name, "stdout", "stderr" */
+	char *result_id;	   /* the UWS result id (a pattern's match: the file name) */
+	char *source;		   /* an external input's reference: URL, ID, file:// URL,
+				    * or "upload:{client file name}"; NULL otherwise */
+	char *owner;		   /* NULL: anonymous */
+	int64_t creation_time;	   /* ms */
+	int64_t invalidation_time; /* ms; 0 while live */
+	char *invalidated_by;	   /* the job whose removal invalidated it */
+};
+void store_entity_id_new(char out[STORE_ENTITY_ID_LEN + 1]);
+bool store_entity_id_is_valid(const char *s);
+void store_entity_release(struct store_entity *e); /* frees members, zeroes; NULL ok */
+
+/* A job used an entity, under a role (the Used entity or file parameter
+ * name), as the k-th (0-based) of that role's references. */
+struct store_usage {
+	char job_id[UWS_ID_LEN + 1];
+	char entity_id[STORE_ENTITY_ID_LEN + 1];
+	char *role;
+	int k;
+};
+
+/* A parameter value as the job ran with it. */
+struct store_param_rec {
+	char *name;
+	char *value;
+	bool is_default; /* not given by the client: the description's default */
+};
+
+/* A job as a provenance activity, written once when it reaches a final phase. */
+struct store_activity {
+	char id[UWS_ID_LEN + 1]; /* the job id */
+	char *jobdef;
+	char *jdl_hash; /* the description version it ran */
+	char *owner;	/* NULL: anonymous */
+	char *run_id;
+	enum uws_phase phase;			     /* COMPLETED, ERROR or ABORTED */
+	int64_t creation_time, start_time, end_time; /* ms; 0 = never */
+	char *error_summary;
+	struct uws_metrics metrics;
+	struct store_param_rec *params;
+	size_t nparams;
+};
+void store_activity_release(struct store_activity *a); /* NULL ok */
+
+/*
+ * An input placed into a job's directory: when e->owner has a live entity
+ * with e->sha256 (never another owner's), that entity is the one used and
+ * e is not stored (*recognised_out true); else e is inserted. Either way
+ * the usage (job_id, role, k) is set to it, replacing an earlier one, and
+ * id_out gets the entity used. One durable write.
+ */
+int store_input_use(struct store *st, const struct store_entity *e, const char *job_id,
+		    const char *role, int k, char id_out[STORE_ENTITY_ID_LEN + 1],
+		    bool *recognised_out) OPUS_WUR;
+/* Sets the usage (job_id, role, k) to an existing entity (an earlier result,
+ * an entity id given as a reference). OPUS_ERR_NOTFOUND if it does not exist. */
+int store_usage_put(struct store *st, const char *job_id, const char *role, int k,
+		    const char *entity_id) OPUS_WUR;
+/* Drops every usage of `role` by job_id (the parameter was replaced). */
+int store_usages_clear(struct store *st, const char *job_id, const char *role) OPUS_WUR;
+
+int store_entity_get(struct store *st, const char *id, struct store_entity *out) OPUS_WUR;
+/* The live entity owned by `owner` (NULL: anonymous) with this sha256, the oldest. */
+int store_entity_find(struct store *st, const char *owner, const char *sha256,
+		      struct store_entity *out) OPUS_WUR;
+/* Number of live entities whose bytes are this blob (0: the blob may go). */
+int store_blob_refs(struct store *st, const char *sha256, int64_t *n_out) OPUS_WUR;
+
+/*
+ * A job's end, in one commit: the job's scalars and results (each result's
+ * entity_id and sha256 included), its metrics, the activity, and the
+ * entities it generated. Every transition to a final phase goes through
+ * here (ngenerated 0 when it never ran), so that a job is final with its
+ * provenance, never before. OPUS_ERR_NOTFOUND if the job row is gone.
+ */
+int store_job_end(struct store *st, const struct uws_job *job, const struct store_activity *act,
+		  const struct store_entity *generated, size_t ngenerated) OPUS_WUR;
+
+/*
+ * The job's files go (DELETE: archive false, the job row, its parameters
+ * and results are deleted; destruction: archive true, the row becomes
+ * ARCHIVED and keeps its parameters and results). The activity, entities
+ * and usages stay. Every entity the job generated or used that no other
+ * live job holds is invalidated (now_ms, by job_id) in the same commit;
+ * *blobs_out lists the sha256 of blobs no live entity refers to any more
+ * (free with store_ids_free; the caller re-checks with store_blob_refs
+ * before unlinking). OPUS_ERR_NOTFOUND.
+ */
+int store_job_retire(struct store *st, const char *job_id, bool archive, int64_t now_ms,
+		     char ***blobs_out, size_t *n_out) OPUS_WUR;
+
+int store_activity_get(struct store *st, const char *id, struct store_activity *out) OPUS_WUR;
+
+/*
+ * Lineage: the activities reachable from the start set, in a bounded number
+ * of queries whatever the length of the chain (recursive SQL; cycle-safe).
+ * BACK: an activity leads to the activities that generated what it used;
+ * FORTH: to the activities that used what it generated. A start entity
+ * leads to its generating activity (BACK) or its users (FORTH) at hop 1; a
+ * start activity is at hop 0. Answers every activity within max_hops
+ * (activity-to-activity steps) with its hop count, the entities those
+ * activities used or generated, the start entities, and the usages of
+ * those activities; at most max_activities activities (nearest first),
+ * *truncated_out telling whether some were left out.
+ */
+struct store_lineage_query {
+	const char *const *activity_ids;
+	size_t nactivity_ids;
+	const char *const *entity_ids;
+	size_t nentity_ids;
+	bool forward;
+	int max_hops; /* >= 0 */
+	size_t max_activities;
+};
+struct store_lineage {
+	struct store_activity *activities;
+	int *hops; /* per activity */
+	size_t nactivities;
+	struct store_entity *entities;
+	size_t nentities;
+	struct store_usage *usages;
+	size_t nusages;
+	bool truncated;
+};
+int store_lineage_get(struct store *st, const struct store_lineage_query *q,
+		      struct store_lineage *out) OPUS_WUR;
+void store_lineage_release(struct store_lineage *l);
+
 #endif

@@ -52,10 +52,21 @@ struct uws_param {
 };
 
 struct uws_result {
-	char *id;     /* result id, unique within the job: generated name, "stdout", "stderr" */
-	char *path;   /* file path relative to the job's directory */
-	char *mime;   /* content type, may be NULL */
-	int64_t size; /* bytes; negative = unknown (no size attribute, JSON null) */
+	char *id;	 /* result id, unique within the job: generated name, "stdout", "stderr" */
+	char *path;	 /* file path relative to the job's directory */
+	char *mime;	 /* content type, may be NULL */
+	int64_t size;	 /* bytes; negative = unknown (no size attribute, JSON null) */
+	char *entity_id; /* the result's entity in the entity store; NULL: none (yet) */
+	char *sha256;	 /* 64 lowercase hex digits; NULL: not hashed */
+};
+
+/* What a run cost, as the executor measured it (provenance, job JSON). */
+struct uws_metrics {
+	bool known;	    /* false: the job never ran, or nothing was measured */
+	int64_t wall_ms;    /* from start to end of the process */
+	int64_t cpu_ms;	    /* user + system CPU of the job and its descendants */
+	int64_t max_rss_kb; /* peak resident memory (largest process, or the cgroup's peak) */
+	int exit_code;	    /* exit status; 128 + signal when killed by one */
 };
 
 enum uws_error_type { UWS_ERROR_FATAL = 0, UWS_ERROR_TRANSIENT };
@@ -75,9 +86,10 @@ struct uws_job {
 	int64_t quote;		    /* seconds of estimated run time; 0 = nil */
 	char *error_summary;	    /* NULL unless phase ERROR (or ABORTED with a reason) */
 	enum uws_error_type error_type;
-	int64_t run_request_time; /* ms when PHASE=RUN was accepted (queue order) */
-	int64_t pgid;		  /* process group of the running job (exec); 0 none */
-	char *jdl_hash;		  /* sha256 of the description the job was created with */
+	int64_t run_request_time;   /* ms when PHASE=RUN was accepted (queue order) */
+	int64_t pgid;		    /* process group of the running job (exec); 0 none */
+	char *jdl_hash;		    /* sha256 of the description the job was created with */
+	struct uws_metrics metrics; /* set when its run ended */
 	struct uws_param *params;
 	size_t nparams;
 	struct uws_result *results;
@@ -89,7 +101,7 @@ void uws_job_release(struct uws_job *job); /* frees members, zeroes the struct *
 void uws_job_copy(struct uws_job *dst, const struct uws_job *src);
 /* Appends a parameter (copies the strings). */
 void uws_job_add_param(struct uws_job *job, const char *name, const char *value, bool by_ref);
-/* Appends a result (copies the strings). */
+/* Appends a result (copies the strings; entity_id and sha256 stay NULL). */
 void uws_job_add_result(struct uws_job *job, const char *id, const char *path, const char *mime,
 			int64_t size);
 /* Case-insensitive lookups; NULL when absent. Borrowed. */

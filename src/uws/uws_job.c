@@ -124,6 +124,8 @@ void uws_job_release(struct uws_job *job)
 		free(job->results[i].id);
 		free(job->results[i].path);
 		free(job->results[i].mime);
+		free(job->results[i].entity_id);
+		free(job->results[i].sha256);
 	}
 	free(job->results);
 	memset(job, 0, sizeof(*job));
@@ -148,6 +150,8 @@ void uws_job_copy(struct uws_job *dst, const struct uws_job *src)
 	for (size_t i = 0; i < src->nresults; i++) {
 		const struct uws_result *res = &src->results[i];
 		uws_job_add_result(dst, res->id, res->path, res->mime, res->size);
+		dst->results[dst->nresults - 1].entity_id = xstrdup(res->entity_id);
+		dst->results[dst->nresults - 1].sha256 = xstrdup(res->sha256);
 	}
 }
 
@@ -171,6 +175,8 @@ void uws_job_add_result(struct uws_job *job, const char *id, const char *path, c
 	r->path = xstrdup(path);
 	r->mime = xstrdup(mime);
 	r->size = size;
+	r->entity_id = NULL;
+	r->sha256 = NULL;
 }
 
 const struct uws_param *uws_job_param(const struct uws_job *job, const char *name)

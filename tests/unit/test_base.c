@@ -3,6 +3,7 @@
 #include "check.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 TEST(sbuf_cap_sticks)
 {
@@ -128,6 +129,28 @@ TEST(ints_and_random)
 	CHECK(strlen(a) == 16 && strcmp(a, b) != 0);
 }
 
+TEST(sha256_stream_file_and_buffer_agree)
+{
+	char a[65], b[65], c[65], path[] = "/tmp/opus-test-sha-XXXXXX";
+	struct sha256_stream *h = sha256_begin();
+	int64_t size = -1;
+	int fd = mkstemp(path);
+
+	sha256_hex("abc", 3, a);
+	CHECK(strcmp(a, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+	sha256_add(h, "a", 1);
+	sha256_add(h, "bc", 2);
+	sha256_end(h, b);
+	CHECK(strcmp(a, b) == 0);
+	CHECK(fd >= 0 && write(fd, "abc", 3) == 3);
+	close(fd);
+	CHECK(sha256_file(path, c, &size) == 0 && size == 3 && strcmp(a, c) == 0);
+	unlink(path);
+	CHECK(sha256_file(path, c, &size) == OPUS_ERR_IO);
+	sha256_abandon(sha256_begin());
+	sha256_abandon(NULL);
+}
+
 int main(void)
 {
 	RUN(sbuf_cap_sticks);
@@ -138,5 +161,6 @@ int main(void)
 	RUN(time_basic_rejects);
 	RUN(names);
 	RUN(ints_and_random);
+	RUN(sha256_stream_file_and_buffer_agree);
 	return CHECK_DONE();
 }
