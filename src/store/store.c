@@ -291,13 +291,17 @@ int store_usages_clear(struct store *st, const char *job_id, const char *role)
 
 int store_entity_get(struct store *st, const char *id, struct store_entity *out)
 {
+	char key[STORE_ENTITY_ID_LEN + 1]; /* id may be out->id */
+	bool valid = store_entity_id_is_valid(id);
+	if (valid)
+		memcpy(key, id, sizeof(key));
 	if (out)
 		memset(out, 0, sizeof(*out));
 	if (!st || !id || !out)
 		return OPUS_ERR_INVAL;
-	if (!store_entity_id_is_valid(id))
+	if (!valid)
 		return OPUS_ERR_NOTFOUND;
-	return st->ops->entity_get(st, id, out);
+	return st->ops->entity_get(st, key, out);
 }
 
 int store_entity_find(struct store *st, const char *owner, const char *sha256,
@@ -388,13 +392,17 @@ int store_job_retire(struct store *st, const char *job_id, bool archive, int64_t
 
 int store_activity_get(struct store *st, const char *id, struct store_activity *out)
 {
+	char key[UWS_ID_LEN + 1]; /* id may be out->id */
+	bool valid = store_job_id_is_valid(id);
+	if (valid)
+		memcpy(key, id, sizeof(key));
 	if (out)
 		memset(out, 0, sizeof(*out));
 	if (!st || !id || !out)
 		return OPUS_ERR_INVAL;
-	if (!store_job_id_is_valid(id))
+	if (!valid)
 		return OPUS_ERR_NOTFOUND;
-	return st->ops->activity_get(st, id, out);
+	return st->ops->activity_get(st, key, out);
 }
 
 static bool store_ids_are_valid(const char *const *ids, size_t n, bool (*valid)(const char *))

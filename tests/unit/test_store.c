@@ -856,6 +856,10 @@ TEST(job_end_records_everything)
 	CHECK_STR(ent.owner, "alice");
 	CHECK(ent.invalidation_time == 0);
 	store_entity_release(&ent);
+	memcpy(ent.id, gen, sizeof(gen));
+	CHECK(store_entity_get(st, ent.id, &ent) == 0); /* the id may be the output's */
+	CHECK_STR(ent.id, gen);
+	store_entity_release(&ent);
 
 	/* The job row gone: OPUS_ERR_NOTFOUND, and nothing of it is written. */
 	make_job(&ghost, "prov", NULL, UWS_PENDING, 1);
@@ -881,6 +885,26 @@ TEST(job_end_records_everything)
 	CHECK(store_job_end(st, &bad, &act, &ent, 1) == OPUS_ERR_INVAL);
 	ent.generated_by = NULL;
 	memset(&ent, 0, sizeof(ent));
+	/* One transaction: a bad activity (a parameter twice) leaves the job
+	 * as it was, with no result, activity or entity. */
+	struct store_param_rec twice[2] = {{"p", "1", false}, {"p", "2", false}};
+	struct uws_job tx;
+	uws_job_copy(&tx, &bad);
+	uws_job_add_result(&tx, "r", "r.txt", NULL, 1);
+	store_entity_id_new(ent.id);
+	fake_sha(ent.sha256, '6');
+	act.params = twice;
+	act.nparams = 2;
+	CHECK(store_job_end(st, &tx, &act, &ent, 1) == OPUS_ERR_INVAL);
+	CHECK(store_job_get(st, bad.id, &got) == 0);
+	CHECK(got.phase == UWS_PENDING && got.nresults == 0);
+	uws_job_release(&got);
+	CHECK(store_activity_get(st, bad.id, &act) == OPUS_ERR_NOTFOUND);
+	memcpy(gen, ent.id, sizeof(gen));
+	CHECK(store_entity_get(st, gen, &ent) == OPUS_ERR_NOTFOUND);
+	uws_job_release(&tx);
+	act.params = NULL;
+	act.nparams = 0;
 	/* An ABORTED job that never ran: an activity with no entity. */
 	CHECK(store_job_end(st, &bad, &act, NULL, 0) == 0);
 	CHECK(store_activity_get(st, bad.id, &act) == 0);
@@ -1000,7 +1024,9 @@ TEST(job_retire_rules)
 	/* DELETE of B: the row goes; activity, entities and usages stay. ea is
 	 * held by nobody live any more (A archived, B gone): invalidated by B,
 	 * but its blob is bob's too. eb goes with its blob. eu is C's still. */
+	uint64_t c0 = store_sqlite_commit_count(st);
 	CHECK(store_job_retire(st, b.id, false, 6000, &blobs, &n) == 0);
+	CHECK(store_sqlite_commit_count(st) - c0 == 1); /* all of it in one commit */
 	CHECK(n == 1 && blobs_have(blobs, n, 'b'));
 	CHECK(!blobs_have(blobs, n, 'a') && !blobs_have(blobs, n, 'c'));
 	store_ids_free(blobs, n);
