@@ -1084,6 +1084,16 @@ TEST(job_retire_rules)
 	CHECK(store_activity_get(st, a.id, &act) == 0);
 	store_activity_release(&act);
 
+	/* store_job_delete retires too (without the list of blobs). */
+	struct uws_job d;
+	char ed[STORE_ENTITY_ID_LEN + 1];
+	create_job(st, &d, NULL);
+	CHECK(!use_input(st, d.id, NULL, 'd', "in", 0, ed));
+	CHECK(store_job_delete(st, d.id) == 0);
+	CHECK(!entity_live(st, ed));
+	CHECK(sql_int(path, "SELECT count(*) FROM retired WHERE job_id = ?1", d.id) == 1);
+	uws_job_release(&d);
+
 	uws_job_release(&a);
 	uws_job_release(&b);
 	uws_job_release(&c);
