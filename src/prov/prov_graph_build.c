@@ -21,6 +21,8 @@ struct kept {
 	const void *rec; /* struct store_activity or struct store_entity */
 	int depth;
 	char *qname;
+	size_t *gen; /* activities: the kept entities they generated (indices into ents) */
+	size_t ngen;
 };
 
 struct build {
@@ -553,16 +555,20 @@ static void add_entity(struct build *bd, struct kept *k)
 
 /* ---- relations between what is kept ---- */
 
+/* wasGeneratedBy, and each activity's list of what it generated. */
 static void add_generations(struct build *bd)
 {
 	bool is_new;
+	size_t at;
 
 	for (size_t i = 0; i < bd->nents; i++) {
 		const struct store_entity *e = bd->ents[i].rec;
-		const struct kept *a = kept_act(bd, e->generated_by);
-		if (a)
-			relation(bd, PROV_K_GENERATED, bd->ents[i].qname, a->qname, NULL, e->role,
-				 &is_new);
+		if (!e->generated_by || !prov_index_get(bd->act_ix, e->generated_by, &at))
+			continue;
+		struct kept *a = &bd->acts[at];
+		relation(bd, PROV_K_GENERATED, bd->ents[i].qname, a->qname, NULL, e->role, &is_new);
+		a->gen = xrealloc(a->gen, (a->ngen + 1) * sizeof(*a->gen));
+		a->gen[a->ngen++] = i;
 	}
 }
 
@@ -582,19 +588,19 @@ static void add_usage(struct build *bd, const struct store_usage *u)
 	from = kept_act(bd, ue->generated_by);
 	if (from && from != a)
 		relation(bd, PROV_K_INFORMED, a->qname, from->qname, NULL, NULL, &is_new);
-	for (size_t i = 0; i < bd->nents; i++) {
-		const struct store_entity *g = bd->ents[i].rec;
-		if (g->generated_by && !strcmp(g->generated_by, u->job_id) && g != ue &&
-		    strcmp(g->id, ue->id))
-			relation(bd, PROV_K_DERIVED, bd->ents[i].qname, e->qname, a->qname, NULL,
-				 &is_new);
+	for (size_t i = 0; i < a->ngen; i++) {
+		const struct kept *g = &bd->ents[a->gen[i]];
+		if (g != e)
+			relation(bd, PROV_K_DERIVED, g->qname, e->qname, a->qname, NULL, &is_new);
 	}
 }
 
 static void build_release(struct build *bd)
 {
-	for (size_t i = 0; i < bd->nacts; i++)
+	for (size_t i = 0; i < bd->nacts; i++) {
 		free(bd->acts[i].qname);
+		free(bd->acts[i].gen);
+	}
 	for (size_t i = 0; i < bd->nents; i++)
 		free(bd->ents[i].qname);
 	free(bd->acts);
