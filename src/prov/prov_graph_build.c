@@ -563,7 +563,8 @@ static void add_generations(struct build *bd)
 
 	for (size_t i = 0; i < bd->nents; i++) {
 		const struct store_entity *e = bd->ents[i].rec;
-		if (!e->generated_by || !prov_index_get(bd->act_ix, e->generated_by, &at))
+		if (!e->generated_by || !bd->acts ||
+		    !prov_index_get(bd->act_ix, e->generated_by, &at))
 			continue;
 		struct kept *a = &bd->acts[at];
 		relation(bd, PROV_K_GENERATED, bd->ents[i].qname, a->qname, NULL, e->role, &is_new);
