@@ -205,8 +205,9 @@ int prov_xml_write(const struct prov_graph *g, const char *base_url, struct sbuf
 int prov_n_write(const struct prov_graph *g, const char *base_url, struct sbuf *out) OPUS_WUR;
 int prov_dot_write(const struct prov_graph *g, struct sbuf *out) OPUS_WUR;
 /* SVG ("svg") or PNG ("png") from the DOT text, laid out by graphviz under
- * p->gvc_lock. OPUS_ERR_TOOBIG past PROV_DRAW_MAX_NODES elements. */
-#define PROV_DRAW_MAX_NODES 4000
+ * p->gvc_lock. OPUS_ERR_TOOBIG past PROV_DRAW_MAX_NODES elements (dot takes
+ * seconds from some 500 on, superlinearly: a 300-job chain, 1,500, took 30 s). */
+#define PROV_DRAW_MAX_NODES 1000
 int prov_svg_render(struct prov *p, const struct prov_graph *g, const char *format,
 		    struct sbuf *out) OPUS_WUR;
 /* Frees the graphviz context (prov_close). */

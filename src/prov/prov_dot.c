@@ -8,10 +8,18 @@
  */
 #include "prov/prov-int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define DOT_ATTR_LINES 8  /* attributes shown per node */
 #define DOT_VALUE_MAX  40 /* characters of a value shown */
+/*
+ * An agent with more relations than this (opusd, a job's owner over a long
+ * chain) is drawn once beside each job instead of once for all: dot's
+ * layout of a few hubs tied to every job takes minutes from some fifty
+ * jobs on, and well under a second once the hubs are leaves.
+ */
+#define DOT_HUB_EDGES 4
 
 static const struct {
 	const char *shape, *fill, *line, *extra;
@@ -75,10 +83,14 @@ static void node_label(struct sbuf *out, const struct prov_graph *g, const struc
 	}
 }
 
-static void node(struct sbuf *out, const struct prov_graph *g, const struct prov_rec *r)
+/* A node; copy > 0 names the copy of a hub drawn beside one relation. */
+static void node(struct sbuf *out, const struct prov_graph *g, const struct prov_rec *r,
+		 size_t copy)
 {
 	sbuf_adds(out, "  \"");
 	dot_text(out, r->id, 0);
+	if (copy)
+		sbuf_addf(out, "#%zu", copy);
 	sbuf_addf(out, "\" [shape=%s, style=filled, fillcolor=\"%s\", color=\"%s\"%s, label=\"",
 		  styles[r->style].shape, styles[r->style].fill, styles[r->style].line,
 		  styles[r->style].extra);
@@ -92,16 +104,42 @@ static void node(struct sbuf *out, const struct prov_graph *g, const struct prov
 	sbuf_adds(out, "\"];\n");
 }
 
-static void edge(struct sbuf *out, const struct prov_rec *r)
+/* The number of relations that end at each agent (index of g->recs). */
+static size_t *agent_degrees(const struct prov_graph *g)
+{
+	size_t *deg = xcalloc(g->nrecs ? g->nrecs : 1, sizeof(*deg));
+
+	for (size_t i = 0; i < g->nrecs; i++) {
+		const struct prov_rec *r = &g->recs[i];
+		if (r->kind != PROV_K_ASSOCIATED && r->kind != PROV_K_ATTRIBUTED)
+			continue;
+		const struct prov_rec *a = r->args[1] ? prov_graph_find(g, r->args[1]) : NULL;
+		if (a)
+			deg[a - g->recs]++;
+	}
+	return deg;
+}
+
+/* An edge; a hub agent at its end gets a copy of its own (*copies counts). */
+static void edge(struct sbuf *out, const struct prov_graph *g, const struct prov_rec *r,
+		 const size_t *deg, size_t *copies)
 {
 	const char *role = attr_of(r, "prov:role");
+	const struct prov_rec *to = prov_graph_find(g, r->args[1] ? r->args[1] : "");
+	size_t copy = 0;
 
 	if (!r->args[0] || !r->args[1])
 		return;
+	if (to && to->kind == PROV_K_AGENT && deg[to - g->recs] > DOT_HUB_EDGES) {
+		copy = ++*copies;
+		node(out, g, to, copy);
+	}
 	sbuf_adds(out, "  \"");
 	dot_text(out, r->args[0], 0);
 	sbuf_adds(out, "\" -> \"");
 	dot_text(out, r->args[1], 0);
+	if (copy)
+		sbuf_addf(out, "#%zu", copy);
 	sbuf_addf(out, "\" [color=\"%s\", fontcolor=\"%s\", label=\"%s", edge_colours[r->kind],
 		  edge_colours[r->kind], prov_kind_name(r->kind));
 	if (role) {
@@ -118,12 +156,15 @@ int prov_dot_write(const struct prov_graph *g, struct sbuf *out)
 		  "  node [fontname=\"Helvetica\", fontsize=10];\n"
 		  "  edge [fontname=\"Helvetica\", fontsize=8];\n",
 		  g->graph_dir[0] ? g->graph_dir : "LR");
+	size_t *deg = agent_degrees(g), copies = 0;
+
 	for (size_t i = 0; i < g->nrecs; i++)
-		if (g->recs[i].id)
-			node(out, g, &g->recs[i]);
+		if (g->recs[i].id && !(g->recs[i].kind == PROV_K_AGENT && deg[i] > DOT_HUB_EDGES))
+			node(out, g, &g->recs[i], 0);
 	for (size_t i = 0; i < g->nrecs; i++)
 		if (!g->recs[i].id)
-			edge(out, &g->recs[i]);
+			edge(out, g, &g->recs[i], deg, &copies);
+	free(deg);
 	sbuf_adds(out, "}\n");
 	return out->err;
 }

@@ -815,6 +815,41 @@ TEST(dump_for_prov_check)
 	lin_free(&l);
 }
 
+/* Hubs drawn beside each relation; too large a drawing refused. */
+TEST(dot_hubs_and_drawing_cap)
+{
+	struct store_lineage l = {0};
+	struct prov_graph g = {0};
+	char id[UWS_ID_LEN + 1], *dot;
+	bool is_new;
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "%032x", i + 1);
+		add_act(&l, id, "alice", i == 0 ? 0 : 1);
+	}
+	snprintf(id, sizeof(id), "%032x", 1);
+	CHECK(graph("ID=00000000000000000000000000000001&DEPTH=3", id, &l, "alice", false, &g) ==
+	      0);
+	dot = render(&g, PROV_FMT_DOT);
+	size_t copies = 0;
+	for (const char *c = dot; (c = strstr(c, "tooltip=\"opus:opusd\"")); c++)
+		copies++;
+	CHECK(!strstr(dot, "\"opus:opusd\" [") && copies == 6); /* one beside each job */
+	CHECK(strstr(dot, "-> \"opus:opusd#"));
+	free(dot);
+	prov_graph_release(&g);
+	lin_free(&l);
+	memset(&g, 0, sizeof(g));
+	for (int i = 0; i <= PROV_DRAW_MAX_NODES; i++) {
+		char *e = xasprintf("opus_store:e%d", i);
+		prov_graph_element(&g, PROV_K_ENTITY, PROV_S_FILE, e, &is_new);
+		free(e);
+	}
+	struct sbuf out = SBUF_INIT;
+	CHECK(prov_svg_render(&P, &g, "svg", &out) == OPUS_ERR_TOOBIG && out.len == 0);
+	prov_graph_release(&g);
+}
+
 TEST(names_and_text)
 {
 	struct sbuf sb = SBUF_INIT;
@@ -855,6 +890,7 @@ int main(void)
 	RUN(xml_valid_against_the_schema);
 	RUN(provn_shape);
 	RUN(dot_svg_png);
+	RUN(dot_hubs_and_drawing_cap);
 	RUN(names_and_text);
 	RUN(dump_for_prov_check);
 	jdl_unref(J);
