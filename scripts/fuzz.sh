@@ -16,12 +16,13 @@ flags=(-std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -g -O1 -fno-omit-frame
 declare -A modules=(
 	[fuzz_jdl_xml]="base jdl" [fuzz_jdl_json]="base jdl"
 	[fuzz_jdl_wadl]="base jdl" [fuzz_jdl_opus_json]="base jdl"
-	[fuzz_fetch_ref]="base fetch" [fuzz_time]="base"
+	[fuzz_fetch_ref]="base fetch" [fuzz_time]="base" [fuzz_provsap]="base"
+	[fuzz_prov_writers]="base"
 )
 declare -A seeds=(
 	[fuzz_jdl_xml]="tests/data/opus-jdl jobdefs tests/integration/jobdefs tests/data/bad-jdl"
 	[fuzz_jdl_json]="" [fuzz_fetch_ref]="" [fuzz_time]=""
-	[fuzz_jdl_wadl]="" [fuzz_jdl_opus_json]=""
+	[fuzz_jdl_wadl]="" [fuzz_jdl_opus_json]="" [fuzz_provsap]="" [fuzz_prov_writers]=""
 )
 
 seed_corpus() { # name dir
@@ -42,6 +43,14 @@ seed_corpus() { # name dir
 		for t in 2026 2026-11 2026-11-23T10:00 2026-11-23T10:00:05.123Z 2026-11-23T10:00+01:30; do
 			printf '%s' "$t" > "$2/$t"
 		done ;;
+	fuzz_provsap) # the first byte picks a per-job URL (odd) or /provsap (even)
+		printf '0ID=0123456789abcdef0123456789abcdef&DEPTH=ALL&RESPONSEFORMAT=PROV-JSON' > "$2/all"
+		printf '0id=e0123456789abcdef0123456789abcdef&id=0123456789abcdef0123456789abcdef' > "$2/ids"
+		printf '1depth=3&direction=FORTH&model=W3C&agent=0&configuration=yes&gd=TB' > "$2/job"
+		printf '0ID=x&DESCRIPTIONS=2&ATTRIBUTES=false&MEMBERS=1&DESCRIPTION=1' > "$2/bad" ;;
+	fuzz_prov_writers) # NUL-separated: file name, source, URL, role
+		printf 'out "1" <a> & b.txt\0upload:x y\0http://h/store/?ID=e1&x="y"\0in\\n' > "$2/a"
+		printf '\xc3\xa9\xff\x01]]>\0--\0\0%%%%' > "$2/b" ;;
 	esac
 	for d in ${seeds[$1]}; do cp "$d"/*.xml "$2"/ 2>/dev/null || true; done
 }
@@ -66,7 +75,8 @@ cc -std=c17 -D_GNU_SOURCE -Isrc -o "$out/jdl2json" "$out/jdl2json.c" src/base/*.
 	$(pkg-config --cflags --libs $pkgs) -pthread -lm 2>/dev/null
 
 failed=0
-for name in fuzz_jdl_xml fuzz_jdl_json fuzz_jdl_wadl fuzz_jdl_opus_json fuzz_fetch_ref fuzz_time; do
+for name in fuzz_jdl_xml fuzz_jdl_json fuzz_jdl_wadl fuzz_jdl_opus_json fuzz_fetch_ref fuzz_time \
+	fuzz_provsap fuzz_prov_writers; do
 	srcs=()
 	for m in ${modules[$name]}; do srcs+=(src/"$m"/*.c); done
 	if ! clang "${flags[@]}" $(pkg-config --cflags $pkgs) -o "$out/$name" "tests/fuzz/$name.c" \

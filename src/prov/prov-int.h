@@ -27,9 +27,190 @@ struct prov {
 	pthread_mutex_t blob_locks[PROV_BLOB_STRIPES];
 	/* libgvc is not thread-safe: one layout at a time. */
 	pthread_mutex_t gvc_lock;
+	void *gvc; /* GVC_t, made at the first drawing, under gvc_lock */
 };
 
 /* The stripe of a blob's lock. */
 pthread_mutex_t *prov_blob_lock(struct prov *p, const char *sha256);
+
+/* ---- The documents half (prov_query.c, prov_graph.c, the writers) ---- */
+
+/*
+ * One internal graph, several writers: the graph holds PROV records only
+ * (entity, activity, agent and the relations between them), the voprov
+ * classes and relations being carried as prov:type values and PROV
+ * relations (PROV-JSON and PROV-XML allow nothing else), so every writer is
+ * a plain PROV serialiser and every format has the same identifiers.
+ * Identifiers are qualified names "prefix:local" whose local part is an
+ * XML NCName (prov_qname_local()); relations are anonymous.
+ */
+enum prov_kind {
+	PROV_K_ENTITY,
+	PROV_K_ACTIVITY,
+	PROV_K_AGENT,
+	PROV_K_USED,
+	PROV_K_GENERATED,
+	PROV_K_INVALIDATED,
+	PROV_K_INFORMED,
+	PROV_K_DERIVED,
+	PROV_K_ASSOCIATED,
+	PROV_K_ATTRIBUTED,
+	PROV_K_INFLUENCED,
+	PROV_K_MEMBER,
+	PROV_K_COUNT
+};
+
+/* What a node stands for in opusd, for the drawing only (colours, shapes). */
+enum prov_style {
+	PROV_S_FILE,	    /* an entity: a file */
+	PROV_S_JOB,	    /* an activity: a job */
+	PROV_S_AGENT,	    /* an agent */
+	PROV_S_PARAMETER,   /* voprov:Parameter (an entity in PROV) */
+	PROV_S_DESCRIPTION, /* voprov:*Description (an entity in PROV) */
+	PROV_S_COLLECTION   /* MEMBERS: the parameters of a job */
+};
+
+enum prov_vtype {
+	PROV_V_STRING,
+	PROV_V_LONG,
+	PROV_V_BOOL,  /* value "true" or "false" */
+	PROV_V_TIME,  /* xsd:dateTime, UTC with Z */
+	PROV_V_QNAME, /* a qualified name of the document's prefixes */
+	PROV_V_URI    /* xsd:anyURI */
+};
+
+struct prov_attr {
+	const char *name; /* static qualified name: "prov:label", "opus:sha256" */
+	enum prov_vtype type;
+	char *value; /* text, UTF-8 without control characters */
+};
+
+/*
+ * A record. Elements (entity, activity, agent) have an id; relations have
+ * their formal arguments in args (the order of PROV-N: used(activity,
+ * entity), wasGeneratedBy(entity, activity), wasInvalidatedBy(entity,
+ * activity), wasInformedBy(informed, informant), wasDerivedFrom(generated,
+ * used, activity), wasAssociatedWith(activity, agent, plan),
+ * wasAttributedTo(entity, agent), wasInfluencedBy(influencee, influencer),
+ * hadMember(collection, entity)); NULL for an absent optional one.
+ */
+struct prov_rec {
+	enum prov_kind kind;
+	enum prov_style style; /* elements */
+	char *id;	       /* elements */
+	char *args[3];
+	int64_t start_time, end_time; /* activity; 0 = unknown */
+	int64_t time;		      /* used, generated, invalidated; 0 = none */
+	char *url;		      /* elements: the page it links to in drawings */
+	struct prov_attr *attrs;
+	size_t nattrs, attrs_alloc;
+};
+
+struct prov_graph {
+	bool w3c; /* no voprov namespace */
+	bool attributes;
+	char graph_dir[3];
+	struct prov_rec *recs; /* in the order added */
+	size_t nrecs, recs_alloc;
+	struct prov_index *index; /* id or relation key -> record (prov_graph.c) */
+};
+
+/* A namespace of the documents: prefix and URI (those of opus_* end with the
+ * base URL the graph was built for). */
+struct prov_ns {
+	const char *prefix;
+	char *uri;
+};
+/* The namespaces a graph's writers declare, in order; *n_out of them.
+ * Free with prov_namespaces_free. */
+struct prov_ns *prov_namespaces(const struct prov_graph *g, const char *base_url, size_t *n_out);
+void prov_namespaces_free(struct prov_ns *ns, size_t n);
+
+/* The PROV name of a record kind: "entity", "used", "wasGeneratedBy"... */
+const char *prov_kind_name(enum prov_kind k);
+/* The qualified names of a relation's formal arguments ("prov:activity"),
+ * NULL past the last. */
+const char *prov_kind_arg(enum prov_kind k, int i);
+
+/* The one source of a build: the lineage a start id gave (store_lineage_get). */
+struct prov_source {
+	const char *start_id; /* a job id or an entity id */
+	const struct store_lineage *lin;
+};
+
+/* What the graph is built for. */
+struct prov_build {
+	const struct prov_query *q;
+	const char *user; /* NULL: anonymous */
+	bool admin;
+	const char *base_url; /* no trailing slash */
+	const char *version;  /* opusd's, for the software agent */
+	/* A new reference to the description version a job ran (name, sha256
+	 * of its source), or NULL when it is not available. */
+	struct jdl *(*jdl_of)(void *ctx, const char *jobdef, const char *hash);
+	void *ctx;
+};
+
+/*
+ * The graph of the sources (one per start id, merged): DEPTH trimming (see
+ * docs/provenance.md), owner filtering (nothing of another owner unless
+ * admin), AGENT, CONFIGURATION, DESCRIPTIONS, ATTRIBUTES, MEMBERS, MODEL.
+ * A pure function of its arguments. OPUS_ERR_NOTFOUND when a start id is
+ * not in its lineage or not the user's; *out is then empty. Release with
+ * prov_graph_release.
+ */
+int prov_graph_build(const struct prov_build *b, const struct prov_source *src, size_t n,
+		     struct prov_graph *out) OPUS_WUR;
+void prov_graph_release(struct prov_graph *g); /* NULL ok */
+
+/* The element of that id, or NULL (borrowed). */
+const struct prov_rec *prov_graph_find(const struct prov_graph *g, const char *id);
+
+/* Filling a graph (prov_graph.c): the element of an id, made when new
+ * (*is_new); the relation (kind, a, b, c, role), made when new, so that
+ * what several lineages state twice is one record. Both return an index
+ * into g->recs (pointers move as the graph grows). */
+size_t prov_graph_element(struct prov_graph *g, enum prov_kind kind, enum prov_style style,
+			  const char *id, bool *is_new);
+size_t prov_graph_relation(struct prov_graph *g, enum prov_kind kind, const char *a, const char *b,
+			   const char *c, const char *role, bool *is_new);
+/* Adds an attribute (value copied through prov_text_clean; NULL: nothing). */
+void prov_rec_attr(struct prov_rec *r, const char *name, enum prov_vtype type, const char *value);
+
+/* A map from strings (copied) to numbers, for the graph and its builder. */
+struct prov_index *prov_index_new(void);
+void prov_index_free(struct prov_index *ix); /* NULL ok */
+bool prov_index_get(const struct prov_index *ix, const char *key, size_t *val_out);
+bool prov_index_put(struct prov_index *ix, const char *key, size_t val); /* false: was there */
+
+/* The namespaces of opusd's terms: IVOA Provenance DM's extension of PROV,
+ * and opusd's own attributes (a URN: stable whatever the base URL). */
+#define PROV_NS_VOPROV "http://www.ivoa.net/documents/ProvenanceDM/ns/voprov/"
+#define PROV_NS_OPUS   "urn:opusd:"
+
+/*
+ * Appends s to out as the local part of a qualified name valid in PROV-XML
+ * (an NCName) and PROV-N: [A-Za-z0-9_.-] are kept, anything else becomes
+ * '_', and '_' goes first when s would start with a digit, '-' or '.'.
+ */
+void prov_qname_local(struct sbuf *out, const char *s);
+/* s with invalid UTF-8 and control characters (but tab and newline)
+ * replaced by '?'. Caller frees. */
+char *prov_text_clean(const char *s);
+
+/* The writers: append the document to out. 0, or OPUS_ERR_TOOBIG (out's cap),
+ * OPUS_ERR_INTERNAL (the library failed). */
+int prov_json_write(const struct prov_graph *g, const char *base_url, struct sbuf *out) OPUS_WUR;
+int prov_xml_write(const struct prov_graph *g, const char *base_url, struct sbuf *out) OPUS_WUR;
+int prov_n_write(const struct prov_graph *g, const char *base_url, struct sbuf *out) OPUS_WUR;
+int prov_dot_write(const struct prov_graph *g, struct sbuf *out) OPUS_WUR;
+/* SVG ("svg") or PNG ("png") from the DOT text, laid out by graphviz under
+ * p->gvc_lock. OPUS_ERR_TOOBIG past PROV_DRAW_MAX_NODES elements (dot takes
+ * seconds from some 500 on, superlinearly: a 300-job chain, 1,500, took 30 s). */
+#define PROV_DRAW_MAX_NODES 1000
+int prov_svg_render(struct prov *p, const struct prov_graph *g, const char *format,
+		    struct sbuf *out) OPUS_WUR;
+/* Frees the graphviz context (prov_close). */
+void prov_svg_close(struct prov *p);
 
 #endif

@@ -38,6 +38,7 @@ void prov_close(struct prov *p)
 {
 	if (!p)
 		return;
+	prov_svg_close(p);
 	for (size_t i = 0; i < PROV_BLOB_STRIPES; i++)
 		pthread_mutex_destroy(&p->blob_locks[i]);
 	pthread_mutex_destroy(&p->gvc_lock);

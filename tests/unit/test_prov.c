@@ -1,0 +1,899 @@
+/*
+ * test_prov.c: the documents half of src/prov: the ProvSAP parser, the
+ * graph built from hand-made lineages (no store: a chain A -> B -> C with
+ * an upload both A and C use, and a job D of another owner that used C's
+ * result), and each writer's output (JSON parses, XML is valid against
+ * tests/schemas/prov/prov.xsd, PROV-N shape, DOT, SVG and PNG drawn).
+ */
+#include "check.h"
+#include "prov/prov-int.h"
+
+#include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/xmlschemas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JA   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define JB   "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define JC   "cccccccccccccccccccccccccccccccc"
+#define JD   "dddddddddddddddddddddddddddddddd"
+#define EA   "e11111111111111111111111111111111"
+#define EB   "e22222222222222222222222222222222"
+#define EC   "e33333333333333333333333333333333"
+#define EU   "e44444444444444444444444444444444"
+#define ED   "e55555555555555555555555555555555"
+#define QA   "opus_job:copy." JA
+#define QB   "opus_job:copy." JB
+#define QC   "opus_job:copy." JC
+#define QD   "opus_job:copy." JD
+#define QEA  "opus_store:" EA
+#define QEB  "opus_store:" EB
+#define QEC  "opus_store:" EC
+#define QEU  "opus_store:" EU
+#define BASE "http://h:1"
+
+static struct prov P = {.max_depth = 10, .base_url = BASE, .version = "9.9"};
+static struct jdl *J;
+
+/* ---- hand-made lineages ---- */
+
+static void add_act(struct store_lineage *l, const char *id, const char *owner, int hop)
+{
+	struct store_activity *a;
+
+	l->activities = xrealloc(l->activities, (l->nactivities + 1) * sizeof(*a));
+	l->hops = xrealloc(l->hops, (l->nactivities + 1) * sizeof(int));
+	a = &l->activities[l->nactivities];
+	memset(a, 0, sizeof(*a));
+	memcpy(a->id, id, UWS_ID_LEN + 1);
+	a->jobdef = xstrdup("copy");
+	a->jdl_hash = xstrdup("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	a->owner = xstrdup(owner);
+	a->phase = id[0] == 'b' ? UWS_ERROR : UWS_COMPLETED;
+	a->error_summary = xstrdup("it <failed> & \"said\" so\n\x01");
+	a->creation_time = 1700000000000;
+	a->start_time = 1700000001000;
+	a->end_time = 1700000002500;
+	a->metrics = (struct uws_metrics){true, 1500, 20, 3000, 0};
+	a->params = xcalloc(2, sizeof(*a->params));
+	a->params[0] = (struct store_param_rec){xstrdup("text"), xstrdup("hello"), false};
+	a->params[1] = (struct store_param_rec){xstrdup("level"), xstrdup("3"), true};
+	a->nparams = 2;
+	l->hops[l->nactivities++] = hop;
+}
+
+static void add_ent(struct store_lineage *l, const char *id, const char *gen, const char *owner)
+{
+	struct store_entity *e;
+
+	l->entities = xrealloc(l->entities, (l->nentities + 1) * sizeof(*e));
+	e = &l->entities[l->nentities++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->id, id, STORE_ENTITY_ID_LEN + 1);
+	memset(e->sha256, '7', 64);
+	e->size = 42;
+	e->content_type = xstrdup("text/plain");
+	e->file_name = xstrdup(gen ? "output.txt" : "up load.txt");
+	e->generated_by = xstrdup(gen);
+	e->role = xstrdup(gen ? "output" : NULL);
+	e->result_id = xstrdup(gen ? "output" : NULL);
+	e->source = xstrdup(gen ? NULL : "upload:up load.txt");
+	e->owner = xstrdup(owner);
+	e->creation_time = 1700000000000;
+}
+
+static void add_use(struct store_lineage *l, const char *job, const char *ent, const char *role)
+{
+	struct store_usage *u;
+
+	l->usages = xrealloc(l->usages, (l->nusages + 1) * sizeof(*u));
+	u = &l->usages[l->nusages++];
+	memcpy(u->job_id, job, UWS_ID_LEN + 1);
+	memcpy(u->entity_id, ent, STORE_ENTITY_ID_LEN + 1);
+	u->role = xstrdup(role);
+	u->k = 0;
+}
+
+static void lin_free(struct store_lineage *l)
+{
+	for (size_t i = 0; i < l->nactivities; i++) {
+		struct store_activity *a = &l->activities[i];
+		free(a->jobdef), free(a->jdl_hash), free(a->owner), free(a->run_id);
+		free(a->error_summary);
+		for (size_t k = 0; k < a->nparams; k++)
+			free(a->params[k].name), free(a->params[k].value);
+		free(a->params);
+	}
+	for (size_t i = 0; i < l->nentities; i++) {
+		struct store_entity *e = &l->entities[i];
+		free(e->content_type), free(e->file_name), free(e->generated_by), free(e->role);
+		free(e->result_id), free(e->source), free(e->owner), free(e->invalidated_by);
+	}
+	for (size_t i = 0; i < l->nusages; i++)
+		free(l->usages[i].role);
+	free(l->activities), free(l->hops), free(l->entities), free(l->usages);
+	memset(l, 0, sizeof(*l));
+}
+
+/* The chain with hops as seen from `from` (a job: 'a'..'c' or an entity). */
+static void chain(struct store_lineage *l, bool forward)
+{
+	memset(l, 0, sizeof(*l));
+	add_act(l, forward ? JA : JC, "alice", 0);
+	add_act(l, JB, "alice", 1);
+	add_act(l, forward ? JC : JA, "alice", 2);
+	if (forward)
+		add_act(l, JD, "bob", 3);
+	add_ent(l, EA, JA, "alice");
+	add_ent(l, EB, JB, "alice");
+	add_ent(l, EC, JC, "alice");
+	add_ent(l, EU, NULL, "alice");
+	add_ent(l, ED, JD, "bob");
+	add_use(l, JA, EU, "input");
+	add_use(l, JB, EA, "input");
+	add_use(l, JC, EB, "input");
+	add_use(l, JC, EU, "extra");
+	if (forward)
+		add_use(l, JD, EC, "input");
+}
+
+/* From an entity: eb, generated by B (hop 1 BACK), used by C (hop 1 FORTH). */
+static void from_eb(struct store_lineage *l, bool forward)
+{
+	memset(l, 0, sizeof(*l));
+	add_act(l, forward ? JC : JB, "alice", 1);
+	add_act(l, forward ? JD : JA, forward ? "bob" : "alice", 2);
+	add_ent(l, EA, JA, "alice");
+	add_ent(l, EB, JB, "alice");
+	add_ent(l, EC, JC, "alice");
+	add_ent(l, EU, NULL, "alice");
+	add_use(l, JA, EU, "input");
+	add_use(l, JB, EA, "input");
+	add_use(l, JC, EB, "input");
+	add_use(l, JC, EU, "extra");
+}
+
+static struct jdl *jdl_of(void *ctx, const char *jobdef, const char *hash)
+{
+	(void)ctx, (void)jobdef, (void)hash;
+	return jdl_ref(J);
+}
+
+static int query(const char *args, struct prov_query *q)
+{
+	char *copy = xstrdup(args), *save = NULL, *names[32], *values[32];
+	size_t n = 0;
+	char *why = NULL;
+	int rc;
+
+	for (char *t = strtok_r(copy, "&", &save); t && n < 32; t = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(t, '=');
+		names[n] = t;
+		values[n++] = eq ? (*eq = '\0', eq + 1) : (char *)"";
+	}
+	rc = prov_query_parse(&P, (const char *const *)names, (const char *const *)values, n, NULL,
+			      q, &why);
+	if (rc)
+		fprintf(stderr, "query %s: %s\n", args, why);
+	free(why);
+	free(copy);
+	return rc;
+}
+
+/* Builds the graph of one lineage for a query string; 0 or the error. */
+static int graph(const char *args, const char *start, const struct store_lineage *l,
+		 const char *user, bool admin, struct prov_graph *g)
+{
+	struct prov_query q;
+	struct prov_build b = {.q = &q,
+			       .user = user,
+			       .admin = admin,
+			       .base_url = BASE,
+			       .version = "9.9",
+			       .jdl_of = jdl_of};
+	struct prov_source s = {start, l};
+	int rc;
+
+	if (query(args, &q))
+		return -100;
+	rc = prov_graph_build(&b, &s, 1, g);
+	prov_query_release(&q);
+	return rc;
+}
+
+static bool has(const struct prov_graph *g, const char *id)
+{
+	return prov_graph_find(g, id) != NULL;
+}
+
+static size_t count(const struct prov_graph *g, enum prov_kind k)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->nrecs; i++)
+		n += g->recs[i].kind == k;
+	return n;
+}
+
+static bool has_rel(const struct prov_graph *g, enum prov_kind k, const char *a, const char *b)
+{
+	for (size_t i = 0; i < g->nrecs; i++)
+		if (g->recs[i].kind == k && g->recs[i].args[0] && !strcmp(g->recs[i].args[0], a) &&
+		    g->recs[i].args[1] && !strcmp(g->recs[i].args[1], b))
+			return true;
+	return false;
+}
+
+static char *render(const struct prov_graph *g, enum prov_format f)
+{
+	struct sbuf sb = SBUF_INIT;
+	int rc = f == PROV_FMT_JSON  ? prov_json_write(g, BASE, &sb)
+		 : f == PROV_FMT_XML ? prov_xml_write(g, BASE, &sb)
+		 : f == PROV_FMT_N   ? prov_n_write(g, BASE, &sb)
+				     : prov_dot_write(g, &sb);
+
+	CHECK(rc == 0);
+	return sbuf_detach(&sb, NULL);
+}
+
+/* The PROV-JSON of a query on the chain seen from C backwards. */
+static char *json_of(const char *args)
+{
+	struct store_lineage l;
+	struct prov_graph g;
+	char *s;
+
+	chain(&l, false);
+	CHECK(graph(args, JC, &l, "alice", false, &g) == 0);
+	s = render(&g, PROV_FMT_JSON);
+	prov_graph_release(&g);
+	lin_free(&l);
+	return s;
+}
+
+/* ---- the parser ---- */
+
+TEST(query_defaults)
+{
+	struct prov_query q;
+
+	CHECK(query("ID=" JA, &q) == 0);
+	CHECK(q.nids == 1 && !strcmp(q.ids[0], JA));
+	CHECK(q.depth == 1 && !q.forward && !q.w3c && q.agents && q.configuration);
+	CHECK(q.descriptions == 0 && q.attributes && !q.members);
+	CHECK_STR(q.graph_dir, "LR");
+	CHECK(q.format == PROV_FMT_SVG);
+	prov_query_release(&q);
+	prov_query_release(&q); /* twice is fine */
+}
+
+TEST(query_every_parameter)
+{
+	struct prov_query q;
+
+	CHECK(query("ID=" JA "&ID=" EB "&DEPTH=3&DIRECTION=FORTH&MODEL=W3C&AGENT=0&CONFIGURATION=no"
+		    "&DESCRIPTIONS=2&ATTRIBUTES=false&MEMBERS=1&GD=BT&RESPONSEFORMAT=PROV-JSON"
+		    "&UNKNOWN=whatever",
+		    &q) == 0);
+	CHECK(q.nids == 2 && !strcmp(q.ids[1], EB));
+	CHECK(q.depth == 3 && q.forward && q.w3c && !q.agents && !q.configuration);
+	CHECK(q.descriptions == 2 && !q.attributes && q.members);
+	CHECK_STR(q.graph_dir, "BT");
+	CHECK(q.format == PROV_FMT_JSON);
+	prov_query_release(&q);
+	CHECK(query("ID=" JA "&DEPTH=ALL&DIRECTION=FORWARD&AGENTS=yes&DESCRIPTION=1", &q) == 0);
+	CHECK(q.depth == 10 && q.forward && q.agents && q.descriptions == 1);
+	prov_query_release(&q);
+	CHECK(query("ID=" JA "&DEPTH=1000", &q) == 0 && q.depth == 10); /* capped */
+	prov_query_release(&q);
+	CHECK(query("ID=" JA "&DEPTH=0&MODEL=IVOA&DIRECTION=BACK&AGENT=2", &q) == 0);
+	CHECK(q.depth == 0 && !q.w3c && !q.forward && q.agents); /* OPUS's int(): 2 is on */
+	prov_query_release(&q);
+	static const struct {
+		const char *v;
+		enum prov_format f;
+	} fmts[] = {{"PROV-SVG", PROV_FMT_SVG},
+		    {"PROV-XML", PROV_FMT_XML},
+		    {"PROV-N", PROV_FMT_N},
+		    {"PROV-PNG", PROV_FMT_PNG},
+		    {"DOT", PROV_FMT_DOT},
+		    {"application/json", PROV_FMT_JSON},
+		    {"text/xml", PROV_FMT_XML},
+		    {"image/png", PROV_FMT_PNG},
+		    {"text/provenance-notation", PROV_FMT_N}};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(fmts); i++) {
+		char *a = xasprintf("ID=%s&RESPONSEFORMAT=%s", JA, fmts[i].v);
+		CHECK(query(a, &q) == 0 && q.format == fmts[i].f);
+		prov_query_release(&q);
+		free(a);
+	}
+	static const char *const gds[] = {"LR", "TB", "BT", "RL"};
+	for (size_t i = 0; i < 4; i++) {
+		char *a = xasprintf("ID=%s&GD=%s", JA, gds[i]);
+		CHECK(query(a, &q) == 0 && !strcmp(q.graph_dir, gds[i]));
+		prov_query_release(&q);
+		free(a);
+	}
+}
+
+TEST(query_case_insensitive)
+{
+	struct prov_query q;
+
+	CHECK(query("id=" JA "&depth=all&direction=forth&model=w3c&agents=FALSE&gd=tb"
+		    "&responseformat=prov-xml&Descriptions=1&attributes=No",
+		    &q) == 0);
+	CHECK(q.depth == 10 && q.forward && q.w3c && !q.agents && !q.attributes);
+	CHECK_STR(q.graph_dir, "TB");
+	CHECK(q.format == PROV_FMT_XML && q.descriptions == 1);
+	prov_query_release(&q);
+}
+
+/* Each bad value: OPUS_ERR_INVAL, the reason naming the parameter. */
+TEST(query_bad_values)
+{
+	static const struct {
+		const char *args, *name;
+	} bad[] = {
+	    {"ID=xyz", "ID: "},
+	    {"ID=" JA "0", "ID: "},
+	    {"ID=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "ID: "},
+	    {"ID=f1111111111111111111111111111111a", "ID: "},
+	    {"ID=../etc/passwd", "ID: "},
+	    {"DEPTH=1", "ID: missing"},
+	    {"ID=" JA "&DEPTH=-1", "DEPTH: "},
+	    {"ID=" JA "&DEPTH=two", "DEPTH: "},
+	    {"ID=" JA "&DEPTH=", "DEPTH: "},
+	    {"ID=" JA "&DEPTH=1&DEPTH=2", "DEPTH: given more than once"},
+	    {"ID=" JA "&DIRECTION=UP", "DIRECTION: "},
+	    {"ID=" JA "&MODEL=X", "MODEL: "},
+	    {"ID=" JA "&AGENT=maybe", "AGENTS: "},
+	    {"ID=" JA "&AGENT=1&AGENTS=1", "AGENTS: given more than once"},
+	    {"ID=" JA "&CONFIGURATION=x", "CONFIGURATION: "},
+	    {"ID=" JA "&DESCRIPTIONS=3", "DESCRIPTIONS: "},
+	    {"ID=" JA "&DESCRIPTION=-1", "DESCRIPTIONS: "},
+	    {"ID=" JA "&ATTRIBUTES=", "ATTRIBUTES: "},
+	    {"ID=" JA "&MEMBERS=oui", "MEMBERS: "},
+	    {"ID=" JA "&GD=XY", "GD: "},
+	    {"ID=" JA "&RESPONSEFORMAT=PROV-PDF", "RESPONSEFORMAT: "},
+	};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(bad); i++) {
+		char *copy = xstrdup(bad[i].args), *names[4], *values[4], *save = NULL, *why = NULL;
+		size_t n = 0;
+		struct prov_query q;
+		for (char *t = strtok_r(copy, "&", &save); t; t = strtok_r(NULL, "&", &save)) {
+			char *eq = strchr(t, '=');
+			*eq = '\0';
+			names[n] = t, values[n++] = eq + 1;
+		}
+		int rc = prov_query_parse(&P, (const char *const *)names,
+					  (const char *const *)values, n, NULL, &q, &why);
+		CHECK(rc == OPUS_ERR_INVAL);
+		CHECK(why && !strncmp(why, bad[i].name, strlen(bad[i].name)));
+		if (!why || strncmp(why, bad[i].name, strlen(bad[i].name)))
+			fprintf(stderr, "  %s -> %s\n", bad[i].args, why ? why : "(null)");
+		CHECK(q.ids == NULL && q.nids == 0); /* nothing to release */
+		free(why);
+		free(copy);
+	}
+}
+
+TEST(query_fixed_id_and_many_ids)
+{
+	const char *names[1] = {"ID"}, *values[1] = {JB};
+	const char *dn[1] = {"depth"}, *dv[1] = {"2"};
+	struct prov_query q;
+	char *why = NULL;
+
+	CHECK(prov_query_parse(&P, dn, dv, 1, JA, &q, &why) == 0);
+	CHECK(q.nids == 1 && !strcmp(q.ids[0], JA) && q.depth == 2);
+	prov_query_release(&q);
+	CHECK(prov_query_parse(&P, names, values, 1, JA, &q, &why) == OPUS_ERR_INVAL);
+	CHECK(why && !strncmp(why, "ID: not allowed", 15));
+	free(why);
+	CHECK(prov_query_parse(&P, NULL, NULL, 0, "nothex", &q, &why) == OPUS_ERR_INVAL);
+	free(why);
+	/* ID repeats, up to a cap */
+	const char *many_n[101], *many_v[101];
+	for (int i = 0; i < 101; i++)
+		many_n[i] = "ID", many_v[i] = i % 2 ? JA : EB;
+	CHECK(prov_query_parse(&P, many_n, many_v, 100, NULL, &q, &why) == 0 && q.nids == 100);
+	prov_query_release(&q);
+	CHECK(prov_query_parse(&P, many_n, many_v, 101, NULL, &q, &why) == OPUS_ERR_INVAL);
+	free(why);
+}
+
+/* ---- the graph ---- */
+
+TEST(depth_back_from_a_job)
+{
+	struct store_lineage l;
+	struct prov_graph g;
+
+	chain(&l, false);
+	CHECK(graph("ID=" JC "&DEPTH=0", JC, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QC) && count(&g, PROV_K_ACTIVITY) == 1 && count(&g, PROV_K_ENTITY) == 0);
+	CHECK(count(&g, PROV_K_AGENT) == 0 && g.nrecs == 1);
+	prov_graph_release(&g);
+
+	CHECK(graph("ID=" JC "&DEPTH=1", JC, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QC) && has(&g, QEC) && has(&g, QEB) && has(&g, QEU));
+	CHECK(!has(&g, QB) && !has(&g, QEA) && count(&g, PROV_K_ACTIVITY) == 1);
+	CHECK(has(&g, QC ".param.text") && has(&g, "opus_user:alice") && has(&g, "opus:opusd"));
+	CHECK(has_rel(&g, PROV_K_USED, QC, QEB) && has_rel(&g, PROV_K_GENERATED, QEC, QC));
+	CHECK(has_rel(&g, PROV_K_DERIVED, QEC, QEB) && has_rel(&g, PROV_K_DERIVED, QEC, QEU));
+	CHECK(!has_rel(&g, PROV_K_GENERATED, QEB, QB));
+	prov_graph_release(&g);
+
+	CHECK(graph("ID=" JC "&DEPTH=2", JC, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QB) && has_rel(&g, PROV_K_GENERATED, QEB, QB));
+	CHECK(has_rel(&g, PROV_K_INFORMED, QC, QB));
+	CHECK(!has(&g, QEA) && !has(&g, QB ".param.text")); /* B's entities one step further */
+	prov_graph_release(&g);
+
+	CHECK(graph("ID=" JC "&DEPTH=3", JC, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QEA) && has(&g, QB ".param.text") && !has(&g, QA));
+	CHECK(has_rel(&g, PROV_K_DERIVED, QEB, QEA));
+	prov_graph_release(&g);
+
+	CHECK(graph("ID=" JC "&DEPTH=4", JC, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QA) && !has(&g, QA ".param.text"));
+	CHECK(has_rel(&g, PROV_K_INFORMED, QB, QA) && !has(&g, QA ".param.level"));
+	CHECK(has_rel(&g, PROV_K_USED, QA, QEU)); /* both ends are in: the upload via C */
+	prov_graph_release(&g);
+
+	CHECK(graph("ID=" JC "&DEPTH=ALL", JC, &l, "alice", false, &g) == 0);
+	CHECK(count(&g, PROV_K_ACTIVITY) == 3 && has_rel(&g, PROV_K_USED, QA, QEU));
+	CHECK(has(&g, QA ".param.level"));
+	/* the upload both A and C used is one entity */
+	CHECK(has_rel(&g, PROV_K_USED, QC, QEU) && !has(&g, "opus_store:" ED));
+	prov_graph_release(&g);
+	lin_free(&l);
+}
+
+TEST(depth_forth_from_a_job)
+{
+	struct store_lineage l;
+	struct prov_graph g;
+
+	chain(&l, true);
+	CHECK(graph("ID=" JA "&DEPTH=1&DIRECTION=FORTH", JA, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QA) && has(&g, QEA) && has(&g, QEU) && !has(&g, QB));
+	prov_graph_release(&g);
+	CHECK(graph("ID=" JA "&DEPTH=2&DIRECTION=FORTH", JA, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QB) && has_rel(&g, PROV_K_USED, QB, QEA) && !has(&g, QEB));
+	prov_graph_release(&g);
+	CHECK(graph("ID=" JA "&DEPTH=3&DIRECTION=FORTH", JA, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QEB) && !has(&g, QC));
+	prov_graph_release(&g);
+	CHECK(graph("ID=" JA "&DEPTH=4&DIRECTION=FORTH", JA, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QC) && !has(&g, QEC));
+	CHECK(has_rel(&g, PROV_K_USED, QC, QEU)); /* C used the upload A used too */
+	prov_graph_release(&g);
+	/* D is bob's: never in alice's answer, nor the relation to it */
+	CHECK(graph("ID=" JA "&DEPTH=ALL&DIRECTION=FORTH", JA, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QEC) && !has(&g, QD) && !has(&g, "opus_user:bob"));
+	for (size_t i = 0; i < g.nrecs; i++)
+		for (int k = 0; k < 3; k++)
+			CHECK(!g.recs[i].args[k] || !strstr(g.recs[i].args[k], JD));
+	prov_graph_release(&g);
+	/* an admin sees every owner's */
+	CHECK(graph("ID=" JA "&DEPTH=ALL&DIRECTION=FORTH", JA, &l, "root", true, &g) == 0);
+	CHECK(has(&g, QD) && has_rel(&g, PROV_K_USED, QD, QEC) && has(&g, "opus_user:bob"));
+	prov_graph_release(&g);
+	lin_free(&l);
+}
+
+TEST(depth_from_an_entity)
+{
+	struct store_lineage l;
+	struct prov_graph g;
+
+	from_eb(&l, false);
+	CHECK(graph("ID=" EB "&DEPTH=0", EB, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QEB) && g.nrecs == 1);
+	prov_graph_release(&g);
+	CHECK(graph("ID=" EB "&DEPTH=1", EB, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QB) && has_rel(&g, PROV_K_GENERATED, QEB, QB) && !has(&g, QEA));
+	prov_graph_release(&g);
+	CHECK(graph("ID=" EB "&DEPTH=2", EB, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QEA) && !has(&g, QA) && has(&g, QB ".param.text"));
+	prov_graph_release(&g);
+	CHECK(graph("ID=" EB "&DEPTH=3", EB, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QA) && !has(&g, QEU));
+	prov_graph_release(&g);
+	CHECK(graph("ID=" EB "&DEPTH=4", EB, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QEU) && has_rel(&g, PROV_K_USED, QA, QEU));
+	prov_graph_release(&g);
+	lin_free(&l);
+
+	from_eb(&l, true);
+	CHECK(graph("ID=" EB "&DEPTH=1&DIRECTION=FORTH", EB, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QC) && has_rel(&g, PROV_K_USED, QC, QEB) && !has(&g, QEC));
+	prov_graph_release(&g);
+	CHECK(graph("ID=" EB "&DEPTH=2&DIRECTION=FORTH", EB, &l, "alice", false, &g) == 0);
+	CHECK(has(&g, QEC) && has(&g, QEU) && !has(&g, QD));
+	prov_graph_release(&g);
+	lin_free(&l);
+}
+
+TEST(owner_filtering)
+{
+	struct store_lineage l;
+	struct prov_graph g;
+
+	chain(&l, false);
+	CHECK(graph("ID=" JC, JC, &l, "bob", false, &g) == OPUS_ERR_NOTFOUND);
+	CHECK(g.nrecs == 0);
+	CHECK(graph("ID=" JC, JC, &l, NULL, false, &g) == OPUS_ERR_NOTFOUND); /* anonymous */
+	CHECK(graph("ID=" JC, JC, &l, "bob", true, &g) == 0);
+	prov_graph_release(&g);
+	/* a start that is not in its lineage (unknown id) */
+	CHECK(graph("ID=" JD, JD, &l, "alice", false, &g) == OPUS_ERR_NOTFOUND);
+	lin_free(&l);
+	from_eb(&l, false);
+	free(l.entities[1].owner);
+	l.entities[1].owner = xstrdup("bob"); /* eb is bob's */
+	CHECK(graph("ID=" EB, EB, &l, "alice", false, &g) == OPUS_ERR_NOTFOUND);
+	lin_free(&l);
+	/* anonymous jobs are the anonymous user's */
+	memset(&l, 0, sizeof(l));
+	add_act(&l, JA, NULL, 0);
+	add_ent(&l, EA, JA, NULL);
+	CHECK(graph("ID=" JA, JA, &l, NULL, false, &g) == 0);
+	CHECK(has(&g, QEA) && has(&g, "opus_user:anonymous"));
+	prov_graph_release(&g);
+	CHECK(graph("ID=" JA, JA, &l, "alice", false, &g) == OPUS_ERR_NOTFOUND);
+	lin_free(&l);
+}
+
+TEST(merged_starts_and_invalidation)
+{
+	struct store_lineage l1, l2;
+	struct prov_query q;
+	struct prov_build b = {.q = &q, .user = "alice", .base_url = BASE, .jdl_of = jdl_of};
+	struct prov_graph g;
+	size_t nrel;
+
+	chain(&l1, false);
+	from_eb(&l2, false);
+	l2.entities[1].invalidation_time = 1700000009000;
+	l2.entities[1].invalidated_by = xstrdup(JB);
+	struct prov_source src[2] = {{JC, &l1}, {EB, &l2}};
+	CHECK(query("ID=" JC "&ID=" EB "&DEPTH=1", &q) == 0);
+	CHECK(prov_graph_build(&b, src, 2, &g) == 0);
+	/* C's depth 1 and eb's depth 1 (B) */
+	CHECK(has(&g, QC) && has(&g, QB) && has(&g, QEB) && has(&g, QEC));
+	CHECK(has_rel(&g, PROV_K_GENERATED, QEB, QB) && has_rel(&g, PROV_K_USED, QC, QEB));
+	CHECK(has_rel(&g, PROV_K_INVALIDATED, QEB, QB));
+	nrel = count(&g, PROV_K_USED);
+	prov_graph_release(&g);
+	/* the same start twice states everything once */
+	struct prov_source twice[2] = {{JC, &l1}, {JC, &l1}};
+	CHECK(prov_graph_build(&b, twice, 2, &g) == 0);
+	CHECK(count(&g, PROV_K_USED) == 2 && nrel >= 2);
+	CHECK(count(&g, PROV_K_ACTIVITY) == 1);
+	prov_graph_release(&g);
+	prov_query_release(&q);
+	lin_free(&l1);
+	lin_free(&l2);
+}
+
+TEST(model_w3c_has_no_voprov)
+{
+	char *ivoa = json_of("ID=" JC "&DESCRIPTIONS=2&MEMBERS=1");
+	char *w3c = json_of("ID=" JC "&DESCRIPTIONS=2&MEMBERS=1&MODEL=W3C");
+
+	CHECK(strstr(ivoa, "voprov:Parameter") && strstr(ivoa, "voprov:wasConfiguredBy"));
+	CHECK(strstr(ivoa, "voprov:ActivityDescription") && strstr(ivoa, PROV_NS_VOPROV));
+	CHECK(!strstr(w3c, "voprov"));
+	CHECK(strstr(w3c, "prov:Plan") && strstr(w3c, "hadMember"));
+	free(ivoa);
+	free(w3c);
+}
+
+/* AGENT, CONFIGURATION, DESCRIPTIONS, ATTRIBUTES, MEMBERS each change the answer. */
+TEST(flags_change_the_output)
+{
+	char *base = json_of("ID=" JC);
+	char *no_agents = json_of("ID=" JC "&AGENT=0");
+	char *no_conf = json_of("ID=" JC "&CONFIGURATION=0");
+	char *desc1 = json_of("ID=" JC "&DESCRIPTIONS=1");
+	char *desc2 = json_of("ID=" JC "&DESCRIPTIONS=2");
+	char *no_attr = json_of("ID=" JC "&ATTRIBUTES=0");
+	char *members = json_of("ID=" JC "&MEMBERS=1");
+
+	CHECK(strstr(base, "opus_user:alice") && strstr(base, "wasAssociatedWith"));
+	CHECK(strstr(base, "opus_jdl:test_activity_2.contact") &&
+	      strstr(base, "mailto:admin@opus"));
+	CHECK(strstr(base, "prov:SoftwareAgent") && strstr(base, "opusd 9.9"));
+	CHECK(!strstr(no_agents, "opus_user:") && !strstr(no_agents, "wasAssociatedWith"));
+	char *d2 = json_of("ID=" JC "&DEPTH=2"),
+	     *d2_no_agents = json_of("ID=" JC "&DEPTH=2&AGENT=0");
+	CHECK(!strstr(base, "wasAttributedTo")); /* an entity's agent is one step further */
+	CHECK(strstr(d2, "wasAttributedTo") && !strstr(d2_no_agents, "wasAttributedTo"));
+	free(d2), free(d2_no_agents);
+	CHECK(strstr(base, "voprov:Parameter") && strstr(base, "\"opus:isDefault\": true"));
+	CHECK(!strstr(no_conf, "voprov:Parameter") && !strstr(no_conf, ".param."));
+	CHECK(!strstr(base, "ActivityDescription") && strstr(desc1, "voprov:ActivityDescription"));
+	CHECK(strstr(desc1, "voprov:UsageDescription") && strstr(desc1, "ParameterDescription"));
+	CHECK(!strstr(desc1, "voprov:contentType") && strstr(desc2, "voprov:contentType"));
+	CHECK(!strstr(desc1, "voprov:default") && strstr(desc2, "\"voprov:default\": \"!\""));
+	CHECK(!strstr(desc1, "isDescribedBy\"") || strstr(desc1, "voprov:isDescribedBy"));
+	CHECK(strstr(base, "opus:wallTimeMs") && !strstr(no_attr, "opus:wallTimeMs"));
+	CHECK(strstr(no_attr, "opus:sha256")); /* every file entity carries its sha256 */
+	CHECK(strstr(members, "prov:Collection") && strstr(members, "hadMember"));
+	CHECK(!strstr(base, "hadMember"));
+	CHECK(strstr(base, "opus:errorSummary") == NULL); /* C completed */
+	free(base), free(no_agents), free(no_conf), free(desc1), free(desc2), free(no_attr);
+	free(members);
+}
+
+/* ---- the writers ---- */
+
+TEST(json_shape)
+{
+	char *s = json_of("ID=" JC "&DEPTH=ALL&DESCRIPTIONS=2&MEMBERS=1");
+	json_error_t err;
+	json_t *root = json_loads(s, 0, &err), *v;
+
+	CHECK(root != NULL);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(root, "prefix"), "opus_store")),
+		  BASE "/store/?ID=");
+	v = json_object_get(json_object_get(root, "activity"), QB);
+	CHECK(v && json_is_string(json_object_get(v, "prov:startTime")));
+	CHECK_STR(json_string_value(json_object_get(v, "opus:phase")), "ERROR");
+	CHECK(strstr(json_string_value(json_object_get(v, "opus:errorSummary")), "<failed> &"));
+	CHECK(json_integer_value(json_object_get(v, "opus:wallTimeMs")) == 1500);
+	v = json_object_get(json_object_get(root, "entity"), QEU);
+	CHECK(v && json_integer_value(json_object_get(v, "opus:size")) == 42);
+	CHECK_STR(json_string_value(json_object_get(v, "opus:source")), "upload:up load.txt");
+	CHECK_STR(json_string_value(json_object_get(v, "prov:location")), BASE "/store/?ID=" EU);
+	/* every relation key is anonymous */
+	const char *key;
+	json_t *group;
+	json_object_foreach(json_object_get(root, "used"), key, group)
+	    CHECK(!strncmp(key, "_:", 2));
+	/* the description's two types as an array */
+	json_object_foreach(json_object_get(root, "entity"), key, group)
+	{
+		json_t *t = json_object_get(group, "prov:type");
+		if (strstr(key, "opus_jdl:") && !strchr(key + 9, 'u') && json_is_array(t))
+			CHECK(json_array_size(t) == 2);
+	}
+	json_decref(root);
+	free(s);
+}
+
+static bool xsd_valid(const char *doc)
+{
+	xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt("tests/schemas/prov/prov.xsd");
+	xmlSchemaPtr schema = pc ? xmlSchemaParse(pc) : NULL;
+	xmlSchemaValidCtxtPtr vc = schema ? xmlSchemaNewValidCtxt(schema) : NULL;
+	xmlDocPtr d = xmlReadMemory(doc, (int)strlen(doc), "prov.xml", NULL, XML_PARSE_NONET);
+	bool ok = vc && d && xmlSchemaValidateDoc(vc, d) == 0;
+
+	xmlFreeDoc(d);
+	xmlSchemaFreeValidCtxt(vc);
+	xmlSchemaFree(schema);
+	xmlSchemaFreeParserCtxt(pc);
+	return ok;
+}
+
+TEST(xml_valid_against_the_schema)
+{
+	static const char *const queries[] = {
+	    "ID=" JC "&DEPTH=ALL&DESCRIPTIONS=2&MEMBERS=1",
+	    "ID=" JC "&DEPTH=ALL&DESCRIPTIONS=2&MEMBERS=1&MODEL=W3C",
+	    "ID=" JC "&DEPTH=0",
+	    "ID=" JC "&ATTRIBUTES=0&AGENT=0",
+	};
+	struct store_lineage l;
+
+	chain(&l, false);
+	l.entities[0].invalidation_time = 1700000009000; /* a wasInvalidatedBy with no activity */
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(queries); i++) {
+		struct prov_graph g;
+		CHECK(graph(queries[i], JC, &l, "alice", false, &g) == 0);
+		char *x = render(&g, PROV_FMT_XML);
+		CHECK(xsd_valid(x));
+		if (i == 0) {
+			CHECK(strstr(x, "<prov:wasInvalidatedBy>") &&
+			      strstr(x, "xsi:type=\"xsd:long\""));
+			CHECK(strstr(x, "&lt;failed&gt; &amp;") && !strstr(x, "\x01"));
+			CHECK(strstr(x, "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\""));
+		}
+		free(x);
+		prov_graph_release(&g);
+	}
+	/* the check itself refuses an invalid document */
+	CHECK(!xsd_valid("<prov:document xmlns:prov=\"http://www.w3.org/ns/prov#\"><prov:entity "
+			 "prov:id=\"a/b\"/></prov:document>"));
+	lin_free(&l);
+}
+
+TEST(provn_shape)
+{
+	struct store_lineage l;
+	struct prov_graph g;
+	char *n;
+	int depth = 0;
+
+	chain(&l, false);
+	l.entities[0].invalidation_time = 1700000009000;
+	CHECK(graph("ID=" JC "&DEPTH=ALL&DESCRIPTIONS=2&MEMBERS=1", JC, &l, "alice", false, &g) ==
+	      0);
+	n = render(&g, PROV_FMT_N);
+	CHECK(!strncmp(n, "document\n", 9) && strstr(n, "endDocument\n"));
+	CHECK(strstr(n, "  prefix opus_job <" BASE "/rest/>\n") && !strstr(n, "prefix prov "));
+	CHECK(strstr(n, "activity(" QC ", 2023-11-14T22:13:21.000Z, 2023-11-14T22:13:22.500Z, ["));
+	CHECK(strstr(n, "used(" QC ", " QEB ", -, [prov:role=\"input\"])"));
+	CHECK(strstr(n, "wasDerivedFrom(" QEC ", " QEB ", " QC ", -, -)"));
+	CHECK(strstr(n, "wasInvalidatedBy(" QEA ", -, 2023-11-14T22:13:29.000Z)"));
+	CHECK(strstr(n, "opus:size=\"42\" %% xsd:long") &&
+	      strstr(n, "prov:type='voprov:Parameter'"));
+	CHECK(strstr(n, "\\\"said\\\" so\\n?")); /* escaped, control character replaced */
+	for (const char *c = n; *c; c++) {
+		if (*c == '"') /* skip string literals */
+			for (c++; *c && *c != '"'; c++)
+				c += *c == '\\';
+		depth += (*c == '(' || *c == '[') - (*c == ')' || *c == ']');
+		CHECK(depth >= 0);
+	}
+	CHECK(depth == 0);
+	free(n);
+	prov_graph_release(&g);
+	lin_free(&l);
+}
+
+TEST(dot_svg_png)
+{
+	struct store_lineage l;
+	struct prov_graph g;
+	struct sbuf svg = SBUF_INIT, png = SBUF_INIT;
+	char *dot;
+
+	chain(&l, false);
+	CHECK(graph("ID=" JC "&DEPTH=ALL&DESCRIPTIONS=1&GD=TB", JC, &l, "alice", false, &g) == 0);
+	dot = render(&g, PROV_FMT_DOT);
+	CHECK(!strncmp(dot, "digraph provenance {\n  rankdir=TB;", 34));
+	CHECK(strstr(dot, "\"" QC "\" [shape=box, style=filled, fillcolor=\"#9FB1FC\""));
+	CHECK(strstr(dot, "\"" QEC "\" [shape=ellipse, style=filled, fillcolor=\"#FFFC87\""));
+	CHECK(strstr(dot, "[shape=house, style=filled, fillcolor=\"#FED37F\""));
+	CHECK(strstr(dot, "URL=\"" BASE "/rest/copy/" JC "\""));
+	CHECK(strstr(dot, "URL=\"" BASE "/store/?ID=" EC "\""));
+	CHECK(strstr(dot, "\"" QC "\" -> \"" QEB "\" [color="));
+	CHECK(strstr(dot, "\\\"said\\\"")); /* quotes escaped */
+	pthread_mutex_init(&P.gvc_lock, NULL);
+	CHECK(prov_svg_render(&P, &g, "svg", &svg) == 0);
+	xmlDocPtr d = xmlReadMemory(svg.buf, (int)svg.len, "p.svg", NULL, XML_PARSE_NONET);
+	CHECK(d && !strcmp((const char *)xmlDocGetRootElement(d)->name, "svg"));
+	xmlFreeDoc(d);
+	CHECK(strstr(sbuf_str(&svg), BASE "/rest/copy/" JC));
+	CHECK(prov_svg_render(&P, &g, "png", &png) == 0);
+	CHECK(png.len > 8 && !memcmp(png.buf, "\x89PNG\r\n\x1a\n", 8));
+	prov_svg_close(&P);
+	pthread_mutex_destroy(&P.gvc_lock);
+	sbuf_release(&svg);
+	sbuf_release(&png);
+	free(dot);
+	prov_graph_release(&g);
+	lin_free(&l);
+}
+
+/* With PROV_DUMP=dir, the chain's documents in every format go to dir
+ * (doc.json, doc.xml, doc.provn, doc.dot), for tests/tools/prov_check.py
+ * by hand: python prov loads them and compares. */
+TEST(dump_for_prov_check)
+{
+	static const struct {
+		enum prov_format f;
+		const char *name;
+	} files[] = {{PROV_FMT_JSON, "doc.json"},
+		     {PROV_FMT_XML, "doc.xml"},
+		     {PROV_FMT_N, "doc.provn"},
+		     {PROV_FMT_DOT, "doc.dot"}};
+	const char *dir = getenv("PROV_DUMP");
+	const char *args = getenv("PROV_DUMP_QUERY");
+	struct store_lineage l;
+	struct prov_graph g;
+
+	if (!dir)
+		return;
+	chain(&l, false);
+	l.entities[0].invalidation_time = 1700000009000;
+	CHECK(graph(args ? args : "ID=" JC "&DEPTH=ALL&DESCRIPTIONS=2&MEMBERS=1", JC, &l, "alice",
+		    false, &g) == 0);
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(files); i++) {
+		char *doc = render(&g, files[i].f), *path = xasprintf("%s/%s", dir, files[i].name);
+		CHECK(file_write_all(path, doc, strlen(doc), 0644) == 0);
+		free(doc);
+		free(path);
+	}
+	prov_graph_release(&g);
+	lin_free(&l);
+}
+
+/* Hubs drawn beside each relation; too large a drawing refused. */
+TEST(dot_hubs_and_drawing_cap)
+{
+	struct store_lineage l = {0};
+	struct prov_graph g = {0};
+	char id[UWS_ID_LEN + 1], *dot;
+	bool is_new;
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "%032x", i + 1);
+		add_act(&l, id, "alice", i == 0 ? 0 : 1);
+	}
+	snprintf(id, sizeof(id), "%032x", 1);
+	CHECK(graph("ID=00000000000000000000000000000001&DEPTH=3", id, &l, "alice", false, &g) ==
+	      0);
+	dot = render(&g, PROV_FMT_DOT);
+	size_t copies = 0;
+	for (const char *c = dot; (c = strstr(c, "tooltip=\"opus:opusd\"")); c++)
+		copies++;
+	CHECK(!strstr(dot, "\"opus:opusd\" [") && copies == 6); /* one beside each job */
+	CHECK(strstr(dot, "-> \"opus:opusd#"));
+	free(dot);
+	prov_graph_release(&g);
+	lin_free(&l);
+	memset(&g, 0, sizeof(g));
+	for (int i = 0; i <= PROV_DRAW_MAX_NODES; i++) {
+		char *e = xasprintf("opus_store:e%d", i);
+		prov_graph_element(&g, PROV_K_ENTITY, PROV_S_FILE, e, &is_new);
+		free(e);
+	}
+	struct sbuf out = SBUF_INIT;
+	CHECK(prov_svg_render(&P, &g, "svg", &out) == OPUS_ERR_TOOBIG && out.len == 0);
+	prov_graph_release(&g);
+}
+
+TEST(names_and_text)
+{
+	struct sbuf sb = SBUF_INIT;
+	char *c;
+
+	prov_qname_local(&sb, "0abc/d e.f-g_h");
+	CHECK_STR(sbuf_str(&sb), "_0abc_d_e.f-g_h");
+	sbuf_reset(&sb);
+	prov_qname_local(&sb, "-x");
+	CHECK_STR(sbuf_str(&sb), "_-x");
+	sbuf_release(&sb);
+	c = prov_text_clean("a\x01\tb\n\xff\xc3\xa9\xed\xa0\x80z");
+	CHECK_STR(c, "a?\tb\n?\xc3\xa9???z");
+	free(c);
+}
+
+int main(void)
+{
+	char *err = NULL;
+
+	if (jdl_parse_file("jobdefs/test_activity_2.xml", NULL, &J, &err)) {
+		fprintf(stderr, "jdl: %s\n", err);
+		return 1;
+	}
+	RUN(query_defaults);
+	RUN(query_every_parameter);
+	RUN(query_case_insensitive);
+	RUN(query_bad_values);
+	RUN(query_fixed_id_and_many_ids);
+	RUN(depth_back_from_a_job);
+	RUN(depth_forth_from_a_job);
+	RUN(depth_from_an_entity);
+	RUN(owner_filtering);
+	RUN(merged_starts_and_invalidation);
+	RUN(model_w3c_has_no_voprov);
+	RUN(flags_change_the_output);
+	RUN(json_shape);
+	RUN(xml_valid_against_the_schema);
+	RUN(provn_shape);
+	RUN(dot_svg_png);
+	RUN(dot_hubs_and_drawing_cap);
+	RUN(names_and_text);
+	RUN(dump_for_prov_check);
+	jdl_unref(J);
+	xmlCleanupParser();
+	return CHECK_DONE();
+}
