@@ -593,10 +593,11 @@ TEST(destruction_in_the_past)
 
 TEST(delete_removes_dir)
 {
-	char id[UWS_ID_LEN + 1];
+	char id[UWS_ID_LEN + 1], text[17];
 	struct uws_job job = {0};
 
-	create("copy", true, 0, id, NULL);
+	rand_hex(text, 8); /* an output no other job has: its blob is this job's only */
+	create("copy", true, 0, id, "text", text, NULL);
 	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
 	CHECK(dir_exists(id));
 	CHECK(store_job_get(st, id, &job) == 0);
