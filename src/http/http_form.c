@@ -20,7 +20,7 @@ static struct http_field *field_add(struct http_request *req, const char *name)
 	size_t n = req->nfields;
 	/* Doubling (the capacity is the next power of two): a form of many
 	 * fields costs linear time, not a copy of the array per field. */
-	if (n == 0 || (n & (n - 1)) == 0)
+	if (!req->fields || (n & (n - 1)) == 0)
 		req->fields = xrealloc(req->fields, (n ? 2 * n : 1) * sizeof(*req->fields));
 	f = &req->fields[req->nfields++];
 	memset(f, 0, sizeof(*f));
