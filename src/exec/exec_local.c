@@ -3,7 +3,8 @@
  * `bash SCRIPT` (posix_spawn cannot join a cgroup, drop privileges or set
  * limits); the child only makes async-signal-safe calls, and a close-on-exec
  * pipe tells the parent whether it reached execve (libuv's way). One reaper
- * thread blocks in waitpid(-1) while children run and reports each exit.
+ * thread blocks in wait4(-1) while children run and reports each exit with
+ * what it cost (the leader's rusage, or the job's cgroup v2 counters).
  *
  * The child gets, in this order: default signal dispositions, its cgroups
  * (joined before anything of the job runs), a process group of its own,
@@ -125,7 +126,63 @@ static void local_kill_rest(struct local_child *c)
 	c->has_cg = false;
 }
 
-static void local_report(struct exec *ex, struct local_child *c, int status, bool known)
+/* What a run cost; -1: unknown. */
+struct local_cost {
+	int64_t cpu_ms, max_rss_kb;
+};
+
+/* wait4's rusage of the leader: itself and the descendants it reaped. */
+static struct local_cost cost_of_rusage(const struct rusage *ru)
+{
+	struct local_cost c = {
+	    .cpu_ms = (int64_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000 +
+		      (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1000,
+	    .max_rss_kb = ru->ru_maxrss,
+	};
+	return c;
+}
+
+/* A number after `key` in a cgroup file ("usage_usec 123"), or the file's
+ * only number when key is NULL; -1 when absent. */
+static int64_t cg_read_number(const char *dir, const char *file, const char *key)
+{
+	char *path = xasprintf("%s/%s", dir, file), *buf = NULL;
+	size_t len = 0, kl = key ? strlen(key) : 0;
+	int64_t v = -1;
+
+	if (file_read_all(path, 65536, &buf, &len) == 0) {
+		for (const char *line = buf; line && *line; line = strchr(line, '\n')) {
+			line += *line == '\n';
+			if (!key || (strncmp(line, key, kl) == 0 && line[kl] == ' ')) {
+				v = strtoll(line + kl, NULL, 10);
+				break;
+			}
+		}
+	}
+	free(buf);
+	free(path);
+	return v;
+}
+
+/* The job's cgroup v2 counts every process it had, reaped or not: its CPU
+ * time (cpu.stat) and peak memory (memory.peak, where the kernel has it). */
+static void cost_of_cgroup(const struct local_child *c, struct local_cost *cost)
+{
+	const char *dir = c->has_cg ? c->cg.dir[EXEC_CG_V2] : NULL;
+	int64_t usec, peak;
+
+	if (!dir)
+		return;
+	usec = cg_read_number(dir, "cpu.stat", "usage_usec");
+	peak = cg_read_number(dir, "memory.peak", NULL);
+	if (usec >= 0)
+		cost->cpu_ms = usec / 1000;
+	if (peak >= 0)
+		cost->max_rss_kb = peak / 1024;
+}
+
+static void local_report(struct exec *ex, struct local_child *c, int status, bool known,
+			 struct local_cost cost)
 {
 	struct exec_exit ee = {
 	    .job_id = c->job_id,
@@ -133,6 +190,8 @@ static void local_report(struct exec *ex, struct local_child *c, int status, boo
 	    .exited = known && WIFEXITED(status),
 	    .exit_code = known && WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	    .term_signal = known && WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+	    .cpu_ms = cost.cpu_ms,
+	    .max_rss_kb = cost.max_rss_kb,
 	};
 	ex->on_exit(ex->ctx, &ee);
 	free(c->job_id);
@@ -153,14 +212,14 @@ static void local_report_lost(struct exec *ex, struct local *l)
 				  c->job_id);
 			pthread_mutex_unlock(&l->lock);
 			local_kill_rest(c);
-			local_report(ex, c, 0, false);
+			local_report(ex, c, 0, false, (struct local_cost){-1, -1});
 			pthread_mutex_lock(&l->lock);
 		}
 	}
 }
 
 /*
- * The reaper. It blocks in waitpid(-1) only while children of ours run
+ * The reaper. It blocks in wait4(-1) only while children of ours run
  * (nrunning > 0, which only it decreases), else on the condition variable.
  * local_close() wakes it from waitpid() with a child that exits at once.
  */
@@ -169,9 +228,11 @@ static void *local_reaper(void *arg)
 	struct exec *ex = arg;
 	struct local *l = ex->priv;
 	int status = 0;
+	struct rusage ru;
 
 	pthread_mutex_lock(&l->lock);
 	for (;;) {
+		struct local_cost cost;
 		uint64_t nstarts;
 		pid_t pid;
 		int err;
@@ -183,7 +244,7 @@ static void *local_reaper(void *arg)
 			break;
 		nstarts = l->nstarts;
 		pthread_mutex_unlock(&l->lock);
-		pid = waitpid(-1, &status, 0);
+		pid = wait4(-1, &status, 0, &ru);
 		err = errno;
 		pthread_mutex_lock(&l->lock);
 		if (pid < 0) {
@@ -201,8 +262,10 @@ static void *local_reaper(void *arg)
 		if (kill(-pid, SIGKILL) < 0 && errno != ESRCH)
 			log_warn("exec: kill group %d: %s", (int)pid, strerror(errno));
 		pthread_mutex_unlock(&l->lock);
+		cost = cost_of_rusage(&ru);
+		cost_of_cgroup(c, &cost);
 		local_kill_rest(c);
-		local_report(ex, c, status, true);
+		local_report(ex, c, status, true, cost);
 		pthread_mutex_lock(&l->lock);
 	}
 	pthread_mutex_unlock(&l->lock);

@@ -20,8 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define COPY_CHUNK (256 * 1024)
-
 int fetch_global_init(void)
 {
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : OPUS_ERR_INTERNAL;
@@ -133,6 +131,7 @@ struct xfer {
 	const struct fetch_policy *p;
 	fetch_cancel_flag *cancel;
 	int fd;
+	struct sha256_stream *hash; /* of what was written */
 	int64_t written;
 	bool too_big;
 	bool write_failed;
@@ -181,6 +180,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
 		}
 		off += (size_t)w;
 	}
+	sha256_add(x->hash, data, len);
 	x->written += (int64_t)len;
 	return len;
 }
@@ -281,9 +281,10 @@ static int part_finish(int fd, char *part, const char *dest, int ret, char **why
 }
 
 static int download_http(const struct fetch_policy *p, const char *url, const char *dest,
-			 fetch_cancel_flag *cancel, char **ctype_out, char **why_out)
+			 fetch_cancel_flag *cancel, char **ctype_out, char sha256_out[65],
+			 char **why_out)
 {
-	struct xfer x = {.p = p, .cancel = cancel, .fd = -1};
+	struct xfer x = {.p = p, .cancel = cancel, .fd = -1, .hash = sha256_begin()};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *part = NULL;
 	CURL *h = curl_easy_init();
@@ -309,25 +310,22 @@ static int download_http(const struct fetch_policy *p, const char *url, const ch
 	} else {
 		free(part);
 	}
+	if (ret == 0)
+		sha256_end(x.hash, sha256_out);
+	else
+		sha256_abandon(x.hash);
 	free(x.refused);
 	curl_easy_cleanup(h);
 	return ret;
 }
 
-/* One chunk: copy_file_range, or read+write where the kernel cannot (EXDEV, ...). */
-static ssize_t copy_chunk(int in, int out, bool *plain)
+/* One chunk, read, hashed and written (read and write, not
+ * copy_file_range: the bytes are hashed as they pass). */
+static ssize_t copy_chunk(int in, int out, struct sha256_stream *h)
 {
-	char buf[16384];
-	ssize_t n, off = 0;
+	char buf[65536];
+	ssize_t n = read(in, buf, sizeof(buf)), off = 0;
 
-	if (!*plain) {
-		n = copy_file_range(in, NULL, out, NULL, COPY_CHUNK, 0);
-		if (n >= 0 ||
-		    (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP))
-			return n;
-		*plain = true;
-	}
-	n = read(in, buf, sizeof(buf));
 	while (n > 0 && off < n) {
 		ssize_t w = write(out, buf + off, (size_t)(n - off));
 		if (w < 0 && errno == EINTR)
@@ -336,22 +334,24 @@ static ssize_t copy_chunk(int in, int out, bool *plain)
 			return -1;
 		off += w;
 	}
+	if (n > 0)
+		sha256_add(h, buf, (size_t)n);
 	return n;
 }
 
 /* Copies what remains of in into out, capped; 0 or a reason. The cancel flag
  * is read before each chunk, so a copy stops within one chunk of being asked. */
-static int copy_fd(int in, int out, int64_t max_bytes, fetch_cancel_flag *cancel, char **why_out)
+static int copy_fd(int in, int out, int64_t max_bytes, fetch_cancel_flag *cancel,
+		   struct sha256_stream *h, char **why_out)
 {
 	int64_t total = 0;
-	bool plain = false;
 	for (;;) {
 		ssize_t n;
 		if (cancelled(cancel)) {
 			*why_out = xstrdup("cancelled");
 			return OPUS_ERR_IO;
 		}
-		n = copy_chunk(in, out, &plain);
+		n = copy_chunk(in, out, h);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -411,8 +411,9 @@ static int open_regular(const char *src, char **why_out)
 }
 
 int fetch_copy_file(const char *src, const char *dest, int64_t max_bytes, fetch_cancel_flag *cancel,
-		    char **why_out)
+		    char sha256_out[65], char **why_out)
 {
+	struct sha256_stream *h;
 	char *part = NULL;
 	int in, out, ret;
 
@@ -426,14 +427,21 @@ int fetch_copy_file(const char *src, const char *dest, int64_t max_bytes, fetch_
 		close(in);
 		return OPUS_ERR_IO;
 	}
-	ret = copy_fd(in, out, max_bytes, cancel, why_out);
+	h = sha256_begin();
+	ret = copy_fd(in, out, max_bytes, cancel, h, why_out);
 	close(in);
-	return part_finish(out, part, dest, ret, why_out);
+	ret = part_finish(out, part, dest, ret, why_out);
+	if (ret == 0)
+		sha256_end(h, sha256_out);
+	else
+		sha256_abandon(h);
+	return ret;
 }
 
 /* file://: the path with its links resolved must still be below a root. */
 static int copy_below_root(const struct fetch_policy *p, const struct fetch_ref *r,
-			   const char *dest, fetch_cancel_flag *cancel, char **why_out)
+			   const char *dest, fetch_cancel_flag *cancel, char sha256_out[65],
+			   char **why_out)
 {
 	char real[PATH_MAX];
 	if (!realpath(r->path, real)) {
@@ -444,19 +452,19 @@ static int copy_below_root(const struct fetch_policy *p, const struct fetch_ref 
 		*why_out = xasprintf("%s leads outside the directories opusd may read", r->path);
 		return OPUS_ERR_FORBIDDEN;
 	}
-	return fetch_copy_file(real, dest, p->max_bytes, cancel, why_out);
+	return fetch_copy_file(real, dest, p->max_bytes, cancel, sha256_out, why_out);
 }
 
 int fetch_download(const struct fetch_policy *p, const struct fetch_ref *r, const char *dest,
-		   fetch_cancel_flag *cancel, char **ctype_out, char **why_out)
+		   fetch_cancel_flag *cancel, char **ctype_out, char sha256_out[65], char **why_out)
 {
 	*why_out = NULL;
 	if (ctype_out)
 		*ctype_out = NULL;
 	if (r->kind == FETCH_FILE)
-		return copy_below_root(p, r, dest, cancel, why_out);
+		return copy_below_root(p, r, dest, cancel, sha256_out, why_out);
 	if (r->kind == FETCH_HTTP)
-		return download_http(p, r->url, dest, cancel, ctype_out, why_out);
+		return download_http(p, r->url, dest, cancel, ctype_out, sha256_out, why_out);
 	*why_out = xstrdup("a stored entity is copied, not downloaded");
 	return OPUS_ERR_INTERNAL;
 }

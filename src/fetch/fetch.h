@@ -3,8 +3,9 @@
  * not uploaded. A value given for an input (a Used entity or a file
  * parameter) is a reference of one of three kinds:
  *   - a stored entity of opusd: "{job id}/{result id}" (a result of an earlier
- *     job), or the absolute URL of that result under this server's base URL;
- *     it is copied from the earlier job's directory, never downloaded;
+ *     job), the absolute URL of that result under this server's base URL, or
+ *     an entity id ('e' and 32 hex digits); it is linked from the entity
+ *     store, never downloaded;
  *   - a URL: http and https (downloaded with libcurl), file:// (copied, only
  *     below one of the configured roots); any other scheme is refused;
  *   - an ID: anything else, put into the description's url template in
@@ -50,10 +51,11 @@ enum fetch_kind {
 
 struct fetch_ref {
 	enum fetch_kind kind;
-	char *url;	 /* HTTP and FILE: the URL (after template expansion) */
-	char *path;	 /* FILE: the decoded absolute path (not yet resolved) */
-	char job_id[33]; /* ENTITY */
-	char *result_id; /* ENTITY */
+	char *url;	    /* HTTP and FILE: the URL (after template expansion) */
+	char *path;	    /* FILE: the decoded absolute path (not yet resolved) */
+	char job_id[33];    /* ENTITY: a job's result, with result_id; "" for an entity id */
+	char *result_id;    /* ENTITY */
+	char entity_id[34]; /* ENTITY: 'e' and 32 hex digits; "" for a job's result */
 };
 
 int fetch_global_init(void) OPUS_WUR;
@@ -84,12 +86,14 @@ typedef atomic_int fetch_cancel_flag;
 /*
  * Downloads an HTTP or FILE reference into `dest` (created, mode 0640; it
  * must not exist). On success *ctype_out (may be NULL) receives the
- * response's media type (HTTP; NULL when none or FILE). On failure nothing is
- * left at dest and *why_out says why ("HTTP 404", "address 127.0.0.1 is
- * loopback (refused)", "larger than 1048576 bytes", "cancelled", ...).
+ * response's media type (HTTP; NULL when none or FILE) and sha256_out the
+ * sha256 (hex) of the bytes written, hashed as they passed. On failure
+ * nothing is left at dest and *why_out says why ("HTTP 404", "address
+ * 127.0.0.1 is loopback (refused)", "larger than 1048576 bytes", ...).
  */
 int fetch_download(const struct fetch_policy *p, const struct fetch_ref *r, const char *dest,
-		   fetch_cancel_flag *cancel, char **ctype_out, char **why_out) OPUS_WUR;
+		   fetch_cancel_flag *cancel, char **ctype_out, char sha256_out[65],
+		   char **why_out) OPUS_WUR;
 
 /* Copies a local file (no links followed at the last component) into dest,
  * capped at max_bytes; same contract as fetch_download. Only a regular file is
@@ -97,7 +101,7 @@ int fetch_download(const struct fetch_policy *p, const struct fetch_ref *r, cons
  * is refused at once ("... is a FIFO, not a regular file") instead of blocking
  * the caller; the cancel flag is read between chunks. */
 int fetch_copy_file(const char *src, const char *dest, int64_t max_bytes, fetch_cancel_flag *cancel,
-		    char **why_out) OPUS_WUR;
+		    char sha256_out[65], char **why_out) OPUS_WUR;
 
 /* Do two media types match (type/subtype, case-insensitive, parameters such
  * as "; charset=" ignored)? */

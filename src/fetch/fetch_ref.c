@@ -55,6 +55,16 @@ static bool parse_entity(const char *value, struct fetch_ref *out)
 	return true;
 }
 
+/* An entity id of the entity store: 'e' and 32 lowercase hex digits. */
+static bool parse_entity_id(const char *value, struct fetch_ref *out)
+{
+	if (value[0] != 'e' || strlen(value) != 33 || !is_hex32(value + 1, 32))
+		return false;
+	out->kind = FETCH_ENTITY;
+	memcpy(out->entity_id, value, 34);
+	return true;
+}
+
 /* {base_url}/rest/{jobdef}/{32 hex}/results/{rid}: one of our own results. */
 static bool parse_own_url(const struct fetch_policy *p, const char *value, struct fetch_ref *out)
 {
@@ -252,13 +262,13 @@ int fetch_ref_parse(const struct fetch_policy *p, const char *value, const char 
 		*why_out = xstrdup("empty reference");
 		return OPUS_ERR_INVAL;
 	}
-	if (parse_entity(value, out) || parse_own_url(p, value, out))
+	if (parse_entity(value, out) || parse_entity_id(value, out) || parse_own_url(p, value, out))
 		return 0;
 	if (has_scheme(value, &scheme_len))
 		return parse_url(p, value, scheme_len, out, why_out);
 	if (!url_template || !strstr(url_template, "$ID")) {
-		*why_out = xstrdup("not a URL, not a stored entity ({job id}/{result id}), and "
-				   "the description has no url template for IDs");
+		*why_out = xstrdup("not a URL, not a stored entity ({job id}/{result id} or an "
+				   "entity id), and the description has no url template for IDs");
 		return OPUS_ERR_INVAL;
 	}
 	url = expand_template(url_template, value);

@@ -48,6 +48,10 @@ struct http_field {
 	char *content_type;
 	int fd; /* uploads: open while receiving, -1 after */
 	int64_t size;
+	/* uploads: the bytes hashed as they are written (hash, while
+	 * receiving), then their sha256 (hex; "" until the body is complete) */
+	struct sha256_stream *hash;
+	char sha256[65];
 	bool from_query;
 };
 

@@ -2,7 +2,8 @@
  * http_form: request bodies. urlencoded and multipart forms go through
  * libmicrohttpd's post processor; text values are kept in capped buffers and
  * uploaded files are streamed to staged files under {data_dir}/tmp with
- * random names (the client's file name is never used as a path).
+ * random names (the client's file name is never used as a path), hashed
+ * (sha256) as they are written, for the entity store.
  */
 #include "http/http-int.h"
 
@@ -16,7 +17,11 @@
 static struct http_field *field_add(struct http_request *req, const char *name)
 {
 	struct http_field *f;
-	req->fields = xrealloc(req->fields, (req->nfields + 1) * sizeof(*req->fields));
+	size_t n = req->nfields;
+	/* Doubling (the capacity is the next power of two): a form of many
+	 * fields costs linear time, not a copy of the array per field. */
+	if (!req->fields || (n & (n - 1)) == 0)
+		req->fields = xrealloc(req->fields, (n ? 2 * n : 1) * sizeof(*req->fields));
 	f = &req->fields[req->nfields++];
 	memset(f, 0, sizeof(*f));
 	f->name = xstrdup(name);
@@ -63,6 +68,7 @@ static int upload_open(struct http_request *req, struct http_field *f, const cha
 	f->path = xasprintf("%s/upload-%s", req->srv->upload_dir, rnd);
 	f->filename = xstrdup(filename);
 	f->content_type = xstrdup(content_type);
+	f->hash = sha256_begin();
 	f->fd = open(f->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (f->fd < 0) {
 		log_error("cannot create upload %s: %s", f->path, strerror(errno));
@@ -82,6 +88,7 @@ static int upload_write(struct http_request *req, struct http_field *f, const ch
 			log_error("write upload %s: %s", f->path, strerror(errno));
 			return upload_failed(req, errno);
 		}
+		sha256_add(f->hash, data, (size_t)n);
 		data += n;
 		size -= (size_t)n;
 		f->size += n;
@@ -202,6 +209,10 @@ int http_body_end(struct http_request *req)
 			close(req->fields[i].fd);
 			req->fields[i].fd = -1;
 		}
+		if (complete && req->fields[i].hash) {
+			sha256_end(req->fields[i].hash, req->fields[i].sha256);
+			req->fields[i].hash = NULL;
+		}
 	}
 	return complete ? 0 : 400;
 }
@@ -212,6 +223,7 @@ void http_fields_free(struct http_request *req)
 		struct http_field *f = &req->fields[i];
 		if (f->fd >= 0)
 			close(f->fd);
+		sha256_abandon(f->hash);
 		if (f->path)
 			unlink(f->path); /* still staged: the job did not take it */
 		free(f->path);

@@ -133,12 +133,22 @@ static size_t input_values(const struct uws_param *p)
 	return n;
 }
 
-/* A stored entity must exist and be the caller's to use. */
+/* A stored entity (an earlier job's result, or an entity id) must exist,
+ * hold its bytes still, and be the caller's to use. */
 static bool entity_usable(struct http_request *req, const struct fetch_ref *ref)
 {
 	struct uws_job src = {0};
-	bool ok = store_job_get(req->srv->deps.store, ref->job_id, &src) == 0 &&
-		  auth_may_access(&req->who, src.owner) && uws_job_result(&src, ref->result_id);
+	struct store_entity e = {0};
+	bool ok;
+
+	if (ref->entity_id[0]) {
+		ok = store_entity_get(req->srv->deps.store, ref->entity_id, &e) == 0 &&
+		     e.invalidation_time == 0 && auth_may_access(&req->who, e.owner);
+		store_entity_release(&e);
+		return ok;
+	}
+	ok = store_job_get(req->srv->deps.store, ref->job_id, &src) == 0 &&
+	     auth_may_access(&req->who, src.owner) && uws_job_result(&src, ref->result_id);
 	uws_job_release(&src);
 	return ok;
 }
@@ -330,10 +340,39 @@ static void check_required(const struct jdl *j, const struct uws_job *job, struc
 	}
 }
 
+/* The field that staged the upload at path, or NULL. */
+static struct http_field *staged_field(struct http_request *req, const char *path)
+{
+	for (size_t k = 0; k < req->nfields; k++) {
+		if (req->fields[k].path && strcmp(req->fields[k].path, path) == 0)
+			return &req->fields[k];
+	}
+	return NULL;
+}
+
+/* An upload just placed at dest becomes the entity the job uses as `role`
+ * (its bytes were hashed as they came: no file is read here). */
+static int upload_register(struct http_request *req, const struct http_field *f, const char *job_id,
+			   const char *owner, const char *role, const char *dest)
+{
+	char *source = xasprintf("upload:%s", f && f->filename ? f->filename : "");
+	struct store_entity e = {
+	    .content_type = f ? f->content_type : NULL, .source = source, .owner = (char *)owner};
+	char id[STORE_ENTITY_ID_LEN + 1];
+	int ret = prov_input_add(req->srv->deps.prov, job_id, role, 0, dest,
+				 f && f->sha256[0] ? f->sha256 : NULL, &e, id);
+
+	if (ret)
+		log_error("job %s: upload %s not recorded in the entity store", job_id, role);
+	free(source);
+	return ret;
+}
+
 /*
  * Moves staged uploads into the job directory, under the parameter's own
- * name, and points the parameter at the absolute path. The staged field
- * forgets its path so it is not unlinked at the end of the request.
+ * name, points the parameter at the absolute path and registers each as
+ * an entity the job uses. The staged field forgets its path so it is not
+ * unlinked at the end of the request.
  */
 static int place_uploads(struct http_request *req, struct uws_job *job)
 {
@@ -341,6 +380,7 @@ static int place_uploads(struct http_request *req, struct uws_job *job)
 	int ret = 0;
 	for (size_t i = 0; i < job->nparams && ret == 0; i++) {
 		struct uws_param *p = &job->params[i];
+		struct http_field *f;
 		char *dest;
 		if (!p->by_ref ||
 		    strncmp(p->value, req->srv->upload_dir, strlen(req->srv->upload_dir)) != 0)
@@ -351,11 +391,12 @@ static int place_uploads(struct http_request *req, struct uws_job *job)
 			log_error("rename %s: %s", dest, strerror(errno));
 			ret = OPUS_ERR_IO;
 		}
-		for (size_t k = 0; k < req->nfields; k++) {
-			if (req->fields[k].path && strcmp(req->fields[k].path, p->value) == 0) {
-				free(req->fields[k].path);
-				req->fields[k].path = NULL;
-			}
+		f = staged_field(req, p->value);
+		if (ret == 0)
+			ret = upload_register(req, f, job->id, job->owner, p->name, dest);
+		if (f) {
+			free(f->path);
+			f->path = NULL;
 		}
 		free(p->value);
 		p->value = dest;
@@ -514,6 +555,9 @@ done:
  * the change is committed (so that a refused change leaves the old file). */
 struct placed {
 	char *staged, *dest;
+	const char *role; /* the parameter's name, borrowed from the changes */
+	char *owner;	  /* the job's owner: the entity's */
+	char id[UWS_ID_LEN + 1];
 };
 
 /* Points each staged upload of `changes` at its place in the job directory;
@@ -522,6 +566,7 @@ static size_t plan_uploads(struct http_request *req, struct uws_job *changes, st
 {
 	char *dir = sched_job_dir(req->srv->deps.sched, changes->id);
 	const char *up = req->srv->upload_dir;
+	struct uws_job job = {0};
 	size_t n = 0;
 
 	*out = NULL;
@@ -529,31 +574,42 @@ static size_t plan_uploads(struct http_request *req, struct uws_job *changes, st
 		struct uws_param *p = &changes->params[i];
 		if (!p->by_ref || strncmp(p->value, up, strlen(up)) != 0)
 			continue;
+		if (n == 0 && store_job_get(req->srv->deps.store, changes->id, &job) != 0)
+			memset(&job, 0, sizeof(job));
 		*out = xrealloc(*out, (n + 1) * sizeof(**out));
 		(*out)[n].staged = p->value;
 		(*out)[n].dest = xasprintf("%s/%s", dir, p->name);
+		(*out)[n].role = p->name;
+		(*out)[n].owner = job.owner ? xstrdup(job.owner) : NULL;
+		memcpy((*out)[n].id, changes->id, sizeof((*out)[n].id));
 		p->value = xstrdup((*out)[n].dest);
 		n++;
 	}
+	uws_job_release(&job);
 	free(dir);
 	return n;
 }
 
-/* After the commit: the staged files take their place (the staged field
- * forgets its path, so that it is not unlinked at the end of the request). */
+/* After the commit: the staged files take their place, replacing what the
+ * parameter used before, and become entities (the staged field forgets its
+ * path, so that it is not unlinked at the end of the request). */
 static void move_uploads(struct http_request *req, struct placed *pl, size_t n, bool commit)
 {
 	for (size_t i = 0; i < n; i++) {
+		struct http_field *f = commit ? staged_field(req, pl[i].staged) : NULL;
 		if (commit && rename(pl[i].staged, pl[i].dest) < 0)
 			log_error("rename %s: %s", pl[i].dest, strerror(errno));
-		for (size_t k = 0; commit && k < req->nfields; k++) {
-			if (req->fields[k].path && strcmp(req->fields[k].path, pl[i].staged) == 0) {
-				free(req->fields[k].path);
-				req->fields[k].path = NULL;
-			}
+		else if (commit &&
+			 store_usages_clear(req->srv->deps.store, pl[i].id, pl[i].role) == 0)
+			(void)upload_register(req, f, pl[i].id, pl[i].owner, pl[i].role,
+					      pl[i].dest);
+		if (f) {
+			free(f->path);
+			f->path = NULL;
 		}
 		free(pl[i].staged);
 		free(pl[i].dest);
+		free(pl[i].owner);
 	}
 	free(pl);
 }

@@ -213,4 +213,13 @@ int prov_svg_render(struct prov *p, const struct prov_graph *g, const char *form
 /* Frees the graphviz context (prov_close). */
 void prov_svg_close(struct prov *p);
 
+/* prov_blob.c, for prov_ingest.c. */
+bool prov_sha256_ok(const char *s); /* 64 lowercase hex digits */
+/* Makes the plain file at path (fully written; its bytes are sha256) a link
+ * to their blob, making the blob from it when there is none. OPUS_ERR_IO. */
+int prov_blob_adopt(struct prov *p, const char *path, const char *sha256) OPUS_WUR;
+/* dest (replaced when it exists) becomes a link to the blob of sha256 (a
+ * copy across file systems). OPUS_ERR_NOTFOUND when there is no such blob. */
+int prov_blob_link_to(struct prov *p, const char *sha256, const char *dest) OPUS_WUR;
+
 #endif

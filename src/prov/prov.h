@@ -56,6 +56,16 @@ int prov_input_add(struct prov *p, const char *job_id, const char *role, int k, 
 		   const char *sha256, const struct store_entity *e,
 		   char id_out[STORE_ENTITY_ID_LEN + 1]) OPUS_WUR;
 
+/*
+ * An existing entity (an earlier job's result, an entity id given as a
+ * reference) used as the k-th input of `role`: dest becomes a link to its
+ * blob (no copy, no download) and the usage is recorded. Owner checks are
+ * the caller's. OPUS_ERR_NOTFOUND when the entity or its bytes are gone;
+ * its content type into *ctype_out when not NULL (caller frees).
+ */
+int prov_input_use(struct prov *p, const char *job_id, const char *role, int k, const char *dest,
+		   const char *entity_id, char **ctype_out) OPUS_WUR;
+
 /* Hashes the results of an ended job (each result's sha256 and entity_id
  * set, and its file made a link to its blob), filling *generated_out with
  * the entities to record with store_job_end (free each with

@@ -88,6 +88,14 @@ struct sched_run {
 	int64_t retry_ms;
 	struct exec_exit ee; /* ee.job_id points to id */
 	struct sched_timer timer;
+	/* Its end as prepared on a worker before the stripe is taken
+	 * (sched_end_run): results collected, hashed and registered once, kept
+	 * across retries of the end. */
+	bool end_prepared;
+	struct uws_result *results;
+	size_t nresults;
+	struct store_entity *generated;
+	size_t ngenerated;
 	/* Fetching inputs (sched_stage.c): no process yet, handle 0; signals
 	 * become `cancel`. A stager thread owns the run until it launches it
 	 * or ends it with fail_why. */
@@ -164,6 +172,14 @@ int sched_set_phase(struct uws_job *job, enum uws_phase to);
 void sched_set_error(struct uws_job *job, const char *summary);
 /* Deletes a job (stripe not held): kills it, removes record and directory. */
 int sched_delete(struct sched *s, const char *id);
+/* Destroys a job whose destruction time passed (stripe not held): ARCHIVED,
+ * files gone, record and provenance kept. 0; SCHED_RETIRE_LATER when it was
+ * still running (it is stopped: the next purge archives it). */
+#define SCHED_RETIRE_LATER 1
+int sched_archive(struct sched *s, const char *id);
+/* A job that never ran (PENDING, QUEUED, HELD; a start that failed) reaches
+ * a final phase: its scalars and its activity in one commit. Stripe held. */
+int sched_end_unrun(struct sched *s, const struct uws_job *job) OPUS_WUR;
 
 /* sched_run.c (the caller holds the job's stripe where it says so) */
 void sched_queue_push(struct sched *s, const char *id);		   /* s->lock held */
@@ -183,6 +199,8 @@ void sched_end_run(struct sched *s, struct sched_run *run);
 /* The run ended (ee, or fail_why when it never started): queue its end,
  * unless its launch is still in progress (the launcher queues it). s->lock held. */
 void sched_run_ended_locked(struct sched *s, struct sched_run *run);
+/* Frees a run and what its end prepared. */
+void sched_run_free(struct sched_run *run);
 /* exec's exit callback. */
 void sched_on_exit(void *ctx, const struct exec_exit *ee);
 /* Results a job left: Generated files that exist, stdout, stderr. j may be NULL. */
@@ -223,7 +241,7 @@ void sched_waiters_fire(struct sched_waiter *list);
 void sched_destruction_note(struct sched *s, int64_t ms);
 int sched_deadline_start(struct sched *s);
 void sched_deadline_stop(struct sched *s);
-/* Deletes one batch of jobs whose destruction time passed. A worker. */
+/* Archives one batch of jobs whose destruction time passed. A worker. */
 void sched_destroy_expired(struct sched *s);
 
 /* sched_work.c */
@@ -236,6 +254,8 @@ void sched_work_kick(struct sched *s);
 void sched_work_end_locked(struct sched *s, struct sched_run *run);
 /* Removes the directory tree at path (owned by the task from now on). No lock held. */
 void sched_work_rmtree(struct sched *s, char *path);
+/* The same, then collects the blobs (store_job_retire's list, owned by the task). */
+void sched_work_rmtree_blobs(struct sched *s, char *path, char **blobs, size_t nblobs);
 /* Queues a purge of expired jobs, unless one is queued already. s->lock held. */
 void sched_work_purge_locked(struct sched *s);
 

@@ -246,6 +246,31 @@ static bool change_effects_locked(struct sched *s, const char *id, enum uws_phas
 	return false;
 }
 
+/* Does the job have a run (starting, staging, running, ending)? Its stripe
+ * held: runs appear and go only under it. */
+static bool has_run(struct sched *s, const char *id)
+{
+	bool yes;
+
+	pthread_mutex_lock(&s->lock);
+	yes = sched_run_find(s, id) != NULL;
+	pthread_mutex_unlock(&s->lock);
+	return yes;
+}
+
+/* Saves a checked change. An abort of a job that never ran is its end (with
+ * its activity); a running job's abort ends when its processes are gone. */
+static int change_save(struct sched *s, const struct sched_change *c, enum uws_phase was,
+		       const struct uws_job *job)
+{
+	int ret;
+
+	if (job->phase != UWS_ABORTED || was == UWS_ABORTED || has_run(s, job->id))
+		return c->nparams ? store_job_update(s->st, job) : store_job_save(s->st, job);
+	ret = c->nparams ? store_job_set_params(s->st, job) : 0;
+	return ret ? ret : sched_end_unrun(s, job);
+}
+
 int sched_job_update(struct sched *s, const char *id, const struct sched_change *c)
 {
 	struct uws_job job = {0};
@@ -273,7 +298,7 @@ int sched_job_update(struct sched *s, const char *id, const struct sched_change 
 		ret = c->check(c->check_ctx, &job, j);
 	}
 	if (ret == 0)
-		ret = c->nparams ? store_job_update(s->st, &job) : store_job_save(s->st, &job);
+		ret = change_save(s, c, was, &job);
 	if (ret)
 		goto done;
 	pthread_mutex_lock(&s->lock);
@@ -305,32 +330,104 @@ int sched_job_abort(struct sched *s, const char *id)
 	return sched_job_update(s, id, &c);
 }
 
-int sched_delete(struct sched *s, const char *id)
+/* Retires a job under its stripe: store_job_retire, its queue entry and
+ * run stopped, its waiters taken; the blobs it alone held into *blobs. */
+static int retire_locked(struct sched *s, const char *id, bool archive, char ***blobs,
+			 size_t *nblobs, struct sched_waiter **woken)
 {
-	struct uws_job job = {0};
-	struct sched_waiter *woken = NULL;
-	pthread_mutex_t *stripe;
 	struct sched_run *run;
-	int ret = job_lock_get(s, id, &job, &stripe);
+	int ret = store_job_retire(s->st, id, archive, time_now_ms(), blobs, nblobs);
 
 	if (ret)
 		return ret;
-	ret = store_job_delete(s->st, id);
-	if (ret)
-		goto done;
 	pthread_mutex_lock(&s->lock);
 	sched_queue_remove(s, id);
 	run = sched_run_find(s, id);
 	if (run)
 		sched_run_stop(s, run, SCHED_KILL_ABORT);
 	pthread_mutex_unlock(&s->lock);
-	woken = sched_waiters_take(s, id);
-done:
+	*woken = sched_waiters_take(s, id);
+	return 0;
+}
+
+int sched_delete(struct sched *s, const char *id)
+{
+	struct uws_job job = {0};
+	struct sched_waiter *woken = NULL;
+	pthread_mutex_t *stripe;
+	char **blobs = NULL;
+	size_t nblobs = 0;
+	int ret = job_lock_get(s, id, &job, &stripe);
+
+	if (ret)
+		return ret;
+	/* The record goes, the provenance stays. */
+	ret = retire_locked(s, id, false, &blobs, &nblobs, &woken);
 	pthread_mutex_unlock(stripe);
 	uws_job_release(&job);
 	/* A job still stopping may write a little more: its end removes it again. */
 	if (!ret)
-		sched_work_rmtree(s, sched_job_dir(s, id));
+		sched_work_rmtree_blobs(s, sched_job_dir(s, id), blobs, nblobs);
+	sched_waiters_fire(woken);
+	return ret;
+}
+
+/* A job to archive that has not ended: one that never ran ends ABORTED
+ * now (with its activity); a running one is stopped, ABORTED, and archived
+ * by a later purge once its end is recorded (SCHED_RETIRE_LATER). */
+static int archive_end_first(struct sched *s, struct uws_job *job)
+{
+	struct sched_run *run;
+	bool running;
+	int ret;
+
+	if (uws_phase_is_final(job->phase) && !has_run(s, job->id))
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	sched_queue_remove(s, job->id);
+	run = sched_run_find(s, job->id);
+	running = run != NULL;
+	if (run)
+		sched_run_stop(s, run, SCHED_KILL_ABORT);
+	pthread_mutex_unlock(&s->lock);
+	if (!uws_phase_is_final(job->phase)) {
+		job->phase = UWS_ABORTED;
+		sched_set_error(job, "destruction time reached");
+		job->end_time = time_now_ms();
+		ret = running ? store_job_save(s->st, job) : sched_end_unrun(s, job);
+		if (ret)
+			return ret;
+	}
+	return running ? SCHED_RETIRE_LATER : 0;
+}
+
+int sched_archive(struct sched *s, const char *id)
+{
+	struct uws_job job = {0};
+	struct sched_waiter *woken = NULL;
+	pthread_mutex_t *stripe;
+	char **blobs = NULL;
+	size_t nblobs = 0;
+	int ret = job_lock_get(s, id, &job, &stripe);
+
+	if (ret)
+		return ret;
+	if (job.phase != UWS_ARCHIVED)
+		ret = archive_end_first(s, &job);
+	if (ret == 0 && job.phase != UWS_ARCHIVED)
+		ret = retire_locked(s, id, true, &blobs, &nblobs, &woken);
+	uws_job_release(&job);
+	/* Archived once: the reaper must not list it again. */
+	if (ret == 0 && store_job_get(s->st, id, &job) == 0 && job.destruction_time != 0) {
+		job.destruction_time = 0;
+		ret = store_job_save(s->st, &job);
+	}
+	pthread_mutex_unlock(stripe);
+	uws_job_release(&job);
+	if (ret == 0)
+		sched_work_rmtree_blobs(s, sched_job_dir(s, id), blobs, nblobs);
+	else
+		store_ids_free(blobs, nblobs);
 	sched_waiters_fire(woken);
 	return ret;
 }
@@ -376,15 +473,42 @@ int sched_job_set_params(struct sched *s, const char *id, const struct uws_param
 	return sched_job_update(s, id, &c);
 }
 
+/* The results an interrupted job left, hashed and registered before its
+ * stripe is taken (as at a job's end). */
+static void recover_results(struct sched *s, const char *id, struct uws_job *out,
+			    struct store_entity **gen, size_t *ngen)
+{
+	struct jdl *j;
+	char *dir;
+
+	*gen = NULL;
+	*ngen = 0;
+	if (store_job_get(s->st, id, out) != 0)
+		return;
+	j = jdl_registry_get_version(s->reg, out->jobdef, out->jdl_hash);
+	dir = sched_job_dir(s, id);
+	sched_collect_results(s, out, j);
+	if (prov_results_register(s->cfg.prov, out, dir, gen, ngen) != 0)
+		log_error("job %s: its results could not be registered", id);
+	free(dir);
+	jdl_unref(j);
+}
+
 /* Restart recovery of one job left EXECUTING by an earlier daemon. */
 static void recover_executing(struct sched *s, const char *id)
 {
-	struct uws_job job = {0};
+	struct uws_job job = {0}, res = {0};
+	struct store_entity *gen = NULL;
+	size_t ngen = 0;
 	pthread_mutex_t *stripe;
+	struct store_activity act;
 	struct jdl *j;
 
-	if (job_lock_get(s, id, &job, &stripe) != 0)
+	if (!sched_id_ok(id))
 		return;
+	recover_results(s, id, &res, &gen, &ngen);
+	if (job_lock_get(s, id, &job, &stripe) != 0)
+		goto out;
 	if (job.phase != UWS_EXECUTING)
 		goto done;
 	if (job.pgid > 0 && exec_signal_orphan_job(job.pgid, job.id, SIGKILL) == 0)
@@ -395,13 +519,24 @@ static void recover_executing(struct sched *s, const char *id)
 	sched_set_error(&job, "server restarted");
 	job.end_time = time_now_ms();
 	job.pgid = 0;
+	sched_results_clear(&job);
+	job.results = res.results;
+	job.nresults = res.nresults;
+	res.results = NULL;
+	res.nresults = 0;
 	j = jdl_registry_get_version(s->reg, job.jobdef, job.jdl_hash);
-	sched_collect_results(s, &job, j);
+	prov_activity_of(&job, j, &act);
 	jdl_unref(j);
-	if (store_job_finish(s->st, &job) != 0)
+	if (store_job_end(s->st, &job, &act, gen, ngen) != 0)
 		log_error("job %s: could not record its recovery", id);
+	store_activity_release(&act);
 done:
 	pthread_mutex_unlock(stripe);
+out:
+	for (size_t i = 0; i < ngen; i++)
+		store_entity_release(&gen[i]);
+	free(gen);
+	uws_job_release(&res);
 	uws_job_release(&job);
 }
 
@@ -475,9 +610,7 @@ static void sched_free(struct sched *s)
 
 	while ((run = s->runs)) {
 		s->runs = run->next;
-		jdl_unref(run->jdl);
-		free(run->fail_why);
-		free(run);
+		sched_run_free(run);
 	}
 	while (s->qhead) {
 		struct sched_qent *q = s->qhead;
@@ -504,6 +637,11 @@ int sched_open(const struct sched_config *cfg, struct store *st, struct jdl_regi
 	int ret = OPUS_ERR_IO;
 
 	*out = NULL;
+	if (!cfg->prov) {
+		log_error("sched: no entity store (sched_config.prov)");
+		ret = OPUS_ERR_INVAL;
+		goto done;
+	}
 	jobs = xasprintf("%s/jobs", cfg->data_dir);
 	if (mkdir_p(jobs, 0750) != 0)
 		goto done;

@@ -1,8 +1,9 @@
 /*
  * sched_run: the run queue, starting a job (directory, script, environment,
  * exec_start, EXECUTING), stopping one (SIGTERM, SIGKILL after the grace),
- * and its end (final phase, results via sched_results.c). A job with inputs
- * by reference starts as a staging run (sched_stage.c).
+ * and its end (final phase, results via sched_results.c, their entities and
+ * the job's activity via prov, in one commit). A job with inputs by
+ * reference starts as a staging run (sched_stage.c).
  *
  * Starts and ends run on sched's workers (sched_work.c). A slot is taken
  * (nstarting) under s->lock before the job is read, becomes a run when the
@@ -258,7 +259,24 @@ static int prepare_files(struct sched *s, const struct uws_job *job, const struc
 	f->err = sched_path(s, job->id, ".opusd/stderr");
 	if (mkdir_p(f->priv, 0750) != 0)
 		return OPUS_ERR_IO;
+	/* A run again (requeued) writes new files: the old ones may be links to
+	 * blobs of the entity store, which must not change. */
+	(void)unlink(f->out);
+	(void)unlink(f->err);
 	return write_script(f->script, j->script);
+}
+
+int sched_end_unrun(struct sched *s, const struct uws_job *job)
+{
+	struct jdl *j = jdl_registry_get_version(s->reg, job->jobdef, job->jdl_hash);
+	struct store_activity act;
+	int ret;
+
+	prov_activity_of(job, j, &act);
+	ret = store_job_end(s->st, job, &act, NULL, 0);
+	store_activity_release(&act);
+	jdl_unref(j);
+	return ret;
 }
 
 /* Records a failed start: ERROR with a reason. Stripe held; returns waiters. */
@@ -269,7 +287,7 @@ static struct sched_waiter *start_failed(struct sched *s, struct uws_job *job, c
 		return NULL;
 	sched_set_error(job, why);
 	job->end_time = time_now_ms();
-	if (store_job_save(s->st, job) != 0)
+	if (sched_end_unrun(s, job) != 0)
 		return NULL;
 	return sched_waiters_take(s, job->id);
 }
@@ -597,16 +615,86 @@ static void exit_outcome(const struct sched *s, const struct sched_run *run,
 	free(why);
 }
 
+/* What the run cost (uws_metrics): wall time from its start to its end,
+ * and what exec measured; unknown when no process ran. */
+static void run_metrics(const struct sched_run *run, struct uws_job *job)
+{
+	const struct exec_exit *ee = &run->ee;
+
+	memset(&job->metrics, 0, sizeof(job->metrics));
+	if (run->handle <= 0 || run->fail_why)
+		return;
+	job->metrics.known = true;
+	job->metrics.wall_ms = job->start_time > 0 && job->end_time >= job->start_time
+				   ? job->end_time - job->start_time
+				   : 0;
+	job->metrics.cpu_ms = ee->cpu_ms;
+	job->metrics.max_rss_kb = ee->max_rss_kb;
+	job->metrics.exit_code = ee->exited	       ? ee->exit_code
+				 : ee->term_signal > 0 ? 128 + ee->term_signal
+						       : -1;
+}
+
+/* The prepared results into job (copies: a refused end keeps them). */
+static void results_from_run(const struct sched_run *run, struct uws_job *job)
+{
+	sched_results_clear(job);
+	for (size_t i = 0; i < run->nresults; i++) {
+		const struct uws_result *r = &run->results[i];
+		struct uws_result *d;
+		uws_job_add_result(job, r->id, r->path, r->mime, r->size);
+		d = &job->results[job->nresults - 1];
+		d->entity_id = r->entity_id ? xstrdup(r->entity_id) : NULL;
+		d->sha256 = r->sha256 ? xstrdup(r->sha256) : NULL;
+	}
+}
+
+/* The sha256 of what the run generated (free with store_ids_free). */
+static char **generated_blobs(const struct sched_run *run)
+{
+	char **v = xcalloc(run->ngenerated + 1, sizeof(*v));
+	for (size_t i = 0; i < run->ngenerated; i++)
+		v[i] = xstrdup(run->generated[i].sha256);
+	return v;
+}
+
+/* Prepares the end of a run with no lock held: the job's results collected,
+ * hashed and made entities (prov_results_register), kept in the run. A
+ * worker: the hashing may take long, and no start or exit waits for it. */
+static void end_prepare(struct sched *s, struct sched_run *run)
+{
+	struct uws_job job = {0};
+	char *dir;
+
+	run->end_prepared = true;
+	if (store_job_get(s->st, run->id, &job) != 0)
+		return; /* deleted: nothing to register */
+	dir = sched_job_dir(s, run->id);
+	sched_collect_results(s, &job, run->jdl);
+	if (prov_results_register(s->cfg.prov, &job, dir, &run->generated, &run->ngenerated) != 0)
+		log_error("job %s: its results could not be registered", run->id);
+	run->results = job.results;
+	run->nresults = job.nresults;
+	job.results = NULL;
+	job.nresults = 0;
+	free(dir);
+	uws_job_release(&job);
+}
+
 int sched_finish(struct sched *s, const struct sched_run *run, struct sched_waiter **woken)
 {
 	struct uws_job job = {0};
+	struct store_activity act;
 	int err = store_job_get(s->st, run->id, &job);
 
 	*woken = NULL;
 	if (err == OPUS_ERR_NOTFOUND) {
-		/* Deleted while it ran: remove what it wrote during the grace. */
-		char *dir = sched_job_dir(s, run->id);
+		/* Deleted while it ran: remove what it wrote during the grace,
+		 * and the blobs only its results held. */
+		char *dir = sched_job_dir(s, run->id), **blobs = generated_blobs(run);
 		rm_rf(dir);
+		prov_blobs_collect(s->cfg.prov, blobs, run->ngenerated);
+		store_ids_free(blobs, run->ngenerated);
 		free(dir);
 		return 0;
 	}
@@ -618,8 +706,11 @@ int sched_finish(struct sched *s, const struct sched_run *run, struct sched_wait
 	}
 	exit_outcome(s, run, &run->ee, &job);
 	job.end_time = time_now_ms();
-	sched_collect_results(s, &job, run->jdl);
-	err = store_job_finish(s->st, &job);
+	results_from_run(run, &job);
+	run_metrics(run, &job);
+	prov_activity_of(&job, run->jdl, &act);
+	err = store_job_end(s->st, &job, &act, run->generated, run->ngenerated);
+	store_activity_release(&act);
 	if (err)
 		goto done;
 	log_info("job %s ended: %s%s%s", job.id, uws_phase_name(job.phase),
@@ -664,6 +755,19 @@ static void run_unlink_locked(struct sched *s, struct sched_run *run)
 	pthread_cond_signal(&s->work_cond);
 }
 
+void sched_run_free(struct sched_run *run)
+{
+	struct uws_job res = {.results = run->results, .nresults = run->nresults};
+
+	sched_results_clear(&res);
+	for (size_t i = 0; i < run->ngenerated; i++)
+		store_entity_release(&run->generated[i]);
+	free(run->generated);
+	jdl_unref(run->jdl);
+	free(run->fail_why);
+	free(run);
+}
+
 void sched_end_run(struct sched *s, struct sched_run *run)
 {
 	pthread_mutex_t *stripe = sched_stripe(s, run->id);
@@ -671,9 +775,14 @@ void sched_end_run(struct sched *s, struct sched_run *run)
 	enum sched_kill kill;
 	int err = 0;
 
-	pthread_mutex_lock(stripe);
 	pthread_mutex_lock(&s->lock);
 	kill = run->kill; /* end_queued stays set: no second task while this one runs */
+	pthread_mutex_unlock(&s->lock);
+	if (kill != SCHED_KILL_SHUTDOWN && !run->end_prepared)
+		end_prepare(s, run); /* before the stripe: hashing takes time */
+	pthread_mutex_lock(stripe);
+	pthread_mutex_lock(&s->lock);
+	kill = run->kill;
 	pthread_mutex_unlock(&s->lock);
 	if (kill != SCHED_KILL_SHUTDOWN)
 		err = sched_finish(s, run, &woken);
@@ -688,9 +797,7 @@ void sched_end_run(struct sched *s, struct sched_run *run)
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_unlock(stripe);
 	sched_waiters_fire(woken);
-	jdl_unref(run->jdl);
-	free(run->fail_why);
-	free(run);
+	sched_run_free(run);
 }
 
 void sched_run_ended_locked(struct sched *s, struct sched_run *run)

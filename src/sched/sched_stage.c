@@ -3,11 +3,12 @@
  * template, a stored entity) are fetched into the job's directory after the
  * job became EXECUTING and before its process starts, by a small pool of
  * stager threads (downloads block; request threads and exec's reaper must
- * not). The run is in s->runs from the start with handle 0 and `staging`
- * set, so the execution duration, ABORT, DELETE and shutdown reach it: they
- * set run->cancel, which stops the transfer. A stager then either launches
- * the process (the run becomes an ordinary one, ended by exec's reaper) or
- * hands the run's end to a worker with the reason (ERROR "input x: ...").
+ * not). Each input becomes an entity as it is placed (prov_input_add; a
+ * stored entity is linked from the entity store, never copied). The run is in s->runs from the
+ * start with handle 0 and `staging` set, so the execution duration, ABORT, DELETE and shutdown
+ * reach it: they set run->cancel, which stops the transfer. A stager then either launches the
+ * process (the run becomes an ordinary one, ended by exec's reaper) or hands the run's end to a
+ * worker with the reason (ERROR "input x: ...").
  */
 #include "sched/sched-int.h"
 
@@ -50,49 +51,115 @@ static struct sched_run *stage_pop(struct sched *s)
 	return run;
 }
 
-/* A stored entity: the result file of an earlier job, copied. */
-static int copy_entity(struct sched *s, const struct fetch_ref *ref, const char *dest,
-		       struct sched_run *run, char **mime_out, char **why_out)
+/* Where one reference of an input goes, and whose it is. */
+struct stage_input {
+	const struct uws_job *job;
+	const struct jdl_entity *used; /* NULL for a file parameter */
+	const char *role;	       /* the parameter's name */
+	int k;			       /* which of its references */
+	const char *value;	       /* the reference as given */
+	const char *dest;
+};
+
+/* The entity a stored reference names into id_out: an entity id as it
+ * is, an earlier job's result by its entity (*legacy_out gets the file of a
+ * result from before the entity store, which has none). */
+static int stored_entity(struct sched *s, const struct fetch_ref *ref,
+			 char id_out[STORE_ENTITY_ID_LEN + 1], char **legacy_out, char **mime_out)
 {
 	struct uws_job src = {0};
 	const struct uws_result *res;
-	char *path;
-	int ret;
+	int ret = OPUS_ERR_NOTFOUND;
 
-	if (store_job_get(s->st, ref->job_id, &src) != 0 ||
-	    !(res = uws_job_result(&src, ref->result_id))) {
-		*why_out =
-		    xasprintf("stored entity %s/%s no longer exists", ref->job_id, ref->result_id);
-		uws_job_release(&src);
-		return OPUS_ERR_NOTFOUND;
+	if (ref->entity_id[0]) {
+		snprintf(id_out, STORE_ENTITY_ID_LEN + 1, "%s", ref->entity_id);
+		return 0;
 	}
-	path = sched_path(s, src.id, res->path);
-	ret = fetch_copy_file(path, dest, s->cfg.fetch->max_bytes, &run->cancel, why_out);
-	if (ret == 0)
-		*mime_out = xstrdup(res->mime);
-	free(path);
+	if (store_job_get(s->st, ref->job_id, &src) == 0 &&
+	    (res = uws_job_result(&src, ref->result_id))) {
+		if (res->entity_id)
+			snprintf(id_out, STORE_ENTITY_ID_LEN + 1, "%s", res->entity_id);
+		else
+			*legacy_out = sched_path(s, src.id, res->path);
+		*mime_out = res->mime ? xstrdup(res->mime) : NULL;
+		ret = 0;
+	}
 	uws_job_release(&src);
 	return ret;
 }
 
-/* Fetches one reference to dest; checks the declared content type. */
-static int fetch_one(struct sched *s, struct sched_run *run, const struct jdl_entity *used,
-		     const char *value, const char *dest, char **why_out)
+/* A stored entity: linked from the entity store (no copy, no download) and
+ * used as itself; a result from before the entity store is copied. */
+static int link_entity(struct sched *s, struct sched_run *run, const struct stage_input *in,
+		       const struct fetch_ref *ref, char **mime_out, char **why_out)
 {
+	char *legacy = NULL, *ctype = NULL, sha[65], id[STORE_ENTITY_ID_LEN + 1] = "";
+	int ret = stored_entity(s, ref, id, &legacy, mime_out);
+
+	if (ret == 0 && legacy) {
+		ret = fetch_copy_file(legacy, in->dest, s->cfg.fetch->max_bytes, &run->cancel, sha,
+				      why_out);
+		if (ret == 0) {
+			struct store_entity ne = {.content_type = *mime_out,
+						  .source = (char *)in->value,
+						  .owner = in->job->owner};
+			ret = prov_input_add(s->cfg.prov, in->job->id, in->role, in->k, in->dest,
+					     sha, &ne, id);
+		}
+	} else if (ret == 0) {
+		ret =
+		    prov_input_use(s->cfg.prov, in->job->id, in->role, in->k, in->dest, id, &ctype);
+		if (ret == 0 && !*mime_out) {
+			*mime_out = ctype;
+			ctype = NULL;
+		}
+	}
+	if (ret && !*why_out)
+		*why_out = xstrdup(ret == OPUS_ERR_NOTFOUND ? "the stored entity no longer exists"
+							    : "cannot record the input");
+	free(ctype);
+	free(legacy);
+	return ret;
+}
+
+/* A download or a file:// copy, hashed as it came, becomes an entity. */
+static int download(struct sched *s, struct sched_run *run, const struct stage_input *in,
+		    const struct fetch_ref *ref, char **mime_out, char **why_out)
+{
+	char sha[65], id[STORE_ENTITY_ID_LEN + 1];
+	int ret = fetch_download(s->cfg.fetch, ref, in->dest, &run->cancel, mime_out, sha, why_out);
+
+	if (ret == 0) {
+		struct store_entity e = {.content_type = *mime_out,
+					 .source = (char *)in->value,
+					 .owner = in->job->owner};
+		ret = prov_input_add(s->cfg.prov, in->job->id, in->role, in->k, in->dest, sha, &e,
+				     id);
+		if (ret)
+			*why_out = xstrdup("cannot record the input in the entity store");
+	}
+	return ret;
+}
+
+/* Fetches one reference to its place; checks the declared content type. */
+static int fetch_one(struct sched *s, struct sched_run *run, const struct stage_input *in,
+		     char **why_out)
+{
+	const struct jdl_entity *used = in->used;
 	struct fetch_ref ref;
 	char *mime = NULL;
 	int ret;
 
-	(void)unlink(dest); /* a requeued job fetches again */
-	ret = fetch_ref_parse(s->cfg.fetch, value, used ? used->url : NULL, &ref, why_out);
+	(void)unlink(in->dest); /* a requeued job fetches again */
+	ret = fetch_ref_parse(s->cfg.fetch, in->value, used ? used->url : NULL, &ref, why_out);
 	if (ret == 0 && ref.kind == FETCH_ENTITY)
-		ret = copy_entity(s, &ref, dest, run, &mime, why_out);
+		ret = link_entity(s, run, in, &ref, &mime, why_out);
 	else if (ret == 0)
-		ret = fetch_download(s->cfg.fetch, &ref, dest, &run->cancel, &mime, why_out);
+		ret = download(s, run, in, &ref, &mime, why_out);
 	if (ret == 0 && used && used->content_type && mime &&
 	    !fetch_media_type_eq(mime, used->content_type)) {
 		*why_out = xasprintf("content type %s, expected %s", mime, used->content_type);
-		(void)unlink(dest);
+		(void)unlink(in->dest);
 		ret = OPUS_ERR_INVAL;
 	}
 	fetch_ref_release(&ref);
@@ -100,22 +167,28 @@ static int fetch_one(struct sched *s, struct sched_run *run, const struct jdl_en
 	return ret;
 }
 
-/* Fetches every input of p into dir; NULL, or the job's error. */
+/* Fetches every input of p into dir; NULL, or the job's error. Its usages
+ * are set afresh (a requeued job, a parameter that had more references). */
 static char *stage_param(struct sched *s, struct sched_run *run, const char *dir,
-			 const struct uws_param *p)
+			 const struct uws_job *job, const struct uws_param *p)
 {
-	const struct jdl_entity *used;
+	struct stage_input in = {.job = job, .role = p->name};
 	char *why = NULL, **refs;
 	size_t n;
 
-	if (p->by_ref || !sched_param_is_input(run->jdl, p->name, &used))
+	if (p->by_ref || !sched_param_is_input(run->jdl, p->name, &in.used))
 		return NULL;
+	if (store_usages_clear(s->st, job->id, p->name) != 0)
+		return xasprintf("input %s: cannot record it", p->name);
 	refs = fetch_refs_split(p->value, &n);
 	for (size_t k = 0; k < n && !why && !run->cancel; k++) {
 		char *local = sched_input_name(p->name, k, n);
 		char *dest = xasprintf("%s/%s", dir, local);
 		char *reason = NULL;
-		if (fetch_one(s, run, used, refs[k], dest, &reason) != 0) {
+		in.k = (int)k;
+		in.value = refs[k];
+		in.dest = dest;
+		if (fetch_one(s, run, &in, &reason) != 0) {
 			why = xasprintf("input %s: %s: %s", p->name, refs[k],
 					reason ? reason : "cannot fetch");
 			free(reason);
@@ -140,7 +213,7 @@ static char *stage_inputs(struct sched *s, struct sched_run *run)
 	else if (mkdir_p(dir, 0750) != 0)
 		why = xstrdup("could not prepare the job directory");
 	for (size_t i = 0; !why && i < job.nparams && !run->cancel; i++)
-		why = stage_param(s, run, dir, &job.params[i]);
+		why = stage_param(s, run, dir, &job, &job.params[i]);
 	if (!why && run->cancel)
 		why = xstrdup("cancelled");
 	if (why)

@@ -157,7 +157,7 @@ static void destruction_lower(struct sched *s, int64_t ms)
 }
 
 /*
- * Deletes one batch of expired jobs, then re-reads the next destruction time.
+ * Archives one batch of expired jobs, then re-reads the next destruction time.
  * next_destruction is reset before the reads, so a time lowered meanwhile by
  * a create or a set_destruction is kept by the min. No lock held.
  */
@@ -166,7 +166,7 @@ void sched_destroy_expired(struct sched *s)
 	int64_t now = time_now_ms(), next = 0;
 	char **ids = NULL;
 	size_t n = 0;
-	bool failed = false;
+	bool failed = false, later = false;
 
 	pthread_mutex_lock(&s->lock);
 	s->next_destruction = SCHED_NEVER;
@@ -176,9 +176,11 @@ void sched_destroy_expired(struct sched *s)
 		n = 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int err = sched_delete(s, ids[i]);
+		int err = sched_archive(s, ids[i]);
 		if (err == 0)
-			log_info("job %s destroyed (destruction time reached)", ids[i]);
+			log_info("job %s archived (destruction time reached)", ids[i]);
+		else if (err == SCHED_RETIRE_LATER)
+			later = true;
 		else if (err != OPUS_ERR_NOTFOUND)
 			failed = true;
 	}
@@ -187,8 +189,9 @@ void sched_destroy_expired(struct sched *s)
 		next = now; /* more to do: after the timers */
 	else if (!failed && store_next_destruction(s->st, &next) != 0)
 		failed = true;
-	else if (!failed && n == 0 && next > 0 && next <= now)
-		next = now + DESTROY_AGAIN_MS; /* due but not listed yet: no busy loop */
+	else if (!failed && (later || (n == 0 && next > 0 && next <= now)))
+		/* runs being stopped end first, or due but not listed yet: no busy loop */
+		next = now + DESTROY_AGAIN_MS;
 	if (failed) {
 		log_error("sched: purge of expired jobs failed; retrying in %d s",
 			  DESTROY_RETRY_MS / 1000);

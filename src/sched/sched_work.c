@@ -6,7 +6,8 @@
  *   - ending runs: a job's end (phase, results, end time) is committed here,
  *     retried with back-off while the store refuses it, and only then is the
  *     run's slot released (sched_run.c sched_end_run);
- *   - removing job directories (deleted and destroyed jobs);
+ *   - removing job directories (deleted and destroyed jobs), then the blobs
+ *     of the entity store only they held;
  *   - purging jobs whose destruction time passed.
  * Others hand work over with sched_work_kick() (a start may be possible) or a
  * task; the workers take tasks before starts, so that ends free slots first.
@@ -24,6 +25,8 @@ struct sched_task {
 	enum sched_task_kind kind;
 	struct sched_run *run; /* SCHED_TASK_END */
 	char *path;	       /* SCHED_TASK_RMTREE, owned */
+	char **blobs;	       /* SCHED_TASK_RMTREE: blobs to collect after, owned */
+	size_t nblobs;
 };
 
 static void task_push_locked(struct sched *s, struct sched_task *t)
@@ -72,9 +75,16 @@ void sched_work_end_locked(struct sched *s, struct sched_run *run)
 
 void sched_work_rmtree(struct sched *s, char *path)
 {
+	sched_work_rmtree_blobs(s, path, NULL, 0);
+}
+
+void sched_work_rmtree_blobs(struct sched *s, char *path, char **blobs, size_t nblobs)
+{
 	struct sched_task *t = xcalloc(1, sizeof(*t));
 	t->kind = SCHED_TASK_RMTREE;
 	t->path = path;
+	t->blobs = blobs;
+	t->nblobs = nblobs;
 	pthread_mutex_lock(&s->lock);
 	task_push_locked(s, t);
 	pthread_mutex_unlock(&s->lock);
@@ -99,6 +109,8 @@ static void task_run(struct sched *s, struct sched_task *t)
 		break;
 	case SCHED_TASK_RMTREE:
 		rm_rf(t->path);
+		/* Once the job's links are gone: its blobs may be unused now. */
+		prov_blobs_collect(s->cfg.prov, t->blobs, t->nblobs);
 		break;
 	case SCHED_TASK_PURGE:
 		pthread_mutex_lock(&s->lock);
@@ -107,6 +119,7 @@ static void task_run(struct sched *s, struct sched_task *t)
 		sched_destroy_expired(s);
 		break;
 	}
+	store_ids_free(t->blobs, t->nblobs);
 	free(t->path);
 	free(t);
 }
@@ -172,6 +185,7 @@ void sched_work_stop(struct sched *s)
 	/* Workers drain every task before they stop; nothing may be left. */
 	while (s->task_head) {
 		struct sched_task *t = task_pop_locked(s);
+		store_ids_free(t->blobs, t->nblobs);
 		free(t->path);
 		free(t);
 	}

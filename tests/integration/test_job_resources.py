@@ -163,16 +163,18 @@ def test_destruction_bad_value_is_400(client, bad):
     assert plain(client.get(url + "/destruction")) == before
 
 
-def test_destruction_in_past_deletes_job_and_directory(client, daemon):
+def test_destruction_in_past_archives_job_and_removes_directory(client, daemon):
     url = completed_job(client)
     jid = url.rsplit("/", 1)[1]
     jdir = daemon.job_dir(jid)
     assert jdir.is_dir(), f"{jdir} missing for a completed job"
     r = client.post(url + "/destruction", data={"DESTRUCTION": "2001-01-01T00:00:00Z"})
     assert r.status_code == 303, r.text
-    wait_until(lambda: client.get(url).status_code == 404, 3.5, what="job deleted")
+    # destruction archives: the record stays (ARCHIVED), the files go
+    wait_until(lambda: client.phase(url) == "ARCHIVED", 3.5, what="job archived")
     wait_until(lambda: not jdir.exists(), 2, what=f"{jdir} removed")
     assert jid not in client.list_ids("echo")
+    assert jid in client.list_ids("echo", {"PHASE": "ARCHIVED"})
 
 
 # ---------------------------------------------------------------- quote, owner, error

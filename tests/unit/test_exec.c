@@ -220,6 +220,30 @@ TEST(cwd_is_workdir_and_outputs)
 	free(got);
 }
 
+/* An exit reports what the run cost: CPU time (user + system) and peak
+ * memory, of the leader and what it ran (its rusage, or its cgroup). */
+TEST(exit_reports_cpu_and_memory)
+{
+	struct exec_exit ee;
+	int64_t h = 0;
+	CHECK(start_job("cost",
+			"x=$(head -c 40000000 /dev/zero | tr '\\0' a)\n"
+			"i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done\n"
+			"echo ${#x}\n",
+			NULL, &h) == 0);
+	CHECK(wait_exit("cost", 60000, &ee));
+	CHECK(ee.exited && ee.exit_code == 0);
+	CHECK(ee.cpu_ms >= 100);
+	CHECK(ee.max_rss_kb >= 40000);
+	/* a job that does nothing costs little */
+	CHECK(start_job("cheap", "exit 0\n", NULL, &h) == 0);
+	CHECK(wait_exit("cheap", 5000, &ee));
+	CHECK(ee.cpu_ms >= 0 && ee.cpu_ms < 1000 && ee.max_rss_kb > 0);
+	char *got = read_text("cost.out");
+	CHECK_STR(got, "40000000\n");
+	free(got);
+}
+
 TEST(missing_script_is_127)
 {
 	struct exec_exit ee;
@@ -583,6 +607,7 @@ int main(void)
 		return 2;
 	RUN(env_arrives_as_data);
 	RUN(cwd_is_workdir_and_outputs);
+	RUN(exit_reports_cpu_and_memory);
 	RUN(missing_script_is_127);
 	RUN(bad_workdir_fails_start);
 	RUN(own_process_group);

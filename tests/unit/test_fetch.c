@@ -2,7 +2,11 @@
 #include "check.h"
 #include "fetch/fetch.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,8 +47,19 @@ TEST(stored_entities)
 	snprintf(v, 100, "%s/../x", id);
 	CHECK(kind_of(v, NULL, &r, &why) == -1); /* not an entity; no template */
 	free(why);
+	why = NULL;
 	fetch_ref_release(&r);
 	free(v);
+	/* an entity id of the entity store */
+	CHECK(kind_of("e0123456789abcdef0123456789abcdef", NULL, &r, &why) == FETCH_ENTITY);
+	CHECK_STR(r.entity_id, "e0123456789abcdef0123456789abcdef");
+	CHECK_STR(r.job_id, "");
+	fetch_ref_release(&r);
+	CHECK(kind_of("e0123456789ABCDEF0123456789abcdef", NULL, &r, &why) == -1);
+	free(why);
+	why = NULL;
+	CHECK(kind_of("e0123456789abcdef0123456789abcde", NULL, &r, &why) == -1);
+	free(why);
 }
 
 TEST(urls_and_schemes)
@@ -121,6 +136,7 @@ TEST(media_types)
 
 TEST(copy_caps_and_refuses_links)
 {
+	char sha[65];
 	char dir[] = "/tmp/opusd-fetch-XXXXXX";
 	char *src, *dest, *link_path, *why = NULL, *buf = NULL;
 	size_t len = 0;
@@ -131,16 +147,18 @@ TEST(copy_caps_and_refuses_links)
 	dest = xasprintf("%s/dest", dir);
 	link_path = xasprintf("%s/link", dir);
 	CHECK(file_write_all(src, "hello", 5, 0640) == 0);
-	CHECK(fetch_copy_file(src, dest, 100, &cancel, &why) == 0);
+	CHECK(fetch_copy_file(src, dest, 100, &cancel, sha, &why) == 0);
 	CHECK(file_read_all(dest, 100, &buf, &len) == 0 && len == 5 && !memcmp(buf, "hello", 5));
 	free(buf);
+	/* the sha256 of what was copied, hashed as it passed */
+	CHECK_STR(sha, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
 	unlink(dest);
-	CHECK(fetch_copy_file(src, dest, 3, &cancel, &why) < 0);
+	CHECK(fetch_copy_file(src, dest, 3, &cancel, sha, &why) < 0);
 	CHECK(why && strstr(why, "larger than 3 bytes"));
 	CHECK(access(dest, F_OK) != 0);
 	free(why);
 	CHECK(symlink(src, link_path) == 0);
-	CHECK(fetch_copy_file(link_path, dest, 100, &cancel, &why) < 0);
+	CHECK(fetch_copy_file(link_path, dest, 100, &cancel, sha, &why) < 0);
 	CHECK(access(dest, F_OK) != 0);
 	free(why);
 	rm_rf(dir);
@@ -153,6 +171,7 @@ TEST(copy_caps_and_refuses_links)
  * open() blocks for good (the alarm then kills the test binary). */
 TEST(copy_refuses_fifos_and_devices)
 {
+	char sha[65];
 	char dir[] = "/tmp/opusd-fetch-XXXXXX";
 	char *fifo, *dest, *why = NULL;
 	fetch_cancel_flag cancel = 0;
@@ -162,12 +181,12 @@ TEST(copy_refuses_fifos_and_devices)
 	dest = xasprintf("%s/dest", dir);
 	CHECK(mkfifo(fifo, 0600) == 0);
 	alarm(20);
-	CHECK(fetch_copy_file(fifo, dest, 100, &cancel, &why) < 0);
+	CHECK(fetch_copy_file(fifo, dest, 100, &cancel, sha, &why) < 0);
 	CHECK(why && strstr(why, "is a FIFO, not a regular file"));
 	CHECK(access(dest, F_OK) != 0);
 	free(why);
 	why = NULL;
-	CHECK(fetch_copy_file("/dev/zero", dest, 100, &cancel, &why) < 0);
+	CHECK(fetch_copy_file("/dev/zero", dest, 100, &cancel, sha, &why) < 0);
 	CHECK(why && strstr(why, "character device"));
 	CHECK(access(dest, F_OK) != 0);
 	free(why);
@@ -180,6 +199,7 @@ TEST(copy_refuses_fifos_and_devices)
 /* A copy asked to stop stops before its next chunk and leaves nothing. */
 TEST(copy_is_cancellable)
 {
+	char sha[65];
 	char dir[] = "/tmp/opusd-fetch-XXXXXX";
 	char *src, *dest, *why = NULL;
 	fetch_cancel_flag cancel = 1;
@@ -188,7 +208,7 @@ TEST(copy_is_cancellable)
 	src = xasprintf("%s/src", dir);
 	dest = xasprintf("%s/dest", dir);
 	CHECK(file_write_all(src, "hello", 5, 0640) == 0);
-	CHECK(fetch_copy_file(src, dest, 100, &cancel, &why) < 0);
+	CHECK(fetch_copy_file(src, dest, 100, &cancel, sha, &why) < 0);
 	CHECK_STR(why, "cancelled");
 	CHECK(access(dest, F_OK) != 0);
 	free(why);
@@ -212,14 +232,14 @@ static void check_refused(const char *url, const char *what)
 	};
 	char dir[] = "/tmp/opusd-fetch-XXXXXX";
 	struct fetch_ref r;
-	char *why = NULL, *dest;
+	char *why = NULL, *dest, sha[65];
 
 	CHECK(mkdtemp(dir) != NULL);
 	dest = xasprintf("%s/dest", dir);
 	CHECK(fetch_ref_parse(&p, url, NULL, &r, &why) == 0);
 	free(why);
 	why = NULL;
-	CHECK(fetch_download(&p, &r, dest, NULL, NULL, &why) < 0);
+	CHECK(fetch_download(&p, &r, dest, NULL, NULL, sha, &why) < 0);
 	if (!why || !strstr(why, what) || !strstr(why, "(refused)")) {
 		fprintf(stderr, "%s: reason \"%s\", want \"%s\"\n", url, why ? why : "(null)",
 			what);
@@ -248,6 +268,100 @@ TEST(ssrf_guard_embedded_ipv4)
 	check_refused("http://[64:ff9b:1::1]:9/", "local-use NAT64");
 	check_refused("http://[2002:7f00:1::1]:9/", "is loopback");
 	check_refused("http://[::1]:9/", "is loopback");
+	fetch_global_cleanup();
+}
+
+/* A file:// download through fetch_download gives the sha256 of its bytes. */
+TEST(download_file_url_hashes)
+{
+	char dir[] = "/tmp/opusd-fetch-XXXXXX";
+	char *src, *dest, *url, *why = NULL, sha[65], want[65];
+	char *rts[1];
+	struct fetch_policy p = {.nroots = 1, .max_bytes = 1 << 20};
+	struct fetch_ref r;
+	char big[70000];
+
+	CHECK(mkdtemp(dir) != NULL);
+	rts[0] = dir;
+	p.file_roots = rts;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7 + 3); /* more than one chunk */
+	sha256_hex(big, sizeof(big), want);
+	src = xasprintf("%s/src", dir);
+	dest = xasprintf("%s/dest", dir);
+	url = xasprintf("file://%s", src);
+	CHECK(file_write_all(src, big, sizeof(big), 0640) == 0);
+	CHECK(fetch_ref_parse(&p, url, NULL, &r, &why) == 0);
+	CHECK(fetch_download(&p, &r, dest, NULL, NULL, sha, &why) == 0);
+	CHECK_STR(sha, want);
+	fetch_ref_release(&r);
+	free(why);
+	rm_rf(dir);
+	free(src);
+	free(dest);
+	free(url);
+}
+
+/* One HTTP response on a loopback socket, for download_http_hashes. */
+struct one_reply {
+	int fd;
+	const char *body;
+	size_t len;
+};
+
+static void *serve_one(void *arg)
+{
+	struct one_reply *o = arg;
+	char buf[4096], *head;
+	int c = accept(o->fd, NULL, NULL);
+
+	if (c < 0)
+		return NULL;
+	(void)!read(c, buf, sizeof(buf));
+	head = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+			 "%zu\r\nConnection: close\r\n\r\n",
+			 o->len);
+	(void)!write(c, head, strlen(head));
+	(void)!write(c, o->body, o->len);
+	free(head);
+	close(c);
+	return NULL;
+}
+
+/* An http download gives the sha256 of the bytes written, and its type. */
+TEST(download_http_hashes)
+{
+	char dir[] = "/tmp/opusd-fetch-XXXXXX";
+	struct fetch_policy p = {
+	    .allow_private = true, .max_bytes = 1 << 20, .connect_timeout_s = 5, .timeout_s = 10};
+	struct one_reply o = {.body = "some bytes\n", .len = 11};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	char *url = NULL, *dest, *why = NULL, *ctype = NULL, sha[65] = "", want[65];
+	struct fetch_ref r;
+	pthread_t th;
+
+	CHECK(fetch_global_init() == 0);
+	CHECK(mkdtemp(dir) != NULL);
+	dest = xasprintf("%s/dest", dir);
+	o.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(o.fd >= 0 && bind(o.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	      listen(o.fd, 1) == 0 && getsockname(o.fd, (struct sockaddr *)&sa, &sl) == 0);
+	CHECK(pthread_create(&th, NULL, serve_one, &o) == 0);
+	url = xasprintf("http://127.0.0.1:%d/x", ntohs(sa.sin_port));
+	CHECK(fetch_ref_parse(&p, url, NULL, &r, &why) == 0);
+	CHECK(fetch_download(&p, &r, dest, NULL, &ctype, sha, &why) == 0);
+	sha256_hex(o.body, o.len, want);
+	CHECK_STR(sha, want);
+	CHECK_STR(ctype, "text/plain");
+	pthread_join(th, NULL);
+	close(o.fd);
+	fetch_ref_release(&r);
+	free(ctype);
+	free(why);
+	free(url);
+	rm_rf(dir);
+	free(dest);
 	fetch_global_cleanup();
 }
 
@@ -282,5 +396,7 @@ int main(void)
 	RUN(copy_refuses_fifos_and_devices);
 	RUN(copy_is_cancellable);
 	RUN(ssrf_guard_embedded_ipv4);
+	RUN(download_file_url_hashes);
+	RUN(download_http_hashes);
 	return CHECK_DONE();
 }

@@ -4,6 +4,7 @@
 #include "check.h"
 #include "exec/exec.h"
 #include "jdl/jdl.h"
+#include "prov/prov.h"
 #include "sched/sched.h"
 #include "store/store.h"
 #include "uws/uws.h"
@@ -24,6 +25,8 @@ static struct store *st;
 static struct jdl_registry *reg;
 static struct sched *sc;
 static struct sched_config cfg;
+static struct prov *pv;
+static char data[PATH_MAX + 8];
 
 /* One job description in the OPUS VOTable format; script lines end in \r\n. */
 static void write_jdl(const char *name, const char *script_xml, int duration, const char *params,
@@ -83,9 +86,8 @@ static int open_sched(int max_running)
 	    .default_destruction = 86400,
 	    .max_destruction = 0,
 	    .kill_grace_ms = 500,
+	    .prov = pv,
 	};
-	static char data[PATH_MAX + 8];
-	snprintf(data, sizeof(data), "%s/data", tmp);
 	cfg.data_dir = data;
 	return sched_open(&cfg, st, reg, &sc);
 }
@@ -203,6 +205,21 @@ static bool wait_idle(int64_t timeout_ms)
 	}
 }
 
+/* The job's activity (provenance): its phase, or UWS_UNKNOWN when none. */
+static enum uws_phase activity_phase(const char *id, struct store_activity *out)
+{
+	struct store_activity a = {0};
+	enum uws_phase p = UWS_UNKNOWN;
+
+	if (store_activity_get(st, id, &a) == 0)
+		p = a.phase;
+	if (out)
+		*out = a;
+	else
+		store_activity_release(&a);
+	return p;
+}
+
 TEST(create_pending)
 {
 	char id[UWS_ID_LEN + 1];
@@ -251,7 +268,46 @@ TEST(run_completes_with_results)
 	CHECK(out && out->size == (int64_t)strlen(text) + 1);
 	CHECK(uws_job_result(&job, "stdout") != NULL);
 	CHECK(uws_job_result(&job, "stderr") != NULL);
+	/* every result is an entity, with the sha256 of its file */
+	for (size_t i = 0; i < job.nresults; i++) {
+		const struct uws_result *r = &job.results[i];
+		struct store_entity e = {0};
+		char *dir0 = sched_job_dir(sc, id), *rp = xasprintf("%s/%s", dir0, r->path),
+		     hex[65] = "", *blob;
+		int64_t size = -1;
+		struct stat sa, sb;
+		CHECK(sha256_file(rp, hex, &size) == 0);
+		CHECK(r->sha256 && strcmp(r->sha256, hex) == 0);
+		CHECK(r->entity_id && store_entity_id_is_valid(r->entity_id));
+		CHECK(r->entity_id && store_entity_get(st, r->entity_id, &e) == 0);
+		CHECK_STR(e.sha256, hex);
+		CHECK_STR(e.generated_by, id);
+		CHECK_STR(e.result_id, r->id);
+		CHECK(e.size == size);
+		/* the file is a link to its blob */
+		blob = prov_blob_path(pv, hex);
+		CHECK(stat(rp, &sa) == 0 && stat(blob, &sb) == 0 && sa.st_ino == sb.st_ino);
+		store_entity_release(&e);
+		free(blob);
+		free(rp);
+		free(dir0);
+	}
+	CHECK(job.metrics.known && job.metrics.exit_code == 0);
+	CHECK(job.metrics.wall_ms == job.end_time - job.start_time);
+	CHECK(job.metrics.cpu_ms >= 0 && job.metrics.max_rss_kb > 0);
 	uws_job_release(&job);
+	{
+		struct store_activity act;
+		bool text_given = false;
+		CHECK(activity_phase(id, &act) == UWS_COMPLETED);
+		CHECK_STR(act.jobdef, "copy");
+		CHECK(act.metrics.known && act.metrics.exit_code == 0);
+		for (size_t i = 0; i < act.nparams; i++)
+			if (strcmp(act.params[i].name, "text") == 0)
+				text_given = !act.params[i].is_default;
+		CHECK(text_given);
+		store_activity_release(&act);
+	}
 
 	char *dir = sched_job_dir(sc, id), *path = xasprintf("%s/output.txt", dir), *buf = NULL;
 	char *pwned = xasprintf("%s/pwned", dir), *want = xasprintf("%s\n", text);
@@ -282,7 +338,15 @@ TEST(failing_script_is_error)
 	CHECK(store_job_get(st, id, &job) == 0);
 	CHECK_STR(job.error_summary, "something broke");
 	CHECK(uws_job_result(&job, "stdout") && uws_job_result(&job, "stdout")->size == 9);
+	CHECK(job.metrics.known && job.metrics.exit_code == 3);
 	uws_job_release(&job);
+	{
+		struct store_activity act;
+		CHECK(activity_phase(id, &act) == UWS_ERROR);
+		CHECK_STR(act.error_summary, "something broke");
+		CHECK(act.metrics.exit_code == 3);
+		store_activity_release(&act);
+	}
 }
 
 TEST(execution_duration_enforced)
@@ -297,6 +361,9 @@ TEST(execution_duration_enforced)
 	CHECK(store_job_get(st, id, &job) == 0);
 	CHECK_STR(job.error_summary, "execution duration exceeded");
 	CHECK(group_gone(job.pgid, 2000));
+	/* killed by SIGTERM: 128 + 15 */
+	CHECK(job.metrics.known && job.metrics.exit_code == 128 + SIGTERM);
+	CHECK(activity_phase(id, NULL) == UWS_ERROR);
 	uws_job_release(&job);
 }
 
@@ -339,12 +406,19 @@ TEST(abort_executing)
 	CHECK(job.phase == UWS_ABORTED && job.end_time > 0);
 	CHECK(uws_job_result(&job, "stderr") != NULL);
 	uws_job_release(&job);
+	CHECK(activity_phase(id, NULL) == UWS_ABORTED);
 	CHECK(sched_job_abort(sc, id) == OPUS_ERR_PHASE);
 	CHECK(sched_job_run(sc, id) == OPUS_ERR_PHASE);
-	/* PENDING and QUEUED abort at once */
+	/* PENDING and QUEUED abort at once, with their activity */
 	create("sleepy", false, 0, id, NULL);
 	CHECK(sched_job_abort(sc, id) == 0);
 	CHECK(phase_of(id) == UWS_ABORTED);
+	{
+		struct store_activity act;
+		CHECK(activity_phase(id, &act) == UWS_ABORTED);
+		CHECK(act.start_time == 0 && act.end_time > 0 && !act.metrics.known);
+		store_activity_release(&act);
+	}
 	CHECK(sched_job_abort(sc, "0123") == OPUS_ERR_NOTFOUND);
 }
 
@@ -485,35 +559,68 @@ TEST(destruction_in_the_past)
 	CHECK(dir_exists(id));
 	t0 = time_mono_ms();
 	CHECK(sched_job_set_destruction(sc, id, time_now_ms() - 3600 * 1000) == 0);
-	while ((!job_gone(id) || dir_exists(id)) && time_mono_ms() - t0 < 3000)
+	/* destruction archives: ARCHIVED, files gone, record and provenance kept */
+	while ((phase_of(id) != UWS_ARCHIVED || dir_exists(id)) && time_mono_ms() - t0 < 3000)
 		usleep(10000);
-	CHECK(job_gone(id));
+	CHECK(phase_of(id) == UWS_ARCHIVED);
 	CHECK(!dir_exists(id));
 	CHECK(time_mono_ms() - t0 < 2000);
-	/* created with a past destruction time: clamped to now, then destroyed */
+	CHECK(activity_phase(id, NULL) == UWS_COMPLETED);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.destruction_time == 0); /* never picked again */
+	uws_job_release(&job);
+	/* created with a past destruction time: clamped to now, then archived,
+	 * ending ABORTED first (it never ran) */
 	job.jobdef = xstrdup("copy");
 	job.destruction_time = 1000;
 	job.destruction_set = true;
 	CHECK(sched_job_create(sc, &job, false) == 0);
 	t0 = time_mono_ms();
-	while (!job_gone(job.id) && time_mono_ms() - t0 < 3000)
+	while (phase_of(job.id) != UWS_ARCHIVED && time_mono_ms() - t0 < 3000)
 		usleep(10000);
-	CHECK(job_gone(job.id));
+	CHECK(phase_of(job.id) == UWS_ARCHIVED);
+	CHECK(activity_phase(job.id, NULL) == UWS_ABORTED);
 	uws_job_release(&job);
+	/* a running job is stopped, ends ABORTED, then is archived */
+	create("sleepy", true, 0, id, "secs", "30", NULL);
+	CHECK(wait_phase(id, UWS_EXECUTING, 5000));
+	CHECK(sched_job_set_destruction(sc, id, time_now_ms() - 1000) == 0);
+	CHECK(wait_phase(id, UWS_ARCHIVED, 5000));
+	CHECK(activity_phase(id, NULL) == UWS_ABORTED);
+	CHECK(dir_gone(id, 3000));
+	CHECK(wait_idle(3000));
 }
 
 TEST(delete_removes_dir)
 {
-	char id[UWS_ID_LEN + 1];
+	char id[UWS_ID_LEN + 1], text[17];
 	struct uws_job job = {0};
 
-	create("copy", true, 0, id, NULL);
+	rand_hex(text, 8); /* an output no other job has: its blob is this job's only */
+	create("copy", true, 0, id, "text", text, NULL);
 	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
 	CHECK(dir_exists(id));
+	CHECK(store_job_get(st, id, &job) == 0);
 	CHECK(sched_job_delete(sc, id) == 0);
 	CHECK(job_gone(id));
 	CHECK(dir_gone(id, 3000));
 	CHECK(sched_job_delete(sc, id) == OPUS_ERR_NOTFOUND);
+	/* the record is gone, the provenance stays; the blobs only it held go */
+	CHECK(activity_phase(id, NULL) == UWS_COMPLETED);
+	{
+		const struct uws_result *out = uws_job_result(&job, "output");
+		struct store_entity e = {0};
+		char *blob = out && out->sha256 ? prov_blob_path(pv, out->sha256) : NULL;
+		int64_t end = time_mono_ms() + 3000;
+		CHECK(out && out->entity_id && store_entity_get(st, out->entity_id, &e) == 0);
+		CHECK(e.invalidation_time > 0);
+		while (blob && access(blob, F_OK) == 0 && time_mono_ms() < end)
+			usleep(10000);
+		CHECK(blob && access(blob, F_OK) != 0);
+		store_entity_release(&e);
+		free(blob);
+	}
+	uws_job_release(&job);
 	/* a running job is killed too */
 	create("sleepy", true, 0, id, "secs", "30", NULL);
 	CHECK(wait_phase(id, UWS_EXECUTING, 5000));
@@ -617,6 +724,7 @@ TEST(executing_left_over_is_error_on_open)
 	CHECK(job.phase == UWS_ERROR);
 	CHECK_STR(job.error_summary, "server restarted");
 	CHECK(job.end_time > 0);
+	CHECK(activity_phase(id, NULL) == UWS_ERROR);
 	uws_job_release(&job);
 }
 
@@ -749,8 +857,11 @@ int main(void)
 	write_jdls();
 	char *jdir = xasprintf("%s/jdl", tmp), *db = xasprintf("%s/opusd.db", tmp);
 	struct store_config scfg = {.backend = "sqlite", .path = db};
+	struct prov_config pc = {.data_dir = data, .base_url = "http://x", .max_depth = 4};
+	snprintf(data, sizeof(data), "%s/data", tmp);
 	reg = jdl_registry_new(jdir, NULL);
-	if (jdl_registry_load(reg) != 3 || store_open(&scfg, &st) != 0 || open_sched(4) != 0) {
+	if (jdl_registry_load(reg) != 3 || store_open(&scfg, &st) != 0 ||
+	    prov_open(&pc, st, reg, &pv) != 0 || open_sched(4) != 0) {
 		fprintf(stderr, "test_sched: setup failed\n");
 		return 2;
 	}
@@ -770,6 +881,7 @@ int main(void)
 	RUN(blocked_start_blocks_no_request);
 	RUN(update_is_all_or_nothing);
 	sched_close(sc);
+	prov_close(pv);
 	store_close(st);
 	jdl_registry_free(reg);
 	rm_rf(tmp);
