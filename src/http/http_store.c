@@ -45,7 +45,9 @@ static int sha256_base64(const char *hex, char out[45])
 		out[o++] = b64[v >> 18 & 63];
 		out[o++] = b64[v >> 12 & 63];
 		out[o++] = b64[v >> 6 & 63];
-		out[o++] = i + 2 < 32 ? b64[v & 63] : '=';
+		out[o++] = b64[v & 63];
+		if (i + 2 >= 32)
+			out[o - 1] = '=';
 	}
 	out[o] = '\0';
 	return 0;
