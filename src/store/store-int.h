@@ -43,6 +43,29 @@ struct store_ops {
 	int (*next_destruction)(struct store *st, int64_t *ms_out);
 	int (*account_put)(struct store *st, const char *name, const char *token_hash, bool admin);
 	int (*account_get)(struct store *st, const char *name, char hash_out[65], bool *admin_out);
+
+	/* Provenance. Entities arrive with valid ids and sha256s and a NULL (never "")
+	 * owner for anonymous; a job end's activity has the job's id, jobdef and
+	 * phase, and each generated entity generated_by the job. */
+	int (*input_use)(struct store *st, const struct store_entity *e, const char *job_id,
+			 const char *role, int k, char id_out[STORE_ENTITY_ID_LEN + 1],
+			 bool *recognised_out);
+	int (*usage_put)(struct store *st, const char *job_id, const char *role, int k,
+			 const char *entity_id);
+	int (*usages_clear)(struct store *st, const char *job_id, const char *role);
+	int (*entity_get)(struct store *st, const char *id, struct store_entity *out);
+	int (*entity_find)(struct store *st, const char *owner, const char *sha256,
+			   struct store_entity *out);
+	int (*blob_refs)(struct store *st, const char *sha256, int64_t *n_out);
+	int (*job_end)(struct store *st, const struct uws_job *job,
+		       const struct store_activity *act, const struct store_entity *generated,
+		       size_t ngenerated);
+	int (*job_retire)(struct store *st, const char *job_id, bool archive, int64_t now_ms,
+			  char ***blobs_out, size_t *n_out);
+	int (*activity_get)(struct store *st, const char *id, struct store_activity *out);
+	/* max_activities >= 1 (store.c turns 0 into SIZE_MAX); every id valid. */
+	int (*lineage_get)(struct store *st, const struct store_lineage_query *q,
+			   struct store_lineage *out);
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -54,6 +77,16 @@ uint64_t store_sqlite_commit_count(const struct store *st);
 int store_sqlite_schema_version(void);
 /* Appends the EXPLAIN QUERY PLAN of the statement store_job_list would run
  * for a normalised filter, one detail line per plan row. */
+/* Statements fetched for running on any SQLite store since the program
+ * started (a lineage walk must cost a bounded handful, whatever its length). */
+uint64_t store_sqlite_statement_count(void);
+/* The SQL of one schema migration (a test builds a database of an old
+ * version with it), NULL when there is no such version. */
+const char *store_sqlite_migration_sql(int version);
+/* Appends the EXPLAIN QUERY PLAN of a provenance statement: "find" (the
+ * recognition lookup), "refs" (store_blob_refs), "back" or "forth" (the
+ * lineage walk), one detail line per plan row. */
+int store_sqlite_prov_plan(struct store *st, const char *which, struct sbuf *out) OPUS_WUR;
 int store_sqlite_list_plan(struct store *st, const struct store_filter *f,
 			   struct sbuf *out) OPUS_WUR;
 

@@ -50,7 +50,8 @@ int store_job_update(struct store *st, const struct uws_job *job) OPUS_WUR;
 int store_job_set_params(struct store *st, const struct uws_job *job) OPUS_WUR;
 /* Saves the scalar fields AND replaces the results with job->results, atomically. */
 int store_job_finish(struct store *st, const struct uws_job *job) OPUS_WUR;
-/* Deletes a job, its parameters and results. OPUS_ERR_NOTFOUND. */
+/* Deletes a job, its parameters and results. OPUS_ERR_NOTFOUND. Like
+ * store_job_retire(archive false), but without the list of blobs. */
 int store_job_delete(struct store *st, const char *id) OPUS_WUR;
 
 /* List filters; all combine with AND. */
@@ -75,10 +76,11 @@ void store_jobs_free(struct uws_job *jobs, size_t n);
  * (restart recovery: re-queue QUEUED, fail EXECUTING). Caller frees each and the array. */
 int store_job_ids_in_phase(struct store *st, enum uws_phase phase, char ***ids_out,
 			   size_t *n_out) OPUS_WUR;
-/* Up to `max` ids whose destruction_time is set and <= now_ms. */
+/* Up to `max` ids whose destruction_time is set and <= now_ms (ARCHIVED jobs
+ * are left out: their destruction is done). */
 int store_job_ids_expired(struct store *st, int64_t now_ms, size_t max, char ***ids_out,
 			  size_t *n_out) OPUS_WUR;
-/* The smallest destruction_time set (ms), or 0 when none. */
+/* The smallest destruction_time set (ms) of a job not ARCHIVED, or 0 when none. */
 int store_next_destruction(struct store *st, int64_t *ms_out) OPUS_WUR;
 void store_ids_free(char **ids, size_t n);
 
@@ -97,7 +99,9 @@ int store_account_get(struct store *st, const char *name, char hash_out[65],
  * result) or left it (a result, stdout, stderr). Its bytes are a blob of
  * the content-addressed store (data_dir/store/sha256/ab/abcd...; src/prov).
  * An entity is live while a live job (a row that is not ARCHIVED) generated
- * or used it; store_job_retire() invalidates the others.
+ * or used it; store_job_retire() invalidates the others. A job that has
+ * no row yet and was never retired counts as live (its uploads are placed
+ * before its row is inserted).
  */
 #define STORE_ENTITY_ID_LEN 33 /* 'e' and 32 hex digits: 128 random bits (store_entity_id_new) */
 
@@ -158,7 +162,10 @@ void store_activity_release(struct store_activity *a); /* NULL ok */
  * with e->sha256 (never another owner's), that entity is the one used and
  * e is not stored (*recognised_out true); else e is inserted. Either way
  * the usage (job_id, role, k) is set to it, replacing an earlier one, and
- * id_out gets the entity used. One durable write.
+ * id_out gets the entity used. One durable write. e->id may be empty (a
+ * new id is made). The entity a usage replaced (here, in store_usage_put)
+ * or dropped (store_usages_clear) is invalidated, by job_id, when no live
+ * job holds it any more; store_job_retire(job_id) lists its blob.
  */
 int store_input_use(struct store *st, const struct store_entity *e, const char *job_id,
 		    const char *role, int k, char id_out[STORE_ENTITY_ID_LEN + 1],
@@ -171,7 +178,8 @@ int store_usage_put(struct store *st, const char *job_id, const char *role, int 
 int store_usages_clear(struct store *st, const char *job_id, const char *role) OPUS_WUR;
 
 int store_entity_get(struct store *st, const char *id, struct store_entity *out) OPUS_WUR;
-/* The live entity owned by `owner` (NULL: anonymous) with this sha256, the oldest. */
+/* The live entity owned by `owner` (NULL or "": anonymous) with this sha256, the
+ * oldest. OPUS_ERR_NOTFOUND (also for a malformed sha256). */
 int store_entity_find(struct store *st, const char *owner, const char *sha256,
 		      struct store_entity *out) OPUS_WUR;
 /* Number of live entities whose bytes are this blob (0: the blob may go). */
@@ -183,6 +191,10 @@ int store_blob_refs(struct store *st, const char *sha256, int64_t *n_out) OPUS_W
  * entities it generated. Every transition to a final phase goes through
  * here (ngenerated 0 when it never ran), so that a job is final with its
  * provenance, never before. OPUS_ERR_NOTFOUND if the job row is gone.
+ * job->phase must be COMPLETED, ERROR or ABORTED; the activity is stored
+ * with the job's id, phase and (when act->jobdef is NULL) jobdef; each
+ * generated entity's generated_by is the job (NULL is taken as such).
+ * store_job_finish() is the same write without activity and entities.
  */
 int store_job_end(struct store *st, const struct uws_job *job, const struct store_activity *act,
 		  const struct store_entity *generated, size_t ngenerated) OPUS_WUR;
@@ -195,7 +207,8 @@ int store_job_end(struct store *st, const struct uws_job *job, const struct stor
  * live job holds is invalidated (now_ms, by job_id) in the same commit;
  * *blobs_out lists the sha256 of blobs no live entity refers to any more
  * (free with store_ids_free; the caller re-checks with store_blob_refs
- * before unlinking). OPUS_ERR_NOTFOUND.
+ * before unlinking; the list also holds the blobs of entities this job
+ * invalidated earlier, through store_usages_clear). OPUS_ERR_NOTFOUND.
  */
 int store_job_retire(struct store *st, const char *job_id, bool archive, int64_t now_ms,
 		     char ***blobs_out, size_t *n_out) OPUS_WUR;
@@ -211,8 +224,10 @@ int store_activity_get(struct store *st, const char *id, struct store_activity *
  * start activity is at hop 0. Answers every activity within max_hops
  * (activity-to-activity steps) with its hop count, the entities those
  * activities used or generated, the start entities, and the usages of
- * those activities; at most max_activities activities (nearest first),
- * *truncated_out telling whether some were left out.
+ * those activities; at most max_activities activities (nearest first, ties
+ * by id; 0 = no cap), `truncated` telling whether some were left out.
+ * Activities are jobs that ended (store_job_end); a start id with no
+ * activity or entity adds nothing. OPUS_ERR_INVAL for a malformed id.
  */
 struct store_lineage_query {
 	const char *const *activity_ids;

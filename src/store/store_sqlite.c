@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,7 +89,80 @@ static const struct store_sqlite_migration store_sqlite_migrations[] = {
 	"CREATE INDEX jobs_phase ON jobs (phase, run_request_time, creation_time);"
 	"CREATE INDEX jobs_destruction ON jobs (destruction_time) WHERE destruction_time > 0;"
 	"PRAGMA user_version = 1;"},
+    /* Provenance (issue 12). Entities, usages and activities have no foreign
+     * key to jobs: they outlive job rows. `retired` lists the jobs whose files
+     * went (store_job_retire, store_job_delete), so that a usage by a job with
+     * no row is told apart: retired (not live) or not created yet (live: its
+     * uploads are placed before its row is inserted). The destruction index
+     * leaves ARCHIVED jobs out, since their destruction is done. */
+    {2, "ALTER TABLE jobs ADD COLUMN metrics_known INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN wall_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN cpu_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN max_rss_kb INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN exit_code INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE results ADD COLUMN entity_id TEXT;"
+	"ALTER TABLE results ADD COLUMN sha256 TEXT;"
+	"CREATE TABLE entities ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" size INTEGER NOT NULL DEFAULT 0,"
+	" content_type TEXT,"
+	" file_name TEXT,"
+	" generated_by TEXT,"
+	" role TEXT,"
+	" result_id TEXT,"
+	" source TEXT,"
+	" owner TEXT,"
+	" creation_time INTEGER NOT NULL DEFAULT 0,"
+	" invalidation_time INTEGER NOT NULL DEFAULT 0,"
+	" invalidated_by TEXT);"
+	"CREATE TABLE usages ("
+	" job_id TEXT NOT NULL,"
+	" role TEXT NOT NULL,"
+	" k INTEGER NOT NULL,"
+	" entity_id TEXT NOT NULL,"
+	" PRIMARY KEY (job_id, role, k));"
+	"CREATE TABLE activities ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" jobdef TEXT NOT NULL,"
+	" jdl_hash TEXT,"
+	" owner TEXT,"
+	" run_id TEXT,"
+	" phase INTEGER NOT NULL,"
+	" creation_time INTEGER NOT NULL DEFAULT 0,"
+	" start_time INTEGER NOT NULL DEFAULT 0,"
+	" end_time INTEGER NOT NULL DEFAULT 0,"
+	" error_summary TEXT,"
+	" metrics_known INTEGER NOT NULL DEFAULT 0,"
+	" wall_ms INTEGER NOT NULL DEFAULT 0,"
+	" cpu_ms INTEGER NOT NULL DEFAULT 0,"
+	" max_rss_kb INTEGER NOT NULL DEFAULT 0,"
+	" exit_code INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE activity_params ("
+	" activity_id TEXT NOT NULL,"
+	" name TEXT NOT NULL,"
+	" value TEXT,"
+	" is_default INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (activity_id, name));"
+	"CREATE TABLE retired ("
+	" job_id TEXT PRIMARY KEY NOT NULL,"
+	" time INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX entities_owner_sha ON entities (owner, sha256, creation_time)"
+	" WHERE invalidation_time = 0;"
+	"CREATE INDEX entities_live_sha ON entities (sha256) WHERE invalidation_time = 0;"
+	"CREATE INDEX entities_generated_by ON entities (generated_by)"
+	" WHERE generated_by IS NOT NULL;"
+	"CREATE INDEX entities_invalidated_by ON entities (invalidated_by)"
+	" WHERE invalidated_by IS NOT NULL;"
+	"CREATE INDEX usages_entity ON usages (entity_id);"
+	"DROP INDEX jobs_destruction;"
+	"CREATE INDEX jobs_destruction_live ON jobs (destruction_time)"
+	" WHERE destruction_time > 0 AND phase != 9;"
+	"PRAGMA user_version = 2;"},
 };
+
+/* The SQL texts spell ARCHIVED as 9. */
+_Static_assert(UWS_ARCHIVED == 9, "phase numbers are stored");
 
 /* Column order shared by the INSERT, the UPDATE and the SELECT of a job. */
 #define STORE_SQLITE_JOB_COLS                                                                      \
@@ -104,7 +178,114 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 	"SELECT id, jobdef, owner, run_id, phase, creation_time FROM jobs WHERE jobdef = ?1 AND "
 #define STORE_SQLITE_LIST_TAIL "creation_time > ?3 AND ((?4 >> phase) & 1) "
 
+#define STORE_SQLITE_METRICS_COLS "metrics_known, wall_ms, cpu_ms, max_rss_kb, exit_code"
+#define STORE_SQLITE_ENTITY_COLS                                                                   \
+	"id, sha256, size, content_type, file_name, generated_by, role, result_id, source, "       \
+	"owner, creation_time, invalidation_time, invalidated_by"
+#define STORE_SQLITE_ACT_COLS                                                                      \
+	"id, jobdef, jdl_hash, owner, run_id, phase, creation_time, start_time, end_time, "        \
+	"error_summary, " STORE_SQLITE_METRICS_COLS
+#define STORE_SQLITE_ACT_COLS_A                                                                    \
+	"a.id, a.jobdef, a.jdl_hash, a.owner, a.run_id, a.phase, a.creation_time, "                \
+	"a.start_time, a.end_time, a.error_summary, a.metrics_known, a.wall_ms, a.cpu_ms, "        \
+	"a.max_rss_kb, a.exit_code"
+
+/*
+ * Does a live job hold the entity (the row `entities` of the statement)? Its
+ * generator has a row that is not ARCHIVED, or a job that uses it has one, or
+ * has none yet and was never retired (uploads are placed before the row).
+ */
+#define STORE_SQLITE_HELD                                                                          \
+	"(EXISTS (SELECT 1 FROM jobs hj WHERE hj.id = entities.generated_by AND hj.phase != 9) "   \
+	"OR EXISTS (SELECT 1 FROM usages hu WHERE hu.entity_id = entities.id AND "                 \
+	"(EXISTS (SELECT 1 FROM jobs hj WHERE hj.id = hu.job_id AND hj.phase != 9) OR "            \
+	"(NOT EXISTS (SELECT 1 FROM jobs hj WHERE hj.id = hu.job_id) AND "                         \
+	"NOT EXISTS (SELECT 1 FROM retired hr WHERE hr.job_id = hu.job_id)))))"
+
+/*
+ * The lineage walk: ?1 the start activities, ?2 the start entities (JSON
+ * arrays of ids), ?3 max_hops, ?4 the cap on walked rows, ?5 how many
+ * activities to answer. UNION over (id, hop) and the hop bound make it
+ * cycle-safe; ORDER BY hop makes the queue breadth-first, so that the row
+ * cap and the final LIMIT drop the farthest. Column 3: rows walked.
+ */
+#define STORE_SQLITE_WALK_HEAD                                                                     \
+	"WITH RECURSIVE walk(id, hop) AS ("                                                        \
+	"SELECT a.id, 0 FROM activities a WHERE a.id IN (SELECT value FROM json_each(?1)) "        \
+	"UNION "
+#define STORE_SQLITE_WALK_TAIL                                                                     \
+	"ORDER BY 2 LIMIT ?4) "                                                                    \
+	"SELECT id, MIN(hop) AS h, sum(count(*)) OVER () FROM walk GROUP BY id "                   \
+	"ORDER BY h, id LIMIT ?5"
+#define STORE_SQLITE_SQL_WALK_BACK                                                                 \
+	STORE_SQLITE_WALK_HEAD                                                                     \
+	"SELECT e.generated_by, 1 FROM entities e JOIN activities a ON a.id = e.generated_by "     \
+	"WHERE e.id IN (SELECT value FROM json_each(?2)) AND ?3 >= 1 "                             \
+	"UNION "                                                                                   \
+	"SELECT e.generated_by, w.hop + 1 FROM walk w JOIN usages u ON u.job_id = w.id "           \
+	"JOIN entities e ON e.id = u.entity_id JOIN activities a ON a.id = e.generated_by "        \
+	"WHERE w.hop < ?3 " STORE_SQLITE_WALK_TAIL
+#define STORE_SQLITE_SQL_WALK_FORTH                                                                \
+	STORE_SQLITE_WALK_HEAD                                                                     \
+	"SELECT u.job_id, 1 FROM usages u JOIN activities a ON a.id = u.job_id "                   \
+	"WHERE u.entity_id IN (SELECT value FROM json_each(?2)) AND ?3 >= 1 "                      \
+	"UNION "                                                                                   \
+	"SELECT u.job_id, w.hop + 1 FROM walk w JOIN entities e ON e.generated_by = w.id "         \
+	"JOIN usages u ON u.entity_id = e.id JOIN activities a ON a.id = u.job_id "                \
+	"WHERE w.hop < ?3 " STORE_SQLITE_WALK_TAIL
+#define STORE_SQLITE_IN_ACTS "(SELECT value FROM json_each(?1))"
+
 /* clang-format off */
+#define STORE_SQLITE_PROV_STMTS(X)                                                                 \
+	X(ENTITY_INSERT, "INSERT INTO entities (" STORE_SQLITE_ENTITY_COLS ") VALUES (?1, ?2, "    \
+			 "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")                        \
+	X(ENTITY_INSERT_KEEP, "INSERT INTO entities (" STORE_SQLITE_ENTITY_COLS ") VALUES (?1, "   \
+			      "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "               \
+			      "ON CONFLICT (id) DO NOTHING")                                       \
+	X(ENTITY_GET, "SELECT " STORE_SQLITE_ENTITY_COLS " FROM entities WHERE id = ?1")           \
+	X(ENTITY_FIND, "SELECT " STORE_SQLITE_ENTITY_COLS " FROM entities WHERE owner IS ?1 AND "  \
+		       "sha256 = ?2 AND invalidation_time = 0 ORDER BY creation_time, rowid "      \
+		       "LIMIT 1")                                                                  \
+	X(ENTITY_EXISTS, "SELECT 1 FROM entities WHERE id = ?1")                                   \
+	X(BLOB_REFS, "SELECT count(*) FROM entities WHERE sha256 = ?1 AND invalidation_time = 0")  \
+	X(ENTITY_ORPHAN, "UPDATE entities SET invalidation_time = ?2, invalidated_by = ?3 "        \
+			 "WHERE id = ?1 AND invalidation_time = 0 AND NOT " STORE_SQLITE_HELD)     \
+	X(USAGE_GET, "SELECT entity_id FROM usages WHERE job_id = ?1 AND role = ?2 AND k = ?3")    \
+	X(USAGE_PUT, "INSERT INTO usages (job_id, role, k, entity_id) VALUES (?1, ?2, ?3, ?4) "    \
+		     "ON CONFLICT (job_id, role, k) DO UPDATE SET entity_id = excluded.entity_id") \
+	X(USAGES_OF_ROLE, "SELECT DISTINCT entity_id FROM usages WHERE job_id = ?1 AND role = ?2") \
+	X(USAGES_CLEAR, "DELETE FROM usages WHERE job_id = ?1 AND role = ?2")                      \
+	X(RETIRED_MARK, "INSERT INTO retired (job_id, time) VALUES (?1, ?2) "                      \
+			"ON CONFLICT (job_id) DO NOTHING")                                         \
+	X(RETIRE_INVALIDATE, "UPDATE entities SET invalidation_time = ?2, invalidated_by = ?1 "    \
+			     "WHERE invalidation_time = 0 AND id IN (SELECT g.id FROM entities g " \
+			     "WHERE g.generated_by = ?1 UNION SELECT u.entity_id FROM usages u "   \
+			     "WHERE u.job_id = ?1) AND NOT " STORE_SQLITE_HELD)                    \
+	X(RETIRE_BLOBS, "SELECT DISTINCT d.sha256 FROM entities d WHERE d.invalidated_by = ?1 "    \
+			"AND d.invalidation_time > 0 AND NOT EXISTS (SELECT 1 FROM entities l "    \
+			"WHERE l.sha256 = d.sha256 AND l.invalidation_time = 0) ORDER BY 1")       \
+	X(ACTIVITY_PUT, "INSERT OR REPLACE INTO activities (" STORE_SQLITE_ACT_COLS ") VALUES "    \
+			"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")      \
+	X(ACT_PARAMS_DELETE, "DELETE FROM activity_params WHERE activity_id = ?1")                 \
+	X(ACT_PARAM_INSERT, "INSERT INTO activity_params (activity_id, name, value, is_default) "  \
+			    "VALUES (?1, ?2, ?3, ?4)")                                             \
+	X(ACTIVITY_GET, "SELECT " STORE_SQLITE_ACT_COLS " FROM activities WHERE id = ?1")          \
+	X(ACT_PARAMS_GET, "SELECT name, value, is_default FROM activity_params "                   \
+			  "WHERE activity_id = ?1 ORDER BY rowid")                                 \
+	X(WALK_BACK, STORE_SQLITE_SQL_WALK_BACK)                                                       \
+	X(WALK_FORTH, STORE_SQLITE_SQL_WALK_FORTH)                                                     \
+	X(LIN_ACTIVITIES, "SELECT j.key, " STORE_SQLITE_ACT_COLS_A " FROM json_each(?1) j "        \
+			  "JOIN activities a ON a.id = j.value ORDER BY j.key")                    \
+	X(LIN_PARAMS, "SELECT j.key, p.name, p.value, p.is_default FROM json_each(?1) j "          \
+		      "JOIN activity_params p ON p.activity_id = j.value ORDER BY j.key, p.rowid") \
+	X(LIN_ENTITIES, "SELECT " STORE_SQLITE_ENTITY_COLS " FROM entities WHERE id IN ("          \
+			"SELECT u.entity_id FROM usages u WHERE u.job_id IN " STORE_SQLITE_IN_ACTS \
+			" UNION SELECT g.id FROM entities g WHERE g.generated_by IN "              \
+			STORE_SQLITE_IN_ACTS " UNION SELECT value FROM json_each(?2)) "            \
+			"ORDER BY creation_time, rowid")                                           \
+	X(LIN_USAGES, "SELECT job_id, entity_id, role, k FROM usages WHERE job_id IN "             \
+		      STORE_SQLITE_IN_ACTS " ORDER BY job_id, role, k")
+
 #define STORE_SQLITE_STMTS(X)                                                                      \
 	X(BEGIN_READ, "BEGIN")                                                                     \
 	X(BEGIN_WRITE, "BEGIN IMMEDIATE")                                                          \
@@ -122,15 +303,20 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 		      "WHERE id = ?1")                                                             \
 	X(JOB_EXISTS, "SELECT 1 FROM jobs WHERE id = ?1")                                          \
 	X(JOB_DELETE, "DELETE FROM jobs WHERE id = ?1")                                            \
-	X(JOB_GET, "SELECT " STORE_SQLITE_JOB_COLS " FROM jobs WHERE id = ?1")                     \
+	X(JOB_GET, "SELECT " STORE_SQLITE_JOB_COLS ", " STORE_SQLITE_METRICS_COLS " FROM jobs "    \
+		   "WHERE id = ?1")                                                                \
+	X(JOB_METRICS, "UPDATE jobs SET metrics_known = ?2, wall_ms = ?3, cpu_ms = ?4, "           \
+		       "max_rss_kb = ?5, exit_code = ?6 WHERE id = ?1")                            \
+	X(JOB_ARCHIVE, "UPDATE jobs SET phase = 9 WHERE id = ?1")                                  \
 	X(PARAMS_GET, "SELECT name, value, by_ref FROM params WHERE job_id = ?1 ORDER BY rowid")   \
 	X(PARAMS_DELETE, "DELETE FROM params WHERE job_id = ?1")                                   \
 	X(PARAM_INSERT, "INSERT INTO params (job_id, name, value, by_ref) VALUES (?1, ?2, ?3, ?4)")\
-	X(RESULTS_GET, "SELECT rid, path, mime, size FROM results WHERE job_id = ?1 "              \
+	X(RESULTS_GET, "SELECT rid, path, mime, size, entity_id, sha256 FROM results "             \
+		       "WHERE job_id = ?1 "                                                        \
 		       "ORDER BY rowid")                                                           \
 	X(RESULTS_DELETE, "DELETE FROM results WHERE job_id = ?1")                                 \
-	X(RESULT_INSERT, "INSERT INTO results (job_id, rid, path, mime, size) "                    \
-			 "VALUES (?1, ?2, ?3, ?4, ?5)")                                            \
+	X(RESULT_INSERT, "INSERT INTO results (job_id, rid, path, mime, size, entity_id, sha256) " \
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                    \
 	X(LIST_ALL_ASC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL                              \
 			"ORDER BY creation_time, rowid LIMIT ?5")                                  \
 	X(LIST_ALL_DESC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL                             \
@@ -141,13 +327,15 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 			   "ORDER BY creation_time DESC, rowid DESC LIMIT ?5")                     \
 	X(IDS_IN_PHASE, "SELECT id FROM jobs WHERE phase = ?1 "                                    \
 			"ORDER BY run_request_time, creation_time, rowid")                         \
-	X(IDS_EXPIRED, "SELECT id FROM jobs WHERE destruction_time > 0 AND "                       \
+	X(IDS_EXPIRED, "SELECT id FROM jobs WHERE destruction_time > 0 AND phase != 9 AND "        \
 		       "destruction_time <= ?1 ORDER BY destruction_time LIMIT ?2")                \
-	X(NEXT_DESTRUCTION, "SELECT MIN(destruction_time) FROM jobs WHERE destruction_time > 0")   \
+	X(NEXT_DESTRUCTION, "SELECT MIN(destruction_time) FROM jobs "                              \
+			    "WHERE destruction_time > 0 AND phase != 9")                           \
 	X(ACCOUNT_PUT, "INSERT INTO accounts (name, token_hash, admin) VALUES (?1, ?2, ?3) "       \
 		       "ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, "       \
 		       "admin = excluded.admin")                                                   \
-	X(ACCOUNT_GET, "SELECT token_hash, admin FROM accounts WHERE name = ?1")
+	X(ACCOUNT_GET, "SELECT token_hash, admin FROM accounts WHERE name = ?1")                   \
+	STORE_SQLITE_PROV_STMTS(X)
 /* clang-format on */
 
 enum store_sqlite_stmt_id {
@@ -193,22 +381,41 @@ struct store_sqlite_rconn {
 
 struct store_sqlite;
 
+/* What a write answers besides its result, written by the writer thread
+ * into the caller's memory (read by the caller once the op is done). */
+struct store_sqlite_out {
+	char entity_id[STORE_ENTITY_ID_LEN + 1]; /* input_use: the entity used */
+	bool recognised;
+	char **ids; /* job_retire: the blobs no live entity refers to */
+	size_t nids;
+};
+
 /* A queued write: `run` executes it on the writer connection and returns 0
  * or an opus error; the data is the caller's input, copied. */
 struct store_sqlite_op {
 	int (*run)(struct store_sqlite_conn *c, const struct store_sqlite_op *op);
-	struct uws_job job;
 	char *id;
 	char *name;
 	char *token_hash;
+	struct store_entity *ents; /* input_use: the input; job_end: the generated */
+	size_t nents;
+	char *role; /* a usage's (job id, role, k); the job id is job.id */
+	char *entity_id;
+	int64_t now_ms;
+	struct store_sqlite_out *out; /* NULL: nothing to answer */
+	struct store_sqlite_op *next;
+	pthread_cond_t done_cond;
+	struct store_activity act; /* job_end */
+	struct uws_job job;
+	int k;
+	int result;
 	bool admin;
+	bool has_act;
+	bool archive;	      /* job_retire */
 	bool may_use_reserve; /* a delete or a job end: may release the reserve */
 	bool full;	      /* it failed because the disk is full */
 	bool retry;	      /* tried again with the reserve released */
-	int result;
 	bool done;
-	pthread_cond_t done_cond;
-	struct store_sqlite_op *next;
 };
 
 struct store_sqlite {
@@ -280,9 +487,12 @@ static int store_sqlite_conn_open(struct store_sqlite_conn *c, const char *path,
 }
 
 /* The cached statement, reset and with no bindings; NULL after logging. */
+static atomic_uint_fast64_t store_sqlite_stmts_run;
+
 static sqlite3_stmt *store_sqlite_stmt(struct store_sqlite_conn *c, enum store_sqlite_stmt_id id)
 {
 	sqlite3_stmt *s = c->stmts[id];
+	atomic_fetch_add(&store_sqlite_stmts_run, 1);
 	if (!s) {
 		int rc = sqlite3_prepare_v3(c->db, store_sqlite_sql[id], -1,
 					    SQLITE_PREPARE_PERSISTENT, &s, NULL);
@@ -544,6 +754,8 @@ static int store_sqlite_insert_results(struct store_sqlite_conn *c, const struct
 		store_sqlite_bind_text(&b, 3, r->path);
 		store_sqlite_bind_text(&b, 4, r->mime);
 		store_sqlite_bind_int(&b, 5, r->size);
+		store_sqlite_bind_text(&b, 6, r->entity_id);
+		store_sqlite_bind_text(&b, 7, r->sha256);
 		ret = store_sqlite_step_done(c, &b);
 		if (ret < 0)
 			return ret == OPUS_ERR_EXISTS ? OPUS_ERR_INVAL : ret;
@@ -613,24 +825,6 @@ static int store_sqlite_run_update(struct store_sqlite_conn *c, const struct sto
 	return ret;
 }
 
-static int store_sqlite_run_finish(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
-{
-	int ret = store_sqlite_update_job(c, &op->job);
-	if (ret == 0)
-		ret = store_sqlite_exec_id(c, STORE_SQLITE_RESULTS_DELETE, op->job.id);
-	if (ret == 0)
-		ret = store_sqlite_insert_results(c, &op->job);
-	return ret;
-}
-
-static int store_sqlite_run_delete(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
-{
-	int ret = store_sqlite_exec_id(c, STORE_SQLITE_JOB_DELETE, op->id);
-	if (ret == 0 && sqlite3_changes(c->db) == 0)
-		ret = OPUS_ERR_NOTFOUND;
-	return ret;
-}
-
 static int store_sqlite_run_account_put(struct store_sqlite_conn *c,
 					const struct store_sqlite_op *op)
 {
@@ -641,6 +835,284 @@ static int store_sqlite_run_account_put(struct store_sqlite_conn *c,
 	store_sqlite_bind_text(&b, 2, op->token_hash);
 	store_sqlite_bind_int(&b, 3, op->admin);
 	return store_sqlite_step_done(c, &b);
+}
+
+/* ---- the writer: provenance ---- */
+
+static void store_sqlite_bind_metrics(struct store_sqlite_bind *b, int first,
+				      const struct uws_metrics *m)
+{
+	store_sqlite_bind_int(b, first, m->known);
+	store_sqlite_bind_int(b, first + 1, m->wall_ms);
+	store_sqlite_bind_int(b, first + 2, m->cpu_ms);
+	store_sqlite_bind_int(b, first + 3, m->max_rss_kb);
+	store_sqlite_bind_int(b, first + 4, m->exit_code);
+}
+
+static int store_sqlite_insert_entity(struct store_sqlite_conn *c, enum store_sqlite_stmt_id id,
+				      const struct store_entity *e)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, id), SQLITE_OK};
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, e->id);
+	store_sqlite_bind_text(&b, 2, e->sha256);
+	store_sqlite_bind_int(&b, 3, e->size);
+	store_sqlite_bind_text(&b, 4, e->content_type);
+	store_sqlite_bind_text(&b, 5, e->file_name);
+	store_sqlite_bind_text(&b, 6, e->generated_by);
+	store_sqlite_bind_text(&b, 7, e->role);
+	store_sqlite_bind_text(&b, 8, e->result_id);
+	store_sqlite_bind_text(&b, 9, e->source);
+	store_sqlite_bind_text(&b, 10, e->owner);
+	store_sqlite_bind_int(&b, 11, e->creation_time);
+	store_sqlite_bind_int(&b, 12, e->invalidation_time);
+	store_sqlite_bind_text(&b, 13, e->invalidated_by);
+	return store_sqlite_step_done(c, &b);
+}
+
+/*
+ * Steps a bound statement that returns at most one row of interest and
+ * copies its text column 0 into out (cap bytes with the NUL); "" when there
+ * is no row. Resets it.
+ */
+static int store_sqlite_step_text(struct store_sqlite_conn *c, struct store_sqlite_bind *b,
+				  char *out, size_t cap)
+{
+	int rc = b->rc == SQLITE_OK ? sqlite3_step(b->s) : b->rc;
+	int ret = 0;
+	out[0] = '\0';
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(b->s, 0);
+		snprintf(out, cap, "%s", t ? (const char *)t : "");
+	} else if (rc != SQLITE_DONE) {
+		ret = store_sqlite_fail(c, rc, sqlite3_sql(b->s));
+	}
+	store_sqlite_done_with(b->s);
+	return ret;
+}
+
+/* Invalidates an entity that no live job holds any more (a usage of it was
+ * replaced or cleared by job_id). */
+static int store_sqlite_orphan(struct store_sqlite_conn *c, const char *entity_id,
+			       const char *job_id, int64_t now_ms)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_ENTITY_ORPHAN), SQLITE_OK};
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, entity_id);
+	store_sqlite_bind_int(&b, 2, now_ms);
+	store_sqlite_bind_text(&b, 3, job_id);
+	return store_sqlite_step_done(c, &b);
+}
+
+/* Sets the usage (op->job.id, op->role, op->k) to entity_id; the entity it
+ * replaces is invalidated when nothing live holds it any more. */
+static int store_sqlite_set_usage(struct store_sqlite_conn *c, const struct store_sqlite_op *op,
+				  const char *entity_id)
+{
+	char old[STORE_ENTITY_ID_LEN + 1];
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_USAGE_GET), SQLITE_OK};
+	int ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, op->job.id);
+	store_sqlite_bind_text(&b, 2, op->role);
+	store_sqlite_bind_int(&b, 3, op->k);
+	ret = store_sqlite_step_text(c, &b, old, sizeof(old));
+	if (ret < 0)
+		return ret;
+	b = (struct store_sqlite_bind){store_sqlite_stmt(c, STORE_SQLITE_USAGE_PUT), SQLITE_OK};
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, op->job.id);
+	store_sqlite_bind_text(&b, 2, op->role);
+	store_sqlite_bind_int(&b, 3, op->k);
+	store_sqlite_bind_text(&b, 4, entity_id);
+	ret = store_sqlite_step_done(c, &b);
+	if (ret == 0 && old[0] && strcmp(old, entity_id) != 0)
+		ret = store_sqlite_orphan(c, old, op->job.id, op->now_ms);
+	return ret;
+}
+
+/* Recognition: the owner's oldest live entity with these bytes, else e. */
+static int store_sqlite_run_input_use(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
+{
+	const struct store_entity *e = &op->ents[0];
+	struct store_sqlite_out *out = op->out;
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_ENTITY_FIND), SQLITE_OK};
+	int ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, e->owner);
+	store_sqlite_bind_text(&b, 2, e->sha256);
+	ret = store_sqlite_step_text(c, &b, out->entity_id, sizeof(out->entity_id));
+	if (ret < 0)
+		return ret;
+	out->recognised = out->entity_id[0] != '\0';
+	if (!out->recognised) {
+		ret = store_sqlite_insert_entity(c, STORE_SQLITE_ENTITY_INSERT, e);
+		memcpy(out->entity_id, e->id, sizeof(out->entity_id));
+	}
+	if (ret == 0)
+		ret = store_sqlite_set_usage(c, op, out->entity_id);
+	return ret;
+}
+
+static int store_sqlite_run_usage_put(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
+{
+	char found[2];
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_ENTITY_EXISTS), SQLITE_OK};
+	int ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, op->entity_id);
+	ret = store_sqlite_step_text(c, &b, found, sizeof(found));
+	if (ret == 0 && !found[0])
+		ret = OPUS_ERR_NOTFOUND;
+	if (ret == 0)
+		ret = store_sqlite_set_usage(c, op, op->entity_id);
+	return ret;
+}
+
+/* Binds (job id, role) to a statement whose ?1 and ?2 they are. */
+static struct store_sqlite_bind store_sqlite_bind_role(struct store_sqlite_conn *c,
+						       enum store_sqlite_stmt_id id,
+						       const struct store_sqlite_op *op)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, id), SQLITE_OK};
+	if (b.s) {
+		store_sqlite_bind_text(&b, 1, op->job.id);
+		store_sqlite_bind_text(&b, 2, op->role);
+	}
+	return b;
+}
+
+static int store_sqlite_collect_ids(struct store_sqlite_conn *c, struct store_sqlite_bind *b,
+				    char ***ids_out, size_t *n_out);
+
+static int store_sqlite_run_usages_clear(struct store_sqlite_conn *c,
+					 const struct store_sqlite_op *op)
+{
+	struct store_sqlite_bind b = store_sqlite_bind_role(c, STORE_SQLITE_USAGES_OF_ROLE, op);
+	char **used = NULL;
+	size_t n = 0;
+	int ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	ret = store_sqlite_collect_ids(c, &b, &used, &n);
+	if (ret < 0)
+		return ret;
+	b = store_sqlite_bind_role(c, STORE_SQLITE_USAGES_CLEAR, op);
+	ret = b.s ? store_sqlite_step_done(c, &b) : OPUS_ERR_INTERNAL;
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		ret = store_sqlite_orphan(c, used[i], op->job.id, op->now_ms);
+	store_ids_free(used, n);
+	return ret;
+}
+
+static int store_sqlite_put_activity(struct store_sqlite_conn *c, const struct store_activity *a)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_ACTIVITY_PUT), SQLITE_OK};
+	int ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, a->id);
+	store_sqlite_bind_text(&b, 2, a->jobdef);
+	store_sqlite_bind_text(&b, 3, a->jdl_hash);
+	store_sqlite_bind_text(&b, 4, a->owner);
+	store_sqlite_bind_text(&b, 5, a->run_id);
+	store_sqlite_bind_int(&b, 6, a->phase);
+	store_sqlite_bind_int(&b, 7, a->creation_time);
+	store_sqlite_bind_int(&b, 8, a->start_time);
+	store_sqlite_bind_int(&b, 9, a->end_time);
+	store_sqlite_bind_text(&b, 10, a->error_summary);
+	store_sqlite_bind_metrics(&b, 11, &a->metrics);
+	ret = store_sqlite_step_done(c, &b);
+	if (ret == 0)
+		ret = store_sqlite_exec_id(c, STORE_SQLITE_ACT_PARAMS_DELETE, a->id);
+	for (size_t i = 0; ret == 0 && i < a->nparams; i++) {
+		b = (struct store_sqlite_bind){store_sqlite_stmt(c, STORE_SQLITE_ACT_PARAM_INSERT),
+					       SQLITE_OK};
+		if (!b.s)
+			return OPUS_ERR_INTERNAL;
+		store_sqlite_bind_text(&b, 1, a->id);
+		store_sqlite_bind_text(&b, 2, a->params[i].name);
+		store_sqlite_bind_text(&b, 3, a->params[i].value);
+		store_sqlite_bind_int(&b, 4, a->params[i].is_default);
+		ret = store_sqlite_step_done(c, &b);
+		if (ret == OPUS_ERR_EXISTS) /* the same name twice: bad input */
+			ret = OPUS_ERR_INVAL;
+	}
+	return ret;
+}
+
+/*
+ * A job's end (store_job_end; store_job_finish without the activity): the
+ * scalars, the metrics, the results, the activity, the generated entities.
+ * A generated entity already there (the same end recorded twice) is kept.
+ */
+static int store_sqlite_run_end(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_JOB_METRICS), SQLITE_OK};
+	int ret = store_sqlite_update_job(c, &op->job);
+	if (ret < 0)
+		return ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, op->job.id);
+	store_sqlite_bind_metrics(&b, 2, &op->job.metrics);
+	ret = store_sqlite_step_done(c, &b);
+	if (ret == 0)
+		ret = store_sqlite_exec_id(c, STORE_SQLITE_RESULTS_DELETE, op->job.id);
+	if (ret == 0)
+		ret = store_sqlite_insert_results(c, &op->job);
+	if (ret == 0 && op->has_act)
+		ret = store_sqlite_put_activity(c, &op->act);
+	for (size_t i = 0; ret == 0 && i < op->nents; i++)
+		ret = store_sqlite_insert_entity(c, STORE_SQLITE_ENTITY_INSERT_KEEP, &op->ents[i]);
+	return ret;
+}
+
+/*
+ * A job's files go (store_job_retire; store_job_delete without the list):
+ * the job is marked retired, its row archived or deleted, then what it
+ * generated or used that nothing live holds is invalidated, and the blobs
+ * of what it ever invalidated that no live entity shares are listed.
+ */
+static int store_sqlite_run_retire(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_RETIRED_MARK), SQLITE_OK};
+	int ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, op->id);
+	store_sqlite_bind_int(&b, 2, op->now_ms);
+	ret = store_sqlite_step_done(c, &b);
+	if (ret == 0)
+		ret = store_sqlite_exec_id(
+		    c, op->archive ? STORE_SQLITE_JOB_ARCHIVE : STORE_SQLITE_JOB_DELETE, op->id);
+	if (ret == 0 && sqlite3_changes(c->db) == 0)
+		ret = OPUS_ERR_NOTFOUND;
+	if (ret < 0)
+		return ret;
+	b = (struct store_sqlite_bind){store_sqlite_stmt(c, STORE_SQLITE_RETIRE_INVALIDATE),
+				       SQLITE_OK};
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, op->id);
+	store_sqlite_bind_int(&b, 2, op->now_ms);
+	ret = store_sqlite_step_done(c, &b);
+	if (ret < 0 || !op->out)
+		return ret;
+	store_ids_free(op->out->ids, op->out->nids); /* a retry after a full disk */
+	op->out->ids = NULL;
+	op->out->nids = 0;
+	b = (struct store_sqlite_bind){store_sqlite_stmt(c, STORE_SQLITE_RETIRE_BLOBS), SQLITE_OK};
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, op->id);
+	return store_sqlite_collect_ids(c, &b, &op->out->ids, &op->out->nids);
 }
 
 /*
@@ -803,6 +1275,12 @@ static int store_sqlite_submit(struct store_sqlite *sq, struct store_sqlite_op *
 	free(op->id);
 	free(op->name);
 	free(op->token_hash);
+	for (size_t i = 0; i < op->nents; i++)
+		store_entity_release(&op->ents[i]);
+	free(op->ents);
+	store_activity_release(&op->act);
+	free(op->role);
+	free(op->entity_id);
 	return ret;
 }
 
@@ -837,16 +1315,134 @@ static int store_sqlite_job_update(struct store *st, const struct uws_job *job)
 
 static int store_sqlite_job_finish(struct store *st, const struct uws_job *job)
 {
-	struct store_sqlite_op op = {.run = store_sqlite_run_finish, .may_use_reserve = true};
+	struct store_sqlite_op op = {.run = store_sqlite_run_end, .may_use_reserve = true};
 	uws_job_copy(&op.job, job);
 	return store_sqlite_submit(store_sqlite_of(st), &op);
 }
 
 static int store_sqlite_job_delete(struct store *st, const char *id)
 {
-	struct store_sqlite_op op = {
-	    .run = store_sqlite_run_delete, .id = xstrdup(id), .may_use_reserve = true};
+	struct store_sqlite_op op = {.run = store_sqlite_run_retire,
+				     .id = xstrdup(id),
+				     .now_ms = time_now_ms(),
+				     .may_use_reserve = true};
 	return store_sqlite_submit(store_sqlite_of(st), &op);
+}
+
+static void store_sqlite_entity_copy(struct store_entity *dst, const struct store_entity *src)
+{
+	*dst = *src;
+	dst->content_type = xstrdup(src->content_type);
+	dst->file_name = xstrdup(src->file_name);
+	dst->generated_by = xstrdup(src->generated_by);
+	dst->role = xstrdup(src->role);
+	dst->result_id = xstrdup(src->result_id);
+	dst->source = xstrdup(src->source);
+	dst->owner = xstrdup(src->owner);
+	dst->invalidated_by = xstrdup(src->invalidated_by);
+}
+
+static struct store_entity *store_sqlite_entities_copy(const struct store_entity *src, size_t n)
+{
+	struct store_entity *dst = xcalloc(n ? n : 1, sizeof(*dst));
+	for (size_t i = 0; i < n; i++)
+		store_sqlite_entity_copy(&dst[i], &src[i]);
+	return dst;
+}
+
+static void store_sqlite_activity_copy(struct store_activity *dst, const struct store_activity *src)
+{
+	*dst = *src;
+	dst->jobdef = xstrdup(src->jobdef);
+	dst->jdl_hash = xstrdup(src->jdl_hash);
+	dst->owner = xstrdup(src->owner);
+	dst->run_id = xstrdup(src->run_id);
+	dst->error_summary = xstrdup(src->error_summary);
+	dst->params = xcalloc(src->nparams ? src->nparams : 1, sizeof(*dst->params));
+	for (size_t i = 0; i < src->nparams; i++) {
+		dst->params[i].name = xstrdup(src->params[i].name);
+		dst->params[i].value = xstrdup(src->params[i].value);
+		dst->params[i].is_default = src->params[i].is_default;
+	}
+}
+
+/* An op on the usage (job_id, role, k); the job id travels in op.job.id. */
+static struct store_sqlite_op store_sqlite_usage_op(int (*run)(struct store_sqlite_conn *,
+							       const struct store_sqlite_op *),
+						    const char *job_id, const char *role, int k)
+{
+	struct store_sqlite_op op = {
+	    .run = run, .role = xstrdup(role), .k = k, .now_ms = time_now_ms()};
+	snprintf(op.job.id, sizeof(op.job.id), "%s", job_id);
+	return op;
+}
+
+static int store_sqlite_input_use(struct store *st, const struct store_entity *e,
+				  const char *job_id, const char *role, int k,
+				  char id_out[STORE_ENTITY_ID_LEN + 1], bool *recognised_out)
+{
+	struct store_sqlite_out out = {0};
+	struct store_sqlite_op op =
+	    store_sqlite_usage_op(store_sqlite_run_input_use, job_id, role, k);
+	int ret;
+	op.ents = store_sqlite_entities_copy(e, 1);
+	op.nents = 1;
+	op.out = &out;
+	ret = store_sqlite_submit(store_sqlite_of(st), &op);
+	if (ret == 0) {
+		memcpy(id_out, out.entity_id, sizeof(out.entity_id));
+		*recognised_out = out.recognised;
+	}
+	return ret;
+}
+
+static int store_sqlite_usage_put(struct store *st, const char *job_id, const char *role, int k,
+				  const char *entity_id)
+{
+	struct store_sqlite_op op =
+	    store_sqlite_usage_op(store_sqlite_run_usage_put, job_id, role, k);
+	op.entity_id = xstrdup(entity_id);
+	return store_sqlite_submit(store_sqlite_of(st), &op);
+}
+
+static int store_sqlite_usages_clear(struct store *st, const char *job_id, const char *role)
+{
+	struct store_sqlite_op op =
+	    store_sqlite_usage_op(store_sqlite_run_usages_clear, job_id, role, 0);
+	return store_sqlite_submit(store_sqlite_of(st), &op);
+}
+
+static int store_sqlite_job_end(struct store *st, const struct uws_job *job,
+				const struct store_activity *act,
+				const struct store_entity *generated, size_t ngenerated)
+{
+	struct store_sqlite_op op = {.run = store_sqlite_run_end, .may_use_reserve = true};
+	uws_job_copy(&op.job, job);
+	store_sqlite_activity_copy(&op.act, act);
+	op.has_act = true;
+	op.ents = store_sqlite_entities_copy(generated, ngenerated);
+	op.nents = ngenerated;
+	return store_sqlite_submit(store_sqlite_of(st), &op);
+}
+
+static int store_sqlite_job_retire(struct store *st, const char *job_id, bool archive,
+				   int64_t now_ms, char ***blobs_out, size_t *n_out)
+{
+	struct store_sqlite_out out = {0};
+	struct store_sqlite_op op = {.run = store_sqlite_run_retire,
+				     .id = xstrdup(job_id),
+				     .archive = archive,
+				     .now_ms = now_ms,
+				     .out = &out,
+				     .may_use_reserve = true};
+	int ret = store_sqlite_submit(store_sqlite_of(st), &op);
+	if (ret < 0) {
+		store_ids_free(out.ids, out.nids);
+		return ret;
+	}
+	*blobs_out = out.ids;
+	*n_out = out.nids;
+	return 0;
 }
 
 static int store_sqlite_account_put(struct store *st, const char *name, const char *token_hash,
@@ -862,6 +1458,15 @@ static int store_sqlite_account_put(struct store *st, const char *name, const ch
 }
 
 /* ---- reads ---- */
+
+static void store_sqlite_read_metrics(sqlite3_stmt *s, int first, struct uws_metrics *m)
+{
+	m->known = sqlite3_column_int64(s, first) != 0;
+	m->wall_ms = sqlite3_column_int64(s, first + 1);
+	m->cpu_ms = sqlite3_column_int64(s, first + 2);
+	m->max_rss_kb = sqlite3_column_int64(s, first + 3);
+	m->exit_code = sqlite3_column_int(s, first + 4);
+}
 
 static void store_sqlite_read_scalars(sqlite3_stmt *s, struct uws_job *job)
 {
@@ -882,6 +1487,7 @@ static void store_sqlite_read_scalars(sqlite3_stmt *s, struct uws_job *job)
 	job->run_request_time = sqlite3_column_int64(s, 13);
 	job->pgid = sqlite3_column_int64(s, 14);
 	job->jdl_hash = store_sqlite_col_str(s, 15);
+	store_sqlite_read_metrics(s, 16, &job->metrics);
 }
 
 /* Steps a query bound to the job id, handing each row to `row`. */
@@ -922,6 +1528,8 @@ static void store_sqlite_row_result(sqlite3_stmt *s, struct uws_job *job)
 	uws_job_add_result(job, (const char *)sqlite3_column_text(s, 0),
 			   (const char *)sqlite3_column_text(s, 1),
 			   (const char *)sqlite3_column_text(s, 2), sqlite3_column_int64(s, 3));
+	job->results[job->nresults - 1].entity_id = store_sqlite_col_str(s, 4);
+	job->results[job->nresults - 1].sha256 = store_sqlite_col_str(s, 5);
 }
 
 /* Three queries in one read transaction, so a concurrent finish is seen
@@ -1113,6 +1721,348 @@ static int store_sqlite_account_get(struct store *st, const char *name, char has
 	return ret;
 }
 
+/* ---- reads: provenance ---- */
+
+static void store_sqlite_col_buf(sqlite3_stmt *s, int i, char *out, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+/* An entity from STORE_SQLITE_ENTITY_COLS at column 0. */
+static void store_sqlite_read_entity(sqlite3_stmt *s, struct store_entity *e)
+{
+	store_sqlite_col_buf(s, 0, e->id, sizeof(e->id));
+	store_sqlite_col_buf(s, 1, e->sha256, sizeof(e->sha256));
+	e->size = sqlite3_column_int64(s, 2);
+	e->content_type = store_sqlite_col_str(s, 3);
+	e->file_name = store_sqlite_col_str(s, 4);
+	e->generated_by = store_sqlite_col_str(s, 5);
+	e->role = store_sqlite_col_str(s, 6);
+	e->result_id = store_sqlite_col_str(s, 7);
+	e->source = store_sqlite_col_str(s, 8);
+	e->owner = store_sqlite_col_str(s, 9);
+	e->creation_time = sqlite3_column_int64(s, 10);
+	e->invalidation_time = sqlite3_column_int64(s, 11);
+	e->invalidated_by = store_sqlite_col_str(s, 12);
+}
+
+/* An activity's scalars from STORE_SQLITE_ACT_COLS at column `first`. */
+static void store_sqlite_read_activity(sqlite3_stmt *s, int first, struct store_activity *a)
+{
+	store_sqlite_col_id(s, first, a->id);
+	a->jobdef = store_sqlite_col_str(s, first + 1);
+	a->jdl_hash = store_sqlite_col_str(s, first + 2);
+	a->owner = store_sqlite_col_str(s, first + 3);
+	a->run_id = store_sqlite_col_str(s, first + 4);
+	a->phase = store_sqlite_col_phase(s, first + 5);
+	a->creation_time = sqlite3_column_int64(s, first + 6);
+	a->start_time = sqlite3_column_int64(s, first + 7);
+	a->end_time = sqlite3_column_int64(s, first + 8);
+	a->error_summary = store_sqlite_col_str(s, first + 9);
+	store_sqlite_read_metrics(s, first + 10, &a->metrics);
+}
+
+static void store_sqlite_activity_add_param(struct store_activity *a, sqlite3_stmt *s, int first)
+{
+	struct store_param_rec *p;
+	a->params = xrealloc(a->params, (a->nparams + 1) * sizeof(*a->params));
+	p = &a->params[a->nparams++];
+	p->name = store_sqlite_col_str(s, first);
+	p->value = store_sqlite_col_str(s, first + 1);
+	p->is_default = sqlite3_column_int(s, first + 2) != 0;
+}
+
+/* A single-row read: 0 with `row` called, OPUS_ERR_NOTFOUND, or an error. */
+static int store_sqlite_read_one(struct store_sqlite_conn *c, struct store_sqlite_bind *b,
+				 void (*row)(sqlite3_stmt *s, void *arg), void *arg)
+{
+	int rc = b->rc == SQLITE_OK ? sqlite3_step(b->s) : b->rc;
+	int ret = 0;
+	if (rc == SQLITE_ROW)
+		row(b->s, arg);
+	else
+		ret = rc == SQLITE_DONE ? OPUS_ERR_NOTFOUND
+					: store_sqlite_fail(c, rc, sqlite3_sql(b->s));
+	store_sqlite_done_with(b->s);
+	return ret;
+}
+
+static void store_sqlite_row_entity(sqlite3_stmt *s, void *arg)
+{
+	store_sqlite_read_entity(s, arg);
+}
+
+static int store_sqlite_entity_get(struct store *st, const char *id, struct store_entity *out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	int ret;
+	if (!c || !(b.s = store_sqlite_stmt(c, STORE_SQLITE_ENTITY_GET)))
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, id);
+	ret = store_sqlite_read_one(c, &b, store_sqlite_row_entity, out);
+	if (ret < 0)
+		store_entity_release(out);
+	return ret;
+}
+
+static int store_sqlite_entity_find(struct store *st, const char *owner, const char *sha256,
+				    struct store_entity *out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	int ret;
+	if (!c || !(b.s = store_sqlite_stmt(c, STORE_SQLITE_ENTITY_FIND)))
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, owner);
+	store_sqlite_bind_text(&b, 2, sha256);
+	ret = store_sqlite_read_one(c, &b, store_sqlite_row_entity, out);
+	if (ret < 0)
+		store_entity_release(out);
+	return ret;
+}
+
+static void store_sqlite_row_int(sqlite3_stmt *s, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(s, 0);
+}
+
+static int store_sqlite_blob_refs(struct store *st, const char *sha256, int64_t *n_out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	if (!c || !(b.s = store_sqlite_stmt(c, STORE_SQLITE_BLOB_REFS)))
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, sha256);
+	return store_sqlite_read_one(c, &b, store_sqlite_row_int, n_out);
+}
+
+static void store_sqlite_row_activity(sqlite3_stmt *s, void *arg)
+{
+	store_sqlite_read_activity(s, 0, arg);
+}
+
+/* Steps a bound statement, handing each row to `row`; resets it. */
+static int store_sqlite_read_rows(struct store_sqlite_conn *c, struct store_sqlite_bind *b,
+				  int (*row)(sqlite3_stmt *s, void *arg), void *arg)
+{
+	int rc = b->rc, ret = 0;
+	while (ret == 0 && (rc == SQLITE_OK || rc == SQLITE_ROW)) {
+		rc = sqlite3_step(b->s);
+		if (rc == SQLITE_ROW)
+			ret = row(b->s, arg);
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_sqlite_fail(c, rc, sqlite3_sql(b->s));
+	store_sqlite_done_with(b->s);
+	return ret;
+}
+
+static int store_sqlite_row_act_param(sqlite3_stmt *s, void *arg)
+{
+	store_sqlite_activity_add_param(arg, s, 0);
+	return 0;
+}
+
+/* Two queries in one read transaction: the activity, then its parameters. */
+static int store_sqlite_activity_get(struct store *st, const char *id, struct store_activity *out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	int ret;
+	if (!c || store_sqlite_exec(c, STORE_SQLITE_BEGIN_READ) < 0)
+		return OPUS_ERR_INTERNAL;
+	ret = (b.s = store_sqlite_stmt(c, STORE_SQLITE_ACTIVITY_GET)) ? 0 : OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, id);
+	if (ret == 0)
+		ret = store_sqlite_read_one(c, &b, store_sqlite_row_activity, out);
+	if (ret == 0)
+		ret = (b.s = store_sqlite_stmt(c, STORE_SQLITE_ACT_PARAMS_GET)) ? 0
+										: OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, id);
+	if (ret == 0)
+		ret = store_sqlite_read_rows(c, &b, store_sqlite_row_act_param, out);
+	if (!sqlite3_get_autocommit(c->db))
+		(void)store_sqlite_exec(c, STORE_SQLITE_COMMIT);
+	if (ret < 0)
+		store_activity_release(out);
+	return ret;
+}
+
+/* ---- reads: lineage ---- */
+
+/* Walked rows at most, whatever the graph (each (activity, hop) once). */
+#define STORE_SQLITE_WALK_ROWS 2000000
+
+/* A JSON array of ids (hex and 'e': nothing to escape). */
+static void store_sqlite_json_ids(struct sbuf *sb, const char *const *ids, size_t n)
+{
+	sbuf_addc(sb, '[');
+	for (size_t i = 0; i < n; i++)
+		sbuf_addf(sb, "%s\"%s\"", i ? "," : "", ids[i]);
+	sbuf_addc(sb, ']');
+}
+
+/* The walk's answer while it is read. */
+struct store_sqlite_walk {
+	struct store_lineage *l;
+	size_t alloc;
+	int64_t rows; /* rows walked */
+};
+
+static int store_sqlite_row_walk(sqlite3_stmt *s, void *arg)
+{
+	struct store_sqlite_walk *w = arg;
+	struct store_lineage *l = w->l;
+	if (l->nactivities == w->alloc) {
+		w->alloc = w->alloc ? 2 * w->alloc : 16;
+		l->activities = xrealloc(l->activities, w->alloc * sizeof(*l->activities));
+		l->hops = xrealloc(l->hops, w->alloc * sizeof(*l->hops));
+	}
+	memset(&l->activities[l->nactivities], 0, sizeof(*l->activities));
+	store_sqlite_col_id(s, 0, l->activities[l->nactivities].id);
+	l->hops[l->nactivities] = sqlite3_column_int(s, 1);
+	w->rows = sqlite3_column_int64(s, 2);
+	l->nactivities++;
+	return 0;
+}
+
+/* Index of the activity a row's column 0 (its position in the id array) names. */
+static struct store_activity *store_sqlite_walk_at(sqlite3_stmt *s, struct store_lineage *l)
+{
+	int64_t k = sqlite3_column_int64(s, 0);
+	return k >= 0 && (uint64_t)k < l->nactivities ? &l->activities[k] : NULL;
+}
+
+static int store_sqlite_row_lin_activity(sqlite3_stmt *s, void *arg)
+{
+	struct store_activity *a = store_sqlite_walk_at(s, arg);
+	if (a)
+		store_sqlite_read_activity(s, 1, a);
+	return 0;
+}
+
+static int store_sqlite_row_lin_param(sqlite3_stmt *s, void *arg)
+{
+	struct store_activity *a = store_sqlite_walk_at(s, arg);
+	if (a)
+		store_sqlite_activity_add_param(a, s, 1);
+	return 0;
+}
+
+static int store_sqlite_row_lin_entity(sqlite3_stmt *s, void *arg)
+{
+	struct store_lineage *l = arg;
+	l->entities = xrealloc(l->entities, (l->nentities + 1) * sizeof(*l->entities));
+	memset(&l->entities[l->nentities], 0, sizeof(*l->entities));
+	store_sqlite_read_entity(s, &l->entities[l->nentities++]);
+	return 0;
+}
+
+static int store_sqlite_row_lin_usage(sqlite3_stmt *s, void *arg)
+{
+	struct store_lineage *l = arg;
+	struct store_usage *u;
+	l->usages = xrealloc(l->usages, (l->nusages + 1) * sizeof(*l->usages));
+	u = &l->usages[l->nusages++];
+	memset(u, 0, sizeof(*u));
+	store_sqlite_col_id(s, 0, u->job_id);
+	store_sqlite_col_buf(s, 1, u->entity_id, sizeof(u->entity_id));
+	u->role = store_sqlite_col_str(s, 2);
+	u->k = sqlite3_column_int(s, 3);
+	return 0;
+}
+
+/* Runs a statement whose ?1 (and ?2) are JSON arrays of ids. */
+static int store_sqlite_lin_query(struct store_sqlite_conn *c, enum store_sqlite_stmt_id id,
+				  const char *ids1, const char *ids2,
+				  int (*row)(sqlite3_stmt *s, void *arg), void *arg)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, id), SQLITE_OK};
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, ids1);
+	if (ids2)
+		store_sqlite_bind_text(&b, 2, ids2);
+	return store_sqlite_read_rows(c, &b, row, arg);
+}
+
+/* The walk (one recursive query): activity ids and hops, nearest first. */
+static int store_sqlite_walk(struct store_sqlite_conn *c, const struct store_lineage_query *q,
+			     const char *starts_a, const char *starts_e,
+			     struct store_sqlite_walk *w)
+{
+	enum store_sqlite_stmt_id id =
+	    q->forward ? STORE_SQLITE_WALK_FORTH : STORE_SQLITE_WALK_BACK;
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, id), SQLITE_OK};
+	size_t limit = q->max_activities == SIZE_MAX ? SIZE_MAX : q->max_activities + 1;
+	int ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, starts_a);
+	store_sqlite_bind_text(&b, 2, starts_e);
+	store_sqlite_bind_int(&b, 3, q->max_hops);
+	store_sqlite_bind_int(&b, 4, STORE_SQLITE_WALK_ROWS);
+	store_sqlite_bind_int(&b, 5, limit > INT64_MAX ? -1 : (int64_t)limit);
+	ret = store_sqlite_read_rows(c, &b, store_sqlite_row_walk, w);
+	if (ret == 0 && w->l->nactivities > q->max_activities) {
+		w->l->nactivities = q->max_activities; /* the one past the cap says "more" */
+		w->l->truncated = true;
+	}
+	if (w->rows >= STORE_SQLITE_WALK_ROWS)
+		w->l->truncated = true;
+	return ret;
+}
+
+/*
+ * Five queries in one read transaction, whatever the length of the chain:
+ * the walk, then the activities, their parameters, their entities (and the
+ * start entities) and their usages, each selecting by a JSON array of ids.
+ */
+static int store_sqlite_lineage_get(struct store *st, const struct store_lineage_query *q,
+				    struct store_lineage *out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	struct store_sqlite_walk w = {.l = out};
+	struct sbuf starts_a = SBUF_INIT, starts_e = SBUF_INIT, ids = SBUF_INIT;
+	const char *acts;
+	int ret = OPUS_ERR_INTERNAL;
+	store_sqlite_json_ids(&starts_a, q->activity_ids, q->nactivity_ids);
+	store_sqlite_json_ids(&starts_e, q->entity_ids, q->nentity_ids);
+	if (!c || store_sqlite_exec(c, STORE_SQLITE_BEGIN_READ) < 0)
+		goto done;
+	ret = store_sqlite_walk(c, q, sbuf_str(&starts_a), sbuf_str(&starts_e), &w);
+	sbuf_addc(&ids, '[');
+	for (size_t i = 0; i < out->nactivities; i++)
+		sbuf_addf(&ids, "%s\"%s\"", i ? "," : "", out->activities[i].id);
+	sbuf_addc(&ids, ']');
+	acts = sbuf_str(&ids);
+	if (ret == 0)
+		ret = ids.err || starts_a.err || starts_e.err ? OPUS_ERR_TOOBIG : 0;
+	if (ret == 0)
+		ret = store_sqlite_lin_query(c, STORE_SQLITE_LIN_ACTIVITIES, acts, NULL,
+					     store_sqlite_row_lin_activity, out);
+	if (ret == 0)
+		ret = store_sqlite_lin_query(c, STORE_SQLITE_LIN_PARAMS, acts, NULL,
+					     store_sqlite_row_lin_param, out);
+	if (ret == 0)
+		ret = store_sqlite_lin_query(c, STORE_SQLITE_LIN_ENTITIES, acts,
+					     sbuf_str(&starts_e), store_sqlite_row_lin_entity, out);
+	if (ret == 0)
+		ret = store_sqlite_lin_query(c, STORE_SQLITE_LIN_USAGES, acts, NULL,
+					     store_sqlite_row_lin_usage, out);
+	if (!sqlite3_get_autocommit(c->db))
+		(void)store_sqlite_exec(c, STORE_SQLITE_COMMIT);
+done:
+	sbuf_release(&starts_a);
+	sbuf_release(&starts_e);
+	sbuf_release(&ids);
+	if (ret < 0)
+		store_lineage_release(out);
+	return ret;
+}
+
 /* ---- open, migrate, close ---- */
 
 static int store_sqlite_migrate(struct store_sqlite_conn *c)
@@ -1254,6 +2204,57 @@ int store_sqlite_schema_version(void)
 	return store_sqlite_migrations[n - 1].version;
 }
 
+uint64_t store_sqlite_statement_count(void)
+{
+	return atomic_load(&store_sqlite_stmts_run);
+}
+
+const char *store_sqlite_migration_sql(int version)
+{
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(store_sqlite_migrations); i++) {
+		if (store_sqlite_migrations[i].version == version)
+			return store_sqlite_migrations[i].sql;
+	}
+	return NULL;
+}
+
+/* Appends the plan of constant SQL (from the table above), binding nothing:
+ * NULL parameters plan as any other value. */
+static int store_sqlite_plan(struct store_sqlite_conn *c, const char *text, struct sbuf *out)
+{
+	char *sql = xasprintf("EXPLAIN QUERY PLAN %s", text);
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			sbuf_adds(out, (const char *)sqlite3_column_text(s, 3));
+			sbuf_addc(out, '\n');
+		}
+	}
+	sqlite3_finalize(s);
+	free(sql);
+	return rc == SQLITE_DONE ? out->err : store_sqlite_fail(c, rc, text);
+}
+
+int store_sqlite_prov_plan(struct store *st, const char *which, struct sbuf *out)
+{
+	static const struct {
+		const char *name;
+		enum store_sqlite_stmt_id id;
+	} plans[] = {
+	    {"find", STORE_SQLITE_ENTITY_FIND},		{"refs", STORE_SQLITE_BLOB_REFS},
+	    {"back", STORE_SQLITE_WALK_BACK},		{"forth", STORE_SQLITE_WALK_FORTH},
+	    {"retire", STORE_SQLITE_RETIRE_INVALIDATE},
+	};
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	for (size_t i = 0; c && i < OPUS_ARRAY_LEN(plans); i++) {
+		if (strcmp(plans[i].name, which) == 0)
+			return store_sqlite_plan(c, store_sqlite_sql[plans[i].id], out);
+	}
+	return OPUS_ERR_INVAL;
+}
+
 int store_sqlite_list_plan(struct store *st, const struct store_filter *f, struct sbuf *out)
 {
 	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
@@ -1299,4 +2300,14 @@ const struct store_ops store_sqlite_ops = {
     .next_destruction = store_sqlite_next_destruction,
     .account_put = store_sqlite_account_put,
     .account_get = store_sqlite_account_get,
+    .input_use = store_sqlite_input_use,
+    .usage_put = store_sqlite_usage_put,
+    .usages_clear = store_sqlite_usages_clear,
+    .entity_get = store_sqlite_entity_get,
+    .entity_find = store_sqlite_entity_find,
+    .blob_refs = store_sqlite_blob_refs,
+    .job_end = store_sqlite_job_end,
+    .job_retire = store_sqlite_job_retire,
+    .activity_get = store_sqlite_activity_get,
+    .lineage_get = store_sqlite_lineage_get,
 };

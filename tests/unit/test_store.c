@@ -1,8 +1,9 @@
 /*
  * Unit tests for src/store (SQLite backend): round trips of every field,
  * error codes, list filters and their query plans, group commit under
- * concurrency, durability across reopen, expiry, accounts; and a printed
- * (not asserted) performance figure.
+ * concurrency, durability across reopen, expiry, accounts; provenance
+ * (recognition, usages, job ends, retirement, lineage, the v1 → v2
+ * migration); and printed (not asserted) performance figures.
  */
 #include "check.h"
 #include "store/store-int.h"
@@ -557,6 +558,872 @@ TEST(open_errors)
 	store_close(NULL);
 }
 
+/* ---- provenance ---- */
+
+/* A sha256 made of one repeated hex digit. */
+static void fake_sha(char out[65], char digit)
+{
+	memset(out, digit, 64);
+	out[64] = '\0';
+}
+
+/* An input entity (no id: the store gives it one). */
+static void make_input(struct store_entity *e, const char *owner, char digit)
+{
+	memset(e, 0, sizeof(*e));
+	fake_sha(e->sha256, digit);
+	e->size = 100;
+	e->content_type = xstrdup("text/plain");
+	e->file_name = xstrdup("in.txt");
+	e->source = xstrdup("upload:in.txt");
+	e->owner = xstrdup(owner);
+	e->creation_time = time_now_ms();
+}
+
+/* Registers an input of `owner` with bytes `digit` for job_id; returns recognised. */
+static bool use_input(struct store *st, const char *job_id, const char *owner, char digit,
+		      const char *role, int k, char id_out[STORE_ENTITY_ID_LEN + 1])
+{
+	struct store_entity e;
+	bool recognised = true;
+	make_input(&e, owner, digit);
+	CHECK(store_input_use(st, &e, job_id, role, k, id_out, &recognised) == 0);
+	CHECK(store_entity_id_is_valid(id_out));
+	store_entity_release(&e);
+	return recognised;
+}
+
+/* Creates a job row (PENDING). */
+static void create_job(struct store *st, struct uws_job *j, const char *owner)
+{
+	make_job(j, "prov", owner, UWS_PENDING, time_now_ms());
+	CHECK(store_job_create(st, j) == 0);
+}
+
+/*
+ * Ends a job COMPLETED with one result generated with bytes `digit` (its
+ * entity id into gen_out, unless digit is 0: no result), a parameter given
+ * and a default one, and metrics.
+ */
+static int end_job(struct store *st, struct uws_job *j, char digit,
+		   char gen_out[STORE_ENTITY_ID_LEN + 1])
+{
+	struct store_activity a = {0};
+	struct store_param_rec params[2] = {{"x", "1", false}, {"y", "default-y", true}};
+	struct store_entity g = {0};
+	int ret;
+	j->phase = UWS_COMPLETED;
+	j->start_time = j->creation_time + 10;
+	j->end_time = j->creation_time + 20;
+	j->metrics = (struct uws_metrics){true, 10, 7, 2048, 0};
+	if (digit) {
+		store_entity_id_new(g.id);
+		fake_sha(g.sha256, digit);
+		g.size = 5;
+		g.file_name = "out.txt";
+		g.role = "out";
+		g.result_id = "out";
+		g.owner = j->owner;
+		g.creation_time = j->end_time;
+		uws_job_add_result(j, "out", "out.txt", "text/plain", 5);
+		j->results[j->nresults - 1].entity_id = xstrdup(g.id);
+		j->results[j->nresults - 1].sha256 = xstrdup(g.sha256);
+		if (gen_out)
+			memcpy(gen_out, g.id, sizeof(g.id));
+	}
+	a.jobdef = j->jobdef;
+	a.jdl_hash = "abcd";
+	a.owner = j->owner;
+	a.creation_time = j->creation_time;
+	a.start_time = j->start_time;
+	a.end_time = j->end_time;
+	a.metrics = j->metrics;
+	a.params = params;
+	a.nparams = 2;
+	ret = store_job_end(st, j, &a, &g, digit ? 1 : 0);
+	return ret;
+}
+
+TEST(entity_ids)
+{
+	char a[STORE_ENTITY_ID_LEN + 1], b[STORE_ENTITY_ID_LEN + 1];
+	char job[UWS_ID_LEN + 1];
+	store_entity_id_new(a);
+	store_entity_id_new(b);
+	CHECK(store_entity_id_is_valid(a));
+	CHECK(strlen(a) == STORE_ENTITY_ID_LEN && a[0] == 'e');
+	CHECK(strcmp(a, b) != 0);
+	uws_id_new(job);
+	CHECK(!store_entity_id_is_valid(job)); /* the forms never collide */
+	CHECK(!uws_id_is_valid(a));
+	CHECK(!store_entity_id_is_valid(NULL));
+	CHECK(!store_entity_id_is_valid(""));
+	CHECK(!store_entity_id_is_valid("e0123"));
+	CHECK(!store_entity_id_is_valid("E0123456789abcdef0123456789abcdef"));
+	CHECK(!store_entity_id_is_valid("e0123456789ABCDEF0123456789abcdef"));
+	CHECK(!store_entity_id_is_valid("e0123456789abcdef0123456789abcdef0"));
+	CHECK(store_entity_id_is_valid("e0123456789abcdef0123456789abcdef"));
+	store_entity_release(NULL);
+	store_activity_release(NULL);
+	store_lineage_release(NULL);
+}
+
+/* Recognition: the same owner's live entity with the same bytes; never another owner's;
+ * anonymous (NULL or "") is an owner of its own. */
+TEST(input_recognition)
+{
+	char *path = db_path("recognition");
+	struct store *st = open_store(path);
+	char j1[UWS_ID_LEN + 1], j2[UWS_ID_LEN + 1], j3[UWS_ID_LEN + 1], j4[UWS_ID_LEN + 1];
+	char a1[STORE_ENTITY_ID_LEN + 1], a2[STORE_ENTITY_ID_LEN + 1], b1[STORE_ENTITY_ID_LEN + 1];
+	char n1[STORE_ENTITY_ID_LEN + 1], n2[STORE_ENTITY_ID_LEN + 1];
+	char sha[65];
+	struct store_entity got = {0}, e;
+	bool rec = true;
+	uws_id_new(j1);
+	uws_id_new(j2);
+	uws_id_new(j3);
+	uws_id_new(j4);
+	fake_sha(sha, 'a');
+
+	CHECK(!use_input(st, j1, "alice", 'a', "in", 0, a1));
+	CHECK(use_input(st, j2, "alice", 'a', "in", 0, a2));
+	CHECK_STR(a2, a1);
+	CHECK(!use_input(st, j3, "bob", 'a', "in", 0, b1)); /* never across owners */
+	CHECK(strcmp(b1, a1) != 0);
+	CHECK(!use_input(st, j4, NULL, 'a', "in", 0, n1)); /* anonymous is not alice */
+	CHECK(strcmp(n1, a1) != 0 && strcmp(n1, b1) != 0);
+	CHECK(use_input(st, j4, "", 'a', "in", 1, n2)); /* "" is anonymous */
+	CHECK_STR(n2, n1);
+	CHECK(sql_int(path, "SELECT count(*) FROM entities", NULL) == 3);
+	CHECK(sql_int(path, "SELECT count(*) FROM usages", NULL) == 5);
+
+	/* find: the owner's entity, or nothing. */
+	CHECK(store_entity_find(st, "alice", sha, &got) == 0);
+	CHECK_STR(got.id, a1);
+	CHECK_STR(got.owner, "alice");
+	store_entity_release(&got);
+	CHECK(store_entity_find(st, NULL, sha, &got) == 0);
+	CHECK_STR(got.id, n1);
+	CHECK(got.owner == NULL);
+	store_entity_release(&got);
+	CHECK(store_entity_find(st, "carol", sha, &got) == OPUS_ERR_NOTFOUND);
+	CHECK(got.owner == NULL && got.id[0] == '\0');
+	fake_sha(sha, 'b');
+	CHECK(store_entity_find(st, "alice", sha, &got) == OPUS_ERR_NOTFOUND);
+	CHECK(store_entity_find(st, "alice", "not-a-sha", &got) == OPUS_ERR_NOTFOUND);
+
+	/* get: every field as stored. */
+	CHECK(store_entity_get(st, a1, &got) == 0);
+	CHECK_STR(got.id, a1);
+	fake_sha(sha, 'a');
+	CHECK_STR(got.sha256, sha);
+	CHECK(got.size == 100);
+	CHECK_STR(got.content_type, "text/plain");
+	CHECK_STR(got.file_name, "in.txt");
+	CHECK_STR(got.source, "upload:in.txt");
+	CHECK(got.generated_by == NULL && got.role == NULL && got.result_id == NULL);
+	CHECK(got.creation_time > 0 && got.invalidation_time == 0 && got.invalidated_by == NULL);
+	store_entity_release(&got);
+	CHECK(store_entity_get(st, "e00000000000000000000000000000000", &got) == OPUS_ERR_NOTFOUND);
+	CHECK(store_entity_get(st, "../etc", &got) == OPUS_ERR_NOTFOUND);
+
+	/* An id given by the caller is kept; a bad one is refused. */
+	make_input(&e, "dave", 'c');
+	store_entity_id_new(e.id);
+	CHECK(store_input_use(st, &e, j1, "other", 0, a2, &rec) == 0);
+	CHECK(!rec);
+	CHECK_STR(a2, e.id);
+	memcpy(e.id, "x", 2);
+	CHECK(store_input_use(st, &e, j1, "other", 0, a2, &rec) == OPUS_ERR_INVAL);
+	e.id[0] = '\0';
+	CHECK(store_input_use(st, &e, "nojob", "other", 0, a2, &rec) == OPUS_ERR_INVAL);
+	CHECK(store_input_use(st, &e, j1, "", 0, a2, &rec) == OPUS_ERR_INVAL);
+	CHECK(store_input_use(st, &e, j1, "other", -1, a2, &rec) == OPUS_ERR_INVAL);
+	memcpy(e.sha256, "AB", 3);
+	CHECK(store_input_use(st, &e, j1, "other", 0, a2, &rec) == OPUS_ERR_INVAL);
+	store_entity_release(&e);
+	store_close(st);
+	free(path);
+}
+
+/* A usage (job, role, k) is replaced; what nothing holds any more is invalidated. */
+TEST(usages_replace_and_clear)
+{
+	char *path = db_path("usages");
+	struct store *st = open_store(path);
+	char j1[UWS_ID_LEN + 1], j2[UWS_ID_LEN + 1];
+	char x[STORE_ENTITY_ID_LEN + 1], y[STORE_ENTITY_ID_LEN + 1], z[STORE_ENTITY_ID_LEN + 1];
+	struct store_entity got = {0};
+	uws_id_new(j1);
+	uws_id_new(j2);
+
+	CHECK(!use_input(st, j1, "alice", '1', "in", 0, x));
+	CHECK(!use_input(st, j1, "alice", '2', "in", 0, y)); /* replaces x as (in, 0) */
+	CHECK(sql_int(path, "SELECT count(*) FROM usages", NULL) == 1);
+	CHECK(store_entity_get(st, x, &got) == 0);
+	CHECK(got.invalidation_time > 0);
+	CHECK_STR(got.invalidated_by, j1);
+	store_entity_release(&got);
+	CHECK(store_entity_get(st, y, &got) == 0);
+	CHECK(got.invalidation_time == 0);
+	store_entity_release(&got);
+	/* x is no longer live: its bytes are not recognised. */
+	CHECK(!use_input(st, j2, "alice", '1', "in", 0, z));
+	CHECK(strcmp(z, x) != 0);
+
+	/* usage_put: an existing entity only; it replaces too. */
+	CHECK(store_usage_put(st, j2, "in", 1, y) == 0); /* j2 holds y as well */
+	CHECK(store_usage_put(st, j2, "in", 2, "e11111111111111111111111111111111") ==
+	      OPUS_ERR_NOTFOUND);
+	CHECK(store_usage_put(st, j2, "in", 2, "bad") == OPUS_ERR_NOTFOUND);
+	CHECK(store_usage_put(st, j2, "in", 2, NULL) == OPUS_ERR_INVAL);
+	CHECK(store_usage_put(st, "bad", "in", 2, y) == OPUS_ERR_INVAL);
+	CHECK(sql_int(path, "SELECT count(*) FROM usages WHERE job_id = ?1", j2) == 2);
+
+	/* clear: j1's role goes; y is still j2's, so it stays live. */
+	CHECK(store_usages_clear(st, j1, "in") == 0);
+	CHECK(sql_int(path, "SELECT count(*) FROM usages WHERE job_id = ?1", j1) == 0);
+	CHECK(store_entity_get(st, y, &got) == 0);
+	CHECK(got.invalidation_time == 0);
+	store_entity_release(&got);
+	/* clearing j2's role leaves y and z held by nobody: both invalidated by j2. */
+	CHECK(store_usages_clear(st, j2, "other") == 0); /* nothing to clear */
+	CHECK(store_usages_clear(st, j2, "in") == 0);
+	CHECK(store_entity_get(st, y, &got) == 0);
+	CHECK(got.invalidation_time > 0);
+	CHECK_STR(got.invalidated_by, j2);
+	store_entity_release(&got);
+	CHECK(sql_int(path, "SELECT count(*) FROM entities WHERE invalidation_time = 0", NULL) ==
+	      0);
+	CHECK(store_usages_clear(st, "bad", "in") == OPUS_ERR_INVAL);
+	store_close(st);
+	free(path);
+}
+
+/* store_job_end: one commit with the scalars, metrics, results, activity, entities. */
+TEST(job_end_records_everything)
+{
+	char *path = db_path("jobend");
+	struct store *st = open_store(path);
+	struct uws_job j, got = {0}, ghost, bad;
+	struct store_activity act = {0};
+	struct store_entity ent = {0};
+	char gen[STORE_ENTITY_ID_LEN + 1], used[STORE_ENTITY_ID_LEN + 1];
+	uint64_t c0;
+
+	create_job(st, &j, "alice");
+	j.error_summary = NULL;
+	CHECK(!use_input(st, j.id, "alice", '1', "in", 0, used));
+	c0 = store_sqlite_commit_count(st);
+	CHECK(end_job(st, &j, '9', gen) == 0);
+	CHECK(store_sqlite_commit_count(st) - c0 == 1);
+
+	CHECK(store_job_get(st, j.id, &got) == 0);
+	CHECK(got.phase == UWS_COMPLETED);
+	CHECK(got.metrics.known && got.metrics.wall_ms == 10 && got.metrics.cpu_ms == 7);
+	CHECK(got.metrics.max_rss_kb == 2048 && got.metrics.exit_code == 0);
+	CHECK(got.nresults == 1);
+	if (got.nresults == 1) {
+		CHECK_STR(got.results[0].entity_id, gen);
+		CHECK_STR(got.results[0].sha256, j.results[0].sha256);
+	}
+	uws_job_release(&got);
+
+	CHECK(store_activity_get(st, j.id, &act) == 0);
+	CHECK_STR(act.id, j.id);
+	CHECK_STR(act.jobdef, "prov");
+	CHECK_STR(act.jdl_hash, "abcd");
+	CHECK_STR(act.owner, "alice");
+	CHECK(act.run_id == NULL);
+	CHECK(act.phase == UWS_COMPLETED);
+	CHECK(act.creation_time == j.creation_time && act.start_time == j.start_time &&
+	      act.end_time == j.end_time);
+	CHECK(act.metrics.known && act.metrics.cpu_ms == 7 && act.metrics.max_rss_kb == 2048);
+	CHECK(act.nparams == 2);
+	if (act.nparams == 2) {
+		CHECK_STR(act.params[0].name, "x");
+		CHECK_STR(act.params[0].value, "1");
+		CHECK(!act.params[0].is_default);
+		CHECK_STR(act.params[1].name, "y");
+		CHECK(act.params[1].is_default);
+	}
+	store_activity_release(&act);
+	CHECK(store_entity_get(st, gen, &ent) == 0);
+	CHECK_STR(ent.generated_by, j.id);
+	CHECK_STR(ent.role, "out");
+	CHECK_STR(ent.result_id, "out");
+	CHECK_STR(ent.owner, "alice");
+	CHECK(ent.invalidation_time == 0);
+	store_entity_release(&ent);
+
+	/* The job row gone: OPUS_ERR_NOTFOUND, and nothing of it is written. */
+	make_job(&ghost, "prov", NULL, UWS_PENDING, 1);
+	CHECK(end_job(st, &ghost, '8', gen) == OPUS_ERR_NOTFOUND);
+	CHECK(store_activity_get(st, ghost.id, &act) == OPUS_ERR_NOTFOUND);
+	CHECK(store_entity_get(st, gen, &ent) == OPUS_ERR_NOTFOUND);
+	CHECK(store_activity_get(st, "nope", &act) == OPUS_ERR_NOTFOUND);
+
+	/* A job that is not final, an activity of another job, an entity
+	 * generated by another job: bad input. */
+	create_job(st, &bad, NULL);
+	act.params = NULL;
+	act.nparams = 0;
+	CHECK(store_job_end(st, &bad, &act, NULL, 0) == OPUS_ERR_INVAL); /* PENDING */
+	bad.phase = UWS_ABORTED;
+	CHECK(store_job_end(st, &bad, NULL, NULL, 0) == OPUS_ERR_INVAL);
+	memcpy(act.id, j.id, sizeof(act.id));
+	CHECK(store_job_end(st, &bad, &act, NULL, 0) == OPUS_ERR_INVAL);
+	act.id[0] = '\0';
+	store_entity_id_new(ent.id);
+	fake_sha(ent.sha256, '7');
+	ent.generated_by = j.id;
+	CHECK(store_job_end(st, &bad, &act, &ent, 1) == OPUS_ERR_INVAL);
+	ent.generated_by = NULL;
+	memset(&ent, 0, sizeof(ent));
+	/* An ABORTED job that never ran: an activity with no entity. */
+	CHECK(store_job_end(st, &bad, &act, NULL, 0) == 0);
+	CHECK(store_activity_get(st, bad.id, &act) == 0);
+	CHECK(act.phase == UWS_ABORTED && act.nparams == 0 && !act.metrics.known);
+	CHECK_STR(act.jobdef, "prov"); /* taken from the job */
+	store_activity_release(&act);
+
+	uws_job_release(&j);
+	uws_job_release(&ghost);
+	uws_job_release(&bad);
+	store_close(st);
+	free(path);
+}
+
+/* store_job_finish keeps working, with result entity ids and metrics. */
+TEST(job_finish_keeps_entity_columns)
+{
+	char *path = db_path("finish");
+	struct store *st = open_store(path);
+	struct uws_job j, got = {0};
+	create_job(st, &j, NULL);
+	j.phase = UWS_ERROR;
+	j.metrics = (struct uws_metrics){true, 1, 2, 3, 137};
+	uws_job_add_result(&j, "stdout", "stdout", NULL, 0);
+	j.results[0].entity_id = xstrdup("e0123456789abcdef0123456789abcdef");
+	CHECK(store_job_finish(st, &j) == 0);
+	CHECK(store_job_get(st, j.id, &got) == 0);
+	CHECK(got.metrics.known && got.metrics.exit_code == 137 && got.metrics.max_rss_kb == 3);
+	CHECK(got.nresults == 1);
+	if (got.nresults == 1) {
+		CHECK_STR(got.results[0].entity_id, "e0123456789abcdef0123456789abcdef");
+		CHECK(got.results[0].sha256 == NULL);
+	}
+	uws_job_release(&got);
+	uws_job_release(&j);
+	store_close(st);
+	free(path);
+}
+
+/* Is the entity live? */
+static bool entity_live(struct store *st, const char *id)
+{
+	struct store_entity e = {0};
+	bool live;
+	CHECK(store_entity_get(st, id, &e) == 0);
+	live = e.invalidation_time == 0;
+	store_entity_release(&e);
+	return live;
+}
+
+static bool blobs_have(char **blobs, size_t n, char digit)
+{
+	char sha[65];
+	fake_sha(sha, digit);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(blobs[i], sha) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Archive and delete: files go, provenance stays; an entity is invalidated
+ * only when no other live job holds it; the orphaned blobs are listed.
+ */
+TEST(job_retire_rules)
+{
+	char *path = db_path("retire");
+	struct store *st = open_store(path);
+	struct uws_job a, b, c, got = {0};
+	char ea[STORE_ENTITY_ID_LEN + 1], eu[STORE_ENTITY_ID_LEN + 1], eu2[STORE_ENTITY_ID_LEN + 1];
+	char eb[STORE_ENTITY_ID_LEN + 1], ebob[STORE_ENTITY_ID_LEN + 1];
+	char pending[UWS_ID_LEN + 1], bobjob[UWS_ID_LEN + 1], ghost[UWS_ID_LEN + 1];
+	struct store_activity act = {0};
+	struct store_lineage lin = {0};
+	char **blobs = NULL, **ids = NULL;
+	size_t n = 0, nids = 0;
+	int64_t refs = -1, next = -1;
+
+	/* A generated ea ('a'); B used ea and an upload eu ('u' → 'c'); C used the same upload. */
+	create_job(st, &a, "alice");
+	a.destruction_time = 1000;
+	CHECK(end_job(st, &a, 'a', ea) == 0);
+	create_job(st, &b, "alice");
+	CHECK(store_usage_put(st, b.id, "in", 0, ea) == 0);
+	CHECK(!use_input(st, b.id, "alice", 'c', "upload", 0, eu));
+	CHECK(end_job(st, &b, 'b', eb) == 0);
+	create_job(st, &c, "alice");
+	CHECK(use_input(st, c.id, "alice", 'c', "upload", 0, eu2));
+	CHECK_STR(eu2, eu);
+	/* bob has the same bytes as ea: his own entity, the same blob. */
+	uws_id_new(bobjob);
+	CHECK(!use_input(st, bobjob, "bob", 'a', "in", 0, ebob));
+
+	/* Destruction of A: ARCHIVED, results kept, listed as ARCHIVED; ea is B's still. */
+	CHECK(store_job_retire(st, a.id, true, 5000, &blobs, &n) == 0);
+	CHECK(n == 0);
+	store_ids_free(blobs, n);
+	CHECK(store_job_get(st, a.id, &got) == 0);
+	CHECK(got.phase == UWS_ARCHIVED);
+	CHECK(got.nresults == 1 && got.nparams == 0);
+	if (got.nresults == 1)
+		CHECK_STR(got.results[0].entity_id, ea);
+	uws_job_release(&got);
+	struct store_filter f = {.jobdef = "prov", .phases = 1u << UWS_ARCHIVED};
+	CHECK(list_count(st, &f) == 1);
+	CHECK(entity_live(st, ea));
+	/* An archived job's destruction is done: it is not expired again. */
+	CHECK(store_job_ids_expired(st, 1000000, 10, &ids, &nids) == 0);
+	CHECK(nids == 0);
+	store_ids_free(ids, nids);
+	CHECK(store_next_destruction(st, &next) == 0);
+	CHECK(next == 0);
+	CHECK(store_activity_get(st, a.id, &act) == 0);
+	store_activity_release(&act);
+
+	/* DELETE of B: the row goes; activity, entities and usages stay. ea is
+	 * held by nobody live any more (A archived, B gone): invalidated by B,
+	 * but its blob is bob's too. eb goes with its blob. eu is C's still. */
+	CHECK(store_job_retire(st, b.id, false, 6000, &blobs, &n) == 0);
+	CHECK(n == 1 && blobs_have(blobs, n, 'b'));
+	CHECK(!blobs_have(blobs, n, 'a') && !blobs_have(blobs, n, 'c'));
+	store_ids_free(blobs, n);
+	CHECK(store_job_get(st, b.id, &got) == OPUS_ERR_NOTFOUND);
+	CHECK(sql_int(path, "SELECT count(*) FROM params WHERE job_id = ?1", b.id) == 0);
+	CHECK(sql_int(path, "SELECT count(*) FROM results WHERE job_id = ?1", b.id) == 0);
+	CHECK(sql_int(path, "SELECT count(*) FROM usages WHERE job_id = ?1", b.id) == 2);
+	CHECK(store_activity_get(st, b.id, &act) == 0);
+	store_activity_release(&act);
+	CHECK(!entity_live(st, ea) && !entity_live(st, eb));
+	CHECK(entity_live(st, eu) && entity_live(st, ebob));
+	struct store_entity e = {0};
+	CHECK(store_entity_get(st, ea, &e) == 0);
+	CHECK(e.invalidation_time == 6000);
+	CHECK_STR(e.invalidated_by, b.id);
+	store_entity_release(&e);
+	char sha[65];
+	fake_sha(sha, 'a');
+	CHECK(store_blob_refs(st, sha, &refs) == 0);
+	CHECK(refs == 1); /* bob's */
+	fake_sha(sha, 'b');
+	CHECK(store_blob_refs(st, sha, &refs) == 0);
+	CHECK(refs == 0);
+	CHECK(store_blob_refs(st, "xyz", &refs) == OPUS_ERR_INVAL);
+	/* The deleted job's lineage is whole. */
+	const char *start[1] = {b.id};
+	struct store_lineage_query q = {
+	    .activity_ids = start, .nactivity_ids = 1, .max_hops = 5, .max_activities = 10};
+	CHECK(store_lineage_get(st, &q, &lin) == 0);
+	CHECK(lin.nactivities == 2 && lin.nusages == 2 && lin.nentities == 3);
+	store_lineage_release(&lin);
+
+	/* A job not created yet (its uploads are placed first) holds what it uses. */
+	uws_id_new(pending);
+	CHECK(use_input(st, pending, "alice", 'c', "upload", 0, eu2));
+	CHECK(store_job_retire(st, c.id, false, 7000, &blobs, &n) == 0);
+	CHECK(n == 0);
+	store_ids_free(blobs, n);
+	CHECK(entity_live(st, eu));
+	/* ... and store_usages_clear lets it go, listed at its own retirement. */
+	CHECK(store_usages_clear(st, pending, "upload") == 0);
+	CHECK(!entity_live(st, eu));
+
+	/* Unknown and already deleted jobs. */
+	uws_id_new(ghost);
+	CHECK(store_job_retire(st, ghost, false, 1, &blobs, &n) == OPUS_ERR_NOTFOUND);
+	CHECK(blobs == NULL && n == 0);
+	CHECK(store_job_retire(st, b.id, true, 1, &blobs, &n) == OPUS_ERR_NOTFOUND);
+	CHECK(store_job_retire(st, "junk", true, 1, &blobs, &n) == OPUS_ERR_NOTFOUND);
+	CHECK(store_job_retire(st, b.id, true, 1, NULL, &n) == OPUS_ERR_INVAL);
+	/* Deleting the archived A: its row goes, nothing else changes. */
+	CHECK(store_job_retire(st, a.id, false, 8000, &blobs, &n) == 0);
+	store_ids_free(blobs, n);
+	CHECK(store_job_get(st, a.id, &got) == OPUS_ERR_NOTFOUND);
+	CHECK(store_activity_get(st, a.id, &act) == 0);
+	store_activity_release(&act);
+
+	uws_job_release(&a);
+	uws_job_release(&b);
+	uws_job_release(&c);
+	store_close(st);
+	free(path);
+}
+
+/* A chain of ended jobs: each uses the previous one's result. ids[i], gens[i]. */
+static void make_chain(struct store *st, size_t n, char (*ids)[UWS_ID_LEN + 1],
+		       char (*gens)[STORE_ENTITY_ID_LEN + 1])
+{
+	for (size_t i = 0; i < n; i++) {
+		struct uws_job j;
+		create_job(st, &j, "alice");
+		if (i > 0)
+			CHECK(store_usage_put(st, j.id, "in", 0, gens[i - 1]) == 0);
+		CHECK(end_job(st, &j, "0123456789abcdef"[i % 16], gens[i]) == 0);
+		memcpy(ids[i], j.id, sizeof(ids[i]));
+		uws_job_release(&j);
+	}
+}
+
+static int hop_of(const struct store_lineage *l, const char *id)
+{
+	for (size_t i = 0; i < l->nactivities; i++) {
+		if (strcmp(l->activities[i].id, id) == 0)
+			return l->hops[i];
+	}
+	return -1;
+}
+
+static bool has_entity(const struct store_lineage *l, const char *id)
+{
+	for (size_t i = 0; i < l->nentities; i++) {
+		if (strcmp(l->entities[i].id, id) == 0)
+			return true;
+	}
+	return false;
+}
+
+static struct store_lineage lineage(struct store *st, const char *act, const char *ent,
+				    bool forward, int hops, size_t max)
+{
+	struct store_lineage l = {0};
+	const char *a[1] = {act}, *e[1] = {ent};
+	struct store_lineage_query q = {.activity_ids = act ? a : NULL,
+					.nactivity_ids = act ? 1 : 0,
+					.entity_ids = ent ? e : NULL,
+					.nentity_ids = ent ? 1 : 0,
+					.forward = forward,
+					.max_hops = hops,
+					.max_activities = max};
+	CHECK(store_lineage_get(st, &q, &l) == 0);
+	return l;
+}
+
+TEST(lineage_back_forth_hops)
+{
+	char *path = db_path("lineage");
+	struct store *st = open_store(path);
+	char ids[3][UWS_ID_LEN + 1], gens[3][STORE_ENTITY_ID_LEN + 1];
+	struct store_lineage l;
+	make_chain(st, 3, ids, gens);
+
+	/* BACK from the last job: hop 0 alone, then 1, then all. */
+	l = lineage(st, ids[2], NULL, false, 0, 100);
+	CHECK(l.nactivities == 1 && hop_of(&l, ids[2]) == 0 && !l.truncated);
+	CHECK(l.nentities == 2 && has_entity(&l, gens[1]) && has_entity(&l, gens[2]));
+	CHECK(l.nusages == 1);
+	if (l.nusages == 1) {
+		CHECK_STR(l.usages[0].job_id, ids[2]);
+		CHECK_STR(l.usages[0].entity_id, gens[1]);
+		CHECK_STR(l.usages[0].role, "in");
+		CHECK(l.usages[0].k == 0);
+	}
+	if (l.nactivities == 1) {
+		CHECK_STR(l.activities[0].jobdef, "prov");
+		CHECK(l.activities[0].nparams == 2);
+		CHECK(l.activities[0].phase == UWS_COMPLETED);
+	}
+	store_lineage_release(&l);
+	l = lineage(st, ids[2], NULL, false, 1, 100);
+	CHECK(l.nactivities == 2 && hop_of(&l, ids[1]) == 1 && hop_of(&l, ids[0]) == -1);
+	store_lineage_release(&l);
+	l = lineage(st, ids[2], NULL, false, 99, 100);
+	CHECK(l.nactivities == 3 && hop_of(&l, ids[0]) == 2);
+	CHECK(l.nentities == 3 && l.nusages == 2);
+	/* nearest first */
+	if (l.nactivities == 3) {
+		CHECK_STR(l.activities[0].id, ids[2]);
+		CHECK_STR(l.activities[2].id, ids[0]);
+		CHECK(l.activities[2].nparams == 2);
+	}
+	store_lineage_release(&l);
+	/* BACK from the first: nothing before it. */
+	l = lineage(st, ids[0], NULL, false, 99, 100);
+	CHECK(l.nactivities == 1);
+	store_lineage_release(&l);
+
+	/* FORTH from the first. */
+	l = lineage(st, ids[0], NULL, true, 1, 100);
+	CHECK(l.nactivities == 2 && hop_of(&l, ids[1]) == 1);
+	store_lineage_release(&l);
+	l = lineage(st, ids[0], NULL, true, 99, 100);
+	CHECK(l.nactivities == 3 && hop_of(&l, ids[2]) == 2);
+	store_lineage_release(&l);
+
+	/* A start entity: its generator (BACK) or its users (FORTH) at hop 1. */
+	l = lineage(st, NULL, gens[1], false, 0, 100);
+	CHECK(l.nactivities == 0 && l.nentities == 1 && has_entity(&l, gens[1]));
+	store_lineage_release(&l);
+	l = lineage(st, NULL, gens[1], false, 1, 100);
+	CHECK(l.nactivities == 1 && hop_of(&l, ids[1]) == 1);
+	store_lineage_release(&l);
+	l = lineage(st, NULL, gens[1], false, 2, 100);
+	CHECK(l.nactivities == 2 && hop_of(&l, ids[0]) == 2);
+	store_lineage_release(&l);
+	l = lineage(st, NULL, gens[1], true, 1, 100);
+	CHECK(l.nactivities == 1 && hop_of(&l, ids[2]) == 1);
+	CHECK(has_entity(&l, gens[1]) && has_entity(&l, gens[2]));
+	store_lineage_release(&l);
+	l = lineage(st, NULL, gens[2], true, 5, 100); /* nobody used the last result */
+	CHECK(l.nactivities == 0 && l.nentities == 1);
+	store_lineage_release(&l);
+
+	/* Truncation: nearest first, and said so. */
+	l = lineage(st, ids[2], NULL, false, 99, 2);
+	CHECK(l.nactivities == 2 && l.truncated);
+	CHECK(hop_of(&l, ids[2]) == 0 && hop_of(&l, ids[1]) == 1);
+	CHECK(hop_of(&l, ids[0]) == -1 && has_entity(&l, gens[0])); /* ids[1]'s input */
+	store_lineage_release(&l);
+	l = lineage(st, ids[2], NULL, false, 99, 3);
+	CHECK(l.nactivities == 3 && !l.truncated);
+	store_lineage_release(&l);
+	l = lineage(st, ids[2], NULL, false, 99, 0); /* 0: no cap */
+	CHECK(l.nactivities == 3 && !l.truncated);
+	store_lineage_release(&l);
+
+	/* Unknown starts answer nothing; malformed ones are refused. */
+	char ghost[UWS_ID_LEN + 1];
+	uws_id_new(ghost);
+	l = lineage(st, ghost, NULL, false, 5, 10);
+	CHECK(l.nactivities == 0 && l.nentities == 0);
+	store_lineage_release(&l);
+	const char *badids[1] = {"x'); DROP TABLE jobs; --"};
+	struct store_lineage_query bad = {.activity_ids = badids, .nactivity_ids = 1};
+	CHECK(store_lineage_get(st, &bad, &l) == OPUS_ERR_INVAL);
+	bad.nactivity_ids = 0;
+	bad.entity_ids = badids;
+	bad.nentity_ids = 1;
+	CHECK(store_lineage_get(st, &bad, &l) == OPUS_ERR_INVAL);
+	bad.nentity_ids = 0;
+	bad.max_hops = -1;
+	CHECK(store_lineage_get(st, &bad, &l) == OPUS_ERR_INVAL);
+
+	/* A cycle, put in by hand through a usage: the first job uses the last
+	 * one's result. The walk ends (hop bound), each activity once, at its
+	 * nearest hop. */
+	CHECK(store_usage_put(st, ids[0], "loop", 0, gens[2]) == 0);
+	l = lineage(st, ids[0], NULL, false, 1000, 100);
+	CHECK(l.nactivities == 3);
+	CHECK(hop_of(&l, ids[0]) == 0 && hop_of(&l, ids[2]) == 1 && hop_of(&l, ids[1]) == 2);
+	store_lineage_release(&l);
+	l = lineage(st, ids[0], NULL, true, 1000, 100);
+	CHECK(l.nactivities == 3 && hop_of(&l, ids[2]) == 2);
+	store_lineage_release(&l);
+	store_close(st);
+	free(path);
+}
+
+/*
+ * DEPTH=ALL over a chain of 1,000 jobs: answered whole, in a bounded number
+ * of statements (not one per hop). The chain is written with plain SQL in one
+ * transaction (through the API it would take 2,000 commits).
+ */
+TEST(lineage_long_chain_bounded_queries)
+{
+	char *path = db_path("chain");
+	struct store *st = open_store(path);
+	sqlite3 *db = NULL;
+	struct store_lineage l;
+	char last[UWS_ID_LEN + 1], first[UWS_ID_LEN + 1];
+	const size_t n = 1000;
+	store_close(st);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db,
+			   "BEGIN;"
+			   "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c "
+			   "WHERE i < 999) "
+			   "INSERT INTO activities (id, jobdef, phase) SELECT printf('%032x', i), "
+			   "'chain', 3 FROM c;"
+			   "INSERT INTO entities (id, sha256, generated_by) SELECT "
+			   "'e' || substr(id, 2), printf('%064x', rowid), id FROM activities;"
+			   "INSERT INTO usages (job_id, role, k, entity_id) SELECT "
+			   "printf('%032x', rowid), 'in', 0, 'e' || substr(printf('%032x', "
+			   "rowid - 1), 2) FROM activities WHERE rowid < 1000;"
+			   "COMMIT;",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	snprintf(last, sizeof(last), "%032x", 999);
+	snprintf(first, sizeof(first), "%032x", 0);
+	st = open_store(path);
+	uint64_t s0 = store_sqlite_statement_count();
+	int64_t t0 = time_mono_ms();
+	l = lineage(st, last, NULL, false, 2000, 5000);
+	int64_t ms = time_mono_ms() - t0;
+	uint64_t stmts = store_sqlite_statement_count() - s0;
+	printf("lineage: 1000-job chain BACK in %lld ms, %llu statements\n", (long long)ms,
+	       (unsigned long long)stmts);
+	CHECK(stmts <= 8);
+	CHECK(l.nactivities == n && !l.truncated);
+	CHECK(hop_of(&l, first) == 999);
+	CHECK(l.nentities == n && l.nusages == n - 1);
+	store_lineage_release(&l);
+	s0 = store_sqlite_statement_count();
+	l = lineage(st, first, NULL, true, 2000, 5000);
+	CHECK(store_sqlite_statement_count() - s0 <= 8);
+	CHECK(l.nactivities == n && hop_of(&l, last) == 999);
+	store_lineage_release(&l);
+	l = lineage(st, last, NULL, false, 10, 5000); /* the hop bound */
+	CHECK(l.nactivities == 11);
+	store_lineage_release(&l);
+	store_close(st);
+	free(path);
+}
+
+/* The lookups use their indexes (no scan of entities or usages). */
+TEST(prov_query_plans)
+{
+	char *path = db_path("provplans");
+	struct store *st = open_store(path);
+	static const struct {
+		const char *which, *want;
+	} plans[] = {
+	    {"find", "entities_owner_sha"},
+	    {"refs", "entities_live_sha"},
+	    {"back", "sqlite_autoindex_usages_1"},
+	    {"forth", "entities_generated_by"},
+	    {"forth", "usages_entity"},
+	    {"retire", "entities_generated_by"},
+	};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(plans); i++) {
+		struct sbuf plan = SBUF_INIT;
+		CHECK(store_sqlite_prov_plan(st, plans[i].which, &plan) == 0);
+		if (!strstr(sbuf_str(&plan), plans[i].want))
+			fprintf(stderr, "plan %s:\n%s", plans[i].which, sbuf_str(&plan));
+		CHECK(strstr(sbuf_str(&plan), plans[i].want) != NULL);
+		CHECK(strstr(sbuf_str(&plan), "SCAN entities") == NULL);
+		CHECK(strstr(sbuf_str(&plan), "SCAN usages") == NULL);
+		CHECK(strstr(sbuf_str(&plan), "SCAN e\n") == NULL);
+		CHECK(strstr(sbuf_str(&plan), "SCAN u\n") == NULL);
+		sbuf_release(&plan);
+	}
+	struct sbuf none = SBUF_INIT;
+	CHECK(store_sqlite_prov_plan(st, "nope", &none) == OPUS_ERR_INVAL);
+	sbuf_release(&none);
+	store_close(st);
+	free(path);
+}
+
+/* A database of schema v1 (made with migration 1 only) migrates, data kept. */
+TEST(migration_from_v1)
+{
+	char *path = db_path("v1");
+	sqlite3 *db = NULL;
+	struct store *st;
+	struct uws_job got = {0};
+	const char *id = "0123456789abcdef0123456789abcdef";
+	CHECK(store_sqlite_migration_sql(1) != NULL);
+	CHECK(store_sqlite_migration_sql(store_sqlite_schema_version() + 1) == NULL);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, store_sqlite_migration_sql(1), NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db,
+			   "INSERT INTO jobs (id, jobdef, owner, phase, creation_time, "
+			   "destruction_time) VALUES ('0123456789abcdef0123456789abcdef', 'old', "
+			   "'alice', 3, 42, 77);"
+			   "INSERT INTO params VALUES ('0123456789abcdef0123456789abcdef', 'x', "
+			   "'1', 0);"
+			   "INSERT INTO results (job_id, rid, path, mime, size) VALUES "
+			   "('0123456789abcdef0123456789abcdef', 'out', 'out.txt', NULL, 3);",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(sql_int(path, "PRAGMA user_version", NULL) == 1);
+
+	st = open_store(path);
+	CHECK(sql_int(path, "PRAGMA user_version", NULL) == 2);
+	CHECK(store_sqlite_schema_version() == 2);
+	CHECK(store_job_get(st, id, &got) == 0);
+	CHECK_STR(got.jobdef, "old");
+	CHECK_STR(got.owner, "alice");
+	CHECK(got.phase == UWS_COMPLETED && got.creation_time == 42);
+	CHECK(!got.metrics.known && got.metrics.exit_code == 0);
+	CHECK(got.nparams == 1 && got.nresults == 1);
+	if (got.nresults == 1) {
+		CHECK_STR(got.results[0].path, "out.txt");
+		CHECK(got.results[0].entity_id == NULL && got.results[0].sha256 == NULL);
+	}
+	uws_job_release(&got);
+	int64_t next = 0;
+	CHECK(store_next_destruction(st, &next) == 0);
+	CHECK(next == 77); /* the new destruction index serves the old rows */
+	/* The new tables work on the migrated database. */
+	char eid[STORE_ENTITY_ID_LEN + 1];
+	CHECK(!use_input(st, id, "alice", 'f', "in", 0, eid));
+	char **blobs = NULL;
+	size_t n = 0;
+	CHECK(store_job_retire(st, id, true, 100, &blobs, &n) == 0);
+	CHECK(n == 1);
+	store_ids_free(blobs, n);
+	store_close(st);
+	free(path);
+}
+
+struct use_worker {
+	struct store *st;
+	char id[STORE_ENTITY_ID_LEN + 1];
+	int recognised;
+	int failures;
+};
+
+static void *use_worker_main(void *arg)
+{
+	struct use_worker *w = arg;
+	for (int i = 0; i < 20; i++) {
+		char job[UWS_ID_LEN + 1], id[STORE_ENTITY_ID_LEN + 1];
+		struct store_entity e;
+		bool rec = false;
+		uws_id_new(job);
+		make_input(&e, "alice", 'd');
+		if (store_input_use(w->st, &e, job, "in", 0, id, &rec) != 0)
+			w->failures++;
+		w->recognised += rec;
+		if (i == 0)
+			memcpy(w->id, id, sizeof(id));
+		else if (strcmp(w->id, id) != 0)
+			w->failures++;
+		store_entity_release(&e);
+	}
+	return NULL;
+}
+
+/* Concurrent uploads of the same bytes by one owner: one entity, recognised by all. */
+TEST(input_use_concurrent)
+{
+	char *path = db_path("concurrent_use");
+	struct store *st = open_store(path);
+	pthread_t tid[8];
+	struct use_worker w[8];
+	int recognised = 0;
+	for (int i = 0; i < 8; i++) {
+		w[i] = (struct use_worker){.st = st};
+		CHECK(pthread_create(&tid[i], NULL, use_worker_main, &w[i]) == 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(tid[i], NULL);
+		CHECK(w[i].failures == 0);
+		CHECK_STR(w[i].id, w[0].id);
+		recognised += w[i].recognised;
+	}
+	CHECK(recognised == 8 * 20 - 1);
+	CHECK(sql_int(path, "SELECT count(*) FROM entities", NULL) == 1);
+	CHECK(sql_int(path, "SELECT count(*) FROM usages", NULL) == 160);
+	store_close(st);
+	free(path);
+}
+
 /* Not an assertion: prints throughput so regressions are visible. */
 TEST(performance)
 {
@@ -601,6 +1468,17 @@ int main(void)
 	RUN(accounts);
 	RUN(wal_mode);
 	RUN(open_errors);
+	RUN(entity_ids);
+	RUN(input_recognition);
+	RUN(usages_replace_and_clear);
+	RUN(job_end_records_everything);
+	RUN(job_finish_keeps_entity_columns);
+	RUN(job_retire_rules);
+	RUN(lineage_back_forth_hops);
+	RUN(lineage_long_chain_bounded_queries);
+	RUN(prov_query_plans);
+	RUN(migration_from_v1);
+	RUN(input_use_concurrent);
 	RUN(performance);
 	if (rm_rf(test_dir) != 0)
 		fprintf(stderr, "cannot remove %s\n", test_dir);
