@@ -1,7 +1,7 @@
 /*
  * http_pending: TEMPORARY, for branch h-http alone. Weak stand-ins for the
- * store and prov functions that other branches implement (h-store, h-prov,
- * h-ingest), so that this branch links and its own tests run before they
+ * prov functions that other branches implement (h-prov, h-ingest), so that
+ * this branch links and its own tests run before they
  * are merged. Each answers "not there" and nothing claims to work. The
  * real (strong) definitions replace them at link time once merged; the
  * lead deletes this file at the merge.
@@ -12,38 +12,6 @@
 #include <string.h>
 
 #define WEAK __attribute__((weak))
-
-WEAK bool store_entity_id_is_valid(const char *s)
-{
-	(void)s;
-	return false;
-}
-
-WEAK void store_entity_release(struct store_entity *e)
-{
-	(void)e;
-}
-
-WEAK int store_entity_get(struct store *st, const char *id, struct store_entity *out)
-{
-	(void)st;
-	(void)id;
-	(void)out;
-	return OPUS_ERR_NOTFOUND;
-}
-
-WEAK int store_activity_get(struct store *st, const char *id, struct store_activity *out)
-{
-	(void)st;
-	(void)id;
-	(void)out;
-	return OPUS_ERR_NOTFOUND;
-}
-
-WEAK void store_activity_release(struct store_activity *a)
-{
-	(void)a;
-}
 
 WEAK char *prov_blob_path(const struct prov *p, const char *sha256)
 {

@@ -976,3 +976,14 @@ def test_provn_checker_accepts_the_grammar():
 def test_provn_checker_refuses_what_is_not_prov_n(bad):
     with pytest.raises(ProvNError):
         provn_check(bad)
+
+
+def test_cross_site_clients_may_read_the_provenance_headers(daemon_factory):
+    origin = "https://app.example.org"
+    d = daemon_factory({"server": {"cors_origins": origin}})
+    c = d.client()
+    url = c.create("echo")
+    r = c.get(url, headers={"Origin": origin})
+    assert r.status_code == 200 and link_targets(r) == [f"{url}/prov"]
+    exposed = {h.strip() for h in r.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"Link", "Repr-Digest", "Digest", "Location"} <= exposed
