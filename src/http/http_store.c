@@ -82,6 +82,10 @@ static void reply_entity(struct http_request *req, const struct store_entity *e)
 	if (e->content_type && *e->content_type)
 		req->reply.content_type_owned = xstrdup(e->content_type);
 	req->reply.file_path = prov_blob_path(req->srv->deps.prov, e->sha256);
+	if (!req->reply.file_path) {
+		http_reply_error(req, OPUS_ERR_INTERNAL, "cannot locate the entity's bytes");
+		return;
+	}
 	if (sha256_base64(e->sha256, b64) == 0) {
 		v = xasprintf("sha-256=:%s:", b64);
 		http_reply_header(req, "Repr-Digest", v);

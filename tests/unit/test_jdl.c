@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1382,16 +1381,6 @@ TEST(parse_json_file_and_empty)
 /* ---- an OPUS site's folder (issue 11 item 5) ------------------------- */
 
 #define SITE "tests/data/opus-site"
-
-static void sha256_hex(const char *buf, size_t len, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	CHECK(EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) && mdlen == 32);
-	for (unsigned int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 /* The description's source reads back (as opusd's own VOTable) to itself. */
 static void check_canonical(const struct jdl *j)
