@@ -324,8 +324,8 @@ def test_ids_are_merged_into_one_document(alice, chain):
 
 def test_parameter_names_are_case_insensitive(alice, chain):
     c = job_id(chain.c)
-    assert prov_json(alice, id=c, depth="all", responseformat="PROV-JSON") == \
-        prov_json(alice, ID=c, DEPTH="ALL")
+    lower = provsap(alice, id=c, depth="all", responseformat="prov-json", Direction="back")
+    assert lower.json() == prov_json(alice, ID=c, DEPTH="ALL")
 
 
 # ---------------------------------------------------------------- MODEL
