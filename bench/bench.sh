@@ -271,11 +271,13 @@ if [ "${chained:-0}" -gt 0 ]; then
 		notes+=("ProvSAP PROV-JSON failed")
 	check_alive "ProvSAP PROV-JSON"
 	read -r svg_p50 svg_max svg_bytes _ < <(helper provtime "$port" "$last" PROV-SVG 5) ||
-		notes+=("ProvSAP PROV-SVG failed")
+		notes+=("ProvSAP PROV-SVG failed: $(helper provtime "$port" "$last" PROV-SVG 1 2>&1 | head -c 200)")
 	check_alive "ProvSAP PROV-SVG"
 fi
 [ "${json_acts:-0}" -ge "${chained:-1}" ] 2>/dev/null ||
 	notes+=("ProvSAP DEPTH=ALL held ${json_acts:-0} activities, the chain ${chained:-0}")
+json_p50=${json_p50:-n/a} json_max=${json_max:-n/a} json_bytes=${json_bytes:-0} json_acts=${json_acts:-0}
+svg_p50=${svg_p50:-n/a} svg_max=${svg_max:-n/a} svg_bytes=${svg_bytes:-0}
 hwm2_mb=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
 
 stop_daemon

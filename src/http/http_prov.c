@@ -95,6 +95,10 @@ static void reply_document(struct http_request *req, const struct prov_query *q)
 		sbuf_release(&doc);
 		if (ret == OPUS_ERR_NOTFOUND)
 			http_reply_text(req, 404, "ID: no such job or entity (or not yours)\n");
+		else if (ret == OPUS_ERR_TOOBIG)
+			http_reply_text(req, 413,
+					"the provenance document is too large in this format: ask "
+					"for a smaller DEPTH, or RESPONSEFORMAT=PROV-JSON\n");
 		else
 			http_reply_error(req, ret, "cannot build the provenance document");
 		return;
