@@ -5,7 +5,7 @@
 # repository's ./jobdefs, measures, prints one markdown table, stops the daemon.
 # Exit status: 0 when the measures ran (targets met or not); non-zero when the
 # daemon does not start, dies, or exits badly on SIGTERM.
-# Needs: wrk, /usr/bin/python3 (stdlib only). Runs in about 2-3 minutes.
+# Needs: wrk, /usr/bin/python3 (stdlib only). Runs in about 3-4 minutes.
 set -uo pipefail
 
 bin=${1:-build/rel/opusd}
@@ -24,6 +24,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 TARGET_JOBS=100000
 WAITERS=1000
 BURST=1000
+CHAIN=1000
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/opusd-bench.XXXXXX")
 pid=""
 bgpids=()
@@ -94,15 +95,46 @@ verdict() { if "$@"; then echo yes; else echo "**no**"; fi; }
 port=$(helper freeport) || die "no free port"
 base="http://127.0.0.1:$port"
 db="$tmp/data/opusd.db"
+# DEPTH=ALL is provenance.max_depth: deep enough for the whole chain of 7 (2 steps a job).
 cat >"$tmp/opusd.ini" <<EOF
 [server]
 log_level = warn
 [jobs]
 max_running = 0
 run_as = $(id -un)
+[provenance]
+max_depth = $((2 * CHAIN + 10))
+EOF
+# The repository's descriptions, and `chain` for 7: each job appends a line to the
+# result of the one before (none for the first).
+mkdir -p "$tmp/jobdefs"
+cp "$repo"/jobdefs/*.xml "$tmp/jobdefs/"
+cat >"$tmp/jobdefs/chain.xml" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<VOTABLE xmlns="http://www.ivoa.net/xml/VOTable/v1.3" version="1.3">
+  <RESOURCE ID="chain" name="chain" type="meta" utype="voprov:ActivityDescription">
+    <DESCRIPTION>Benchmark chain step: the input and one line more</DESCRIPTION>
+    <PARAM name="executionDuration" value="60" datatype="int" utype="uws:Job.executionDuration"/>
+    <PARAM name="script" value="{ if [ -n &quot;$data&quot; ]; then cat $data; fi; echo &quot;step $label&quot;; } &gt; out.txt&#10;" arraysize="*" datatype="char"/>
+    <GROUP name="InputParams">
+      <PARAM ID="label" name="label" datatype="char" value="0" arraysize="*"/>
+    </GROUP>
+    <GROUP name="Used">
+      <GROUP name="data" utype="voprov:UsedDescription">
+        <PARAM name="multiplicity" value="*" arraysize="*" datatype="char"/>
+      </GROUP>
+    </GROUP>
+    <GROUP name="Generated">
+      <GROUP name="out" utype="voprov:WasGeneratedBy">
+        <PARAM name="default" value="out.txt" arraysize="*" datatype="char"/>
+        <PARAM name="content_type" value="text/plain" arraysize="*" datatype="char"/>
+      </GROUP>
+    </GROUP>
+  </RESOURCE>
+</VOTABLE>
 EOF
 echo "bench: $bin on $base, data in $tmp, $(nproc) cores" >&2
-"$bin" --listen "127.0.0.1:$port" --data-dir "$tmp/data" --jdl-dir "$repo/jobdefs" \
+"$bin" --listen "127.0.0.1:$port" --data-dir "$tmp/data" --jdl-dir "$tmp/jobdefs" \
 	--config "$tmp/opusd.ini" >"$tmp/opusd.log" 2>&1 &
 pid=$!
 helper wait-up "$port" "$pid" 10 || die "daemon failed to start"
@@ -114,7 +146,7 @@ for _ in $(seq 100); do
 	[ "$(helper count "$db" COMPLETED)" -ge 1 ] && break
 	sleep 0.05
 done
-echo "bench: 1/6 GET $job" >&2
+echo "bench: 1/7 GET $job" >&2
 wrk -t2 -c32 -d10s "$base$job" >"$tmp/w1" 2>&1
 check_alive "GET job"
 get_rps=$(wrk_rps "$tmp/w1")
@@ -122,7 +154,7 @@ bad=$(wrk_bad "$tmp/w1")
 [ "$bad" -eq 0 ] || notes+=("GET job: $bad non-2xx/3xx responses or socket errors")
 
 # ---- 2. POST create
-echo "bench: 2/6 POST create" >&2
+echo "bench: 2/7 POST create" >&2
 before=$(helper count "$db")
 wrk -t2 -c32 -d10s -s "$here/post.lua" "$base/rest/copy" >"$tmp/w2" 2>&1
 check_alive "POST create"
@@ -135,7 +167,7 @@ after=$(helper count "$db")
 	notes+=("POST create: wrk got $sent responses but the store holds only $((after - before)) new jobs")
 
 # ---- 3. list LAST=100 with 100,000 jobs stored (top-up bounded to ~150 s)
-echo "bench: 3/6 top up the store to $TARGET_JOBS jobs" >&2
+echo "bench: 3/7 top up the store to $TARGET_JOBS jobs" >&2
 rate=$((post_rps > 100 ? post_rps : 100))
 deadline=$((SECONDS + 150))
 topbad=0
@@ -154,7 +186,7 @@ done
 stored=$(helper count "$db")
 [ "$topbad" -eq 0 ] || notes+=("top-up POSTs: $topbad non-2xx/3xx responses or socket errors")
 [ "$stored" -ge "$TARGET_JOBS" ] || notes+=("store holds only $stored jobs (top-up time cap)")
-echo "bench: 3/6 GET /rest/copy?LAST=100 with $stored jobs" >&2
+echo "bench: 3/7 GET /rest/copy?LAST=100 with $stored jobs" >&2
 wrk --latency -t2 -c4 -d10s "$base/rest/copy?LAST=100" >"$tmp/w3" 2>&1
 check_alive "list LAST=100"
 list_p50=$(wrk_pct "$tmp/w3" 50%)
@@ -163,7 +195,7 @@ bad=$(wrk_bad "$tmp/w3")
 [ "$bad" -eq 0 ] || notes+=("list: $bad non-2xx/3xx responses or socket errors")
 
 # ---- 4. GET latency while 1,000 clients block in WAIT
-echo "bench: 4/6 GET latency with $WAITERS clients in WAIT" >&2
+echo "bench: 4/7 GET latency with $WAITERS clients in WAIT" >&2
 pjob=$(helper create "$port") || die "cannot create a job"
 helper waiters "$port" "$pjob" "$WAITERS" 90 >"$tmp/waiters" 2>"$tmp/waiters.err" &
 wpid=$!
@@ -205,7 +237,7 @@ answered=${answered:-0}
 	notes+=("waiters: ${other:-?} answered with a non-200 status, ${none:-?} got no answer")
 
 # ---- 5. 1,000 trivial jobs end to end
-echo "bench: 5/6 $BURST jobs end to end" >&2
+echo "bench: 5/7 $BURST jobs end to end" >&2
 bash_ms=$(helper bashcost 100 "$tmp/bashcost.out")
 clk=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15, $16 + $17}' "/proc/$pid/stat"; } # self, reaped children
@@ -221,11 +253,32 @@ burst_rate=${burst_rate:-0}
 [ "${bfailed:-0}" -eq 0 ] || notes+=("burst: ${bfailed} jobs in ERROR")
 
 # ---- 6. memory
-echo "bench: 6/6 memory" >&2
+echo "bench: 6/7 memory" >&2
 hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
 rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
 hwm_mb=$(awk -v k="$hwm_kb" 'BEGIN {printf "%.1f", k / 1024}')
 rss_mb=$(awk -v k="$rss_kb" 'BEGIN {printf "%.1f", k / 1024}')
+
+# ---- 7. provenance of a 1,000-job chain (each job used the previous one's result)
+echo "bench: 7/7 a chain of $CHAIN jobs, then ProvSAP DEPTH=ALL over it" >&2
+read -r last chain_secs chained < <(helper chain "$port" "$CHAIN" 60)
+check_alive "the chain of $CHAIN jobs"
+[ "${chained:-0}" -eq "$CHAIN" ] || notes+=("chain: only ${chained:-0} of $CHAIN jobs completed")
+json_p50=n/a svg_p50=n/a json_max=n/a svg_max=n/a json_bytes=0 svg_bytes=0 json_acts=0
+if [ "${chained:-0}" -gt 0 ]; then
+	helper provtime "$port" "$last" PROV-JSON 1 >/dev/null 2>&1 # warm the caches
+	read -r json_p50 json_max json_bytes json_acts < <(helper provtime "$port" "$last" PROV-JSON 21) ||
+		notes+=("ProvSAP PROV-JSON failed")
+	check_alive "ProvSAP PROV-JSON"
+	read -r svg_p50 svg_max svg_bytes _ < <(helper provtime "$port" "$last" PROV-SVG 5) ||
+		notes+=("ProvSAP PROV-SVG failed: $(helper provtime "$port" "$last" PROV-SVG 1 2>&1 | head -c 200)")
+	check_alive "ProvSAP PROV-SVG"
+fi
+[ "${json_acts:-0}" -ge "${chained:-1}" ] 2>/dev/null ||
+	notes+=("ProvSAP DEPTH=ALL held ${json_acts:-0} activities, the chain ${chained:-0}")
+json_p50=${json_p50:-n/a} json_max=${json_max:-n/a} json_bytes=${json_bytes:-0} json_acts=${json_acts:-0}
+svg_p50=${svg_p50:-n/a} svg_max=${svg_max:-n/a} svg_bytes=${svg_bytes:-0}
+hwm2_mb=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
 
 stop_daemon
 warnings=$(grep -E ' (warn|error) ' "$tmp/opusd.log" | grep -vc EXTERNAL_LOGGER)
@@ -242,9 +295,12 @@ echo "| 2 | POST create (wrk -t2 -c32 10 s, $sent jobs) | $post_rps creates/s | 
 echo "| 3 | GET list LAST=100, $stored jobs stored (-c4) | p50 $list_p50 ms ($list_rps req/s) | p50 ≤ 5 ms | $(verdict le "$list_p50" 5) |"
 echo "| 4 | GET job with $waiting clients in WAIT (-c32) | p99 $wait_p99 ms ($wait_rps req/s) | p99 ≤ 20 ms | $(verdict le "$wait_p99" 20) |"
 echo "| 4b | waiters answered after ABORT | $answered / $WAITERS | $WAITERS | $(verdict ge "$answered" "$WAITERS") |"
-echo "| 5 | $BURST jobs PHASE=RUN, first POST → last COMPLETED | $burst_rate jobs/s (${completed:-0} in ${bsecs:-?} s; POSTs took ${bposted:-?} s) | ≥ 200 jobs/s | $(verdict ge "$burst_rate" 200) |"
+echo "| 5 | $BURST jobs PHASE=RUN, first POST → last COMPLETED; each end records its provenance (results hashed, entities and activity written: the before/after cost of recording is this figure against the one before issue 12 in README) | $burst_rate jobs/s (${completed:-0} in ${bsecs:-?} s; POSTs took ${bposted:-?} s) | ≥ 200 jobs/s | $(verdict ge "$burst_rate" 200) |"
 echo "| 5b | CPU per job in 5 (context: one serial bash -c printf here takes $bash_ms ms wall) | $per_job | — | — |"
-echo "| 6 | daemon memory at the end | VmHWM $hwm_mb MB, VmRSS $rss_mb MB | ≤ 50 MB | $(verdict le "$hwm_mb" 50) |"
+echo "| 6 | daemon memory after 1-5 | VmHWM $hwm_mb MB, VmRSS $rss_mb MB | ≤ 50 MB | $(verdict le "$hwm_mb" 50) |"
+echo "| 7 | ProvSAP DEPTH=ALL, PROV-JSON, chain of ${chained:-0} jobs ($json_acts activities, $json_bytes bytes; chain built in ${chain_secs:-?} s) | p50 $json_p50 ms (max $json_max ms, 21 runs) | p50 ≤ 50 ms | $(verdict le "$json_p50" 50) |"
+echo "| 7b | the same in PROV-SVG (graphviz layout in process; $svg_bytes bytes) | p50 $svg_p50 ms (max $svg_max ms, 5 runs) | — | — |"
+echo "| 7c | daemon memory after 7 | VmHWM $hwm2_mb MB | — | — |"
 if [ ${#notes[@]} -gt 0 ]; then
 	echo
 	for n in "${notes[@]}"; do echo "- $n"; done

@@ -15,6 +15,12 @@
                                          print "jobs_per_s created completed errors secs
                                          posting_secs jobs_in_ERROR"
   helper.py bashcost N FILE              mean ms of one `bash -c "printf x > FILE"`
+  helper.py chain PORT N SECS            run N `chain` jobs one after the other, each
+                                         using the previous one's result by reference;
+                                         print "last_job_id seconds completed"
+  helper.py provtime PORT ID FORMAT N    GET /provsap?ID=ID&DEPTH=ALL&RESPONSEFORMAT=
+                                         FORMAT N times; print "p50_ms max_ms bytes
+                                         activities" (activities: PROV-JSON only, else -1)
 """
 import asyncio
 import http.client
@@ -233,13 +239,79 @@ def bashcost(n, out):
     return 0
 
 
+def chain_run(conn, body, secs):
+    """Creates and runs one job; waits (WAIT, no polling) for its final phase."""
+    st, loc = post(conn, "/rest/chain", body)
+    if st != 303 or not loc:
+        return None, "create: HTTP %d" % st
+    path = "/rest/chain/" + loc.rstrip("/").rsplit("/", 1)[1]
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        conn.request("GET", path + "/phase")
+        r = conn.getresponse()
+        ph = r.read().decode().strip()
+        if ph == "COMPLETED":
+            return path, None
+        if ph in ("ERROR", "ABORTED"):
+            return None, "%s ended %s" % (path, ph)
+        conn.request("GET", path + "?WAIT=5&PHASE=" + ph)
+        conn.getresponse().read()
+    return None, "%s did not end in %s s" % (path, secs)
+
+
+def chain(port, n, secs):
+    """N jobs, each using the result of the one before: a lineage N activities long."""
+    import urllib.parse
+    port, n, secs = int(port), int(n), float(secs)
+    c = http.client.HTTPConnection(HOST, port, timeout=60)
+    t0 = time.monotonic()
+    prev, done = None, 0
+    for k in range(n):
+        data = {"label": str(k), "PHASE": "RUN"}
+        if prev:
+            data["data"] = prev.rsplit("/", 1)[1] + "/out"
+        path, err = chain_run(c, urllib.parse.urlencode(data), secs)
+        if err:
+            print("chain: job %d: %s" % (k, err), file=sys.stderr)
+            break
+        prev, done = path, done + 1
+    c.close()
+    print("%s %.1f %d" % (prev.rsplit("/", 1)[1] if prev else "-", time.monotonic() - t0, done))
+    return 0 if done == n else 1
+
+
+def provtime(port, ident, fmt, n):
+    import json
+    port, n = int(port), int(n)
+    c = http.client.HTTPConnection(HOST, port, timeout=300)
+    path = "/provsap?ID=%s&DEPTH=ALL&RESPONSEFORMAT=%s" % (ident, fmt)
+    times, size, acts = [], 0, -1
+    for _ in range(n):
+        t0 = time.monotonic()
+        c.request("GET", path)
+        r = c.getresponse()
+        body = r.read()
+        times.append((time.monotonic() - t0) * 1000)
+        if r.status != 200:
+            print("provtime: HTTP %d: %s" % (r.status, body[:200]), file=sys.stderr)
+            return 1
+        size = len(body)
+    c.close()
+    if fmt == "PROV-JSON":
+        acts = len(json.loads(body).get("activity", {}))
+    times.sort()
+    print("%.1f %.1f %d %d" % (times[len(times) // 2], times[-1], size, acts))
+    return 0
+
+
 def main(a):
     cmds = {"freeport": lambda: freeport(), "wait-up": lambda: wait_up(*a[1:4]),
             "create": lambda: create(int(a[1]), len(a) > 2 and a[2] == "run"),
             "count": lambda: count(a[1], a[2] if len(a) > 2 else None),
             "waiting": lambda: waiting(int(a[1])), "waiters": lambda: waiters(*a[1:5]),
             "phase": lambda: phase(int(a[1]), a[2], a[3]),
-            "burst": lambda: burst(*a[1:6]), "bashcost": lambda: bashcost(*a[1:3])}
+            "burst": lambda: burst(*a[1:6]), "bashcost": lambda: bashcost(*a[1:3]),
+            "chain": lambda: chain(*a[1:4]), "provtime": lambda: provtime(*a[1:5])}
     if len(a) < 1 or a[0] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2

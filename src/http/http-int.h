@@ -55,6 +55,10 @@ struct http_field {
 	bool from_query;
 };
 
+/* Headers a reply may add beside the fixed ones (Link, Digest, Repr-Digest,
+ * Content-Disposition). */
+#define HTTP_REPLY_HEADERS 4
+
 /* What a handler produces. */
 struct http_reply {
 	int status;
@@ -67,6 +71,11 @@ struct http_reply {
 	char *allow_owned;     /* when set, used instead of allow; owned */
 	bool www_authenticate; /* for 401 */
 	bool preflight;	       /* a CORS preflight granted: add its headers */
+	/* Added when set (name static, value owned). link: the provenance of
+	 * the resource, sent with a 2xx answer only. */
+	char *link;
+	const char *extra_name[HTTP_REPLY_HEADERS];
+	char *extra_value[HTTP_REPLY_HEADERS];
 };
 
 enum http_method {
@@ -126,6 +135,10 @@ void http_reply_error(struct http_request *req, int err, const char *what);
 void http_reply_redirect(struct http_request *req, const char *path_fmt, ...) OPUS_PRINTF(2, 3);
 void http_reply_doc(struct http_request *req, struct sbuf *doc, int ret);
 int http_status_of(int opus_err);
+/* Adds a header to the reply (value copied); past HTTP_REPLY_HEADERS it is dropped. */
+void http_reply_header(struct http_request *req, const char *name, const char *value);
+/* Sets the Link: <url>; rel="...#has_provenance" of a 2xx answer (url owned). */
+void http_reply_provenance(struct http_request *req, char *url);
 
 /* True when s holds a NUL byte, raw or as the C0 80 the unescaper makes of %00. */
 bool http_has_nul(const char *s, size_t len);
@@ -180,6 +193,22 @@ void http_wait_resume(struct http_request *req);
 void http_wait_done(struct http_request *req);
 /* How long http_stop() lets woken WAITs be answered before it closes. */
 #define HTTP_STOP_WAIT_MS 3000
+
+/* http_prov.c: provenance. GET /provsap (ProvSAP) and, from http_rest, a
+ * job's prov, provjson, provxml, provsvg, provn (job_id/jobdef from the URL). */
+void http_provsap(struct http_request *req);
+void http_job_prov(struct http_request *req, const char *jobdef, const char *job_id,
+		   const char *child);
+/* True when child is one of a job's provenance resources. */
+bool http_is_prov_child(const char *child);
+/* The URL of a job's provenance: {base}/rest/{jobdef}/{id}/prov. Caller frees. */
+char *http_job_prov_url(const struct http_request *req, const char *jobdef, const char *job_id);
+/* The URL of an entity's provenance: {base}/provsap?ID={id}. Caller frees. */
+char *http_entity_prov_url(const struct http_request *req, const char *entity_id);
+
+/* http_store.c: GET /store?ID={entity id}, /store/{entity id}[/{file name}]:
+ * an entity's bytes, owner or admin only. */
+void http_store(struct http_request *req);
 
 /* http_misc.c: /, /availability, /capabilities, /jdl[/{name}[/json|/script]] */
 void http_root(struct http_request *req);

@@ -113,8 +113,10 @@ void http_cors_headers(const struct http_request *req, struct MHD_Response *resp
 		return;
 	MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
 	MHD_add_response_header(resp, "Access-Control-Allow-Credentials", "true");
-	MHD_add_response_header(resp, "Access-Control-Expose-Headers",
-				"Location, WWW-Authenticate, Content-Disposition");
+	MHD_add_response_header(
+	    resp, "Access-Control-Expose-Headers",
+	    "Location, WWW-Authenticate, Content-Disposition, Link, Repr-Digest, "
+	    "Digest");
 	if (!req->reply.preflight)
 		return;
 	MHD_add_response_header(resp, "Access-Control-Allow-Methods", methods ? methods : "GET");

@@ -30,10 +30,18 @@ static const struct {
 	int status;
 	const char *phrase;
 } phrase_table[] = {
-    {400, "Bad Request"},	  {401, "Unauthorized"},	   {403, "Forbidden"},
-    {404, "Not Found"},		  {405, "Method Not Allowed"},	   {409, "Conflict"},
-    {413, "Content Too Large"},	  {415, "Unsupported Media Type"}, {500, "Internal Server Error"},
-    {503, "Service Unavailable"}, {507, "Insufficient Storage"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {413, "Content Too Large"},
+    {415, "Unsupported Media Type"},
+    {500, "Internal Server Error"},
+    {503, "Service Unavailable"},
+    {507, "Insufficient Storage"},
 };
 
 static const char *reason_phrase(int status)
@@ -156,6 +164,27 @@ void http_reply_error(struct http_request *req, int err, const char *what)
 		log_error("%s %s: %s (%s)", req->method_name, req->url, what, opus_strerror(err));
 	http_reply_text(req, status, "%s\n", what);
 	req->reply.www_authenticate = status == 401;
+}
+
+void http_reply_header(struct http_request *req, const char *name, const char *value)
+{
+	struct http_reply *r = &req->reply;
+	for (size_t i = 0; i < HTTP_REPLY_HEADERS; i++) {
+		if (!r->extra_name[i]) {
+			r->extra_name[i] = name;
+			r->extra_value[i] = xstrdup(value);
+			return;
+		}
+	}
+	log_warn("%s %s: header %s dropped (more than %d)", req->method_name, req->url, name,
+		 HTTP_REPLY_HEADERS);
+}
+
+void http_reply_provenance(struct http_request *req, char *url)
+{
+	free(req->reply.link);
+	req->reply.link = xasprintf("<%s>; rel=\"http://www.w3.org/ns/prov#has_provenance\"", url);
+	free(url);
 }
 
 void http_reply_redirect(struct http_request *req, const char *path_fmt, ...)

@@ -17,6 +17,8 @@ static const struct route routes[] = {
     {"capabilities", 1, 1, "GET, HEAD", http_capabilities},
     {"jdl", 1, 4, "GET, HEAD, POST, DELETE", http_jdl}, /* each resource checks */
     {"rest", 2, 5, NULL, http_rest},			/* checks its own methods */
+    {"provsap", 1, 1, "GET, HEAD", http_provsap},
+    {"store", 1, 3, "GET, HEAD", http_store}, /* ?ID= or /{id}[/{file name}] */
 };
 
 static bool method_allowed(const char *allow, enum http_method m)

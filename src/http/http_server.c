@@ -123,6 +123,9 @@ static void request_free(struct http_request *req)
 	free(req->reply.file_path);
 	free(req->reply.content_type_owned);
 	free(req->reply.allow_owned);
+	free(req->reply.link);
+	for (size_t i = 0; i < HTTP_REPLY_HEADERS; i++)
+		free(req->reply.extra_value[i]);
 	free(req->url);
 	pthread_mutex_destroy(&req->lock);
 	free(req);
@@ -178,6 +181,12 @@ static enum MHD_Result queue_reply(struct http_request *req)
 	if (r->www_authenticate)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Basic realm=\"opusd\", charset=\"UTF-8\"");
+	if (r->link && r->status >= 200 && r->status < 300)
+		MHD_add_response_header(resp, "Link", r->link);
+	for (size_t i = 0; i < HTTP_REPLY_HEADERS && r->extra_name[i]; i++) {
+		if (r->status >= 200 && r->status < 300)
+			MHD_add_response_header(resp, r->extra_name[i], r->extra_value[i]);
+	}
 	http_cors_headers(req, resp);
 	ret = MHD_queue_response(req->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);

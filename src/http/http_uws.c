@@ -15,7 +15,8 @@
 
 static struct uws_render render_ctx(const struct http_request *req)
 {
-	struct uws_render r = {.base_url = req->srv->deps.conf->base_url};
+	struct uws_render r = {.base_url = req->srv->deps.conf->base_url,
+			       .result_links = req->srv->deps.conf->prov_result_links};
 	return r;
 }
 
@@ -51,6 +52,8 @@ static int job_load(struct http_request *req, struct uws_job *job)
 		http_reply_error(req, OPUS_ERR_FORBIDDEN, "this job belongs to another user");
 		return OPUS_ERR_FORBIDDEN;
 	}
+	/* every answer about the job points at its provenance */
+	http_reply_provenance(req, http_job_prov_url(req, JOBDEF, JOBID));
 	return 0;
 }
 
@@ -974,11 +977,19 @@ static void rest_item(struct http_request *req, struct uws_job *job)
 		}
 	} else if (strcmp(kind, "results") == 0) {
 		const struct uws_result *res = uws_job_result(job, name);
+		struct uws_render r = render_ctx(req);
 		char *dir;
-		if (!res) {
-			http_reply_text(req, 404, "no result %s\n", name);
+		if (!res && uws_prov_link_mime(name) && uws_prov_links_shown(&r, job)) {
+			http_job_prov(req, JOBDEF, JOBID, name);
 			return;
 		}
+		if (!res || !uws_results_shown(job)) {
+			http_reply_text(req, 404, "no result %s%s\n", name,
+					res ? " (the job is ARCHIVED: its files are gone)" : "");
+			return;
+		}
+		if (res->entity_id)
+			http_reply_provenance(req, http_entity_prov_url(req, res->entity_id));
 		dir = sched_job_dir(req->srv->deps.sched, job->id);
 		req->reply.status = 200;
 		req->reply.content_type = "application/octet-stream";
@@ -1028,6 +1039,11 @@ void http_rest(struct http_request *req)
 		} else {
 			reply_405(req, "GET, HEAD, POST");
 		}
+		return;
+	}
+	if (req->nsegs == 4 && http_is_prov_child(req->segs[3])) {
+		/* also for a deleted job: its provenance stays */
+		http_job_prov(req, JOBDEF, JOBID, req->segs[3]);
 		return;
 	}
 	if (job_load(req, &job) < 0)

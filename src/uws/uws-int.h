@@ -32,4 +32,10 @@ static inline bool uws_param_by_ref(const struct uws_param *p)
 	return p->by_ref || (p->value && !uws_text_ok(p->value));
 }
 
+/* Calls fn(ctx, id, mime, href) for each provenance document the job's
+ * results list shows (uws_prov_links_shown); href is borrowed for the call. */
+void uws_prov_links_each(const struct uws_render *r, const struct uws_job *job,
+			 void (*fn)(void *ctx, const char *id, const char *mime, const char *href),
+			 void *ctx);
+
 #endif

@@ -116,7 +116,24 @@ const struct uws_result *uws_job_result(const struct uws_job *job, const char *i
  */
 struct uws_render {
 	const char *base_url;
+	/* A finished job's results list also shows its provenance documents
+	 * (provenance.result_links; OPUS's provjson, provxml, provsvg). */
+	bool result_links;
 };
+
+/*
+ * The provenance documents of a finished job (COMPLETED, ERROR, ABORTED)
+ * that its results list shows when result_links is on, each at
+ * base_url/rest/{jobdef}/{id}/results/{id} like a result (the same document
+ * as the job's own base_url/rest/{jobdef}/{id}/provjson...).
+ * uws_prov_link_mime() gives the media type of one of them, NULL for any
+ * other id. A real result of the same id wins over the link.
+ */
+const char *uws_prov_link_mime(const char *id);
+/* True when the results list of this job shows the provenance documents. */
+bool uws_prov_links_shown(const struct uws_render *r, const struct uws_job *job);
+/* False for an ARCHIVED job: its files are gone, its results are not shown. */
+bool uws_results_shown(const struct uws_job *job);
 
 /*
  * The absolute URL of a job, base_url/rest/{jobdef}/{id}, or of one of its

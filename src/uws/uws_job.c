@@ -209,6 +209,51 @@ int64_t uws_job_quote_time(const struct uws_job *job)
 	return from + job->quote * 1000;
 }
 
+/* OPUS's result links, in its order. */
+static const struct {
+	const char *id, *mime;
+} prov_links[] = {
+    {"provjson", "application/json"},
+    {"provxml", "application/xml"},
+    {"provsvg", "image/svg+xml"},
+};
+
+const char *uws_prov_link_mime(const char *id)
+{
+	for (size_t i = 0; id && i < OPUS_ARRAY_LEN(prov_links); i++) {
+		if (strcmp(prov_links[i].id, id) == 0)
+			return prov_links[i].mime;
+	}
+	return NULL;
+}
+
+bool uws_results_shown(const struct uws_job *job)
+{
+	return job->phase != UWS_ARCHIVED;
+}
+
+bool uws_prov_links_shown(const struct uws_render *r, const struct uws_job *job)
+{
+	return r && r->result_links && uws_phase_is_final(job->phase) && uws_results_shown(job);
+}
+
+/* Calls fn for each provenance link of the job's results list (uws-int.h). */
+void uws_prov_links_each(const struct uws_render *r, const struct uws_job *job,
+			 void (*fn)(void *ctx, const char *id, const char *mime, const char *href),
+			 void *ctx)
+{
+	if (!uws_prov_links_shown(r, job))
+		return;
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(prov_links); i++) {
+		char *href;
+		if (uws_job_result(job, prov_links[i].id))
+			continue; /* a real result of that name wins */
+		href = uws_href(r, job, "results", prov_links[i].id);
+		fn(ctx, prov_links[i].id, prov_links[i].mime, href);
+		free(href);
+	}
+}
+
 /* Appends s as one URL path segment: RFC 3986 unreserved bytes as they are,
  * every other byte as %XX. */
 static void add_segment(struct sbuf *sb, const char *s)

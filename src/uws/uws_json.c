@@ -90,11 +90,32 @@ static json_t *json_params(struct jb *b, const struct uws_render *r, const struc
 	return obj;
 }
 
-/* [{"id", "href", "mime-type", "size"}, ...] */
+/* The ctx of a provenance link appended to a results array. */
+struct jlinks {
+	struct jb *b;
+	json_t *arr;
+};
+
+static void json_prov_link(void *ctx, const char *id, const char *mime, const char *href)
+{
+	struct jlinks *l = ctx;
+	json_t *o = json_object();
+	jset(l->b, o, "id", jstr_always(id));
+	jset(l->b, o, "href", jstr(href));
+	jset(l->b, o, "mime-type", jstr(mime));
+	jset(l->b, o, "size", json_null());
+	jset(l->b, o, "entity_id", json_null());
+	jset(l->b, o, "sha256", json_null());
+	jappend(l->b, l->arr, o);
+}
+
+/* [{"id", "href", "mime-type", "size", "entity_id", "sha256"}, ...]; none
+ * for an ARCHIVED job (its files are gone), then the provenance links. */
 static json_t *json_results(struct jb *b, const struct uws_render *r, const struct uws_job *job)
 {
 	json_t *arr = json_array();
-	for (size_t i = 0; i < job->nresults; i++) {
+	struct jlinks links = {b, arr};
+	for (size_t i = 0; i < job->nresults && uws_results_shown(job); i++) {
 		const struct uws_result *res = &job->results[i];
 		json_t *o = json_object();
 		char *href = uws_href(r, job, "results", res->id);
@@ -102,10 +123,28 @@ static json_t *json_results(struct jb *b, const struct uws_render *r, const stru
 		jset(b, o, "href", jstr(href));
 		jset(b, o, "mime-type", jstr(res->mime));
 		jset(b, o, "size", res->size >= 0 ? json_integer(res->size) : json_null());
+		jset(b, o, "entity_id", jstr(res->entity_id));
+		jset(b, o, "sha256", jstr(res->sha256));
 		jappend(b, arr, o);
 		free(href);
 	}
+	uws_prov_links_each(r, job, json_prov_link, &links);
 	return arr;
+}
+
+/* What the run cost, or null when nothing was measured. */
+static json_t *json_metrics(struct jb *b, const struct uws_job *job)
+{
+	const struct uws_metrics *m = &job->metrics;
+	json_t *o;
+	if (!m->known)
+		return json_null();
+	o = json_object();
+	jset(b, o, "wall_time_ms", json_integer(m->wall_ms));
+	jset(b, o, "cpu_time_ms", json_integer(m->cpu_ms));
+	jset(b, o, "peak_memory_kb", json_integer(m->max_rss_kb));
+	jset(b, o, "exit_code", json_integer(m->exit_code));
+	return o;
 }
 
 static json_t *json_error(struct jb *b, const struct uws_job *job)
@@ -138,6 +177,7 @@ int uws_job_json(const struct uws_render *r, const struct uws_job *job, struct s
 	jset(&b, o, "parameters", json_params(&b, r, job));
 	jset(&b, o, "results", json_results(&b, r, job));
 	jset(&b, o, "errorSummary", json_error(&b, job));
+	jset(&b, o, "metrics", json_metrics(&b, job));
 	return jfinish(&b, o, out);
 }
 

@@ -18,6 +18,9 @@
 #define UWS_NS	 "http://www.ivoa.net/xml/UWS/v1.0"
 #define XLINK_NS "http://www.w3.org/1999/xlink"
 #define XSI_NS	 "http://www.w3.org/2001/XMLSchema-instance"
+/* The one namespace whose attributes UWS-1.1.xsd lets a uws:result carry
+ * (xs:anyAttribute namespace="urn:uwscustom"): its entity id and sha256. */
+#define CUSTOM_NS "urn:uwscustom"
 
 /*
  * A writer that remembers its first error, so the document writers below are
@@ -106,8 +109,9 @@ static void xw_time(struct xw *x, const char *name, int64_t ms, bool nillable)
 	xw_elem(x, name, t);
 }
 
-/* Starts a document whose root declares the three namespaces we use. */
-static void xw_open(struct xw *x, const char *root, bool version)
+/* Starts a document whose root declares the namespaces we use (urn:uwscustom
+ * only where results are: job and results documents). */
+static void xw_open(struct xw *x, const char *root, bool version, bool custom)
 {
 	pthread_once(&xml_once, xmlInitParser);
 	x->err = 0;
@@ -126,6 +130,8 @@ static void xw_open(struct xw *x, const char *root, bool version)
 	xw_attr(x, "xmlns:uws", UWS_NS);
 	xw_attr(x, "xmlns:xlink", XLINK_NS);
 	xw_attr(x, "xmlns:xsi", XSI_NS);
+	if (custom)
+		xw_attr(x, "xmlns:opus", CUSTOM_NS);
 	if (version)
 		xw_attr(x, "version", "1.1");
 }
@@ -168,25 +174,45 @@ static void xml_params(struct xw *x, const struct uws_render *r, const struct uw
 	}
 }
 
-/* <uws:results>: uws:result* with id, xlink:href, size, mime-type. */
+static void xml_result(struct xw *x, const char *id, const char *href, int64_t size,
+		       const char *mime)
+{
+	xw_start(x, "uws:result");
+	xw_attr(x, "id", id);
+	xw_attr(x, "xlink:href", href);
+	if (size >= 0) {
+		char num[24];
+		snprintf(num, sizeof(num), "%lld", (long long)size);
+		xw_attr(x, "size", num);
+	}
+	if (uws_str_set(mime))
+		xw_attr(x, "mime-type", mime);
+}
+
+static void xml_prov_link(void *ctx, const char *id, const char *mime, const char *href)
+{
+	struct xw *x = ctx;
+	xml_result(x, id, href, -1, mime);
+	xw_end(x);
+}
+
+/* <uws:results>: uws:result* with id, xlink:href, size, mime-type, and
+ * opus:entity_id, opus:sha256 (urn:uwscustom) when known; none for an
+ * ARCHIVED job (its files are gone); then the provenance links. */
 static void xml_results(struct xw *x, const struct uws_render *r, const struct uws_job *job)
 {
-	for (size_t i = 0; i < job->nresults; i++) {
+	for (size_t i = 0; i < job->nresults && uws_results_shown(job); i++) {
 		const struct uws_result *res = &job->results[i];
 		char *href = uws_href(r, job, "results", res->id);
-		xw_start(x, "uws:result");
-		xw_attr(x, "id", res->id);
-		xw_attr(x, "xlink:href", href);
-		if (res->size >= 0) {
-			char size[24];
-			snprintf(size, sizeof(size), "%lld", (long long)res->size);
-			xw_attr(x, "size", size);
-		}
-		if (uws_str_set(res->mime))
-			xw_attr(x, "mime-type", res->mime);
+		xml_result(x, res->id, href, res->size, res->mime);
+		if (uws_str_set(res->entity_id))
+			xw_attr(x, "opus:entity_id", res->entity_id);
+		if (uws_str_set(res->sha256))
+			xw_attr(x, "opus:sha256", res->sha256);
 		xw_end(x);
 		free(href);
 	}
+	uws_prov_links_each(r, job, xml_prov_link, x);
 }
 
 /*
@@ -203,7 +229,7 @@ int uws_job_xml(const struct uws_render *r, const struct uws_job *job, struct sb
 	d = d < 0 ? 0 : d > INT32_MAX ? INT32_MAX : d;
 	snprintf(dur, sizeof(dur), "%lld", (long long)d);
 
-	xw_open(&x, "uws:job", true);
+	xw_open(&x, "uws:job", true, true);
 	xw_elem(&x, "uws:jobId", job->id);
 	if (uws_str_set(job->run_id))
 		xw_elem(&x, "uws:runId", job->run_id);
@@ -238,7 +264,7 @@ int uws_joblist_xml(const struct uws_render *r, const struct uws_job *jobs, size
 		    struct sbuf *out)
 {
 	struct xw x;
-	xw_open(&x, "uws:jobs", true);
+	xw_open(&x, "uws:jobs", true, false);
 	for (size_t i = 0; i < n && !x.err; i++) {
 		const struct uws_job *job = &jobs[i];
 		char *href = uws_href(r, job, NULL, NULL);
@@ -260,7 +286,7 @@ int uws_joblist_xml(const struct uws_render *r, const struct uws_job *jobs, size
 int uws_params_xml(const struct uws_render *r, const struct uws_job *job, struct sbuf *out)
 {
 	struct xw x;
-	xw_open(&x, "uws:parameters", false);
+	xw_open(&x, "uws:parameters", false, false);
 	xml_params(&x, r, job);
 	xw_end(&x);
 	return xw_finish(&x, out);
@@ -269,7 +295,7 @@ int uws_params_xml(const struct uws_render *r, const struct uws_job *job, struct
 int uws_results_xml(const struct uws_render *r, const struct uws_job *job, struct sbuf *out)
 {
 	struct xw x;
-	xw_open(&x, "uws:results", false);
+	xw_open(&x, "uws:results", false, true);
 	xml_results(&x, r, job);
 	xw_end(&x);
 	return xw_finish(&x, out);

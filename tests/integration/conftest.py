@@ -50,6 +50,11 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 NS = {"uws": UWS_NS, "xlink": XLINK_NS}
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED", "ARCHIVED")
+# The provenance documents a finished job's results list shows beside its files
+# (provenance.result_links, on by default, as OPUS does).
+PROV_LINKS = ("provjson", "provxml", "provsvg")
+# A job's provenance documents (PROV-XML, SVG: XML but not UWS).
+PROV_CHILDREN = ("prov", "provjson", "provxml", "provsvg", "provn")
 TIME_ELEMENTS = ("creationTime", "startTime", "endTime", "destruction", "quote")
 # The first line of a TSan, ASan/LSan or UBSan report in a daemon's stderr.
 SANITIZER_RE = re.compile(r"^(WARNING: ThreadSanitizer|==\d+==ERROR: \w+Sanitizer"
@@ -220,7 +225,8 @@ class Client(requests.Session):
         path = requests.utils.urlparse(r.url).path
         if "xml" in ct:
             if path.startswith("/rest/") and r.status_code == 200 \
-                    and "/results/" not in path and "/parameters/" not in path:
+                    and "/results/" not in path and "/parameters/" not in path \
+                    and path.rsplit("/", 1)[-1] not in PROV_CHILDREN:
                 validate_uws(r.content)
             else:
                 parse_xml(r.content)

@@ -151,7 +151,7 @@ def test_job_document_json_completed(client):
     ids = {r["id"] for r in d["results"]}
     assert {"output", "stdout", "stderr"} <= ids, d["results"]
     for res in d["results"]:
-        assert set(res) == {"id", "href", "mime-type", "size"}, res
+        assert set(res) == {"id", "href", "mime-type", "size", "entity_id", "sha256"}, res
         assert res["href"] == f"{url}/results/{res['id']}", res
         assert res["size"] is None or isinstance(res["size"], int)
     out = next(res for res in d["results"] if res["id"] == "output")

@@ -698,6 +698,142 @@ TEST(json_bad_bytes_cleaned)
 
 /* Loads the schema with no network: the catalog maps the xlink import to the
  * local copy, and the no-net loader makes any other http URL fail. */
+/* A finished job whose results were hashed and whose run was measured. */
+static void hashed_job(struct uws_job *job, enum uws_phase phase)
+{
+	bare_job(job, T0);
+	job->phase = phase;
+	job->owner = xstrdup("alice");
+	uws_job_add_result(job, "out", "out.txt", "text/plain", 6);
+	uws_job_add_result(job, "stdout", "stdout", "text/plain", 0);
+	job->results[0].entity_id = xstrdup("e0123456789abcdef0123456789abcdef");
+	job->results[0].sha256 =
+	    xstrdup("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+	job->metrics = (struct uws_metrics){
+	    .known = true, .wall_ms = 1500, .cpu_ms = 900, .max_rss_kb = 2048, .exit_code = 3};
+}
+
+static const struct uws_render render_links = {.base_url = "http://127.0.0.1:8080",
+					       .result_links = true};
+
+TEST(xml_result_entities)
+{
+	struct uws_job job;
+	struct sbuf sb = SBUF_INIT;
+	hashed_job(&job, UWS_COMPLETED);
+	CHECK(uws_job_xml(&render, &job, &sb) == 0);
+	CHECK(xml_validate(sbuf_str(&sb), false) == 0);
+	CHECK(strstr(sbuf_str(&sb), "xmlns:opus=\"urn:uwscustom\"") != NULL);
+	CHECK(strstr(sbuf_str(&sb), "opus:entity_id=\"e0123456789abcdef0123456789abcdef\"") !=
+	      NULL);
+	CHECK(strstr(sbuf_str(&sb), "opus:sha256=\"5891b5b5") != NULL);
+	CHECK_XPATH(sbuf_str(&sb), "count(//uws:result)", "2");
+	sbuf_reset(&sb);
+	CHECK(uws_results_xml(&render, &job, &sb) == 0);
+	CHECK(xml_validate(sbuf_str(&sb), false) == 0);
+	CHECK(strstr(sbuf_str(&sb), "opus:entity_id") != NULL);
+	/* an attribute in any other namespace is refused by the schema: the check is live */
+	CHECK(xml_validate("<uws:results xmlns:uws=\"http://www.ivoa.net/xml/UWS/v1.0\" "
+			   "xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:o=\"urn:other\">"
+			   "<uws:result id=\"a\" xlink:href=\"http://x/a\" o:sha256=\"1\"/>"
+			   "</uws:results>",
+			   true) != 0);
+	sbuf_release(&sb);
+	uws_job_release(&job);
+}
+
+TEST(result_links)
+{
+	static const enum uws_phase with[] = {UWS_COMPLETED, UWS_ERROR, UWS_ABORTED};
+	static const enum uws_phase without[] = {UWS_PENDING, UWS_QUEUED, UWS_EXECUTING,
+						 UWS_ARCHIVED};
+	struct uws_job job;
+	struct sbuf sb = SBUF_INIT;
+	char want[256];
+
+	CHECK_STR(uws_prov_link_mime("provjson"), "application/json");
+	CHECK_STR(uws_prov_link_mime("provsvg"), "image/svg+xml");
+	CHECK(uws_prov_link_mime("provn") == NULL && uws_prov_link_mime("out") == NULL);
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(with); i++) {
+		hashed_job(&job, with[i]);
+		CHECK(uws_prov_links_shown(&render_links, &job));
+		CHECK(!uws_prov_links_shown(&render, &job));
+		sbuf_reset(&sb);
+		CHECK(uws_job_xml(&render_links, &job, &sb) == 0);
+		CHECK(xml_validate(sbuf_str(&sb), false) == 0);
+		CHECK_XPATH(sbuf_str(&sb), "count(//uws:result)", "5");
+		snprintf(want, sizeof(want), "%s/rest/copy/%s/results/provxml", render.base_url,
+			 job.id);
+		CHECK_XPATH(sbuf_str(&sb), "//uws:result[@id='provxml']/@xlink:href", want);
+		CHECK_XPATH(sbuf_str(&sb), "//uws:result[@id='provsvg']/@mime-type",
+			    "image/svg+xml");
+		sbuf_reset(&sb);
+		CHECK(uws_results_json(&render_links, &job, &sb) == 0);
+		CHECK(strstr(sbuf_str(&sb), "\"id\":\"provjson\"") != NULL);
+		uws_job_release(&job);
+	}
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(without); i++) {
+		hashed_job(&job, without[i]);
+		CHECK(!uws_prov_links_shown(&render_links, &job));
+		sbuf_reset(&sb);
+		CHECK(uws_job_xml(&render_links, &job, &sb) == 0);
+		CHECK(xml_validate(sbuf_str(&sb), false) == 0);
+		CHECK_XPATH(sbuf_str(&sb), "count(//uws:result)",
+			    without[i] == UWS_ARCHIVED ? "0" : "2");
+		uws_job_release(&job);
+	}
+	/* a real result of that name wins */
+	hashed_job(&job, UWS_COMPLETED);
+	uws_job_add_result(&job, "provjson", "provjson", "text/plain", 1);
+	sbuf_reset(&sb);
+	CHECK(uws_job_xml(&render_links, &job, &sb) == 0);
+	CHECK_XPATH(sbuf_str(&sb), "count(//uws:result[@id='provjson'])", "1");
+	CHECK_XPATH(sbuf_str(&sb), "//uws:result[@id='provjson']/@mime-type", "text/plain");
+	uws_job_release(&job);
+	sbuf_release(&sb);
+}
+
+TEST(json_entities_and_metrics)
+{
+	struct uws_job job;
+	struct sbuf sb = SBUF_INIT;
+	json_t *j, *res, *m;
+	hashed_job(&job, UWS_ERROR);
+	CHECK(uws_job_json(&render, &job, &sb) == 0);
+	j = parse_json(&sb);
+	res = json_array_get(json_object_get(j, "results"), 0);
+	CHECK_STR(jget_str(res, "entity_id"), "e0123456789abcdef0123456789abcdef");
+	CHECK_STR(jget_str(res, "sha256"),
+		  "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+	res = json_array_get(json_object_get(j, "results"), 1);
+	CHECK(json_is_null(json_object_get(res, "entity_id")));
+	CHECK(json_is_null(json_object_get(res, "sha256")));
+	m = json_object_get(j, "metrics");
+	CHECK(json_integer_value(json_object_get(m, "wall_time_ms")) == 1500);
+	CHECK(json_integer_value(json_object_get(m, "cpu_time_ms")) == 900);
+	CHECK(json_integer_value(json_object_get(m, "peak_memory_kb")) == 2048);
+	CHECK(json_integer_value(json_object_get(m, "exit_code")) == 3);
+	json_decref(j);
+	uws_job_release(&job);
+	/* unknown metrics: null, the key still there */
+	bare_job(&job, T0);
+	sbuf_reset(&sb);
+	CHECK(uws_job_json(&render, &job, &sb) == 0);
+	j = parse_json(&sb);
+	CHECK(json_object_get(j, "metrics") && json_is_null(json_object_get(j, "metrics")));
+	json_decref(j);
+	uws_job_release(&job);
+	/* an ARCHIVED job: no results, its files are gone */
+	hashed_job(&job, UWS_ARCHIVED);
+	sbuf_reset(&sb);
+	CHECK(uws_job_json(&render_links, &job, &sb) == 0);
+	j = parse_json(&sb);
+	CHECK(json_array_size(json_object_get(j, "results")) == 0);
+	json_decref(j);
+	uws_job_release(&job);
+	sbuf_release(&sb);
+}
+
 static void load_schema(void)
 {
 	xmlSchemaParserCtxtPtr pctxt;
@@ -736,6 +872,9 @@ int main(void)
 	RUN(json_joblist);
 	RUN(json_params_results_values);
 	RUN(json_bad_bytes_cleaned);
+	RUN(xml_result_entities);
+	RUN(result_links);
+	RUN(json_entities_and_metrics);
 	xmlSchemaFree(schema);
 	xmlFreeDoc(schema_doc);
 	xmlCatalogCleanup();
