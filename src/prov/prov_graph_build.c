@@ -108,7 +108,7 @@ static bool expanded(const struct build *bd, const struct kept *k)
 static int keep_activities(struct build *bd, const struct prov_source *s)
 {
 	const struct store_lineage *l = s->lin;
-	bool from_entity = s->start_id[0] == 'e', found = false;
+	bool from_entity = store_entity_id_is_valid(s->start_id), found = false;
 
 	for (size_t i = 0; i < l->nactivities; i++) {
 		const struct store_activity *a = &l->activities[i];

@@ -33,7 +33,7 @@ static int lineage_of(struct prov *p, const struct prov_query *q, const char *id
 		      struct store_lineage *out)
 {
 	const char *ids[1] = {id};
-	bool entity = id[0] == 'e';
+	bool entity = store_entity_id_is_valid(id);
 	struct store_lineage_query lq = {
 	    .activity_ids = entity ? NULL : ids,
 	    .nactivity_ids = entity ? 0 : 1,

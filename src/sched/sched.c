@@ -258,14 +258,15 @@ static bool has_run(struct sched *s, const char *id)
 	return yes;
 }
 
-/* Saves a checked change. An abort of a job that never ran is its end (with
- * its activity); a running job's abort ends when its processes are gone. */
+/* Saves a checked change. An abort is the job's end, with its activity,
+ * since the job is final from now on; a running job's end, once its
+ * processes are gone, replaces that record with what the run left. */
 static int change_save(struct sched *s, const struct sched_change *c, enum uws_phase was,
 		       const struct uws_job *job)
 {
 	int ret;
 
-	if (job->phase != UWS_ABORTED || was == UWS_ABORTED || has_run(s, job->id))
+	if (job->phase != UWS_ABORTED || was == UWS_ABORTED)
 		return c->nparams ? store_job_update(s->st, job) : store_job_save(s->st, job);
 	ret = c->nparams ? store_job_set_params(s->st, job) : 0;
 	return ret ? ret : sched_end_unrun(s, job);
