@@ -373,9 +373,9 @@ int sched_delete(struct sched *s, const char *id)
 	return ret;
 }
 
-/* A job to archive that has not ended: one that never ran ends ABORTED
- * now (with its activity); a running one is stopped, ABORTED, and archived
- * by a later purge once its end is recorded (SCHED_RETIRE_LATER). */
+/* A job to archive that has not ended ends ABORTED now, with its activity;
+ * a running one is stopped too, and archived by a later purge once its
+ * run's end is recorded (SCHED_RETIRE_LATER). */
 static int archive_end_first(struct sched *s, struct uws_job *job)
 {
 	struct sched_run *run;
@@ -395,7 +395,9 @@ static int archive_end_first(struct sched *s, struct uws_job *job)
 		job->phase = UWS_ABORTED;
 		sched_set_error(job, "destruction time reached");
 		job->end_time = time_now_ms();
-		ret = running ? store_job_save(s->st, job) : sched_end_unrun(s, job);
+		/* Final from now on, so with its activity; a running job's end
+		 * replaces that record with what the run left. */
+		ret = sched_end_unrun(s, job);
 		if (ret)
 			return ret;
 	}

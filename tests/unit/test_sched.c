@@ -585,6 +585,11 @@ TEST(destruction_in_the_past)
 	create("sleepy", true, 0, id, "secs", "30", NULL);
 	CHECK(wait_phase(id, UWS_EXECUTING, 5000));
 	CHECK(sched_job_set_destruction(sc, id, time_now_ms() - 1000) == 0);
+	t0 = time_mono_ms();
+	while (phase_of(id) == UWS_EXECUTING && time_mono_ms() - t0 < 5000)
+		usleep(1000);
+	/* final (ABORTED, then ARCHIVED) only with its provenance */
+	CHECK(activity_phase(id, NULL) == UWS_ABORTED);
 	CHECK(wait_phase(id, UWS_ARCHIVED, 5000));
 	CHECK(activity_phase(id, NULL) == UWS_ABORTED);
 	CHECK(dir_gone(id, 3000));
