@@ -9,56 +9,134 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An open-addressing map from strings to record numbers. */
-struct prov_index {
-	char **keys;
-	size_t *vals;
-	size_t cap, n;
+/* ---- the arena ---- */
+
+#define ARENA_CHUNK (64 * 1024)
+
+struct prov_arena_chunk {
+	struct prov_arena_chunk *next;
+	size_t size, used;
+	max_align_t data[]; /* aligned for any type */
 };
 
+struct prov_arena {
+	struct prov_arena_chunk *head;
+};
+
+struct prov_arena *prov_arena_new(void)
+{
+	return xcalloc(1, sizeof(struct prov_arena));
+}
+
+void prov_arena_free(struct prov_arena *a)
+{
+	if (!a)
+		return;
+	for (struct prov_arena_chunk *c = a->head, *next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(a);
+}
+
+void *prov_arena_alloc(struct prov_arena *a, size_t n)
+{
+	const size_t align = sizeof(max_align_t);
+	struct prov_arena_chunk *c = a->head;
+
+	n = (n + align - 1) & ~(align - 1);
+	if (!c || c->size - c->used < n) {
+		/* a large block gets a chunk of its own, behind the current one */
+		size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+		struct prov_arena_chunk *fresh = xmalloc(sizeof(*fresh) + size);
+		fresh->size = size;
+		fresh->used = 0;
+		if (c && size != ARENA_CHUNK) {
+			fresh->next = c->next;
+			c->next = fresh;
+		} else {
+			fresh->next = c;
+			a->head = fresh;
+		}
+		c = fresh;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+char *prov_arena_strndup(struct prov_arena *a, const char *s, size_t n)
+{
+	char *p = prov_arena_alloc(a, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *prov_arena_strdup(struct prov_arena *a, const char *s)
+{
+	return s ? prov_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+/* ---- the index: open addressing, linear probing ---- */
+
+struct prov_index_slot {
+	const char *key; /* in the index's arena; NULL: free */
+	uint64_t hash;
+	size_t val;
+};
+
+struct prov_index {
+	struct prov_index_slot *slots;
+	size_t cap, n;
+	struct prov_arena *keys;
+};
+
+/* FNV-1a, then a final mix: keys share long prefixes and differ in their
+ * last hex digits, which FNV alone leaves clustered in the low bits that
+ * pick the slot. */
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	uint64_t h = 1469598103934665603ULL;
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
 	return h;
 }
 
-static size_t *index_slot(struct prov_index *ix, const char *key, bool *found)
+static struct prov_index_slot *index_slot(const struct prov_index *ix, const char *key, uint64_t h)
 {
-	size_t i = (size_t)(hash_str(key) & (ix->cap - 1));
+	size_t i = (size_t)(h & (ix->cap - 1));
 
-	while (ix->keys[i] && strcmp(ix->keys[i], key))
+	while (ix->slots[i].key && (ix->slots[i].hash != h || strcmp(ix->slots[i].key, key)))
 		i = (i + 1) & (ix->cap - 1);
-	*found = ix->keys[i] != NULL;
-	return &ix->vals[i];
+	return &ix->slots[i];
 }
 
 static void index_grow(struct prov_index *ix)
 {
 	struct prov_index big = {.cap = ix->cap ? ix->cap * 2 : 64};
-	bool found;
 
-	big.keys = xcalloc(big.cap, sizeof(*big.keys));
-	big.vals = xcalloc(big.cap, sizeof(*big.vals));
+	big.slots = xcalloc(big.cap, sizeof(*big.slots));
 	for (size_t i = 0; i < ix->cap; i++) {
-		if (!ix->keys[i])
-			continue;
-		size_t *v = index_slot(&big, ix->keys[i], &found);
-		big.keys[v - big.vals] = ix->keys[i];
-		*v = ix->vals[i];
+		const struct prov_index_slot *old = &ix->slots[i];
+		if (old->key)
+			*index_slot(&big, old->key, old->hash) = *old;
 	}
-	big.n = ix->n;
-	free(ix->keys);
-	free(ix->vals);
-	*ix = big;
+	free(ix->slots);
+	ix->slots = big.slots;
+	ix->cap = big.cap;
 }
 
 struct prov_index *prov_index_new(void)
 {
 	struct prov_index *ix = xcalloc(1, sizeof(*ix));
 
+	ix->keys = prov_arena_new();
 	index_grow(ix);
 	return ix;
 }
@@ -67,38 +145,46 @@ void prov_index_free(struct prov_index *ix)
 {
 	if (!ix)
 		return;
-	for (size_t i = 0; i < ix->cap; i++)
-		free(ix->keys[i]);
-	free(ix->keys);
-	free(ix->vals);
+	free(ix->slots);
+	prov_arena_free(ix->keys);
 	free(ix);
 }
 
 bool prov_index_get(const struct prov_index *ix, const char *key, size_t *val_out)
 {
-	bool found;
-	size_t *v = index_slot((struct prov_index *)ix, key, &found);
+	const struct prov_index_slot *sl = index_slot(ix, key, hash_str(key));
 
-	if (found)
-		*val_out = *v;
-	return found;
+	if (sl->key)
+		*val_out = sl->val;
+	return sl->key != NULL;
+}
+
+/* The value of key, or val when it was not there (then added; *added). */
+static size_t index_get_or_put(struct prov_index *ix, const char *key, size_t val, bool *added)
+{
+	uint64_t h = hash_str(key);
+	struct prov_index_slot *sl;
+
+	if ((ix->n + 1) * 2 > ix->cap)
+		index_grow(ix);
+	sl = index_slot(ix, key, h);
+	*added = sl->key == NULL;
+	if (!*added)
+		return sl->val;
+	sl->key = prov_arena_strdup(ix->keys, key);
+	sl->hash = h;
+	sl->val = val;
+	ix->n++;
+	return val;
 }
 
 /* Sets key to val unless it is there; true when it was added. */
 bool prov_index_put(struct prov_index *ix, const char *key, size_t val)
 {
-	bool found;
-	size_t *v;
+	bool added;
 
-	if ((ix->n + 1) * 2 > ix->cap)
-		index_grow(ix);
-	v = index_slot(ix, key, &found);
-	if (found)
-		return false;
-	ix->keys[v - ix->vals] = xstrdup(key);
-	*v = val;
-	ix->n++;
-	return true;
+	index_get_or_put(ix, key, val, &added);
+	return added;
 }
 
 /* ---- records ---- */
@@ -136,6 +222,8 @@ static size_t graph_add(struct prov_graph *g, enum prov_kind kind)
 {
 	struct prov_rec *r;
 
+	if (!g->arena)
+		g->arena = prov_arena_new();
 	if (g->nrecs == g->recs_alloc) {
 		g->recs_alloc = g->recs_alloc ? g->recs_alloc * 2 : 64;
 		g->recs = xrealloc(g->recs, g->recs_alloc * sizeof(*g->recs));
@@ -143,6 +231,7 @@ static size_t graph_add(struct prov_graph *g, enum prov_kind kind)
 	r = &g->recs[g->nrecs];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
+	r->arena = g->arena;
 	return g->nrecs++;
 }
 
@@ -154,16 +243,37 @@ size_t prov_graph_element(struct prov_graph *g, enum prov_kind kind, enum prov_s
 
 	if (!g->index)
 		g->index = prov_index_new();
-	if (prov_index_get(g->index, id, &at)) {
-		*is_new = false;
+	at = index_get_or_put(g->index, id, g->nrecs, is_new);
+	if (!*is_new)
 		return at;
-	}
 	at = graph_add(g, kind);
 	g->recs[at].style = style;
-	g->recs[at].id = xstrdup(id);
-	prov_index_put(g->index, id, at);
-	*is_new = true;
+	g->recs[at].id = prov_arena_strdup(g->arena, id);
 	return at;
+}
+
+/* A relation's index key: its kind, arguments and role, 0x1f between them;
+ * in buf when it fits (else malloc'd: *heap). */
+static char *relation_key(char *buf, size_t size, enum prov_kind kind, const char *const part[4],
+			  bool *heap)
+{
+	size_t len[4], n = 2;
+	char *key, *p;
+
+	for (int i = 0; i < 4; i++) {
+		len[i] = part[i] ? strlen(part[i]) : 0;
+		n += len[i] + 1;
+	}
+	*heap = n > size;
+	key = p = *heap ? xmalloc(n) : buf;
+	*p++ = (char)('a' + kind);
+	for (int i = 0; i < 4; i++) {
+		*p++ = '\x1f';
+		memcpy(p, part[i] ? part[i] : "", len[i]);
+		p += len[i];
+	}
+	*p = '\0';
+	return key;
 }
 
 /*
@@ -174,24 +284,22 @@ size_t prov_graph_element(struct prov_graph *g, enum prov_kind kind, enum prov_s
 size_t prov_graph_relation(struct prov_graph *g, enum prov_kind kind, const char *a, const char *b,
 			   const char *c, const char *role, bool *is_new)
 {
-	char *key = xasprintf("%d\x1f%s\x1f%s\x1f%s\x1f%s", (int)kind, a ? a : "", b ? b : "",
-			      c ? c : "", role ? role : "");
+	const char *const part[4] = {a, b, c, role};
+	char buf[512];
+	bool heap;
+	char *key = relation_key(buf, sizeof(buf), kind, part, &heap);
 	size_t at;
 
 	if (!g->index)
 		g->index = prov_index_new();
-	if (prov_index_get(g->index, key, &at)) {
+	at = index_get_or_put(g->index, key, g->nrecs, is_new);
+	if (heap)
 		free(key);
-		*is_new = false;
+	if (!*is_new)
 		return at;
-	}
 	at = graph_add(g, kind);
-	g->recs[at].args[0] = xstrdup(a);
-	g->recs[at].args[1] = xstrdup(b);
-	g->recs[at].args[2] = xstrdup(c);
-	prov_index_put(g->index, key, at);
-	free(key);
-	*is_new = true;
+	for (int i = 0; i < 3; i++)
+		g->recs[at].args[i] = prov_arena_strdup(g->arena, part[i]);
 	return at;
 }
 
@@ -199,13 +307,16 @@ void prov_rec_attr(struct prov_rec *r, const char *name, enum prov_vtype type, c
 {
 	if (!value)
 		return;
-	if (r->nattrs == r->attrs_alloc) {
+	if (r->nattrs == r->attrs_alloc) { /* the old array stays in the arena, unused */
+		struct prov_attr *old = r->attrs;
 		r->attrs_alloc = r->attrs_alloc ? r->attrs_alloc * 2 : 8;
-		r->attrs = xrealloc(r->attrs, r->attrs_alloc * sizeof(*r->attrs));
+		r->attrs = prov_arena_alloc(r->arena, r->attrs_alloc * sizeof(*r->attrs));
+		if (r->nattrs)
+			memcpy(r->attrs, old, r->nattrs * sizeof(*r->attrs));
 	}
 	r->attrs[r->nattrs].name = name;
 	r->attrs[r->nattrs].type = type;
-	r->attrs[r->nattrs].value = prov_text_clean(value);
+	r->attrs[r->nattrs].value = prov_text_clean_in(r->arena, value);
 	r->nattrs++;
 }
 
@@ -222,32 +333,35 @@ void prov_graph_release(struct prov_graph *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->nrecs; i++) {
-		struct prov_rec *r = &g->recs[i];
-		free(r->id);
-		free(r->url);
-		for (int k = 0; k < 3; k++)
-			free(r->args[k]);
-		for (size_t k = 0; k < r->nattrs; k++)
-			free(r->attrs[k].value);
-		free(r->attrs);
-	}
+	for (size_t i = 0; i < g->nrecs; i++)
+		free(g->recs[i].url);
 	free(g->recs);
 	prov_index_free(g->index);
+	prov_arena_free(g->arena);
 	memset(g, 0, sizeof(*g));
 }
 
 /* ---- names ---- */
 
+static bool qname_keeps(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || c == '.';
+}
+
 void prov_qname_local(struct sbuf *out, const char *s)
 {
 	if (!(s[0] >= 'A' && s[0] <= 'Z') && !(s[0] >= 'a' && s[0] <= 'z') && s[0] != '_')
 		sbuf_addc(out, '_');
-	for (; *s; s++) {
-		char c = *s;
-		bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-		sbuf_addc(out, (char)(keep ? c : '_'));
+	while (*s) { /* runs of kept characters at once: ids are all kept */
+		const char *run = s;
+		while (*s && qname_keeps(*s))
+			s++;
+		sbuf_add(out, run, (size_t)(s - run));
+		if (*s) {
+			sbuf_addc(out, '_');
+			s++;
+		}
 	}
 }
 
@@ -278,6 +392,18 @@ static size_t utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* The length of s when it is printable ASCII, tab and newline only (the
+ * common case: nothing to replace), else SIZE_MAX. */
+static size_t plain_len(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (; *u; u++)
+		if ((*u < 0x20 && *u != '\t' && *u != '\n') || *u >= 0x7f)
+			return SIZE_MAX;
+	return (size_t)((const char *)u - s);
+}
+
 char *prov_text_clean(const char *s)
 {
 	struct sbuf sb = SBUF_INIT;
@@ -295,6 +421,76 @@ char *prov_text_clean(const char *s)
 		u += n;
 	}
 	return sbuf_detach(&sb, NULL);
+}
+
+char *prov_text_clean_in(struct prov_arena *a, const char *s)
+{
+	size_t n = plain_len(s);
+	char *clean, *copy;
+
+	if (n != SIZE_MAX)
+		return prov_arena_strndup(a, s, n);
+	clean = prov_text_clean(s);
+	copy = prov_arena_strdup(a, clean);
+	free(clean);
+	return copy;
+}
+
+void prov_add_int(struct sbuf *out, int64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	sbuf_add(out, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+static void digits(char *p, unsigned v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* The last instant with a four-digit year; past it (or before 1970)
+ * time_format's own path. */
+#define PROV_TIME_MAX_MS 253402300799999LL
+
+void prov_time_format(int64_t ms, char out[TIME_STR_MAX])
+{
+	int64_t days, secs, z, era, doe, yoe, doy, mp, y;
+	unsigned d, m;
+
+	if (ms < 0 || ms > PROV_TIME_MAX_MS) {
+		time_format(ms, out);
+		return;
+	}
+	/* the civil date of a day count (H. Hinnant's days_from_civil, inverted) */
+	days = ms / 86400000;
+	secs = (ms / 1000) % 86400;
+	z = days + 719468;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	y = yoe + era * 400 + (m <= 2);
+	memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+	digits(out, (unsigned)y, 4);
+	digits(out + 5, m, 2);
+	digits(out + 8, d, 2);
+	digits(out + 11, (unsigned)(secs / 3600), 2);
+	digits(out + 14, (unsigned)(secs / 60 % 60), 2);
+	digits(out + 17, (unsigned)(secs % 60), 2);
+	digits(out + 20, (unsigned)(ms % 1000), 3);
 }
 
 struct prov_ns *prov_namespaces(const struct prov_graph *g, const char *base_url, size_t *n_out)

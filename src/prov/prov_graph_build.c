@@ -20,18 +20,30 @@
 struct kept {
 	const void *rec; /* struct store_activity or struct store_entity */
 	int depth;
-	char *qname;
+	char *qname; /* in the graph's arena */
 	size_t *gen; /* activities: the kept entities they generated (indices into ents) */
-	size_t ngen;
+	size_t ngen, gen_alloc;
+};
+
+/* The kept activities or entities, and their index by store id. */
+struct kept_set {
+	struct prov_index *ix; /* id -> index into v */
+	struct kept *v;
+	size_t n, alloc;
 };
 
 struct build {
 	const struct prov_build *b;
 	int depth; /* the query's */
 	struct prov_graph *g;
-	struct prov_index *act_ix, *ent_ix; /* id -> index into acts / ents */
-	struct kept *acts, *ents;
-	size_t nacts, nents;
+	struct kept_set acts, ents;
+	struct sbuf scratch; /* names being made */
+	/* the description version last asked for: a chain runs one */
+	struct jdl *jdl;
+	const char *jdl_jobdef, *jdl_hash;
+	bool jdl_asked;
+	/* the owner agent last made */
+	const char *owner_of, *owner_id;
 };
 
 static bool visible(const struct build *bd, const char *owner)
@@ -43,54 +55,102 @@ static bool visible(const struct build *bd, const char *owner)
 	return user ? owner && !strcmp(owner, user) : owner == NULL;
 }
 
-static char *qname(const char *prefix, const char *local)
+/* The scratch text, copied into the graph's arena (names live as long as
+ * the graph: no frees). */
+static char *scratch_done(struct build *bd)
 {
-	struct sbuf sb = SBUF_INIT;
+	return prov_arena_strndup(bd->g->arena, bd->scratch.buf ? bd->scratch.buf : "",
+				  bd->scratch.len);
+}
 
-	sbuf_adds(&sb, prefix);
-	sbuf_addc(&sb, ':');
-	prov_qname_local(&sb, local);
-	return sbuf_detach(&sb, NULL);
+/* prefix + mid + the qualified-name-safe form of name, in the arena. */
+static char *qname_join(struct build *bd, const char *prefix, const char *mid, const char *name)
+{
+	sbuf_reset(&bd->scratch);
+	sbuf_adds(&bd->scratch, prefix);
+	sbuf_adds(&bd->scratch, mid);
+	prov_qname_local(&bd->scratch, name);
+	return scratch_done(bd);
+}
+
+static char *qname(struct build *bd, const char *prefix, const char *local)
+{
+	return qname_join(bd, prefix, ":", local);
+}
+
+/* a, b and c joined, in the arena (c may be NULL). */
+static char *join(struct build *bd, const char *a, const char *b, const char *c)
+{
+	sbuf_reset(&bd->scratch);
+	sbuf_adds(&bd->scratch, a);
+	sbuf_adds(&bd->scratch, b);
+	if (c)
+		sbuf_adds(&bd->scratch, c);
+	return scratch_done(bd);
+}
+
+/* The parts joined, malloc'd (a record's url, which the graph frees). */
+#define URL_PARTS 5
+static char *url_join(const char *const part[URL_PARTS])
+{
+	size_t len[URL_PARTS], n = 1;
+	char *u, *p;
+
+	for (int i = 0; i < URL_PARTS; i++)
+		n += len[i] = part[i] ? strlen(part[i]) : 0;
+	u = p = xmalloc(n);
+	for (int i = 0; i < URL_PARTS; i++) {
+		memcpy(p, part[i] ? part[i] : "", len[i]);
+		p += len[i];
+	}
+	*p = '\0';
+	return u;
 }
 
 /* opus_job:{jobdef}.{id}: '.' is in no job description name. */
-static char *activity_qname(const struct store_activity *a)
+static char *activity_qname(struct build *bd, const struct store_activity *a)
 {
-	char *local = xasprintf("%s.%s", a->jobdef ? a->jobdef : "job", a->id);
-	char *q = qname("opus_job", local);
-
-	free(local);
-	return q;
+	sbuf_reset(&bd->scratch);
+	sbuf_adds(&bd->scratch, "opus_job:");
+	prov_qname_local(&bd->scratch, a->jobdef ? a->jobdef : "job");
+	sbuf_addc(&bd->scratch, '.');
+	sbuf_adds(&bd->scratch, a->id); /* 32 hex digits: nothing to replace */
+	return scratch_done(bd);
 }
 
 /* Keeps a record at a depth, or lowers the depth it is kept at. */
-static void keep(struct prov_index *ix, struct kept **arr, size_t *n, const char *id,
-		 const void *rec, int depth)
+static void keep(struct kept_set *set, const char *id, const void *rec, int depth)
 {
 	size_t at;
 
-	if (prov_index_get(ix, id, &at) && *arr) {
-		if (depth < (*arr)[at].depth)
-			(*arr)[at].depth = depth;
+	if (prov_index_get(set->ix, id, &at)) {
+		if (depth < set->v[at].depth)
+			set->v[at].depth = depth;
 		return;
 	}
-	*arr = xrealloc(*arr, (*n + 1) * sizeof(**arr));
-	(*arr)[*n] = (struct kept){.rec = rec, .depth = depth};
-	prov_index_put(ix, id, (*n)++);
+	if (set->n == set->alloc) {
+		set->alloc = set->alloc ? 2 * set->alloc : 64;
+		set->v = xrealloc(set->v, set->alloc * sizeof(*set->v));
+	}
+	set->v[set->n] = (struct kept){.rec = rec, .depth = depth};
+	prov_index_put(set->ix, id, set->n++);
+}
+
+static struct kept *kept_in(const struct kept_set *set, const char *id)
+{
+	size_t at;
+
+	return id && prov_index_get(set->ix, id, &at) ? &set->v[at] : NULL;
 }
 
 static const struct kept *kept_act(const struct build *bd, const char *id)
 {
-	size_t at;
-
-	return id && prov_index_get(bd->act_ix, id, &at) ? &bd->acts[at] : NULL;
+	return kept_in(&bd->acts, id);
 }
 
 static const struct kept *kept_ent(const struct build *bd, const char *id)
 {
-	size_t at;
-
-	return id && prov_index_get(bd->ent_ix, id, &at) ? &bd->ents[at] : NULL;
+	return kept_in(&bd->ents, id);
 }
 
 /* An activity's entities are in when one more step is within DEPTH. */
@@ -115,13 +175,13 @@ static int keep_activities(struct build *bd, const struct prov_source *s)
 		int d = 2 * l->hops[i] - (from_entity ? 1 : 0);
 		if (d < 0 || d > bd->depth || !visible(bd, a->owner))
 			continue;
-		keep(bd->act_ix, &bd->acts, &bd->nacts, a->id, a, d);
+		keep(&bd->acts, a->id, a, d);
 		found |= !from_entity && !strcmp(a->id, s->start_id);
 	}
 	for (size_t i = 0; from_entity && i < l->nentities; i++) {
 		const struct store_entity *e = &l->entities[i];
 		if (!strcmp(e->id, s->start_id) && visible(bd, e->owner)) {
-			keep(bd->ent_ix, &bd->ents, &bd->nents, e->id, e, 0);
+			keep(&bd->ents, e->id, e, 0);
 			found = true;
 		}
 	}
@@ -137,7 +197,7 @@ static void keep_entities(struct build *bd, const struct prov_source *s)
 		const struct store_entity *e = &l->entities[i];
 		const struct kept *k = kept_act(bd, e->generated_by);
 		if (expanded(bd, k) && visible(bd, e->owner))
-			keep(bd->ent_ix, &bd->ents, &bd->nents, e->id, e, k->depth + 1);
+			keep(&bd->ents, e->id, e, k->depth + 1);
 	}
 	struct prov_index *ix = prov_index_new();
 	for (size_t i = 0; i < l->nentities; i++)
@@ -150,7 +210,7 @@ static void keep_entities(struct build *bd, const struct prov_source *s)
 			continue;
 		const struct store_entity *e = &l->entities[at];
 		if (visible(bd, e->owner))
-			keep(bd->ent_ix, &bd->ents, &bd->nents, e->id, e, k->depth + 1);
+			keep(&bd->ents, e->id, e, k->depth + 1);
 	}
 	prov_index_free(ix);
 }
@@ -174,12 +234,11 @@ static struct prov_rec *relation(struct build *bd, enum prov_kind kind, const ch
 	return r;
 }
 
-static void attr_long(struct prov_rec *r, const char *name, int64_t v)
+static void attr_long(struct build *bd, struct prov_rec *r, const char *name, int64_t v)
 {
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%lld", (long long)v);
-	prov_rec_attr(r, name, PROV_V_LONG, buf);
+	sbuf_reset(&bd->scratch);
+	prov_add_int(&bd->scratch, v);
+	prov_rec_attr(r, name, PROV_V_LONG, sbuf_str(&bd->scratch));
 }
 
 static void attr_time(struct prov_rec *r, const char *name, int64_t ms)
@@ -188,23 +247,30 @@ static void attr_time(struct prov_rec *r, const char *name, int64_t ms)
 
 	if (ms <= 0)
 		return;
-	time_format(ms, buf);
+	prov_time_format(ms, buf);
 	prov_rec_attr(r, name, PROV_V_TIME, buf);
 }
 
 /* ---- agents ---- */
 
-static char *agent_owner(struct build *bd, const char *owner)
+/* The owner's agent, made when new; its id (in the arena). */
+static const char *agent_owner(struct build *bd, const char *owner)
 {
 	const char *name = owner ? owner : "anonymous";
-	char *id = qname("opus_user", name);
+	char *id;
 	bool is_new;
-	struct prov_rec *r = element(bd, PROV_K_AGENT, PROV_S_AGENT, id, &is_new);
+	struct prov_rec *r;
 
+	if (bd->owner_id && !strcmp(bd->owner_of, name)) /* a chain has one owner */
+		return bd->owner_id;
+	id = qname(bd, "opus_user", name);
+	r = element(bd, PROV_K_AGENT, PROV_S_AGENT, id, &is_new);
 	if (is_new) {
 		prov_rec_attr(r, "prov:type", PROV_V_QNAME, "prov:Person");
 		prov_rec_attr(r, "prov:label", PROV_V_STRING, name);
 	}
+	bd->owner_of = name;
+	bd->owner_id = id;
 	return id;
 }
 
@@ -227,14 +293,13 @@ static void agent_software(struct build *bd, const char *act)
 static void agent_contact(struct build *bd, const char *act, const struct jdl *j)
 {
 	const char *name = j->contact_name ? j->contact_name : j->contact_email;
-	char *local, *id;
+	char *id;
 	bool is_new;
 	struct prov_rec *r;
 
 	if (!name)
 		return;
-	local = xasprintf("%s.contact", j->name);
-	id = qname("opus_jdl", local);
+	id = qname(bd, "opus_jdl", join(bd, j->name, ".contact", NULL));
 	r = element(bd, PROV_K_AGENT, PROV_S_AGENT, id, &is_new);
 	if (is_new) {
 		prov_rec_attr(r, "prov:type", PROV_V_QNAME, "prov:Person");
@@ -247,8 +312,6 @@ static void agent_contact(struct build *bd, const char *act, const struct jdl *j
 		}
 	}
 	relation(bd, PROV_K_ASSOCIATED, act, id, NULL, "contact", &is_new);
-	free(local);
-	free(id);
 }
 
 /* ---- configuration ---- */
@@ -283,34 +346,30 @@ static void member(struct build *bd, const char *coll, const char *id)
 	relation(bd, PROV_K_MEMBER, coll, id, NULL, NULL, &is_new);
 }
 
-/* prefix + mid + the qualified-name-safe form of name. */
-static char *qname_join(const char *prefix, const char *mid, const char *name)
-{
-	struct sbuf sb = SBUF_INIT;
-
-	sbuf_adds(&sb, prefix);
-	sbuf_adds(&sb, mid);
-	prov_qname_local(&sb, name);
-	return sbuf_detach(&sb, NULL);
-}
-
-static char *param_label(const struct store_param_rec *pr)
+/* "name = value", the value cut at 37 bytes and "..." past 40. */
+static const char *param_label(struct build *bd, const struct store_param_rec *pr)
 {
 	const char *v = pr->value ? pr->value : "";
+	size_t n = strlen(v);
 
-	return strlen(v) > 40 ? xasprintf("%s = %.37s...", pr->name, v)
-			      : xasprintf("%s = %s", pr->name, v);
+	sbuf_reset(&bd->scratch);
+	sbuf_adds(&bd->scratch, pr->name);
+	sbuf_adds(&bd->scratch, " = ");
+	sbuf_add(&bd->scratch, v, n > 40 ? 37 : n);
+	if (n > 40)
+		sbuf_adds(&bd->scratch, "...");
+	return sbuf_str(&bd->scratch);
 }
 
 /* One parameter of the activity `act` as a voprov:Parameter entity. */
 static void parameter(struct build *bd, const char *act, const struct store_param_rec *pr,
 		      const char *coll, const char *adesc)
 {
-	char *id = qname_join(act, ".param.", pr->name), *label = param_label(pr);
+	char *id = qname_join(bd, act, ".param.", pr->name);
 	bool is_new;
 	struct prov_rec *r = element(bd, PROV_K_ENTITY, PROV_S_PARAMETER, id, &is_new);
 
-	prov_rec_attr(r, "prov:label", PROV_V_STRING, label);
+	prov_rec_attr(r, "prov:label", PROV_V_STRING, param_label(bd, pr));
 	prov_rec_attr(r, "prov:type", PROV_V_QNAME, VO(bd->g, "Parameter"));
 	prov_rec_attr(r, "prov:value", PROV_V_STRING, pr->value ? pr->value : "");
 	if (bd->b->q->attributes) {
@@ -320,13 +379,8 @@ static void parameter(struct build *bd, const char *act, const struct store_para
 	configured_by(bd, act, id);
 	if (coll)
 		member(bd, coll, id);
-	if (adesc) {
-		char *pd = qname_join(adesc, ".param.", pr->name);
-		described_by(bd, id, pd);
-		free(pd);
-	}
-	free(label);
-	free(id);
+	if (adesc)
+		described_by(bd, id, qname_join(bd, adesc, ".param.", pr->name));
 }
 
 /* The parameters of an activity (MEMBERS: gathered in a collection);
@@ -339,7 +393,7 @@ static void parameters(struct build *bd, const struct store_activity *a, const c
 	bool is_new;
 
 	if (bd->b->q->members && a->nparams) {
-		coll = xasprintf("%s.parameters", act);
+		coll = join(bd, act, ".parameters", NULL);
 		struct prov_rec *c = element(bd, PROV_K_ENTITY, PROV_S_COLLECTION, coll, &is_new);
 		if (is_new) {
 			prov_rec_attr(c, "prov:label", PROV_V_STRING, "parameters");
@@ -348,7 +402,6 @@ static void parameters(struct build *bd, const struct store_activity *a, const c
 	}
 	for (size_t i = 0; i < a->nparams; i++)
 		parameter(bd, act, &a->params[i], coll, adesc);
-	free(coll);
 }
 
 /* ---- descriptions (the job description version the activity ran) ---- */
@@ -357,7 +410,7 @@ static void parameters(struct build *bd, const struct store_activity *a, const c
 static void entity_description(struct build *bd, const char *adesc, const struct jdl_entity *e,
 			       bool used)
 {
-	char *id = qname_join(adesc, used ? ".used." : ".generated.", e->name);
+	char *id = qname_join(bd, adesc, used ? ".used." : ".generated.", e->name);
 	bool is_new;
 	struct prov_rec *r = element(bd, PROV_K_ENTITY, PROV_S_DESCRIPTION, id, &is_new);
 	struct prov_graph *g = bd->g;
@@ -377,12 +430,11 @@ static void entity_description(struct build *bd, const char *adesc, const struct
 		}
 	}
 	member(bd, adesc, id);
-	free(id);
 }
 
 static void parameter_description(struct build *bd, const char *adesc, const struct jdl_param *p)
 {
-	char *id = qname_join(adesc, ".param.", p->name);
+	char *id = qname_join(bd, adesc, ".param.", p->name);
 	bool is_new;
 	struct prov_rec *r = element(bd, PROV_K_ENTITY, PROV_S_DESCRIPTION, id, &is_new);
 	struct prov_graph *g = bd->g;
@@ -410,20 +462,24 @@ static void parameter_description(struct build *bd, const char *adesc, const str
 		}
 	}
 	member(bd, adesc, id);
-	free(id);
 }
 
-/* The ActivityDescription of a job's description version; its id (caller frees). */
+/* The ActivityDescription of a job's description version; its id (in the arena). */
 static char *activity_description(struct build *bd, const char *act, const struct jdl *j)
 {
-	char *local = j->hash[0] ? xasprintf("%s.%.16s", j->name, j->hash) : xstrdup(j->name);
-	char *id = qname("opus_jdl", local);
+	char hash16[17];
+	char *local, *id;
+
+	snprintf(hash16, sizeof(hash16), "%.16s", j->hash);
+	local = join(bd, j->name, j->hash[0] ? "." : "", j->hash[0] ? hash16 : NULL);
+	id = qname(bd, "opus_jdl", local);
 	bool is_new;
 	struct prov_rec *r = element(bd, PROV_K_ENTITY, PROV_S_DESCRIPTION, id, &is_new);
 	struct prov_graph *g = bd->g;
 
 	if (is_new) {
-		char *url = xasprintf("%s/jdl/%s", bd->b->base_url, j->name);
+		char *url =
+		    url_join((const char *const[URL_PARTS]){bd->b->base_url, "/jdl/", j->name});
 		prov_rec_attr(r, "prov:label", PROV_V_STRING, j->name);
 		prov_rec_attr(r, "prov:location", PROV_V_STRING, url);
 		prov_rec_attr(r, "prov:type", PROV_V_QNAME,
@@ -438,9 +494,9 @@ static char *activity_description(struct build *bd, const char *act, const struc
 		if (bd->b->q->descriptions > 1) {
 			prov_rec_attr(r, "opus:sha256", PROV_V_STRING, j->hash[0] ? j->hash : NULL);
 			if (j->execution_duration)
-				attr_long(r, "opus:executionDuration", j->execution_duration);
+				attr_long(bd, r, "opus:executionDuration", j->execution_duration);
 			if (j->quote)
-				attr_long(r, "opus:quote", j->quote);
+				attr_long(bd, r, "opus:quote", j->quote);
 		}
 		bd->g->recs[r - bd->g->recs].url = url;
 		for (size_t i = 0; i < j->nused; i++)
@@ -451,7 +507,6 @@ static char *activity_description(struct build *bd, const char *act, const struc
 			parameter_description(bd, id, &j->params[i]);
 	}
 	described_by(bd, act, id);
-	free(local);
 	return id;
 }
 
@@ -471,11 +526,30 @@ static void activity_attrs(struct build *bd, struct prov_rec *r, const struct st
 	prov_rec_attr(r, "opus:runId", PROV_V_STRING, a->run_id && *a->run_id ? a->run_id : NULL);
 	attr_time(r, "opus:creationTime", a->creation_time);
 	if (m->known) {
-		attr_long(r, "opus:wallTimeMs", m->wall_ms);
-		attr_long(r, "opus:cpuTimeMs", m->cpu_ms);
-		attr_long(r, "opus:maxRssKb", m->max_rss_kb);
-		attr_long(r, "opus:exitCode", m->exit_code);
+		attr_long(bd, r, "opus:wallTimeMs", m->wall_ms);
+		attr_long(bd, r, "opus:cpuTimeMs", m->cpu_ms);
+		attr_long(bd, r, "opus:maxRssKb", m->max_rss_kb);
+		attr_long(bd, r, "opus:exitCode", m->exit_code);
 	}
+}
+
+/* The description version an activity ran (borrowed: the build keeps the
+ * last one asked for, as a chain asks for the same one a thousand times). */
+static const struct jdl *description_of(struct build *bd, const struct store_activity *a)
+{
+	const char *hash = a->jdl_hash ? a->jdl_hash : "";
+
+	if (!bd->b->jdl_of)
+		return NULL;
+	if (bd->jdl_asked && a->jobdef && bd->jdl_jobdef && !strcmp(a->jobdef, bd->jdl_jobdef) &&
+	    !strcmp(hash, bd->jdl_hash))
+		return bd->jdl;
+	jdl_unref(bd->jdl);
+	bd->jdl = bd->b->jdl_of(bd->b->ctx, a->jobdef, a->jdl_hash);
+	bd->jdl_jobdef = a->jobdef;
+	bd->jdl_hash = hash;
+	bd->jdl_asked = true;
+	return bd->jdl;
 }
 
 /* A kept activity; its agents, parameters and descriptions when its
@@ -484,35 +558,33 @@ static void add_activity(struct build *bd, struct kept *k)
 {
 	const struct store_activity *a = k->rec;
 	const struct prov_query *q = bd->b->q;
-	struct jdl *j = NULL;
+	const struct jdl *j = NULL;
 	char *adesc = NULL;
 	bool is_new;
 	struct prov_rec *r;
 
-	k->qname = activity_qname(a);
+	k->qname = activity_qname(bd, a);
 	r = element(bd, PROV_K_ACTIVITY, PROV_S_JOB, k->qname, &is_new);
 	r->start_time = a->start_time;
 	r->end_time = a->end_time;
-	r->url = xasprintf("%s/rest/%s/%s", bd->b->base_url, a->jobdef, a->id);
+	r->url = url_join((const char *const[URL_PARTS]){
+	    bd->b->base_url, "/rest/", a->jobdef ? a->jobdef : "(null)", "/", a->id});
 	activity_attrs(bd, r, a);
 	if (!expanded(bd, k))
 		return;
-	if ((q->descriptions || q->agents) && bd->b->jdl_of)
-		j = bd->b->jdl_of(bd->b->ctx, a->jobdef, a->jdl_hash);
+	if (q->descriptions || q->agents)
+		j = description_of(bd, a);
 	if (j && q->descriptions)
 		adesc = activity_description(bd, k->qname, j);
 	if (q->agents) {
-		char *owner = agent_owner(bd, a->owner);
-		relation(bd, PROV_K_ASSOCIATED, k->qname, owner, NULL, "owner", &is_new);
-		free(owner);
+		relation(bd, PROV_K_ASSOCIATED, k->qname, agent_owner(bd, a->owner), NULL, "owner",
+			 &is_new);
 		if (j)
 			agent_contact(bd, k->qname, j);
 		agent_software(bd, k->qname);
 	}
 	if (q->configuration)
 		parameters(bd, a, k->qname, q->descriptions > 1 ? adesc : NULL);
-	free(adesc);
-	jdl_unref(j);
 }
 
 static void entity_attrs(struct build *bd, struct prov_rec *r, const struct store_entity *e)
@@ -522,7 +594,7 @@ static void entity_attrs(struct build *bd, struct prov_rec *r, const struct stor
 	if (!bd->b->q->attributes)
 		return;
 	prov_rec_attr(r, "prov:location", PROV_V_STRING, r->url);
-	attr_long(r, "opus:size", e->size);
+	attr_long(bd, r, "opus:size", e->size);
 	prov_rec_attr(r, "opus:contentType", PROV_V_STRING, e->content_type);
 	prov_rec_attr(r, "opus:fileName", PROV_V_STRING, e->file_name);
 	prov_rec_attr(r, "opus:resultId", PROV_V_STRING, e->result_id);
@@ -537,9 +609,9 @@ static void add_entity(struct build *bd, struct kept *k)
 	bool is_new;
 	struct prov_rec *r;
 
-	k->qname = qname("opus_store", e->id);
+	k->qname = qname(bd, "opus_store", e->id);
 	r = element(bd, PROV_K_ENTITY, PROV_S_FILE, k->qname, &is_new);
-	r->url = xasprintf("%s/store/?ID=%s", bd->b->base_url, e->id);
+	r->url = url_join((const char *const[URL_PARTS]){bd->b->base_url, "/store/?ID=", e->id});
 	entity_attrs(bd, r, e);
 	if (e->invalidation_time > 0) {
 		r = relation(bd, PROV_K_INVALIDATED, k->qname, inv ? inv->qname : NULL, NULL, NULL,
@@ -547,9 +619,8 @@ static void add_entity(struct build *bd, struct kept *k)
 		r->time = e->invalidation_time;
 	}
 	if (bd->b->q->agents && expanded(bd, k)) { /* its agent is one step away */
-		char *owner = agent_owner(bd, e->owner);
-		relation(bd, PROV_K_ATTRIBUTED, k->qname, owner, NULL, NULL, &is_new);
-		free(owner);
+		relation(bd, PROV_K_ATTRIBUTED, k->qname, agent_owner(bd, e->owner), NULL, NULL,
+			 &is_new);
 	}
 }
 
@@ -559,16 +630,18 @@ static void add_entity(struct build *bd, struct kept *k)
 static void add_generations(struct build *bd)
 {
 	bool is_new;
-	size_t at;
 
-	for (size_t i = 0; i < bd->nents; i++) {
-		const struct store_entity *e = bd->ents[i].rec;
-		if (!e->generated_by || !bd->acts ||
-		    !prov_index_get(bd->act_ix, e->generated_by, &at))
+	for (size_t i = 0; i < bd->ents.n; i++) {
+		const struct store_entity *e = bd->ents.v[i].rec;
+		struct kept *a = kept_in(&bd->acts, e->generated_by);
+		if (!a)
 			continue;
-		struct kept *a = &bd->acts[at];
-		relation(bd, PROV_K_GENERATED, bd->ents[i].qname, a->qname, NULL, e->role, &is_new);
-		a->gen = xrealloc(a->gen, (a->ngen + 1) * sizeof(*a->gen));
+		relation(bd, PROV_K_GENERATED, bd->ents.v[i].qname, a->qname, NULL, e->role,
+			 &is_new);
+		if (a->ngen == a->gen_alloc) {
+			a->gen_alloc = a->gen_alloc ? 2 * a->gen_alloc : 4;
+			a->gen = xrealloc(a->gen, a->gen_alloc * sizeof(*a->gen));
+		}
 		a->gen[a->ngen++] = i;
 	}
 }
@@ -590,7 +663,7 @@ static void add_usage(struct build *bd, const struct store_usage *u)
 	if (from && from != a)
 		relation(bd, PROV_K_INFORMED, a->qname, from->qname, NULL, NULL, &is_new);
 	for (size_t i = 0; i < a->ngen; i++) {
-		const struct kept *g = &bd->ents[a->gen[i]];
+		const struct kept *g = &bd->ents.v[a->gen[i]];
 		if (g != e)
 			relation(bd, PROV_K_DERIVED, g->qname, e->qname, a->qname, NULL, &is_new);
 	}
@@ -598,16 +671,14 @@ static void add_usage(struct build *bd, const struct store_usage *u)
 
 static void build_release(struct build *bd)
 {
-	for (size_t i = 0; i < bd->nacts; i++) {
-		free(bd->acts[i].qname);
-		free(bd->acts[i].gen);
-	}
-	for (size_t i = 0; i < bd->nents; i++)
-		free(bd->ents[i].qname);
-	free(bd->acts);
-	free(bd->ents);
-	prov_index_free(bd->act_ix);
-	prov_index_free(bd->ent_ix);
+	for (size_t i = 0; i < bd->acts.n; i++)
+		free(bd->acts.v[i].gen);
+	free(bd->acts.v);
+	free(bd->ents.v);
+	prov_index_free(bd->acts.ix);
+	prov_index_free(bd->ents.ix);
+	sbuf_release(&bd->scratch);
+	jdl_unref(bd->jdl);
 }
 
 int prov_graph_build(const struct prov_build *b, const struct prov_source *src, size_t n,
@@ -620,17 +691,18 @@ int prov_graph_build(const struct prov_build *b, const struct prov_source *src, 
 	out->w3c = b->q->w3c;
 	out->attributes = b->q->attributes;
 	memcpy(out->graph_dir, b->q->graph_dir[0] ? b->q->graph_dir : "LR", 3);
-	bd.act_ix = prov_index_new();
-	bd.ent_ix = prov_index_new();
+	out->arena = prov_arena_new();
+	bd.acts.ix = prov_index_new();
+	bd.ents.ix = prov_index_new();
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = keep_activities(&bd, &src[i]);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		keep_entities(&bd, &src[i]);
 	if (rc == 0) {
-		for (size_t i = 0; i < bd.nacts; i++)
-			add_activity(&bd, &bd.acts[i]);
-		for (size_t i = 0; i < bd.nents; i++)
-			add_entity(&bd, &bd.ents[i]);
+		for (size_t i = 0; i < bd.acts.n; i++)
+			add_activity(&bd, &bd.acts.v[i]);
+		for (size_t i = 0; i < bd.ents.n; i++)
+			add_entity(&bd, &bd.ents.v[i]);
 		add_generations(&bd);
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < src[i].lin->nusages; k++)
