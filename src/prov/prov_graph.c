@@ -93,17 +93,25 @@ struct prov_index {
 	struct prov_arena *keys;
 };
 
-/* FNV-1a, then a final mix: keys share long prefixes and differ in their
- * last hex digits, which FNV alone leaves clustered in the low bits that
- * pick the slot. */
+/* Eight bytes at a time, then a final mix (murmur3's): keys are long (a
+ * relation's holds two qualified names) and share long prefixes, differing
+ * in their last hex digits. */
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
+	size_t n = strlen(s);
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	for (; n >= 8; n -= 8, s += 8) {
+		memcpy(&w, s, 8);
+		h = ((h << 5 | h >> 59) ^ w) * 0x517cc1b727220a95ULL;
+	}
+	w = 0;
+	memcpy(&w, s, n);
+	h = ((h << 5 | h >> 59) ^ w) * 0x517cc1b727220a95ULL;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 33;
 	return h;
 }

@@ -16,15 +16,24 @@
  */
 #include "prov/prov-int.h"
 
-#include <stdio.h>
 #include <string.h>
+
+/* The bytes a JSON string cannot hold as they are: controls (and the
+ * terminating NUL), '"' and '\\'. A table: every byte of a document passes here. */
+static const bool json_special[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,	['\\'] = 1,
+};
 
 static void json_str(struct sbuf *out, const char *s)
 {
 	sbuf_addc(out, '"');
 	for (const char *run = s;; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!json_special[c])
 			continue;
 		sbuf_add(out, run, (size_t)(s - run));
 		if (!c)
@@ -46,7 +55,9 @@ static void json_typed(struct sbuf *out, const char *v, const char *type)
 {
 	sbuf_adds(out, "{\"$\": ");
 	json_str(out, v);
-	sbuf_addf(out, ", \"type\": \"%s\"}", type);
+	sbuf_adds(out, ", \"type\": \"");
+	sbuf_adds(out, type);
+	sbuf_adds(out, "\"}");
 }
 
 static void json_value(struct sbuf *out, const struct prov_attr *a)
@@ -56,7 +67,7 @@ static void json_value(struct sbuf *out, const struct prov_attr *a)
 	switch (a->type) {
 	case PROV_V_LONG:
 		if (parse_int64(a->value, &n) == 0)
-			sbuf_addf(out, "%lld", (long long)n);
+			prov_add_int(out, n);
 		else
 			json_str(out, a->value);
 		return;
@@ -92,9 +103,15 @@ static void json_time(struct sbuf *out, bool *first, const char *name, int64_t m
 
 	if (ms <= 0)
 		return;
-	time_format(ms, buf);
+	prov_time_format(ms, buf);
 	json_member(out, first, name);
 	json_str(out, buf);
+}
+
+/* Attribute names are static strings, the same one mostly at one address. */
+static bool same_name(const char *a, const char *b)
+{
+	return a == b || (a[0] == b[0] && !strcmp(a, b));
 }
 
 /* The attributes, those of one name together (an array when several). */
@@ -102,19 +119,19 @@ static void json_attrs(struct sbuf *out, bool *first, const struct prov_rec *r)
 {
 	for (size_t i = 0; i < r->nattrs; i++) {
 		const char *name = r->attrs[i].name;
-		size_t same = 0;
+		size_t same = 1;
 		bool earlier = false;
-		for (size_t k = 0; k < r->nattrs; k++) {
-			earlier |= k < i && !strcmp(r->attrs[k].name, name);
-			same += !strcmp(r->attrs[k].name, name);
-		}
+		for (size_t k = 0; k < i && !earlier; k++)
+			earlier = same_name(r->attrs[k].name, name);
 		if (earlier)
 			continue;
+		for (size_t k = i + 1; k < r->nattrs; k++)
+			same += same_name(r->attrs[k].name, name);
 		json_member(out, first, name);
 		if (same > 1)
 			sbuf_addc(out, '[');
 		for (size_t k = i, n = 0; k < r->nattrs; k++) {
-			if (strcmp(r->attrs[k].name, name))
+			if (!same_name(r->attrs[k].name, name))
 				continue;
 			if (n++)
 				sbuf_adds(out, ", ");
@@ -125,12 +142,19 @@ static void json_attrs(struct sbuf *out, bool *first, const struct prov_rec *r)
 	}
 }
 
-static void json_record(struct sbuf *out, const struct prov_rec *r, const char *key)
+/* A record under its id, or under "_:r{anon}" when it has none. */
+static void json_record(struct sbuf *out, const struct prov_rec *r, size_t anon)
 {
 	bool first = true;
 
 	sbuf_adds(out, "  ");
-	json_str(out, key);
+	if (r->id) {
+		json_str(out, r->id);
+	} else {
+		sbuf_adds(out, "\"_:r");
+		prov_add_int(out, (int64_t)anon);
+		sbuf_addc(out, '"');
+	}
 	sbuf_adds(out, ": {");
 	for (int i = 0; i < 3; i++) {
 		if (r->args[i] && prov_kind_arg(r->kind, i)) {
@@ -163,7 +187,6 @@ int prov_json_write(const struct prov_graph *g, const char *base_url, struct sbu
 		size_t n = 0;
 		for (size_t i = 0; i < g->nrecs; i++) {
 			const struct prov_rec *r = &g->recs[i];
-			char key[32];
 			if ((int)r->kind != k)
 				continue;
 			if (n++ == 0)
@@ -171,9 +194,7 @@ int prov_json_write(const struct prov_graph *g, const char *base_url, struct sbu
 					  prov_kind_name((enum prov_kind)k));
 			else
 				sbuf_adds(out, ",\n");
-			if (!r->id)
-				snprintf(key, sizeof(key), "_:r%zu", ++anon);
-			json_record(out, r, r->id ? r->id : key);
+			json_record(out, r, r->id ? 0 : ++anon);
 		}
 		if (n)
 			sbuf_adds(out, "\n }");

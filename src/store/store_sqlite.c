@@ -234,6 +234,26 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 	"JOIN usages u ON u.entity_id = e.id JOIN activities a ON a.id = u.job_id "                \
 	"WHERE w.hop < ?3 " STORE_SQLITE_WALK_TAIL
 #define STORE_SQLITE_IN_ACTS "(SELECT value FROM json_each(?1))"
+/*
+ * The lineage's entities: those its activities (?1) generated, those they
+ * used that none of them generated, and the start entities (?2), each row
+ * with its rowid (column 13). No UNION and no ORDER BY: for a 1,000-job
+ * chain SQLite's de-duplicating b-trees and its sorter took 12 of this
+ * query's 15 ms. The reader sorts by (creation_time, rowid) and drops the
+ * repeats (an entity several of them used, a start entity also reached).
+ */
+#define STORE_SQLITE_ENTITY_COLS_E                                                                 \
+	"e.id, e.sha256, e.size, e.content_type, e.file_name, e.generated_by, e.role, "            \
+	"e.result_id, e.source, e.owner, e.creation_time, e.invalidation_time, "                   \
+	"e.invalidated_by, e.rowid"
+#define STORE_SQLITE_SQL_LIN_ENTITIES                                                              \
+	"SELECT " STORE_SQLITE_ENTITY_COLS_E " FROM json_each(?1) j "                              \
+	"JOIN entities e ON e.generated_by = j.value "                                             \
+	"UNION ALL SELECT " STORE_SQLITE_ENTITY_COLS_E " FROM json_each(?1) j "                    \
+	"JOIN usages u ON u.job_id = j.value JOIN entities e ON e.id = u.entity_id "               \
+	"WHERE e.generated_by IS NULL OR e.generated_by NOT IN " STORE_SQLITE_IN_ACTS " "          \
+	"UNION ALL SELECT " STORE_SQLITE_ENTITY_COLS_E " FROM json_each(?2) j "                    \
+	"JOIN entities e ON e.id = j.value"
 
 /* clang-format off */
 #define STORE_SQLITE_PROV_STMTS(X)                                                                 \
@@ -278,11 +298,7 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 			  "JOIN activities a ON a.id = j.value ORDER BY j.key")                    \
 	X(LIN_PARAMS, "SELECT j.key, p.name, p.value, p.is_default FROM json_each(?1) j "          \
 		      "JOIN activity_params p ON p.activity_id = j.value ORDER BY j.key, p.rowid") \
-	X(LIN_ENTITIES, "SELECT " STORE_SQLITE_ENTITY_COLS " FROM entities WHERE id IN ("          \
-			"SELECT u.entity_id FROM usages u WHERE u.job_id IN " STORE_SQLITE_IN_ACTS \
-			" UNION SELECT g.id FROM entities g WHERE g.generated_by IN "              \
-			STORE_SQLITE_IN_ACTS " UNION SELECT value FROM json_each(?2)) "            \
-			"ORDER BY creation_time, rowid")                                           \
+	X(LIN_ENTITIES, STORE_SQLITE_SQL_LIN_ENTITIES)                                                 \
 	X(LIN_USAGES, "SELECT job_id, entity_id, role, k FROM usages WHERE job_id IN "             \
 		      STORE_SQLITE_IN_ACTS " ORDER BY job_id, role, k")
 
@@ -1951,20 +1967,70 @@ static int store_sqlite_row_lin_param(sqlite3_stmt *s, void *arg)
 	return 0;
 }
 
+/* The entities while they are read (LIN_ENTITIES), with their rowids. */
+struct store_sqlite_lin_ents {
+	struct store_entity *v;
+	int64_t *rowid;
+	size_t n, alloc;
+};
+
 static int store_sqlite_row_lin_entity(sqlite3_stmt *s, void *arg)
 {
-	struct store_lineage *l = arg;
-	l->entities = xrealloc(l->entities, (l->nentities + 1) * sizeof(*l->entities));
-	memset(&l->entities[l->nentities], 0, sizeof(*l->entities));
-	store_sqlite_read_entity(s, &l->entities[l->nentities++]);
+	struct store_sqlite_lin_ents *le = arg;
+	if (le->n == le->alloc) {
+		le->alloc = le->alloc ? 2 * le->alloc : 64;
+		le->v = xrealloc(le->v, le->alloc * sizeof(*le->v));
+		le->rowid = xrealloc(le->rowid, le->alloc * sizeof(*le->rowid));
+	}
+	memset(&le->v[le->n], 0, sizeof(*le->v));
+	store_sqlite_read_entity(s, &le->v[le->n]);
+	le->rowid[le->n++] = sqlite3_column_int64(s, 13);
 	return 0;
+}
+
+/* An entity's place in the answer: (creation_time, rowid), as the rows were
+ * ordered when SQL sorted them. */
+struct store_sqlite_ent_key {
+	int64_t time, rowid;
+	size_t at;
+};
+
+static int store_sqlite_ent_key_cmp(const void *a, const void *b)
+{
+	const struct store_sqlite_ent_key *x = a, *y = b;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->rowid < y->rowid ? -1 : x->rowid > y->rowid;
+}
+
+/* The read entities into l, ordered by (creation_time, rowid), each once. */
+static void store_sqlite_lin_ents_take(struct store_sqlite_lin_ents *le, struct store_lineage *l)
+{
+	struct store_sqlite_ent_key *k = xcalloc(le->n ? le->n : 1, sizeof(*k));
+	for (size_t i = 0; i < le->n; i++)
+		k[i] = (struct store_sqlite_ent_key){le->v[i].creation_time, le->rowid[i], i};
+	qsort(k, le->n, sizeof(*k), store_sqlite_ent_key_cmp);
+	l->entities = xcalloc(le->n ? le->n : 1, sizeof(*l->entities));
+	for (size_t i = 0; i < le->n; i++) {
+		struct store_entity *e = &le->v[k[i].at];
+		if (i > 0 && k[i].rowid == k[i - 1].rowid) /* the same row again */
+			store_entity_release(e);
+		else
+			l->entities[l->nentities++] = *e;
+	}
+	free(k);
+	free(le->v);
+	free(le->rowid);
+	memset(le, 0, sizeof(*le));
 }
 
 static int store_sqlite_row_lin_usage(sqlite3_stmt *s, void *arg)
 {
 	struct store_lineage *l = arg;
 	struct store_usage *u;
-	l->usages = xrealloc(l->usages, (l->nusages + 1) * sizeof(*l->usages));
+	if ((l->nusages & (l->nusages - 1)) == 0) /* at 0, 1, 2, 4...: doubling */
+		l->usages =
+		    xrealloc(l->usages, (l->nusages ? 2 * l->nusages : 1) * sizeof(*l->usages));
 	u = &l->usages[l->nusages++];
 	memset(u, 0, sizeof(*u));
 	store_sqlite_col_id(s, 0, u->job_id);
@@ -2025,6 +2091,7 @@ static int store_sqlite_lineage_get(struct store *st, const struct store_lineage
 {
 	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
 	struct store_sqlite_walk w = {.l = out};
+	struct store_sqlite_lin_ents ents = {0};
 	struct sbuf starts_a = SBUF_INIT, starts_e = SBUF_INIT, ids = SBUF_INIT;
 	const char *acts;
 	int ret = OPUS_ERR_INTERNAL;
@@ -2034,8 +2101,11 @@ static int store_sqlite_lineage_get(struct store *st, const struct store_lineage
 		goto done;
 	ret = store_sqlite_walk(c, q, sbuf_str(&starts_a), sbuf_str(&starts_e), &w);
 	sbuf_addc(&ids, '[');
-	for (size_t i = 0; i < out->nactivities; i++)
-		sbuf_addf(&ids, "%s\"%s\"", i ? "," : "", out->activities[i].id);
+	for (size_t i = 0; i < out->nactivities; i++) {
+		sbuf_adds(&ids, i ? ",\"" : "\"");
+		sbuf_adds(&ids, out->activities[i].id);
+		sbuf_addc(&ids, '"');
+	}
 	sbuf_addc(&ids, ']');
 	acts = sbuf_str(&ids);
 	if (ret == 0)
@@ -2047,8 +2117,10 @@ static int store_sqlite_lineage_get(struct store *st, const struct store_lineage
 		ret = store_sqlite_lin_query(c, STORE_SQLITE_LIN_PARAMS, acts, NULL,
 					     store_sqlite_row_lin_param, out);
 	if (ret == 0)
-		ret = store_sqlite_lin_query(c, STORE_SQLITE_LIN_ENTITIES, acts,
-					     sbuf_str(&starts_e), store_sqlite_row_lin_entity, out);
+		ret =
+		    store_sqlite_lin_query(c, STORE_SQLITE_LIN_ENTITIES, acts, sbuf_str(&starts_e),
+					   store_sqlite_row_lin_entity, &ents);
+	store_sqlite_lin_ents_take(&ents, out);
 	if (ret == 0)
 		ret = store_sqlite_lin_query(c, STORE_SQLITE_LIN_USAGES, acts, NULL,
 					     store_sqlite_row_lin_usage, out);
