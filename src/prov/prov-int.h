@@ -189,6 +189,9 @@ size_t prov_graph_element(struct prov_graph *g, enum prov_kind kind, enum prov_s
 			  const char *id, bool *is_new);
 size_t prov_graph_relation(struct prov_graph *g, enum prov_kind kind, const char *a, const char *b,
 			   const char *c, const char *role, bool *is_new);
+/* Room for n records (and their index) without growing: a builder that
+ * knows its size spares the rehashing. */
+void prov_graph_reserve(struct prov_graph *g, size_t n);
 /* Adds an attribute (value copied through prov_text_clean; NULL: nothing). */
 void prov_rec_attr(struct prov_rec *r, const char *name, enum prov_vtype type, const char *value);
 
@@ -215,8 +218,11 @@ void prov_qname_local(struct sbuf *out, const char *s);
 char *prov_text_clean(const char *s);
 /* The same, in an arena. */
 char *prov_text_clean_in(struct prov_arena *a, const char *s);
-/* Appends an integer in decimal, and a time as time_format writes it
- * (without its snprintf: a large answer writes some 10,000 of each). */
+/* An integer in decimal (NUL-terminated; its length), appended, and a time
+ * as time_format writes it: without snprintf, as a large answer writes
+ * some 10,000 of each. */
+#define PROV_INT_MAX 24
+size_t prov_int_format(int64_t v, char out[PROV_INT_MAX]);
 void prov_add_int(struct sbuf *out, int64_t v);
 void prov_time_format(int64_t ms, char out[TIME_STR_MAX]);
 

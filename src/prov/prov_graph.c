@@ -125,9 +125,13 @@ static struct prov_index_slot *index_slot(const struct prov_index *ix, const cha
 	return &ix->slots[i];
 }
 
-static void index_grow(struct prov_index *ix)
+/* Doubles the table, or makes it hold `want` keys at most half full. */
+static void index_grow_to(struct prov_index *ix, size_t want)
 {
 	struct prov_index big = {.cap = ix->cap ? ix->cap * 2 : 64};
+
+	while (big.cap < 2 * want)
+		big.cap *= 2;
 
 	big.slots = xcalloc(big.cap, sizeof(*big.slots));
 	for (size_t i = 0; i < ix->cap; i++) {
@@ -138,6 +142,11 @@ static void index_grow(struct prov_index *ix)
 	free(ix->slots);
 	ix->slots = big.slots;
 	ix->cap = big.cap;
+}
+
+static void index_grow(struct prov_index *ix)
+{
+	index_grow_to(ix, 0);
 }
 
 struct prov_index *prov_index_new(void)
@@ -241,6 +250,18 @@ static size_t graph_add(struct prov_graph *g, enum prov_kind kind)
 	r->kind = kind;
 	r->arena = g->arena;
 	return g->nrecs++;
+}
+
+void prov_graph_reserve(struct prov_graph *g, size_t n)
+{
+	if (!g->index)
+		g->index = prov_index_new();
+	if (2 * n > g->index->cap)
+		index_grow_to(g->index, n);
+	if (n > g->recs_alloc) {
+		g->recs_alloc = n;
+		g->recs = xrealloc(g->recs, g->recs_alloc * sizeof(*g->recs));
+	}
 }
 
 /* The element of that id, made when new (*is_new). Index into g->recs. */
@@ -444,10 +465,11 @@ char *prov_text_clean_in(struct prov_arena *a, const char *s)
 	return copy;
 }
 
-void prov_add_int(struct sbuf *out, int64_t v)
+size_t prov_int_format(int64_t v, char out[PROV_INT_MAX])
 {
-	char buf[24], *p = buf + sizeof(buf);
+	char buf[PROV_INT_MAX], *p = buf + sizeof(buf);
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n;
 
 	do {
 		*--p = (char)('0' + u % 10);
@@ -455,7 +477,17 @@ void prov_add_int(struct sbuf *out, int64_t v)
 	} while (u);
 	if (v < 0)
 		*--p = '-';
-	sbuf_add(out, p, (size_t)(buf + sizeof(buf) - p));
+	n = (size_t)(buf + sizeof(buf) - p);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return n;
+}
+
+void prov_add_int(struct sbuf *out, int64_t v)
+{
+	char buf[PROV_INT_MAX];
+
+	sbuf_add(out, buf, prov_int_format(v, buf));
 }
 
 static void digits(char *p, unsigned v, int n)

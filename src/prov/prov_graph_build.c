@@ -681,6 +681,18 @@ static void build_release(struct build *bd)
 	jdl_unref(bd->jdl);
 }
 
+/* About the records a build makes (a chain's job: its activity, its
+ * parameters, three relations each and some six more; a file: its entity
+ * and four relations), so that the graph is sized once. */
+static size_t records_expected(const struct build *bd)
+{
+	size_t n = 8 * bd->acts.n + 5 * bd->ents.n;
+
+	for (size_t i = 0; i < bd->acts.n; i++)
+		n += 3 * ((const struct store_activity *)bd->acts.v[i].rec)->nparams;
+	return n;
+}
+
 int prov_graph_build(const struct prov_build *b, const struct prov_source *src, size_t n,
 		     struct prov_graph *out)
 {
@@ -699,6 +711,7 @@ int prov_graph_build(const struct prov_build *b, const struct prov_source *src, 
 	for (size_t i = 0; i < n && rc == 0; i++)
 		keep_entities(&bd, &src[i]);
 	if (rc == 0) {
+		prov_graph_reserve(out, records_expected(&bd));
 		for (size_t i = 0; i < bd.acts.n; i++)
 			add_activity(&bd, &bd.acts.v[i]);
 		for (size_t i = 0; i < bd.ents.n; i++)
