@@ -96,9 +96,13 @@ static void reply_document(struct http_request *req, const struct prov_query *q)
 		if (ret == OPUS_ERR_NOTFOUND)
 			http_reply_text(req, 404, "ID: no such job or entity (or not yours)\n");
 		else if (ret == OPUS_ERR_TOOBIG)
-			http_reply_text(req, 413,
-					"the provenance document is too large in this format: ask "
-					"for a smaller DEPTH, or RESPONSEFORMAT=PROV-JSON\n");
+			http_reply_text(
+			    req, 413,
+			    "the provenance document is too large in this format "
+			    "(PROV-PNG: up to %d elements; PROV-SVG: up to %d, summarised "
+			    "past %d): ask for a smaller DEPTH, or RESPONSEFORMAT=PROV-SVG, "
+			    "PROV-JSON, PROV-XML or PROV-N\n",
+			    PROV_DRAW_DOT_MAX, PROV_DRAW_MAX_NODES, PROV_DRAW_DOT_MAX);
 		else
 			http_reply_error(req, ret, "cannot build the provenance document");
 		return;

@@ -232,12 +232,26 @@ int prov_json_write(const struct prov_graph *g, const char *base_url, struct sbu
 int prov_xml_write(const struct prov_graph *g, const char *base_url, struct sbuf *out) OPUS_WUR;
 int prov_n_write(const struct prov_graph *g, const char *base_url, struct sbuf *out) OPUS_WUR;
 int prov_dot_write(const struct prov_graph *g, struct sbuf *out) OPUS_WUR;
-/* SVG ("svg") or PNG ("png") from the DOT text, laid out by graphviz under
- * p->gvc_lock. OPUS_ERR_TOOBIG past PROV_DRAW_MAX_NODES elements (dot takes
- * seconds from some 500 on, superlinearly: a 300-job chain, 1,500, took 30 s). */
-#define PROV_DRAW_MAX_NODES 1000
+/* The look of the drawings (prov_dot.c), shared by the summarised one. */
+struct prov_look {
+	const char *shape, *fill, *line, *extra; /* graphviz's shape names; colours #RRGGBB */
+};
+const struct prov_look *prov_dot_look(enum prov_style s);
+const char *prov_dot_edge_colour(enum prov_kind k);
+/*
+ * Drawings. Up to PROV_DRAW_DOT_MAX elements, SVG ("svg") or PNG ("png")
+ * from the DOT text, laid out by graphviz under p->gvc_lock (dot takes
+ * seconds from some 500 elements on, superlinearly: a 300-job chain, 1,500,
+ * took 30 s). Past it, SVG is the summarised drawing of prov_draw.c (jobs
+ * and files, laid out here in linear time: a 1,000-job chain in some 20 ms)
+ * and PNG is refused; past PROV_DRAW_MAX_NODES elements (an SVG of tens of
+ * megabytes) both are. Refused: OPUS_ERR_TOOBIG, nothing written.
+ */
+/* PROV_DRAW_DOT_MAX, PROV_DRAW_MAX_NODES: prov.h */
 int prov_svg_render(struct prov *p, const struct prov_graph *g, const char *format,
 		    struct sbuf *out) OPUS_WUR;
+/* The summarised drawing (prov_draw.c), SVG. */
+int prov_draw_summary(const struct prov_graph *g, struct sbuf *out) OPUS_WUR;
 /* Frees the graphviz context (prov_close). */
 void prov_svg_close(struct prov *p);
 

@@ -120,11 +120,19 @@ int prov_query_parse(const struct prov *p, const char *const *names, const char 
 		     char **why_out) OPUS_WUR;
 void prov_query_release(struct prov_query *q);
 
+/* Drawings (PROV-SVG, PROV-PNG): laid out by graphviz up to
+ * PROV_DRAW_DOT_MAX elements; past it PROV-SVG is a summarised drawing laid
+ * out by opusd (jobs and files only) and PROV-PNG is refused; past
+ * PROV_DRAW_MAX_NODES both are (OPUS_ERR_TOOBIG: 413). */
+#define PROV_DRAW_DOT_MAX   1000
+#define PROV_DRAW_MAX_NODES 50000
+
 /*
  * The document a query asks for, for `user` (NULL: anonymous; admin sees
  * every owner's). 0 with the bytes in *out and a static content type in
  * *ctype_out; OPUS_ERR_NOTFOUND when an id is unknown or not the user's
- * (the same answer); store errors.
+ * (the same answer); OPUS_ERR_TOOBIG for a drawing past its caps; store
+ * errors.
  */
 int prov_render(struct prov *p, const struct prov_query *q, const char *user, bool admin,
 		struct sbuf *out, const char **ctype_out) OPUS_WUR;

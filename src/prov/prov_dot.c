@@ -21,9 +21,7 @@
  */
 #define DOT_HUB_EDGES 4
 
-static const struct {
-	const char *shape, *fill, *line, *extra;
-} styles[] = {
+static const struct prov_look styles[] = {
     [PROV_S_FILE] = {"ellipse", "#FFFC87", "#808080", ""},
     [PROV_S_JOB] = {"box", "#9FB1FC", "#0000FF", ""},
     [PROV_S_AGENT] = {"house", "#FED37F", "#000000", ""},
@@ -39,6 +37,16 @@ static const char *const edge_colours[PROV_K_COUNT] = {
     [PROV_K_ATTRIBUTED] = "#FF8C00",  [PROV_K_INFLUENCED] = "#808080",
     [PROV_K_MEMBER] = "#808080",
 };
+
+const struct prov_look *prov_dot_look(enum prov_style s)
+{
+	return &styles[s];
+}
+
+const char *prov_dot_edge_colour(enum prov_kind k)
+{
+	return edge_colours[k] ? edge_colours[k] : "#000000";
+}
 
 /* Text inside a DOT quoted string, cut at max characters (0: whole). */
 static void dot_text(struct sbuf *out, const char *s, size_t max)

@@ -41,7 +41,7 @@ void prov_arena_free(struct prov_arena *a)
 
 void *prov_arena_alloc(struct prov_arena *a, size_t n)
 {
-	const size_t align = sizeof(max_align_t);
+	const size_t align = _Alignof(max_align_t);
 	struct prov_arena_chunk *c = a->head;
 
 	n = (n + align - 1) & ~(align - 1);

@@ -3,13 +3,15 @@
  * DOT text of prov_dot.c. libgvc and libcgraph keep global state and are
  * not thread-safe: everything from agmemread to agclose runs under
  * p->gvc_lock, with one GVC_t made at the first drawing and freed by
- * prov_close. A graph past PROV_DRAW_MAX_NODES elements is refused
- * (layout grows faster than linearly); PROV-JSON serves any size.
+ * prov_close. A graph past PROV_DRAW_DOT_MAX elements is drawn summarised
+ * by prov_draw.c (SVG only: graphviz's layout grows faster than linearly),
+ * one past PROV_DRAW_MAX_NODES is refused; PROV-JSON serves any size.
  */
 #include "prov/prov-int.h"
 
 #include <gvc.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int layout_render(GVC_t *gvc, const char *dot, const char *format, struct sbuf *out)
 {
@@ -47,8 +49,10 @@ int prov_svg_render(struct prov *p, const struct prov_graph *g, const char *form
 
 	for (size_t i = 0; i < g->nrecs; i++)
 		nodes += g->recs[i].id != NULL;
-	if (nodes > PROV_DRAW_MAX_NODES)
+	if (nodes > PROV_DRAW_MAX_NODES || (nodes > PROV_DRAW_DOT_MAX && strcmp(format, "svg")))
 		return OPUS_ERR_TOOBIG;
+	if (nodes > PROV_DRAW_DOT_MAX)
+		return prov_draw_summary(g, out);
 	rc = prov_dot_write(g, &dot);
 	if (rc == 0) {
 		pthread_mutex_lock(&p->gvc_lock);
