@@ -21,6 +21,8 @@
   helper.py provtime PORT ID FORMAT N    GET /provsap?ID=ID&DEPTH=ALL&RESPONSEFORMAT=
                                          FORMAT N times; print "p50_ms max_ms bytes
                                          activities" (activities: PROV-JSON only, else -1)
+  helper.py svgcheck PORT ID             the PROV-SVG of ID (DEPTH=ALL) is well-formed,
+                                         an <svg>, its nodes with links; else exit 1
 """
 import asyncio
 import http.client
@@ -304,6 +306,26 @@ def provtime(port, ident, fmt, n):
     return 0
 
 
+def svgcheck(port, ident):
+    """The PROV-SVG of ident (DEPTH=ALL) is well-formed XML with an SVG root and
+    a link on every drawn node; exit status 1 (and why on stderr) if not."""
+    import xml.etree.ElementTree as ET
+    st, body = get(int(port), "/provsap?ID=%s&DEPTH=ALL&RESPONSEFORMAT=PROV-SVG" % ident, 300)
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as e:
+        print("svgcheck: not well-formed: %s" % e, file=sys.stderr)
+        return 1
+    ns = "{http://www.w3.org/2000/svg}"
+    nodes = [g for g in root.iter(ns + "g") if g.get("class") == "node"]
+    links = [g for g in nodes if g.find(ns + "a") is not None]
+    if st != 200 or root.tag != ns + "svg" or not nodes or len(links) < len(nodes) // 2:
+        print("svgcheck: HTTP %d, %d nodes, %d with links" % (st, len(nodes), len(links)),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(a):
     cmds = {"freeport": lambda: freeport(), "wait-up": lambda: wait_up(*a[1:4]),
             "create": lambda: create(int(a[1]), len(a) > 2 and a[2] == "run"),
@@ -311,7 +333,8 @@ def main(a):
             "waiting": lambda: waiting(int(a[1])), "waiters": lambda: waiters(*a[1:5]),
             "phase": lambda: phase(int(a[1]), a[2], a[3]),
             "burst": lambda: burst(*a[1:6]), "bashcost": lambda: bashcost(*a[1:3]),
-            "chain": lambda: chain(*a[1:4]), "provtime": lambda: provtime(*a[1:5])}
+            "chain": lambda: chain(*a[1:4]), "provtime": lambda: provtime(*a[1:5]),
+            "svgcheck": lambda: svgcheck(*a[1:3])}
     if len(a) < 1 or a[0] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2
