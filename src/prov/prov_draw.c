@@ -163,24 +163,31 @@ static void draw_select(struct draw *d)
 	}
 }
 
-/* Compressed adjacency: for each node, the far ends of its edges. */
-static void csr(const struct draw *d, bool forward, size_t **at_out, size_t **adj_out)
+/* Compressed adjacency, for each node the far ends of its edges (forward:
+ * its successors, else its predecessors): where each node's list starts
+ * (nn + 1 entries), then the lists. */
+static size_t *adjacency_at(const struct draw *d, bool forward)
 {
 	size_t *at = xcalloc(d->nn + 1, sizeof(*at));
-	size_t *adj = xmalloc((d->ne ? d->ne : 1) * sizeof(*adj));
-	size_t *fill = xcalloc(d->nn + 1, sizeof(*fill));
 
 	for (size_t i = 0; i < d->ne; i++)
 		at[(forward ? d->e[i].from : d->e[i].to) + 1]++;
 	for (size_t v = 0; v < d->nn; v++)
 		at[v + 1] += at[v];
+	return at;
+}
+
+static size_t *adjacency(const struct draw *d, bool forward, const size_t *at)
+{
+	size_t *adj = xmalloc((d->ne ? d->ne : 1) * sizeof(*adj));
+	size_t *fill = xcalloc(d->nn + 1, sizeof(*fill));
+
 	for (size_t i = 0; i < d->ne; i++) {
 		size_t v = forward ? d->e[i].from : d->e[i].to;
 		adj[at[v] + fill[v]++] = forward ? d->e[i].to : d->e[i].from;
 	}
 	free(fill);
-	*at_out = at;
-	*adj_out = adj;
+	return adj;
 }
 
 /* Layers: the longest path to a sink, from the sinks back (Kahn's order on
@@ -550,8 +557,10 @@ int prov_draw_summary(const struct prov_graph *g, struct sbuf *out)
 	d.vertical = gd[0] == 'T' || gd[0] == 'B';
 	d.reversed = gd[0] == 'B' || gd[0] == 'R';
 	draw_select(&d);
-	csr(&d, true, &d.succ_at, &d.succ);
-	csr(&d, false, &d.pred_at, &d.pred);
+	d.succ_at = adjacency_at(&d, true);
+	d.succ = adjacency(&d, true, d.succ_at);
+	d.pred_at = adjacency_at(&d, false);
+	d.pred = adjacency(&d, false, d.pred_at);
 	d.nlayers = draw_layers(&d);
 	draw_order(&d);
 	draw_place_across(&d);

@@ -123,7 +123,7 @@ static void keep(struct kept_set *set, const char *id, const void *rec, int dept
 {
 	size_t at;
 
-	if (prov_index_get(set->ix, id, &at)) {
+	if (prov_index_get(set->ix, id, &at) && set->v) {
 		if (depth < set->v[at].depth)
 			set->v[at].depth = depth;
 		return;
