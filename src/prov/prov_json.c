@@ -94,17 +94,46 @@ static void json_escape(struct jw *w, unsigned char c)
 	}
 }
 
+/* Whether one of the eight bytes of v is special (a control, '"' or '\\'):
+ * the classic SWAR tests, a byte below 0x20 or equal to one of the two. */
+static inline bool word_special(uint64_t v)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+
+	return (((v - ones * 0x20) | (q - ones) | (b - ones)) & ~v & highs) != 0;
+}
+
+/* The length of the plain run at the start of s[0 .. n): eight bytes at a
+ * time, then byte by byte. */
+static size_t plain_run(const char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t v;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, s + i, 8);
+		if (word_special(v))
+			break;
+	}
+	while (i < n && !json_special[(unsigned char)s[i]])
+		i++;
+	return i;
+}
+
 static void json_str(struct jw *w, const char *s)
 {
+	size_t n = strlen(s);
+
 	jw_c(w, '"');
 	for (;;) {
-		const char *run = s;
-		while (!json_special[(unsigned char)*s])
-			s++;
-		jw_add(w, run, (size_t)(s - run));
-		if (!*s)
+		size_t run = plain_run(s, n);
+		jw_add(w, s, run);
+		if (run == n)
 			break;
-		json_escape(w, (unsigned char)*s++);
+		json_escape(w, (unsigned char)s[run]);
+		s += run + 1;
+		n -= run + 1;
 	}
 	jw_c(w, '"');
 }
