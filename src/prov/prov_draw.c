@@ -117,9 +117,13 @@ static const char *short_id(const char *id, size_t *len)
 static double node_width(const struct prov_rec *r)
 {
 	const char *label = attr_value(r, "prov:label");
-	size_t chars, idlen;
+	size_t chars, idlen, n;
 
-	(void)label_cut(label ? label : r->id, &chars);
+	if (!label)
+		label = r->id;
+	n = label_cut(label, &chars);
+	if (label[n]) /* cut: room for "..." */
+		chars += 3;
 	(void)short_id(r->id, &idlen);
 	if (idlen > chars)
 		chars = idlen;
@@ -437,7 +441,17 @@ static void draw_node(struct sbuf *out, const struct draw *d, const struct dnode
 	sbuf_adds(out, "\" stroke=\"");
 	sbuf_adds(out, look->line);
 	sbuf_adds(out, "\"/>\n");
-	text_line(out, x->x, x->y - 2, label ? label : r->id, n, "");
+	if (!label)
+		label = r->id;
+	if (label[n]) { /* cut: as the graphviz drawings show it */
+		struct sbuf cut = SBUF_INIT;
+		sbuf_add(&cut, label, n);
+		sbuf_adds(&cut, "...");
+		text_line(out, x->x, x->y - 2, cut.buf, cut.len, "");
+		sbuf_release(&cut);
+	} else {
+		text_line(out, x->x, x->y - 2, label, n, "");
+	}
 	text_line(out, x->x, x->y + 11, sid, idlen, " fill=\"#404040\" font-size=\"8\"");
 	sbuf_adds(out, r->url ? "</a></g>\n" : "</g>\n");
 }
