@@ -1963,11 +1963,13 @@ static void store_sqlite_walk_take(struct store_sqlite_walk *w, size_t max)
 {
 	struct store_lineage *l = w->l;
 	size_t n = 0;
-	qsort(w->rows, w->n, sizeof(*w->rows), store_sqlite_walk_by_id);
+	if (w->n) /* rows is NULL without any */
+		qsort(w->rows, w->n, sizeof(*w->rows), store_sqlite_walk_by_id);
 	for (size_t i = 0; i < w->n; i++)
 		if (i == 0 || strcmp(w->rows[i].id, w->rows[n - 1].id))
 			w->rows[n++] = w->rows[i];
-	qsort(w->rows, n, sizeof(*w->rows), store_sqlite_walk_by_hop);
+	if (n)
+		qsort(w->rows, n, sizeof(*w->rows), store_sqlite_walk_by_hop);
 	if (max && n > max) {
 		n = max;
 		l->truncated = true;
