@@ -358,8 +358,9 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 #define STORE_SQLITE_AUDIT_COLS "id, time, actor, app, address, action, target, detail"
 
 /*
- * Accounts and the rest of issue 13. The last two are never run: they are
- * the lookups the usage triggers make, here so that a test sees their plans.
+ * Accounts and the rest of issue 13. The last four are never run: they are
+ * the lookups the triggers of migration 3 make, here so that a test sees
+ * their plans.
  */
 /* clang-format off */
 #define STORE_SQLITE_ACCOUNT_STMTS(X)                                                              \
@@ -404,7 +405,9 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 	X(USAGE_RESULT_BYTES, "SELECT ifnull(sum(max(r.size, 0)), 0) FROM results r "              \
 			      "WHERE r.job_id = ?1")                                               \
 	X(USAGE_JOB_OWNER, "SELECT ifnull(j.owner, '') FROM jobs j WHERE j.id = ?1 AND "           \
-			   "j.phase != 9")
+			   "j.phase != 9")                                                         \
+	X(UNIQUE_IN_APPS, "SELECT 1 FROM apps WHERE name = ?1 OR token_hash = ?2")                 \
+	X(UNIQUE_IN_ACCOUNTS, "SELECT 1 FROM accounts WHERE name = ?1 OR token_hash = ?2")
 
 #define STORE_SQLITE_PROV_STMTS(X)                                                                 \
 	X(ENTITY_INSERT, "INSERT INTO entities (" STORE_SQLITE_ENTITY_COLS ") VALUES (?1, ?2, "    \
