@@ -139,8 +139,8 @@ int store_account_update(struct store *st, const struct store_account *a, const 
 /* OPUS_ERR_NOTFOUND. Jobs are untouched (still owned by the name). */
 int store_account_delete(struct store *st, const char *name, const struct store_actor *by) OPUS_WUR;
 /* Accounts ordered by name, names > after ("" = from the first), at most
- * max; *total_out (may be NULL) = the number of accounts. Caller frees with
- * store_accounts_free. */
+ * max (0: none, only the total); *total_out (may be NULL) = the number of
+ * accounts. Caller frees with store_accounts_free. */
 int store_account_list(struct store *st, const char *after, size_t max, struct store_account **out,
 		       size_t *n_out, size_t *total_out) OPUS_WUR;
 void store_accounts_free(struct store_account *a, size_t n);
@@ -227,6 +227,9 @@ struct store_usage_totals {
 	int64_t bytes;
 };
 int store_owner_usage(struct store *st, const char *owner, struct store_usage_totals *out) OPUS_WUR;
+/* The same totals over every owner (anonymous, deleted accounts included):
+ * one row per owner is read, never the jobs (/admin/status). */
+int store_usage_sum(struct store *st, struct store_usage_totals *out) OPUS_WUR;
 
 /*
  * Entities and provenance (issue 12). Tables of their own, with no foreign
