@@ -82,6 +82,14 @@ static const struct conf_key keys[] = {
       "most jobs one provenance document holds"),
     K("provenance", "result_links", CONF_BOOL, prov_result_links, "true", 0,
       "list provjson, provxml and provsvg among a finished job's results, as OPUS does"),
+    K("auth", "check_permissions", CONF_BOOL, auth_check_permissions, "false", 0,
+      "limit each user to the job descriptions its roles grant (false: any signed-in user "
+      "may run any description)"),
+    K("auth", "backoff_failures", CONF_INT, auth_backoff_failures, "10", 1,
+      "failed authentications within a minute, from one address or for one name, before "
+      "back-off (429)"),
+    K("auth", "backoff_max", CONF_INT, auth_backoff_max, "60", 1,
+      "longest back-off after failed authentications, seconds"),
 };
 
 static const struct conf_key *key_find(const char *section, const char *name)

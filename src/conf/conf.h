@@ -51,6 +51,10 @@ struct conf {
 	int64_t prov_max_depth;
 	int64_t prov_max_activities;
 	bool prov_result_links;
+	/* [auth] */
+	bool auth_check_permissions;
+	int64_t auth_backoff_failures;
+	int64_t auth_backoff_max;
 };
 
 /* Fills every field with its embedded default. */

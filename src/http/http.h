@@ -35,6 +35,7 @@ struct http_deps {
 	struct jdl_registry *jdls;
 	const struct fetch_policy *fetch; /* checks input references at create */
 	struct prov *prov;		  /* entity store and provenance documents */
+	struct auth *auth;		  /* identities, roles, permissions, back-off */
 };
 
 /* Binds and starts serving. OPUS_ERR_IO when the address cannot be bound. */

@@ -84,11 +84,154 @@ int store_job_ids_expired(struct store *st, int64_t now_ms, size_t max, char ***
 int store_next_destruction(struct store *st, int64_t *ms_out) OPUS_WUR;
 void store_ids_free(char **ids, size_t n);
 
-/* Accounts: a name, the sha256 (hex) of its token, and an admin flag. */
-int store_account_put(struct store *st, const char *name, const char *token_hash,
-		      bool admin) OPUS_WUR; /* insert or replace */
-int store_account_get(struct store *st, const char *name, char hash_out[65],
-		      bool *admin_out) OPUS_WUR; /* OPUS_ERR_NOTFOUND */
+/*
+ * Accounts, roles, application tokens, audit, description state and usage
+ * (issue 13, schema v3). Names are 1-64 of [A-Za-z0-9._@-] (checked by
+ * auth, refused here with OPUS_ERR_INVAL too). Tokens are never stored:
+ * only their sha256 (64 lowercase hex), unique across accounts and apps,
+ * so that a Bearer token alone finds its owner.
+ *
+ * Every change takes a `struct store_actor` and writes its audit row in the
+ * same commit as the change: a change is durable and logged, or neither.
+ */
+#define STORE_NAME_MAX 64
+
+/* Who made a change, for the audit log. name "" = the server's own CLI
+ * ("opusd user ..." on the shell records actor "cli"). */
+struct store_actor {
+	const char *name;    /* the authenticated user (for an app: the user it acts for) */
+	const char *app;     /* the application, NULL or "" when none */
+	const char *address; /* client address, NULL or "" for the CLI */
+};
+
+/* Limits; 0 = none. */
+struct store_quota {
+	int64_t max_running; /* jobs EXECUTING at once */
+	int64_t max_jobs;    /* jobs stored (every phase but ARCHIVED) */
+	int64_t max_bytes;   /* bytes of results stored (jobs not ARCHIVED) */
+};
+
+struct store_account {
+	char name[STORE_NAME_MAX + 1];
+	char token_hash[65];
+	bool active;		   /* false: deactivated, its requests get 401, its jobs stay */
+	char *roles;		   /* role names, comma-separated, no spaces ("" none); owned */
+	char *email;		   /* owned, NULL when unset */
+	char *display_name;	   /* owned, NULL when unset */
+	struct store_quota quota;  /* per-user limits overriding its roles'; a field < 0 = unset */
+	int64_t created, modified; /* ms */
+};
+void store_account_release(struct store_account *a); /* frees members; NULL ok */
+
+/* Inserts; OPUS_ERR_EXISTS when the name is taken (by an account or an app). */
+int store_account_create(struct store *st, const struct store_account *a,
+			 const struct store_actor *by) OPUS_WUR;
+/* OPUS_ERR_NOTFOUND. */
+int store_account_get(struct store *st, const char *name, struct store_account *out) OPUS_WUR;
+/* The account whose token hash this is; OPUS_ERR_NOTFOUND. */
+int store_account_by_token(struct store *st, const char *token_hash,
+			   struct store_account *out) OPUS_WUR;
+/* Replaces every field but name and created (sets modified). `what` is the
+ * audit action ("roles", "token", "deactivate", ...); `detail` a JSON
+ * object text or NULL (never a token). OPUS_ERR_NOTFOUND. */
+int store_account_update(struct store *st, const struct store_account *a, const char *what,
+			 const char *detail, const struct store_actor *by) OPUS_WUR;
+/* OPUS_ERR_NOTFOUND. Jobs are untouched (still owned by the name). */
+int store_account_delete(struct store *st, const char *name, const struct store_actor *by) OPUS_WUR;
+/* Accounts ordered by name, names > after ("" = from the first), at most
+ * max (0: none, only the total); *total_out (may be NULL) = the number of
+ * accounts. Caller frees with store_accounts_free. */
+int store_account_list(struct store *st, const char *after, size_t max, struct store_account **out,
+		       size_t *n_out, size_t *total_out) OPUS_WUR;
+void store_accounts_free(struct store_account *a, size_t n);
+
+/*
+ * A role: what its holders may do. run: space-separated globs (fnmatch) of
+ * the job descriptions they may run ("*" every one, "" none); submit: may
+ * submit job descriptions for review; admin: may administer. Built in
+ * (created by the migration, editable, not deletable): "admin" (run "*",
+ * admin), "user" (run "*") and "anonymous" (run "*"), no quotas.
+ */
+struct store_role {
+	char name[STORE_NAME_MAX + 1];
+	char *run; /* owned */
+	bool submit;
+	bool admin;
+	struct store_quota quota;
+	int64_t modified; /* ms */
+};
+void store_role_release(struct store_role *r);
+/* Insert or replace. */
+int store_role_put(struct store *st, const struct store_role *r,
+		   const struct store_actor *by) OPUS_WUR;
+int store_role_get(struct store *st, const char *name, struct store_role *out) OPUS_WUR;
+/* OPUS_ERR_NOTFOUND; OPUS_ERR_FORBIDDEN for a built-in role. The accounts
+ * holding it lose it in the same commit (a role made again under the name
+ * grants them nothing). */
+int store_role_delete(struct store *st, const char *name, const struct store_actor *by) OPUS_WUR;
+/* Every role, by name. Caller frees with store_roles_free. */
+int store_role_list(struct store *st, struct store_role **out, size_t *n_out) OPUS_WUR;
+void store_roles_free(struct store_role *r, size_t n);
+
+/* An application token: `name` may act on behalf of any user it names, for
+ * the descriptions matching `run` (space-separated globs) only. */
+struct store_app {
+	char name[STORE_NAME_MAX + 1];
+	char token_hash[65];
+	char *run; /* owned */
+	bool active;
+	int64_t created, modified;
+};
+void store_app_release(struct store_app *a);
+/* Insert (OPUS_ERR_EXISTS when the name is an app's or an account's) or,
+ * with replace, update every field but created. */
+int store_app_put(struct store *st, const struct store_app *a, bool replace, const char *what,
+		  const struct store_actor *by) OPUS_WUR;
+int store_app_get(struct store *st, const char *name, struct store_app *out) OPUS_WUR;
+int store_app_by_token(struct store *st, const char *token_hash, struct store_app *out) OPUS_WUR;
+int store_app_delete(struct store *st, const char *name, const struct store_actor *by) OPUS_WUR;
+int store_app_list(struct store *st, struct store_app **out, size_t *n_out) OPUS_WUR;
+void store_apps_free(struct store_app *a, size_t n);
+
+/* The audit log: append-only. */
+struct store_audit {
+	int64_t id;		     /* increasing */
+	int64_t time;		     /* ms */
+	char *actor, *app, *address; /* owned; app/address NULL when none */
+	char *action; /* "user.create", "user.roles", "role.put", "jdl.disable", ... */
+	char *target; /* the user, role, app or description changed */
+	char *detail; /* JSON object text or NULL */
+};
+void store_audit_release(struct store_audit *a);
+/* A record for a change that has no store write of its own (e.g. an abort by
+ * an admin). */
+int store_audit_add(struct store *st, const struct store_actor *by, const char *action,
+		    const char *target, const char *detail) OPUS_WUR;
+/* Entries with id > after, oldest first, at most max. */
+int store_audit_list(struct store *st, int64_t after, size_t max, struct store_audit **out,
+		     size_t *n_out) OPUS_WUR;
+void store_audits_free(struct store_audit *a, size_t n);
+
+/* Job descriptions disabled for new jobs (OPUS's maintenance); a description
+ * without a row is enabled. */
+int store_jdl_set_enabled(struct store *st, const char *jobdef, bool enabled,
+			  const struct store_actor *by) OPUS_WUR;
+int store_jdl_is_enabled(struct store *st, const char *jobdef, bool *enabled_out) OPUS_WUR;
+/* The disabled descriptions' names. Caller frees with store_ids_free. */
+int store_jdl_disabled(struct store *st, char ***names_out, size_t *n_out) OPUS_WUR;
+
+/* What an owner holds, kept by the store as jobs change (triggers or the
+ * same commits, never a scan): jobs not ARCHIVED, of them EXECUTING, and the
+ * bytes of their results. owner NULL = anonymous. Zeros for an unknown owner. */
+struct store_usage_totals {
+	int64_t jobs;
+	int64_t running;
+	int64_t bytes;
+};
+int store_owner_usage(struct store *st, const char *owner, struct store_usage_totals *out) OPUS_WUR;
+/* The same totals over every owner (anonymous, deleted accounts included):
+ * one row per owner is read, never the jobs (/admin/status). */
+int store_usage_sum(struct store *st, struct store_usage_totals *out) OPUS_WUR;
 
 /*
  * Entities and provenance (issue 12). Tables of their own, with no foreign
