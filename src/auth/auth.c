@@ -245,10 +245,9 @@ struct verdict {
 	const char *reason;
 };
 
-static int check_account(struct auth *a, const struct cred *c, const struct auth_request *rq,
-			 struct store_account *acct, struct auth_identity *out, struct verdict *v)
+static int check_account(struct auth *a, const struct cred *c, struct store_account *acct,
+			 struct auth_identity *out, struct verdict *v)
 {
-	(void)rq;
 	if (c->kind == CRED_BASIC && CRYPTO_memcmp(acct->token_hash, c->hash, 64) != 0) {
 		v->wrong = true;
 		return OPUS_ERR_AUTH;
@@ -290,7 +289,7 @@ static int verify(struct auth *a, const struct cred *c, const struct auth_reques
 	ret = c->kind == CRED_BASIC ? store_account_get(a->st, c->name, &acct)
 				    : store_account_by_token(a->st, c->hash, &acct);
 	if (ret == 0) {
-		ret = check_account(a, c, rq, &acct, out, v);
+		ret = check_account(a, c, &acct, out, v);
 		goto done;
 	}
 	if (ret == OPUS_ERR_NOTFOUND)
