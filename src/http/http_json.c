@@ -325,7 +325,9 @@ static bool path_matches(const struct http_request *req, int from, const char *p
 	return i == req->nsegs;
 }
 
-static const char *const method_names[] = {"GET", "HEAD", "POST", "DELETE", "PUT", "PATCH"};
+/* by enum http_method */
+static const char *const method_names[] = {"GET", "HEAD",    "POST",  "DELETE",
+					   "PUT", "OPTIONS", "PATCH", "-"};
 
 static void reply_405(struct http_request *req, int from, const struct http_json_route *t, size_t n)
 {
