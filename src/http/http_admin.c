@@ -506,22 +506,26 @@ static void audit_list(struct http_request *req)
 static int64_t process_uptime_s(void)
 {
 	char buf[1024];
-	unsigned long long start = 0;
+	char *p, *save = NULL, *end = NULL;
+	unsigned long long start;
 	struct timespec now;
-	const char *p;
 	size_t n;
+	int field = 2;
 	FILE *f = fopen("/proc/self/stat", "re");
 	if (!f)
 		return -1;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command name may hold blanks and parentheses */
-	/* after ")": state is field 3, starttime field 22 */
-	if (!p || sscanf(p + 1,
-			 " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-			 "%*d %*d %*d %*d %llu",
-			 &start) != 1)
+	p = strrchr(buf, ')'); /* the command name (field 2) may hold blanks and ')' */
+	if (!p)
+		return -1;
+	for (p = strtok_r(p + 1, " ", &save); p && ++field < 22; p = strtok_r(NULL, " ", &save))
+		;
+	if (!p)
+		return -1;
+	start = strtoull(p, &end, 10);
+	if (end == p)
 		return -1;
 	clock_gettime(CLOCK_BOOTTIME, &now);
 	return (int64_t)now.tv_sec - (int64_t)(start / (unsigned long long)sysconf(_SC_CLK_TCK));
@@ -566,10 +570,12 @@ static json_t *disk_doc(struct http_request *req, const struct store_usage_total
 	struct statvfs vfs;
 	json_object_set_new(o, "path", json_string(dir));
 	if (statvfs(dir, &vfs) == 0) {
-		json_object_set_new(o, "size_bytes",
-				    json_integer((json_int_t)(vfs.f_blocks * vfs.f_frsize)));
-		json_object_set_new(o, "free_bytes",
-				    json_integer((json_int_t)(vfs.f_bavail * vfs.f_frsize)));
+		json_object_set_new(
+		    o, "size_bytes",
+		    json_integer((json_int_t)vfs.f_blocks * (json_int_t)vfs.f_frsize));
+		json_object_set_new(
+		    o, "free_bytes",
+		    json_integer((json_int_t)vfs.f_bavail * (json_int_t)vfs.f_frsize));
 	}
 	json_object_set_new(o, "results_bytes", json_integer(sum->bytes));
 	return o;

@@ -187,7 +187,6 @@ static json_t *scim_user(const struct http_request *req, const struct store_acco
 	json_t *roles = json_array();
 	json_t *names = http_json_list(a->roles);
 	size_t i;
-	json_t *r;
 	json_object_set_new(o, "schemas", json_pack("[s]", SCIM_USER));
 	json_object_set_new(o, "id", json_string(a->name));
 	json_object_set_new(o, "userName", json_string(a->name));
@@ -197,8 +196,8 @@ static json_t *scim_user(const struct http_request *req, const struct store_acco
 	if (a->email)
 		json_object_set_new(o, "emails",
 				    json_pack("[{s:s, s:b}]", "value", a->email, "primary", 1));
-	json_array_foreach(names, i, r)
-	    json_array_append_new(roles, json_pack("{s:O}", "value", r));
+	for (i = 0; i < json_array_size(names); i++)
+		json_array_append_new(roles, json_pack("{s:O}", "value", json_array_get(names, i)));
 	json_decref(names);
 	json_object_set_new(o, "roles", roles);
 	json_object_set_new(
@@ -554,7 +553,7 @@ static int roles_edit(const char *current, const char *op, const json_t *v, char
 	char *names = NULL;
 	json_t *change;
 	size_t i, j;
-	json_t *x, *y;
+	json_t *x;
 	int ret = v ? http_json_join(v, ',', &names, why_out) : 0;
 	change = http_json_list(names);
 	free(names);
@@ -562,7 +561,8 @@ static int roles_edit(const char *current, const char *op, const json_t *v, char
 		json_array_foreach(change, i, x)
 		{
 			bool found = false;
-			json_array_foreach(have, j, y) found = found || json_equal(x, y);
+			for (j = 0; j < json_array_size(have); j++)
+				found = found || json_equal(x, json_array_get(have, j));
 			if (!strcasecmp(op, "add") && !found)
 				json_array_append(have, x);
 			for (j = json_array_size(have); !strcasecmp(op, "remove") && j-- > 0;) {
