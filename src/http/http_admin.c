@@ -349,29 +349,25 @@ static void app_show(struct http_request *req)
 		app_reply(req, name, NULL, 200);
 }
 
-/* Reads the app, applies the body to it; 0, or an error with the reply set. */
-static int app_patched(struct http_request *req, const char *name, struct store_app *a)
+/* The body as a change (*globs owned); 0, or an error with a 400 set. */
+static int app_change_of(struct http_request *req, struct auth_app_change *ch, char **globs)
 {
 	static const char *const keys[] = {"run", "active"};
 	json_t *doc = body_of(req, keys, OPUS_ARRAY_LEN(keys));
 	const json_t *run = doc ? json_object_get(doc, "run") : NULL;
-	const char *why = NULL;
-	char *globs = NULL;
-	int ret = doc ? store_app_get(store_of(req), name, a) : OPUS_ERR_INVAL;
+	const json_t *active = doc ? json_object_get(doc, "active") : NULL;
+	const char *why = "active: want true or false";
+	int ret = doc ? 0 : OPUS_ERR_INVAL;
 
-	if (ret < 0) {
-		if (doc)
-			reply_err(req, ret, "application", name);
-		goto done;
-	}
-	ret = bool_field(doc, "active", &a->active, &why);
-	if (ret == 0 && run && (ret = globs_of(run, &globs, &why)) == 0) {
-		free(a->run);
-		a->run = globs;
-	}
-	if (ret < 0)
+	*ch = (struct auth_app_change){.active = -1};
+	if (ret == 0 && active && !json_is_boolean(active))
+		ret = OPUS_ERR_INVAL;
+	if (ret == 0 && active)
+		ch->active = json_is_true(active);
+	if (ret == 0 && run && (ret = globs_of(run, globs, &why)) == 0)
+		ch->run = *globs;
+	if (ret < 0 && doc)
 		http_reply_text(req, 400, "%s\n", why);
-done:
 	json_decref(doc);
 	return ret;
 }
@@ -379,20 +375,24 @@ done:
 static void app_patch(struct http_request *req)
 {
 	const char *name = seg_name(req, 2, "application");
-	struct store_app a = {0};
+	struct auth_app_change ch;
+	const char *why = NULL;
 	struct http_actor act;
+	char *globs = NULL;
 	int ret;
 
-	if (!name || app_patched(req, name, &a) < 0)
+	if (!name || app_change_of(req, &ch, &globs) < 0)
 		goto done;
 	http_json_actor(req, &act);
-	ret = store_app_put(store_of(req), &a, true, "update", &act.by);
-	if (ret < 0)
+	ret = auth_app_update(req->srv->deps.auth, name, &ch, &act.by, &why);
+	if (ret == OPUS_ERR_INVAL)
+		http_reply_text(req, 400, "%s\n", why ? why : "invalid change");
+	else if (ret < 0)
 		reply_err(req, ret, "application", name);
 	else
 		app_reply(req, name, NULL, 200);
 done:
-	store_app_release(&a);
+	free(globs);
 }
 
 static void app_delete(struct http_request *req)
@@ -404,7 +404,7 @@ static void app_delete(struct http_request *req)
 	if (!name)
 		return;
 	http_json_actor(req, &act);
-	ret = store_app_delete(store_of(req), name, &act.by);
+	ret = auth_app_delete(req->srv->deps.auth, name, &act.by);
 	if (ret < 0)
 		reply_err(req, ret, "application", name);
 	else
@@ -415,7 +415,6 @@ static void app_rotate(struct http_request *req)
 {
 	const char *name = seg_name(req, 2, "application");
 	char token[AUTH_TOKEN_LEN + 1];
-	struct store_app a = {0};
 	struct http_actor act;
 	json_t *doc;
 	int ret;
@@ -423,13 +422,7 @@ static void app_rotate(struct http_request *req)
 	if (!name)
 		return;
 	http_json_actor(req, &act);
-	ret = store_app_get(store_of(req), name, &a);
-	if (ret == 0) {
-		auth_token_new(token);
-		auth_hash_token(token, a.token_hash);
-		ret = store_app_put(store_of(req), &a, true, "rotate", &act.by);
-	}
-	store_app_release(&a);
+	ret = auth_app_rotate(req->srv->deps.auth, name, &act.by, token);
 	if (ret < 0) {
 		reply_err(req, ret, "application", name);
 		return;

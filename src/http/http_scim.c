@@ -681,7 +681,7 @@ static void user_delete(struct http_request *req)
 	if (!name)
 		return;
 	http_json_actor(req, &act);
-	ret = store_account_delete(store_of(req), name, &act.by);
+	ret = auth_user_delete(req->srv->deps.auth, name, &act.by);
 	if (ret < 0)
 		scim_refused(req, ret, name, NULL);
 	else

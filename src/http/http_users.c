@@ -204,23 +204,6 @@ int http_users_apply(struct http_request *req, const char *name, const struct ht
 	return ret;
 }
 
-/* A client-chosen token: the account is made here, with its hash. */
-static int create_with_token(struct http_request *req, const struct store_account *a,
-			     const char *token, const struct store_actor *by, const char **why_out)
-{
-	struct store_account copy = *a;
-	int ret = token_ok(token, why_out);
-	if (ret < 0)
-		return ret;
-	if (!auth_name_is_valid(a->name)) {
-		*why_out = "bad user name: want 1-64 of [A-Za-z0-9._@-]";
-		return OPUS_ERR_INVAL;
-	}
-	copy.roles = a->roles ? a->roles : "user";
-	auth_hash_token(token, copy.token_hash);
-	return store_account_create(store_of(req), &copy, by);
-}
-
 int http_users_create(struct http_request *req, const struct store_account *a, const char *token,
 		      char token_out[AUTH_TOKEN_LEN + 1], const char **why_out)
 {
@@ -229,7 +212,9 @@ int http_users_create(struct http_request *req, const struct store_account *a, c
 				     .email = a->email,
 				     .set_display_name = a->display_name != NULL,
 				     .display_name = a->display_name,
-				     .roles = a->roles};
+				     .roles = a->roles,
+				     .token = (char *)token};
+	struct store_account copy;
 	struct http_actor act;
 	int ret;
 
@@ -239,9 +224,12 @@ int http_users_create(struct http_request *req, const struct store_account *a, c
 	ret = change_check(req, &c, why_out);
 	if (ret < 0)
 		return ret;
+	copy = *a;
+	copy.token_hash[0] = '\0';
+	/* a client-chosen token (OPUS's provisioning): its hash is kept */
 	if (token)
-		return create_with_token(req, a, token, &act.by, why_out);
-	return auth_user_create(req->srv->deps.auth, a, &act.by, token_out, why_out);
+		auth_hash_token(token, copy.token_hash);
+	return auth_user_create(req->srv->deps.auth, &copy, &act.by, token_out, why_out);
 }
 
 /* ------------------------------------------------------------ JSON bodies */
@@ -552,7 +540,7 @@ static void users_delete(struct http_request *req)
 	if (!name)
 		return;
 	http_json_actor(req, &act);
-	ret = store_account_delete(store_of(req), name, &act.by);
+	ret = auth_user_delete(req->srv->deps.auth, name, &act.by);
 	if (ret < 0)
 		reply_refused(req, ret, name, "cannot delete the account");
 	else
