@@ -599,8 +599,13 @@ static int patch_op(const json_t *op, const struct store_account *cur, struct ht
 	}
 	if (!path)
 		return object_set(v, c, why_out); /* {"op": "replace", "value": {...}} */
-	if (!strcasecmp(path, "roles") && strcasecmp(kind, "replace"))
-		return roles_edit(c->roles ? c->roles : cur->roles, kind, v, &c->roles, why_out);
+	if (!strcasecmp(path, "roles") && strcasecmp(kind, "replace")) {
+		char *roles = NULL;
+		ret = roles_edit(c->roles ? c->roles : cur->roles, kind, v, &roles, why_out);
+		free(c->roles);
+		c->roles = roles;
+		return ret;
+	}
 	if (remove && (!strcasecmp(path, "displayName") || !strcasecmp(path, "emails")))
 		return attr_set(path, json_null(), c, why_out);
 	ret = remove || !v ? 1 : attr_set(path, v, c, why_out);
