@@ -321,3 +321,18 @@ def test_methods_not_served_are_405(daemon):
     assert r.status_code == 405 and "PATCH" in r.headers["Allow"]
     assert c.get("/users/alice/token").status_code == 405
     assert c.get("/users/alice/nothing").status_code == 404
+
+
+def test_options_and_head(daemon):
+    c = admin(daemon)
+    r = c.options("/users/alice")
+    assert r.status_code == 204 and "PATCH" in r.headers["Allow"]
+    r = c.head("/users/alice")
+    assert r.status_code == 200 and not r.content
+
+
+def test_foreign_origin_cannot_patch(daemon):
+    r = admin(daemon).patch("/users/alice", json={"email": "evil@example.org"},
+                            headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert admin(daemon).get("/users/alice").json()["email"] is None
