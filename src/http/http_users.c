@@ -20,6 +20,7 @@
 #define DISPLAY_NAME_MAX   256
 #define TOKEN_MIN	   16 /* a client-chosen token: OPUS sites use uuid4s */
 #define TOKEN_MAX	   256
+#define QUOTA_KEEP	   (-2) /* a quota field a change leaves as it was */
 
 static struct store *store_of(const struct http_request *req)
 {
@@ -143,8 +144,21 @@ static void set_owned(char **field, const char *value)
 	*field = value ? xstrdup(value) : NULL;
 }
 
+/* The quota after a change: fields it leaves (QUOTA_KEEP) as they were. */
+static struct store_quota quota_merged(const struct store_quota *was, const struct store_quota *c)
+{
+	struct store_quota q = *c;
+	if (q.max_running == QUOTA_KEEP)
+		q.max_running = was->max_running;
+	if (q.max_jobs == QUOTA_KEEP)
+		q.max_jobs = was->max_jobs;
+	if (q.max_bytes == QUOTA_KEEP)
+		q.max_bytes = was->max_bytes;
+	return q;
+}
+
 /* What an "update" changed, for the audit detail (never a token). */
-static char *update_detail(const struct http_user_change *c)
+static char *update_detail(const struct http_user_change *c, const struct store_quota *q)
 {
 	json_t *d = json_object();
 	char *text;
@@ -153,7 +167,7 @@ static char *update_detail(const struct http_user_change *c)
 	if (c->set_display_name)
 		json_object_set_new(d, "display_name", http_json_str(c->display_name));
 	if (c->set_quota)
-		json_object_set_new(d, "quota", http_json_quota_doc(&c->quota));
+		json_object_set_new(d, "quota", http_json_quota_doc(q));
 	text = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
 	return text;
@@ -165,13 +179,14 @@ static int apply_fields(struct http_request *req, struct store_account *a,
 {
 	int ret = 0;
 	if (c->set_email || c->set_display_name || c->set_quota) {
-		char *detail = update_detail(c);
+		char *detail;
+		if (c->set_quota)
+			a->quota = quota_merged(&a->quota, &c->quota);
+		detail = update_detail(c, &a->quota);
 		if (c->set_email)
 			set_owned(&a->email, c->email);
 		if (c->set_display_name)
 			set_owned(&a->display_name, c->display_name);
-		if (c->set_quota)
-			a->quota = c->quota;
 		ret = store_account_update(store_of(req), a, "update", detail, by);
 		free(detail);
 	}
@@ -293,7 +308,9 @@ static int change_from_json(const json_t *o, struct http_user_change *c, const c
 	    change_active(o, c, why_out) < 0 || change_token(o, c, why_out) < 0)
 		return OPUS_ERR_INVAL;
 	if (quota) {
-		c->quota = (struct store_quota){-1, -1, -1};
+		/* null unsets all three; an object sets the figures it names */
+		int64_t left = json_is_null(quota) ? -1 : QUOTA_KEEP;
+		c->quota = (struct store_quota){left, left, left};
 		c->set_quota = true;
 		return json_is_null(quota) ? 0 : http_json_quota(quota, -1, &c->quota, why_out);
 	}
@@ -440,7 +457,7 @@ static void users_create(struct http_request *req)
 	a.email = c.email;
 	a.display_name = c.display_name;
 	if (c.set_quota)
-		a.quota = c.quota;
+		a.quota = quota_merged(&a.quota, &c.quota); /* over "unset" */
 	a.active = c.active != 0;
 	ret = http_users_create(req, &a, c.token, token, &why);
 	if (ret < 0)

@@ -336,3 +336,17 @@ def test_foreign_origin_cannot_patch(daemon):
                             headers={"Origin": "https://evil.example"})
     assert r.status_code == 403
     assert admin(daemon).get("/users/alice").json()["email"] is None
+
+
+def test_quota_patch_sets_the_figures_it_names(daemon):
+    c = admin(daemon)
+    u = new_user(daemon, "quinn", quota={"max_jobs": 5})
+    assert u["quota"] == {"max_running": None, "max_jobs": 5, "max_bytes": None}
+    r = c.patch("/users/quinn", json={"quota": {"max_running": 2}})
+    assert r.json()["quota"] == {"max_running": 2, "max_jobs": 5, "max_bytes": None}
+    r = c.patch("/users/quinn", json={"quota": {"max_jobs": None, "max_bytes": 0}})
+    assert r.json()["quota"] == {"max_running": 2, "max_jobs": None, "max_bytes": 0}
+    r = c.patch("/users/quinn", json={"quota": None})
+    assert r.json()["quota"] == {"max_running": None, "max_jobs": None, "max_bytes": None}
+    e = audit(daemon)[-1]
+    assert e["action"] == "user.update" and e["detail"]["quota"]["max_running"] is None
