@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "http/http.h"
 
+#include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -224,5 +225,87 @@ void http_jdl(struct http_request *req);
 void http_jdl_post(struct http_request *req);
 void http_jdl_pending(struct http_request *req);
 void http_jdl_delete(struct http_request *req);
+
+/*
+ * The account, SCIM and admin APIs (issue 13): JSON in and out, admin only
+ * but for GET /users/me. Changes go through auth (accounts, roles, apps:
+ * validation, tokens, the role cache) or the store, each with its audit
+ * row in the same commit; a refused request changes nothing.
+ */
+/* http_json.c: shared pieces. */
+/* True when a body of this Content-Type to this resource is a JSON document
+ * (http_form.c then keeps it whole as the text field "json"). */
+bool http_json_body_route(const struct http_request *req, const char *ctype);
+bool http_json_has_body(const struct http_request *req);
+/* The body as a JSON object: 0 with *out (a new reference), or
+ * OPUS_ERR_INVAL with *why_out (malloc'd) naming the problem. */
+int http_json_body(const struct http_request *req, json_t **out, char **why_out);
+/* Sets the reply to doc (the reference is stolen). */
+void http_json_reply(struct http_request *req, int status, json_t *doc);
+void http_json_no_content(struct http_request *req); /* 204 */
+/* Who makes a change (for the audit log): the user, the app, the address. */
+struct http_actor {
+	struct store_actor by; /* points into the request and into address */
+	char address[64];
+};
+void http_json_actor(const struct http_request *req, struct http_actor *out);
+/* True for an admin; else a 401 (anonymous) or 403 reply is set. */
+bool http_json_admin_only(struct http_request *req);
+json_t *http_json_time(int64_t ms);	  /* ISO 8601 UTC, null for 0 */
+json_t *http_json_str(const char *s);	  /* null for NULL */
+json_t *http_json_list(const char *list); /* "a,b c" -> ["a","b","c"] */
+/* A JSON array of names (strings or SCIM {"value": name}) or one string of
+ * names separated by commas or blanks, joined by sep into *out (malloc'd).
+ * OPUS_ERR_INVAL with *why_out static. */
+int http_json_join(const json_t *v, char sep, char **out, const char **why_out);
+int http_json_bool(const json_t *v, bool *out); /* true/false or their texts */
+int http_text_bool(const char *s, bool *out);	/* true/false/1/0/yes/no/on/off */
+/* Reads {"max_running","max_jobs","max_bytes"} into *io (absent: kept; null:
+ * unset_value). OPUS_ERR_INVAL with *why_out static. */
+int http_json_quota(const json_t *q, int64_t unset_value, struct store_quota *io,
+		    const char **why_out);
+json_t *http_json_quota_doc(const struct store_quota *q); /* < 0 shown as null */
+/* The first key of obj not among known, or NULL. */
+const char *http_json_unknown_key(const json_t *obj, const char *const *known, size_t n);
+/* A subtree's resources: segments after `from` matched against path ("" none,
+ * "*" any one segment, "a/ * /b" without blanks), first match wins; HEAD is
+ * GET; a path with other methods only gets 405 with Allow, none 404. */
+struct http_json_route {
+	const char *path;
+	enum http_method method;
+	http_handler_fn fn;
+};
+void http_json_dispatch(struct http_request *req, int from, const struct http_json_route *t,
+			size_t n);
+
+/* http_users.c: /users, /users/me, /users/{name}[/token]. */
+void http_users(struct http_request *req);
+/* A change to an account, checked whole before anything is written. */
+struct http_user_change {
+	char *roles; /* NULL: unchanged; else comma-separated (owned) */
+	int active;  /* -1 unchanged, 0 or 1 */
+	bool set_email, set_display_name, set_quota;
+	char *email, *display_name; /* owned; NULL clears */
+	struct store_quota quota;   /* when set_quota; a field < 0 = unset */
+	char *token;		    /* a client-chosen token to keep (its hash), owned; NULL */
+};
+void http_user_change_release(struct http_user_change *c);
+/* Applies c to the account: 0, or an error with the reply NOT set and
+ * *why_out (static) when the change was refused (nothing written). */
+int http_users_apply(struct http_request *req, const char *name, const struct http_user_change *c,
+		     const char **why_out) OPUS_WUR;
+/* Creates an account from a (roles NULL: "user"); with token set, keeps its
+ * hash; else makes one into token_out (else token_out[0] = 0). */
+int http_users_create(struct http_request *req, const struct store_account *a, const char *token,
+		      char token_out[AUTH_TOKEN_LEN + 1], const char **why_out) OPUS_WUR;
+/* Checks that each comma-separated role exists; *why_out static. */
+int http_users_roles_exist(struct http_request *req, const char *roles,
+			   const char **why_out) OPUS_WUR;
+
+/* http_scim.c: /scim/v2 (ServiceProviderConfig, Schemas, ResourceTypes, Users). */
+void http_scim(struct http_request *req);
+
+/* http_admin.c: /admin/roles, apps, audit, status, config, jobs, jdl. */
+void http_admin(struct http_request *req);
 
 #endif

@@ -129,12 +129,15 @@ static enum MHD_Result on_post_field(void *cls, enum MHD_ValueKind kind, const c
 }
 
 /*
- * A whole-document body (POST /jdl only): application/json becomes the text
- * field "json", application/xml or text/xml the field "xml", as if sent in a
- * form. Everywhere else such a body is refused with 415.
+ * A whole-document body (POST /jdl, and JSON to the account and admin APIs):
+ * application/json becomes the text field "json", application/xml or text/xml
+ * the field "xml", as if sent in a form. Everywhere else such a body is
+ * refused with 415.
  */
 static const char *raw_field_name(const struct http_request *req, const char *ctype)
 {
+	if (ctype && http_json_body_route(req, ctype))
+		return "json"; /* /users, /admin, /scim (issue 13) */
 	if (!ctype || req->method != HTTP_POST || req->nsegs != 1 || strcmp(req->segs[0], "jdl"))
 		return NULL;
 	if (strncasecmp(ctype, "application/json", 16) == 0)

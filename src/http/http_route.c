@@ -7,18 +7,23 @@ struct route {
 	const char *seg0; /* NULL: the root "/" */
 	int min_segs;
 	int max_segs;
-	const char *allow; /* methods the resource has */
+	const char *allow;   /* methods the resource has; NULL: the handler checks */
+	const char *methods; /* with allow NULL: the union of its resources' (OPTIONS) */
 	http_handler_fn fn;
 };
 
 static const struct route routes[] = {
-    {NULL, 0, 0, "GET, HEAD", http_root},
-    {"availability", 1, 1, "GET, HEAD", http_availability},
-    {"capabilities", 1, 1, "GET, HEAD", http_capabilities},
-    {"jdl", 1, 4, "GET, HEAD, POST, DELETE", http_jdl}, /* each resource checks */
-    {"rest", 2, 5, NULL, http_rest},			/* checks its own methods */
-    {"provsap", 1, 1, "GET, HEAD", http_provsap},
-    {"store", 1, 3, "GET, HEAD", http_store}, /* ?ID= or /{id}[/{file name}] */
+    {NULL, 0, 0, "GET, HEAD", NULL, http_root},
+    {"availability", 1, 1, "GET, HEAD", NULL, http_availability},
+    {"capabilities", 1, 1, "GET, HEAD", NULL, http_capabilities},
+    {"jdl", 1, 4, "GET, HEAD, POST, DELETE", NULL, http_jdl},	/* each resource checks */
+    {"rest", 2, 5, NULL, "GET, HEAD, POST, DELETE", http_rest}, /* checks its own methods */
+    {"provsap", 1, 1, "GET, HEAD", NULL, http_provsap},
+    {"store", 1, 3, "GET, HEAD", NULL, http_store}, /* ?ID= or /{id}[/{file name}] */
+    /* issue 13: JSON APIs, each resource checks its methods (http_json_dispatch) */
+    {"users", 1, 3, NULL, "GET, HEAD, POST, PATCH, DELETE", http_users},
+    {"admin", 2, 4, NULL, "GET, HEAD, POST, PUT, PATCH, DELETE", http_admin},
+    {"scim", 2, 4, NULL, "GET, HEAD, POST, PUT, PATCH, DELETE", http_scim},
 };
 
 static bool method_allowed(const char *allow, enum http_method m)
@@ -46,8 +51,8 @@ const char *http_route_allow(const struct http_request *req)
 	const struct route *r = route_find(req);
 	if (!r)
 		return NULL;
-	/* the /rest tree checks its methods resource by resource: the union */
-	return r->allow ? r->allow : "GET, HEAD, POST, DELETE";
+	/* trees that check their methods resource by resource: the union */
+	return r->allow ? r->allow : r->methods;
 }
 
 void http_route(struct http_request *req)
