@@ -41,8 +41,45 @@ struct store_ops {
 	int (*job_ids_expired)(struct store *st, int64_t now_ms, size_t max, char ***ids_out,
 			       size_t *n_out);
 	int (*next_destruction)(struct store *st, int64_t *ms_out);
-	int (*account_put)(struct store *st, const char *name, const char *token_hash, bool admin);
-	int (*account_get)(struct store *st, const char *name, char hash_out[65], bool *admin_out);
+
+	/* Accounts, roles, applications, audit, description state, usage. Names
+	 * and token hashes are valid; an account's roles are "" or valid names,
+	 * its email and display name NULL or text, its created and modified set;
+	 * a role's and an app's run is never NULL. Every change carries its audit
+	 * row (`log`: time, actor and action set, app, address and detail NULL or
+	 * text, id ignored), written in the same commit. An owner is NULL for
+	 * anonymous, never "". */
+	int (*account_create)(struct store *st, const struct store_account *a,
+			      const struct store_audit *log);
+	int (*account_get)(struct store *st, const char *name, struct store_account *out);
+	int (*account_by_token)(struct store *st, const char *token_hash,
+				struct store_account *out);
+	int (*account_update)(struct store *st, const struct store_account *a,
+			      const struct store_audit *log);
+	int (*account_delete)(struct store *st, const char *name, const struct store_audit *log);
+	int (*account_list)(struct store *st, const char *after, size_t max,
+			    struct store_account **out, size_t *n_out, size_t *total_out);
+	int (*role_put)(struct store *st, const struct store_role *r,
+			const struct store_audit *log);
+	int (*role_get)(struct store *st, const char *name, struct store_role *out);
+	/* Never called for a built-in role. */
+	int (*role_delete)(struct store *st, const char *name, const struct store_audit *log);
+	int (*role_list)(struct store *st, struct store_role **out, size_t *n_out);
+	int (*app_put)(struct store *st, const struct store_app *a, bool replace,
+		       const struct store_audit *log);
+	int (*app_get)(struct store *st, const char *name, struct store_app *out);
+	int (*app_by_token)(struct store *st, const char *token_hash, struct store_app *out);
+	int (*app_delete)(struct store *st, const char *name, const struct store_audit *log);
+	int (*app_list)(struct store *st, struct store_app **out, size_t *n_out);
+	int (*audit_add)(struct store *st, const struct store_audit *log);
+	/* max >= 1. */
+	int (*audit_list)(struct store *st, int64_t after, size_t max, struct store_audit **out,
+			  size_t *n_out);
+	int (*jdl_set_enabled)(struct store *st, const char *jobdef, bool enabled,
+			       const struct store_audit *log);
+	int (*jdl_is_enabled)(struct store *st, const char *jobdef, bool *enabled_out);
+	int (*jdl_disabled)(struct store *st, char ***names_out, size_t *n_out);
+	int (*owner_usage)(struct store *st, const char *owner, struct store_usage_totals *out);
 
 	/* Provenance. Entities arrive with valid ids and sha256s and a NULL (never "")
 	 * owner for anonymous; a job end's activity has the job's id, jobdef and
@@ -89,5 +126,12 @@ const char *store_sqlite_migration_sql(int version);
 int store_sqlite_prov_plan(struct store *st, const char *which, struct sbuf *out) OPUS_WUR;
 int store_sqlite_list_plan(struct store *st, const struct store_filter *f,
 			   struct sbuf *out) OPUS_WUR;
+/* Appends the EXPLAIN QUERY PLAN of an account statement by its name in
+ * store_sqlite.c's table ("ACCOUNT_GET", "AUDIT_LIST", ...; every one that
+ * store_sqlite_account_stmt_name lists). */
+int store_sqlite_account_plan(struct store *st, const char *which, struct sbuf *out) OPUS_WUR;
+/* The i-th account, role, app, audit, description or usage statement's name,
+ * NULL past the last (a test checks each one's plan). */
+const char *store_sqlite_account_stmt_name(size_t i);
 
 #endif

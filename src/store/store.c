@@ -161,20 +161,6 @@ void store_ids_free(char **ids, size_t n)
 	free(ids);
 }
 
-int store_account_put(struct store *st, const char *name, const char *token_hash, bool admin)
-{
-	if (!st || !name || !*name || !token_hash)
-		return OPUS_ERR_INVAL;
-	return st->ops->account_put(st, name, token_hash, admin);
-}
-
-int store_account_get(struct store *st, const char *name, char hash_out[65], bool *admin_out)
-{
-	if (!st || !name || !hash_out || !admin_out)
-		return OPUS_ERR_INVAL;
-	return st->ops->account_get(st, name, hash_out, admin_out);
-}
-
 /* ---- provenance ---- */
 
 void store_entity_id_new(char out[STORE_ENTITY_ID_LEN + 1])
@@ -447,4 +433,511 @@ void store_lineage_release(struct store_lineage *l)
 		free(l->usages[i].role);
 	free(l->usages);
 	memset(l, 0, sizeof(*l));
+}
+
+/* ---- accounts, roles, applications, audit, description state, usage ---- */
+
+static bool store_name_is_valid(const char *s)
+{
+	size_t n = s ? strnlen(s, STORE_NAME_MAX + 1) : 0;
+	if (n == 0 || n > STORE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '@' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* "" or comma-separated valid names, no spaces. */
+static bool store_roles_are_valid(const char *roles)
+{
+	char name[STORE_NAME_MAX + 1];
+	const char *p = roles;
+	if (!roles)
+		return false;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		if (n == 0 || n > STORE_NAME_MAX)
+			return false;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!store_name_is_valid(name))
+			return false;
+		p += n;
+		if (*p == ',' && !*++p)
+			return false; /* a trailing comma */
+	}
+	return true;
+}
+
+static bool store_quota_is_valid(const struct store_quota *q, bool may_be_unset)
+{
+	int64_t min = may_be_unset ? INT64_MIN : 0;
+	return q->max_running >= min && q->max_jobs >= min && q->max_bytes >= min;
+}
+
+/* Text that is NULL or nothing is NULL (optional account fields, the audit's
+ * app and address). */
+static const char *store_opt(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+/* The audit row of a change: who (the CLI when unnamed), what, on what, when. */
+static struct store_audit store_audit_of(const struct store_actor *by, const char *action,
+					 const char *target, const char *detail)
+{
+	struct store_audit a = {.time = time_now_ms()};
+	a.actor = (char *)(by && by->name && *by->name ? by->name : "cli");
+	a.app = (char *)store_opt(by ? by->app : NULL);
+	a.address = (char *)store_opt(by ? by->address : NULL);
+	a.action = (char *)action;
+	a.target = (char *)(target ? target : "");
+	a.detail = (char *)store_opt(detail);
+	return a;
+}
+
+/* Appends s as a JSON string. */
+static void store_json_str(struct sbuf *sb, const char *s)
+{
+	sbuf_addc(sb, '"');
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			sbuf_addf(sb, "\\%c", *p);
+		else if (*p < 0x20)
+			sbuf_addf(sb, "\\u%04x", *p);
+		else
+			sbuf_addc(sb, (char)*p);
+	}
+	sbuf_addc(sb, '"');
+}
+
+/* {"key":"value"} for an audit detail; caller frees. */
+static char *store_detail1(const char *key, const char *value)
+{
+	struct sbuf sb = SBUF_INIT;
+	sbuf_addf(&sb, "{\"%s\":", key);
+	store_json_str(&sb, value);
+	sbuf_addc(&sb, '}');
+	return sbuf_detach(&sb, NULL);
+}
+
+/*
+ * The audit action of an account or app change: `what` as given when it has
+ * a dot ("user.roles"), else prefixed ("roles" → "user.roles"); "token" is
+ * spelled "rotate", NULL is "update". Caller frees.
+ */
+static char *store_action(const char *prefix, const char *what)
+{
+	if (!what || !*what)
+		what = "update";
+	else if (strcmp(what, "token") == 0)
+		what = "rotate";
+	if (strchr(what, '.'))
+		return xstrdup(what);
+	return xasprintf("%s.%s", prefix, what);
+}
+
+static bool store_account_is_valid(const struct store_account *a)
+{
+	return a && store_name_is_valid(a->name) && store_sha256_is_valid(a->token_hash) &&
+	       store_roles_are_valid(a->roles ? a->roles : "") &&
+	       store_quota_is_valid(&a->quota, true);
+}
+
+/* A shallow copy with the optional fields normalised and the times set. */
+static struct store_account store_account_norm(const struct store_account *a, int64_t now)
+{
+	struct store_account n = *a;
+	n.roles = (char *)(a->roles ? a->roles : "");
+	n.email = (char *)store_opt(a->email);
+	n.display_name = (char *)store_opt(a->display_name);
+	if (!n.created)
+		n.created = now;
+	n.modified = now;
+	return n;
+}
+
+void store_account_release(struct store_account *a)
+{
+	if (!a)
+		return;
+	free(a->roles);
+	free(a->email);
+	free(a->display_name);
+	memset(a, 0, sizeof(*a));
+}
+
+void store_accounts_free(struct store_account *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++)
+		store_account_release(&a[i]);
+	free(a);
+}
+
+int store_account_create(struct store *st, const struct store_account *a,
+			 const struct store_actor *by)
+{
+	struct store_account n;
+	struct store_audit log;
+	char *detail;
+	int ret;
+	if (!st || !store_account_is_valid(a))
+		return OPUS_ERR_INVAL;
+	n = store_account_norm(a, time_now_ms());
+	detail = store_detail1("roles", n.roles);
+	log = store_audit_of(by, "user.create", n.name, detail);
+	ret = st->ops->account_create(st, &n, &log);
+	free(detail);
+	return ret;
+}
+
+/* Copies a name key first: it may be a member of *out, which is cleared. */
+static bool store_key_copy(char key[STORE_NAME_MAX + 1], const char *name)
+{
+	if (!store_name_is_valid(name))
+		return false;
+	memcpy(key, name, strlen(name) + 1);
+	return true;
+}
+
+int store_account_get(struct store *st, const char *name, struct store_account *out)
+{
+	char key[STORE_NAME_MAX + 1];
+	bool valid = store_key_copy(key, name);
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!st || !name || !out)
+		return OPUS_ERR_INVAL;
+	if (!valid)
+		return OPUS_ERR_NOTFOUND;
+	return st->ops->account_get(st, key, out);
+}
+
+int store_account_by_token(struct store *st, const char *token_hash, struct store_account *out)
+{
+	char key[65];
+	bool valid = store_sha256_is_valid(token_hash);
+	if (valid)
+		memcpy(key, token_hash, sizeof(key));
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!st || !token_hash || !out)
+		return OPUS_ERR_INVAL;
+	if (!valid)
+		return OPUS_ERR_NOTFOUND;
+	return st->ops->account_by_token(st, key, out);
+}
+
+int store_account_update(struct store *st, const struct store_account *a, const char *what,
+			 const char *detail, const struct store_actor *by)
+{
+	struct store_account n;
+	struct store_audit log;
+	char *action;
+	int ret;
+	if (!st || !store_account_is_valid(a))
+		return OPUS_ERR_INVAL;
+	n = store_account_norm(a, time_now_ms());
+	action = store_action("user", what);
+	log = store_audit_of(by, action, n.name, detail);
+	ret = st->ops->account_update(st, &n, &log);
+	free(action);
+	return ret;
+}
+
+int store_account_delete(struct store *st, const char *name, const struct store_actor *by)
+{
+	struct store_audit log;
+	if (!st || !name)
+		return OPUS_ERR_INVAL;
+	if (!store_name_is_valid(name))
+		return OPUS_ERR_NOTFOUND;
+	log = store_audit_of(by, "user.delete", name, NULL);
+	return st->ops->account_delete(st, name, &log);
+}
+
+int store_account_list(struct store *st, const char *after, size_t max, struct store_account **out,
+		       size_t *n_out, size_t *total_out)
+{
+	if (out)
+		*out = NULL;
+	if (n_out)
+		*n_out = 0;
+	if (total_out)
+		*total_out = 0;
+	if (!st || !out || !n_out)
+		return OPUS_ERR_INVAL;
+	return st->ops->account_list(st, after ? after : "", max, out, n_out, total_out);
+}
+
+/* The roles the migration makes; editable, never deletable. */
+static const char *const store_builtin_roles[] = {"admin", "user", "anonymous"};
+
+static bool store_role_is_builtin(const char *name)
+{
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(store_builtin_roles); i++) {
+		if (strcmp(store_builtin_roles[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+void store_role_release(struct store_role *r)
+{
+	if (!r)
+		return;
+	free(r->run);
+	memset(r, 0, sizeof(*r));
+}
+
+void store_roles_free(struct store_role *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++)
+		store_role_release(&r[i]);
+	free(r);
+}
+
+static char *store_role_detail(const struct store_role *r)
+{
+	struct sbuf sb = SBUF_INIT;
+	sbuf_adds(&sb, "{\"run\":");
+	store_json_str(&sb, r->run);
+	sbuf_addf(&sb,
+		  ",\"submit\":%s,\"admin\":%s,\"quota\":{\"max_running\":%lld,"
+		  "\"max_jobs\":%lld,\"max_bytes\":%lld}}",
+		  r->submit ? "true" : "false", r->admin ? "true" : "false",
+		  (long long)r->quota.max_running, (long long)r->quota.max_jobs,
+		  (long long)r->quota.max_bytes);
+	return sbuf_detach(&sb, NULL);
+}
+
+int store_role_put(struct store *st, const struct store_role *r, const struct store_actor *by)
+{
+	struct store_role n;
+	struct store_audit log;
+	char *detail;
+	int ret;
+	if (!st || !r || !store_name_is_valid(r->name) || !store_quota_is_valid(&r->quota, false))
+		return OPUS_ERR_INVAL;
+	n = *r;
+	n.run = (char *)(r->run ? r->run : "");
+	n.modified = time_now_ms();
+	detail = store_role_detail(&n);
+	log = store_audit_of(by, "role.put", n.name, detail);
+	ret = st->ops->role_put(st, &n, &log);
+	free(detail);
+	return ret;
+}
+
+int store_role_get(struct store *st, const char *name, struct store_role *out)
+{
+	char key[STORE_NAME_MAX + 1];
+	bool valid = store_key_copy(key, name);
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!st || !name || !out)
+		return OPUS_ERR_INVAL;
+	if (!valid)
+		return OPUS_ERR_NOTFOUND;
+	return st->ops->role_get(st, key, out);
+}
+
+int store_role_delete(struct store *st, const char *name, const struct store_actor *by)
+{
+	struct store_audit log;
+	if (!st || !name)
+		return OPUS_ERR_INVAL;
+	if (!store_name_is_valid(name))
+		return OPUS_ERR_NOTFOUND;
+	if (store_role_is_builtin(name))
+		return OPUS_ERR_FORBIDDEN;
+	log = store_audit_of(by, "role.delete", name, NULL);
+	return st->ops->role_delete(st, name, &log);
+}
+
+int store_role_list(struct store *st, struct store_role **out, size_t *n_out)
+{
+	if (out)
+		*out = NULL;
+	if (n_out)
+		*n_out = 0;
+	if (!st || !out || !n_out)
+		return OPUS_ERR_INVAL;
+	return st->ops->role_list(st, out, n_out);
+}
+
+void store_app_release(struct store_app *a)
+{
+	if (!a)
+		return;
+	free(a->run);
+	memset(a, 0, sizeof(*a));
+}
+
+void store_apps_free(struct store_app *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++)
+		store_app_release(&a[i]);
+	free(a);
+}
+
+int store_app_put(struct store *st, const struct store_app *a, bool replace, const char *what,
+		  const struct store_actor *by)
+{
+	struct store_app n;
+	struct store_audit log;
+	char *action, *detail;
+	int64_t now = time_now_ms();
+	int ret;
+	if (!st || !a || !store_name_is_valid(a->name) || !store_sha256_is_valid(a->token_hash))
+		return OPUS_ERR_INVAL;
+	n = *a;
+	n.run = (char *)(a->run ? a->run : "");
+	if (!n.created)
+		n.created = now;
+	n.modified = now;
+	action = store_action("app", replace ? what : "create");
+	detail = store_detail1("run", n.run);
+	log = store_audit_of(by, action, n.name, detail);
+	ret = st->ops->app_put(st, &n, replace, &log);
+	free(action);
+	free(detail);
+	return ret;
+}
+
+int store_app_get(struct store *st, const char *name, struct store_app *out)
+{
+	char key[STORE_NAME_MAX + 1];
+	bool valid = store_key_copy(key, name);
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!st || !name || !out)
+		return OPUS_ERR_INVAL;
+	if (!valid)
+		return OPUS_ERR_NOTFOUND;
+	return st->ops->app_get(st, key, out);
+}
+
+int store_app_by_token(struct store *st, const char *token_hash, struct store_app *out)
+{
+	char key[65];
+	bool valid = store_sha256_is_valid(token_hash);
+	if (valid)
+		memcpy(key, token_hash, sizeof(key));
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!st || !token_hash || !out)
+		return OPUS_ERR_INVAL;
+	if (!valid)
+		return OPUS_ERR_NOTFOUND;
+	return st->ops->app_by_token(st, key, out);
+}
+
+int store_app_delete(struct store *st, const char *name, const struct store_actor *by)
+{
+	struct store_audit log;
+	if (!st || !name)
+		return OPUS_ERR_INVAL;
+	if (!store_name_is_valid(name))
+		return OPUS_ERR_NOTFOUND;
+	log = store_audit_of(by, "app.delete", name, NULL);
+	return st->ops->app_delete(st, name, &log);
+}
+
+int store_app_list(struct store *st, struct store_app **out, size_t *n_out)
+{
+	if (out)
+		*out = NULL;
+	if (n_out)
+		*n_out = 0;
+	if (!st || !out || !n_out)
+		return OPUS_ERR_INVAL;
+	return st->ops->app_list(st, out, n_out);
+}
+
+void store_audit_release(struct store_audit *a)
+{
+	if (!a)
+		return;
+	free(a->actor);
+	free(a->app);
+	free(a->address);
+	free(a->action);
+	free(a->target);
+	free(a->detail);
+	memset(a, 0, sizeof(*a));
+}
+
+void store_audits_free(struct store_audit *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++)
+		store_audit_release(&a[i]);
+	free(a);
+}
+
+int store_audit_add(struct store *st, const struct store_actor *by, const char *action,
+		    const char *target, const char *detail)
+{
+	struct store_audit log;
+	if (!st || !action || !*action)
+		return OPUS_ERR_INVAL;
+	log = store_audit_of(by, action, target, detail);
+	return st->ops->audit_add(st, &log);
+}
+
+int store_audit_list(struct store *st, int64_t after, size_t max, struct store_audit **out,
+		     size_t *n_out)
+{
+	if (out)
+		*out = NULL;
+	if (n_out)
+		*n_out = 0;
+	if (!st || !out || !n_out)
+		return OPUS_ERR_INVAL;
+	if (max == 0)
+		return 0;
+	return st->ops->audit_list(st, after, max, out, n_out);
+}
+
+int store_jdl_set_enabled(struct store *st, const char *jobdef, bool enabled,
+			  const struct store_actor *by)
+{
+	struct store_audit log;
+	if (!st || !jobdef || !*jobdef)
+		return OPUS_ERR_INVAL;
+	log = store_audit_of(by, enabled ? "jdl.enable" : "jdl.disable", jobdef, NULL);
+	return st->ops->jdl_set_enabled(st, jobdef, enabled, &log);
+}
+
+int store_jdl_is_enabled(struct store *st, const char *jobdef, bool *enabled_out)
+{
+	if (enabled_out)
+		*enabled_out = true;
+	if (!st || !jobdef || !enabled_out)
+		return OPUS_ERR_INVAL;
+	return st->ops->jdl_is_enabled(st, jobdef, enabled_out);
+}
+
+int store_jdl_disabled(struct store *st, char ***names_out, size_t *n_out)
+{
+	if (names_out)
+		*names_out = NULL;
+	if (n_out)
+		*n_out = 0;
+	if (!st || !names_out || !n_out)
+		return OPUS_ERR_INVAL;
+	return st->ops->jdl_disabled(st, names_out, n_out);
+}
+
+int store_owner_usage(struct store *st, const char *owner, struct store_usage_totals *out)
+{
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!st || !out)
+		return OPUS_ERR_INVAL;
+	return st->ops->owner_usage(st, store_opt(owner), out);
 }

@@ -1,9 +1,10 @@
 /*
  * Unit tests for src/store (SQLite backend): round trips of every field,
  * error codes, list filters and their query plans, group commit under
- * concurrency, durability across reopen, expiry, accounts; provenance
- * (recognition, usages, job ends, retirement, lineage, the v1 → v2
- * migration); and printed (not asserted) performance figures.
+ * concurrency, durability across reopen, expiry, accounts (the rest of
+ * issue 13 is in test_store_accounts.c); provenance (recognition, usages,
+ * job ends, retirement, lineage, the migrations from v1); and printed (not
+ * asserted) performance figures.
  */
 #include "check.h"
 #include "store/store-int.h"
@@ -435,7 +436,9 @@ TEST(group_commit_and_reopen)
 	CHECK(list_count(st, &f) == 4000);
 	f.owner = "alice";
 	CHECK(list_count(st, &f) == 2000);
-	CHECK(store_account_put(st, "alice", "ab", false) == 0);
+	struct store_account acct = {.name = "alice", .active = true, .roles = "user"};
+	memset(acct.token_hash, 'a', 64);
+	CHECK(store_account_create(st, &acct, NULL) == 0);
 	store_close(st);
 
 	/* Reopen: everything is there, and migrating again changes nothing. */
@@ -511,20 +514,31 @@ TEST(accounts)
 {
 	char *path = db_path("accounts");
 	struct store *st = open_store(path);
-	char hash[65];
-	bool admin = true;
+	struct store_account a = {.name = "dave", .active = true, .roles = "user"};
+	struct store_account got = {0};
+	struct store_actor by = {.name = "root", .address = "127.0.0.1"};
 	const char *h1 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 	const char *h2 = "0000000000000000000000000000000000000000000000000000000000000001";
-	CHECK(store_account_get(st, "dave", hash, &admin) == OPUS_ERR_NOTFOUND);
-	CHECK(store_account_put(st, "dave", h1, false) == 0);
-	CHECK(store_account_get(st, "dave", hash, &admin) == 0);
-	CHECK_STR(hash, h1);
-	CHECK(!admin);
-	CHECK(store_account_put(st, "dave", h2, true) == 0);
-	CHECK(store_account_get(st, "dave", hash, &admin) == 0);
-	CHECK_STR(hash, h2);
-	CHECK(admin);
-	CHECK(store_account_put(st, "", h2, true) == OPUS_ERR_INVAL);
+	CHECK(store_account_get(st, "dave", &got) == OPUS_ERR_NOTFOUND);
+	memcpy(a.token_hash, h1, 65);
+	a.quota = (struct store_quota){-1, -1, -1};
+	CHECK(store_account_create(st, &a, &by) == 0);
+	CHECK(store_account_create(st, &a, &by) == OPUS_ERR_EXISTS);
+	CHECK(store_account_get(st, "dave", &got) == 0);
+	CHECK_STR(got.token_hash, h1);
+	CHECK_STR(got.roles, "user");
+	CHECK(got.active && got.created > 0 && got.modified >= got.created);
+	store_account_release(&got);
+	memcpy(a.token_hash, h2, 65);
+	a.roles = "admin";
+	CHECK(store_account_update(st, &a, "token", NULL, &by) == 0);
+	CHECK(store_account_by_token(st, h2, &got) == 0);
+	CHECK_STR(got.name, "dave");
+	CHECK_STR(got.roles, "admin");
+	store_account_release(&got);
+	CHECK(store_account_by_token(st, h1, &got) == OPUS_ERR_NOTFOUND);
+	memset(a.name, 0, sizeof(a.name));
+	CHECK(store_account_create(st, &a, &by) == OPUS_ERR_INVAL);
 	store_close(st);
 	free(path);
 }
@@ -1379,8 +1393,8 @@ TEST(migration_from_v1)
 	CHECK(sql_int(path, "PRAGMA user_version", NULL) == 1);
 
 	st = open_store(path);
-	CHECK(sql_int(path, "PRAGMA user_version", NULL) == 2);
-	CHECK(store_sqlite_schema_version() == 2);
+	CHECK(sql_int(path, "PRAGMA user_version", NULL) == store_sqlite_schema_version());
+	CHECK(store_sqlite_schema_version() == 3);
 	CHECK(store_job_get(st, id, &got) == 0);
 	CHECK_STR(got.jobdef, "old");
 	CHECK_STR(got.owner, "alice");
