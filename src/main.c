@@ -2,7 +2,11 @@
  * opusd: command line, start-up and shutdown.
  *   opusd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] [--jdl-dir DIR] [--run-as USER]
  *         [--check-config]
- *   opusd user add NAME [--admin] [--config FILE] [--data-dir DIR]
+ *   opusd user add NAME [--admin] [--roles ROLES] [--config FILE] [--data-dir DIR]
+ *   opusd user list|rotate NAME|roles NAME ROLES|deactivate NAME|activate NAME|delete NAME
+ *   opusd app add NAME --run GLOBS
+ * The user and app commands open the store the daemon uses (SQLite WAL: they
+ * work while it runs) and record their changes in the audit log as "cli".
  * Signals are handled by the main thread alone with sigwait(): SIGTERM and
  * SIGINT stop cleanly, SIGHUP reloads the job descriptions.
  */
@@ -24,18 +28,77 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+/* The account commands: "user add" and the others, "app add". */
+enum command {
+	CMD_SERVE,
+	CMD_USER_ADD,
+	CMD_USER_LIST,
+	CMD_USER_ROTATE,
+	CMD_USER_ROLES,
+	CMD_USER_DEACTIVATE,
+	CMD_USER_ACTIVATE,
+	CMD_USER_DELETE,
+	CMD_APP_ADD
+};
+
 struct options {
 	const char *config;
 	bool check_only;
 	bool admin;
-	const char *user_add; /* NAME for `user add` */
+	enum command cmd;
+	const char *name;  /* the user or application */
+	const char *roles; /* `user roles NAME ROLES`, `user add --roles` */
+	const char *run;   /* `app add --run` */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: opusd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR] "
 		   "[--jdl-dir DIR] [--run-as USER] [--check-config]\n"
-		   "       opusd user add NAME [--admin] [--config FILE] [--data-dir DIR]\n");
+		   "       opusd user add NAME [--admin] [--roles ROLES] [--config FILE] "
+		   "[--data-dir DIR]\n"
+		   "       opusd user list [--config FILE] [--data-dir DIR]\n"
+		   "       opusd user rotate|deactivate|activate|delete NAME [--config FILE] "
+		   "[--data-dir DIR]\n"
+		   "       opusd user roles NAME ROLES [--config FILE] [--data-dir DIR]\n"
+		   "       opusd app add NAME --run GLOBS [--config FILE] [--data-dir DIR]\n");
+}
+
+/* The words after the flags: which command, with how many words. */
+static int parse_command(int argc, char **argv, struct options *o)
+{
+	static const struct {
+		const char *group, *verb;
+		int words; /* group and verb included */
+		enum command cmd;
+	} table[] = {
+	    {"user", "add", 3, CMD_USER_ADD},
+	    {"user", "list", 2, CMD_USER_LIST},
+	    {"user", "rotate", 3, CMD_USER_ROTATE},
+	    {"user", "roles", 4, CMD_USER_ROLES},
+	    {"user", "deactivate", 3, CMD_USER_DEACTIVATE},
+	    {"user", "activate", 3, CMD_USER_ACTIVATE},
+	    {"user", "delete", 3, CMD_USER_DELETE},
+	    {"app", "add", 3, CMD_APP_ADD},
+	};
+	int n = argc - optind;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(table); i++) {
+		if (n != table[i].words || n < 2 || strcmp(argv[optind], table[i].group) ||
+		    strcmp(argv[optind + 1], table[i].verb))
+			continue;
+		o->cmd = table[i].cmd;
+		o->name = n > 2 ? argv[optind + 2] : NULL;
+		if (n > 3)
+			o->roles = argv[optind + 3];
+		if (o->cmd == CMD_APP_ADD && !o->run)
+			break; /* --run is required */
+		return 0;
+	}
+	usage(stderr);
+	return OPUS_ERR_INVAL;
 }
 
 /* Flags override the file, so they are applied after it: collect them first. */
@@ -48,6 +111,8 @@ static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 						 {"run-as", required_argument, NULL, 'u'},
 						 {"check-config", no_argument, NULL, 'n'},
 						 {"admin", no_argument, NULL, 'a'},
+						 {"roles", required_argument, NULL, 'r'},
+						 {"run", required_argument, NULL, 'R'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	const char *flags[4][2] = {
@@ -55,7 +120,7 @@ static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 	char *err = NULL;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:l:d:j:u:nah", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:l:d:j:u:nahr:R:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -78,6 +143,12 @@ static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 		case 'a':
 			o->admin = true;
 			break;
+		case 'r':
+			o->roles = optarg;
+			break;
+		case 'R':
+			o->run = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -86,15 +157,8 @@ static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 			return OPUS_ERR_INVAL;
 		}
 	}
-	if (optind < argc) {
-		if (argc - optind == 3 && !strcmp(argv[optind], "user") &&
-		    !strcmp(argv[optind + 1], "add")) {
-			o->user_add = argv[optind + 2];
-		} else {
-			usage(stderr);
-			return OPUS_ERR_INVAL;
-		}
-	}
+	if (parse_command(argc, argv, o) < 0)
+		return OPUS_ERR_INVAL;
 	if (o->config && conf_load_file(c, o->config, &err) < 0)
 		goto bad;
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(flags); i++) {
@@ -134,20 +198,146 @@ static int open_store(const struct conf *c, struct store **st)
 	return ret;
 }
 
-static int cmd_user_add(const struct conf *c, const struct options *o)
+static void auth_config_of(const struct conf *c, struct auth_config *ac)
+{
+	ac->allow_anonymous = c->allow_anonymous;
+	ac->check_permissions = c->auth_check_permissions;
+	ac->backoff_failures = c->auth_backoff_failures;
+	ac->backoff_max_s = c->auth_backoff_max;
+}
+
+static const char *cli_error(int ret, const char *why)
+{
+	if (why)
+		return why;
+	switch (ret) {
+	case OPUS_ERR_INVAL:
+		return "a name is 1-64 of [A-Za-z0-9._@-]";
+	case OPUS_ERR_NOTFOUND:
+		return "no such account";
+	case OPUS_ERR_EXISTS:
+		return "the name is taken (by an account or an application)";
+	default:
+		return opus_strerror(ret);
+	}
+}
+
+/* The roles `user add` asks for (NULL: the default), malloc'd. For an
+ * existing account, --admin alone adds "admin" to the roles it has. */
+static char *cli_roles(struct store *st, const struct options *o, bool exists)
+{
+	struct store_account acct = {0};
+	char *roles;
+
+	if (!o->roles && !o->admin)
+		return NULL;
+	if (!o->roles && exists && store_account_get(st, o->name, &acct) == 0)
+		roles = xasprintf("%s,admin", acct.roles ? acct.roles : "");
+	else
+		roles = xasprintf("%s%s%s", o->roles ? o->roles : "",
+				  o->roles && o->admin ? "," : "", o->admin ? "admin" : "");
+	store_account_release(&acct);
+	return roles;
+}
+
+/* A new account; an existing one gets a new token (and the roles asked
+ * for), as `user add` did before issue 13. */
+static int cli_user_add(struct auth *a, struct store *st, const struct options *o, char *token,
+			const char **why)
+{
+	static const struct store_actor cli = {.name = "cli"};
+	struct store_account acct = {.active = true, .quota = {-1, -1, -1}};
+	char *roles = cli_roles(st, o, false);
+	int ret;
+
+	snprintf(acct.name, sizeof(acct.name), "%s", o->name);
+	acct.roles = roles;
+	ret = auth_user_create(a, &acct, &cli, token, why);
+	if (ret == OPUS_ERR_EXISTS) {
+		free(roles);
+		roles = cli_roles(st, o, true);
+		ret = roles ? auth_user_set_roles(a, o->name, roles, &cli, why) : 0;
+		if (ret == 0)
+			ret = auth_user_rotate(a, o->name, &cli, token);
+	}
+	free(roles);
+	return ret;
+}
+
+static void cli_print_account(const struct store_account *acct)
+{
+	printf("%s\t%s\t%s\t%s\n", acct->name, acct->active ? "active" : "deactivated",
+	       acct->roles && *acct->roles ? acct->roles : "-",
+	       acct->email && *acct->email ? acct->email : "-");
+}
+
+static int cli_user_list(struct auth *a, struct store *st)
+{
+	char after[STORE_NAME_MAX + 1] = "";
+	(void)a;
+	for (;;) {
+		struct store_account *list = NULL;
+		size_t n = 0;
+		int ret = store_account_list(st, after, 500, &list, &n, NULL);
+		if (ret < 0)
+			return ret;
+		for (size_t i = 0; i < n; i++)
+			cli_print_account(&list[i]);
+		if (n > 0)
+			snprintf(after, sizeof(after), "%s", list[n - 1].name);
+		store_accounts_free(list, n);
+		if (n < 500)
+			return 0;
+	}
+}
+
+static int cli_run(struct auth *a, struct store *st, const struct options *o, char *token,
+		   const char **why)
+{
+	static const struct store_actor cli = {.name = "cli"};
+	switch (o->cmd) {
+	case CMD_USER_ADD:
+		return cli_user_add(a, st, o, token, why);
+	case CMD_USER_LIST:
+		return cli_user_list(a, st);
+	case CMD_USER_ROTATE:
+		return auth_user_rotate(a, o->name, &cli, token);
+	case CMD_USER_ROLES:
+		return auth_user_set_roles(a, o->name, o->roles, &cli, why);
+	case CMD_USER_DEACTIVATE:
+	case CMD_USER_ACTIVATE:
+		return auth_user_set_active(a, o->name, o->cmd == CMD_USER_ACTIVATE, &cli);
+	case CMD_USER_DELETE:
+		return auth_user_delete(a, o->name, &cli);
+	case CMD_APP_ADD:
+		return auth_app_create(a, o->name, o->run, &cli, token, why);
+	default:
+		return OPUS_ERR_INVAL;
+	}
+}
+
+/* The user and app commands; a new token is printed alone on its line. */
+static int cmd_accounts(const struct conf *c, const struct options *o)
 {
 	struct store *st = NULL;
-	char token[AUTH_TOKEN_LEN + 1];
-	int ret = open_store(c, &st);
-	if (ret == 0) {
-		ret = auth_user_add(st, o->user_add, o->admin, token);
-		if (ret == 0)
-			printf("%s\n", token);
-		else
-			fprintf(stderr, "opusd: cannot add user \"%s\": %s\n", o->user_add,
-				ret == OPUS_ERR_INVAL ? "a name is 1-64 of [A-Za-z0-9_-]"
-						      : opus_strerror(ret));
-	}
+	struct auth *a = NULL;
+	struct auth_config ac;
+	char token[AUTH_TOKEN_LEN + 1] = "";
+	const char *why = NULL;
+	int ret;
+
+	auth_config_of(c, &ac);
+	ret = open_store(c, &st);
+	if (ret == 0)
+		ret = auth_open(st, &ac, &a);
+	if (ret == 0)
+		ret = cli_run(a, st, o, token, &why);
+	if (ret == 0 && token[0])
+		printf("%s\n", token);
+	else if (ret < 0)
+		fprintf(stderr, "opusd: %s%s%s: %s\n", o->cmd == CMD_APP_ADD ? "app" : "user",
+			o->name ? " " : "", o->name ? o->name : "", cli_error(ret, why));
+	auth_close(a);
 	store_close(st);
 	return ret == 0 ? 0 : 1;
 }
@@ -267,6 +457,8 @@ static int serve(struct conf *c)
 	struct jdl_registry *reg = NULL;
 	struct sched *s = NULL;
 	struct prov *pv = NULL;
+	struct auth *au = NULL;
+	struct auth_config ac;
 	struct http_server *srv = NULL;
 	sigset_t set;
 	int ret = 1;
@@ -281,7 +473,9 @@ static int serve(struct conf *c)
 	raise_fd_limit();
 	xmlInitParser();
 
-	if (fetch_policy_init(c, &fp) < 0 || fetch_global_init() < 0 || open_store(c, &st) < 0)
+	auth_config_of(c, &ac);
+	if (fetch_policy_init(c, &fp) < 0 || fetch_global_init() < 0 || open_store(c, &st) < 0 ||
+	    auth_open(st, &ac, &au) < 0)
 		goto done;
 	if (exec_user_resolve(c->run_as, &job_user, &why) < 0 ||
 	    exec_user_check_reach(&job_user, c->data_dir, &why) < 0 ||
@@ -316,8 +510,13 @@ static int serve(struct conf *c)
 		goto done;
 	}
 	{
-		struct http_deps deps = {
-		    .conf = c, .store = st, .sched = s, .jdls = reg, .fetch = &fp, .prov = pv};
+		struct http_deps deps = {.conf = c,
+					 .store = st,
+					 .sched = s,
+					 .jdls = reg,
+					 .fetch = &fp,
+					 .prov = pv,
+					 .auth = au};
 		if (http_start(&deps, &srv) < 0)
 			goto done;
 	}
@@ -330,6 +529,7 @@ done:
 	http_stop(srv);		 /* no request handler runs after this */
 	sched_close(s);		 /* running jobs go back to QUEUED */
 	prov_close(pv);
+	auth_close(au);
 	jdl_registry_free(reg);
 	store_close(st);
 	fetch_policy_release(&fp);
@@ -365,7 +565,7 @@ int main(int argc, char **argv)
 		conf_release(&c);
 		return 1;
 	}
-	ret = o.user_add ? cmd_user_add(&c, &o) : serve(&c);
+	ret = o.cmd != CMD_SERVE ? cmd_accounts(&c, &o) : serve(&c);
 	conf_release(&c);
 	return ret;
 }

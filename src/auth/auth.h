@@ -115,10 +115,12 @@ bool auth_globs_match(const char *globs, const char *name);
  * role (*why_out static text), OPUS_ERR_EXISTS, OPUS_ERR_NOTFOUND.
  */
 /* Creates an account with these roles (NULL: "user"; "admin" for an admin)
- * and returns its new token (shown once, only its hash is kept). */
-int auth_user_create(struct auth *a, const struct store_account *acct,
-		     const struct store_actor *by, char token_out[AUTH_TOKEN_LEN + 1],
-		     const char **why_out) OPUS_WUR;
+ * and returns its new token (shown once, only its hash is kept). active,
+ * email, display_name and quota (fields < 0 unset: set them!) are taken as
+ * given. When acct->token_hash is set (the sha256 of a token the caller was
+ * sent, e.g. by OPUS's SCIM payload), it is kept and token_out is "". */
+int auth_user_create(struct auth *a, const struct store_account *acct, const struct store_actor *by,
+		     char token_out[AUTH_TOKEN_LEN + 1], const char **why_out) OPUS_WUR;
 /* A new token for an existing account: the old one stops working at once. */
 int auth_user_rotate(struct auth *a, const char *name, const struct store_actor *by,
 		     char token_out[AUTH_TOKEN_LEN + 1]) OPUS_WUR;
@@ -127,13 +129,31 @@ int auth_user_set_roles(struct auth *a, const char *name, const char *roles,
 			const struct store_actor *by, const char **why_out) OPUS_WUR;
 int auth_user_set_active(struct auth *a, const char *name, bool active,
 			 const struct store_actor *by) OPUS_WUR;
+/* The row goes; jobs keep the owner name. */
+int auth_user_delete(struct auth *a, const char *name, const struct store_actor *by) OPUS_WUR;
+/* The effective grants of a job owner (for quotas): its account's roles and
+ * quota; an owner without an account (an application vouched for it, or it
+ * was deleted) has the role "user"; NULL or "" is anonymous. */
+int auth_owner_grants(struct auth *a, const char *owner, struct auth_grants *out) OPUS_WUR;
 /* Role and application changes reload the role cache. */
 int auth_role_put(struct auth *a, const struct store_role *r, const struct store_actor *by,
 		  const char **why_out) OPUS_WUR;
 int auth_role_delete(struct auth *a, const char *name, const struct store_actor *by) OPUS_WUR;
-int auth_app_create(struct auth *a, const char *name, const char *run,
-		    const struct store_actor *by, char token_out[AUTH_TOKEN_LEN + 1],
-		    const char **why_out) OPUS_WUR;
+int auth_app_create(struct auth *a, const char *name, const char *run, const struct store_actor *by,
+		    char token_out[AUTH_TOKEN_LEN + 1], const char **why_out) OPUS_WUR;
+/* What auth_app_update changes: run when not NULL, active when >= 0 (0/1).
+ * token: internal (rotation). */
+struct auth_app_change {
+	const char *run;
+	int active;
+	const char *token;
+};
+int auth_app_update(struct auth *a, const char *name, const struct auth_app_change *ch,
+		    const struct store_actor *by, const char **why_out) OPUS_WUR;
+/* A new token for the application: the old one stops working at once. */
+int auth_app_rotate(struct auth *a, const char *name, const struct store_actor *by,
+		    char token_out[AUTH_TOKEN_LEN + 1]) OPUS_WUR;
+int auth_app_delete(struct auth *a, const char *name, const struct store_actor *by) OPUS_WUR;
 
 /* Compatibility with the CLI before issue 13: creates the account, or gives
  * an existing one a new token (and the admin role when admin). */

@@ -71,6 +71,7 @@ struct http_reply {
 	char *allow_owned;     /* when set, used instead of allow; owned */
 	bool www_authenticate; /* for 401 */
 	bool preflight;	       /* a CORS preflight granted: add its headers */
+	int retry_after_s;     /* > 0: Retry-After (429), whatever the status */
 	/* Added when set (name static, value owned). link: the provenance of
 	 * the resource, sent with a 2xx answer only. */
 	char *link;
@@ -85,6 +86,7 @@ enum http_method {
 	HTTP_DELETE,
 	HTTP_PUT,
 	HTTP_OPTIONS,
+	HTTP_PATCH,
 	HTTP_OTHER
 };
 

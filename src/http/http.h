@@ -18,6 +18,7 @@
 #ifndef OPUS_HTTP_H
 #define OPUS_HTTP_H
 
+#include "auth/auth.h"
 #include "base/base.h"
 #include "conf/conf.h"
 #include "fetch/fetch.h"

@@ -39,6 +39,7 @@ static const struct {
     {410, "Gone"},
     {413, "Content Too Large"},
     {415, "Unsupported Media Type"},
+    {429, "Too Many Requests"},
     {500, "Internal Server Error"},
     {503, "Service Unavailable"},
     {507, "Insufficient Storage"},

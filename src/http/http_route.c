@@ -23,7 +23,8 @@ static const struct route routes[] = {
 
 static bool method_allowed(const char *allow, enum http_method m)
 {
-	static const char *const names[] = {"GET", "HEAD", "POST", "DELETE", "PUT", "OPTIONS", "-"};
+	static const char *const names[] = {"GET", "HEAD",    "POST",  "DELETE",
+					    "PUT", "OPTIONS", "PATCH", "-"};
 	return strstr(allow, names[m]) != NULL;
 }
 

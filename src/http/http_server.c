@@ -17,7 +17,8 @@ static enum http_method method_of(const char *m)
 		const char *name;
 		enum http_method method;
 	} table[] = {{"GET", HTTP_GET},	      {"HEAD", HTTP_HEAD}, {"POST", HTTP_POST},
-		     {"DELETE", HTTP_DELETE}, {"PUT", HTTP_PUT},   {"OPTIONS", HTTP_OPTIONS}};
+		     {"DELETE", HTTP_DELETE}, {"PUT", HTTP_PUT},   {"OPTIONS", HTTP_OPTIONS},
+		     {"PATCH", HTTP_PATCH}};
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(table); i++) {
 		if (strcmp(m, table[i].name) == 0)
 			return table[i].method;
@@ -181,6 +182,11 @@ static enum MHD_Result queue_reply(struct http_request *req)
 	if (r->www_authenticate)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Basic realm=\"opusd\", charset=\"UTF-8\"");
+	if (r->retry_after_s > 0) {
+		char secs[24];
+		snprintf(secs, sizeof(secs), "%d", r->retry_after_s);
+		MHD_add_response_header(resp, "Retry-After", secs);
+	}
 	if (r->link && r->status >= 200 && r->status < 300)
 		MHD_add_response_header(resp, "Link", r->link);
 	for (size_t i = 0; i < HTTP_REPLY_HEADERS && r->extra_name[i]; i++) {
@@ -201,11 +207,54 @@ static bool is_public(const struct http_request *req)
 	       (!strcmp(req->segs[0], "availability") || !strcmp(req->segs[0], "capabilities"));
 }
 
+/* The client's address as text ("" when unknown): the back-off counts per address. */
+static void client_address(struct MHD_Connection *conn, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	out[0] = '\0';
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+			  (socklen_t)len);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  out, (socklen_t)len);
+}
+
+/* Fills req->who, or the reply: 401 with the reason, 429 with Retry-After. */
+static int request_authenticate(struct http_request *req)
+{
+	struct http_server *srv = req->srv;
+	char address[INET6_ADDRSTRLEN] = "";
+	struct auth_request rq = {
+	    .authorization = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_AUTHORIZATION),
+	    .on_behalf_of =
+		MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Opus-On-Behalf-Of"),
+	    .address = address,
+	    .public_resource = is_public(req),
+	};
+	const char *reason = NULL;
+	int retry = 0, ret;
+
+	client_address(req->conn, address, sizeof(address));
+	ret = auth_check(srv->deps.auth, &rq, &req->who, &reason, &retry);
+	if (ret == OPUS_ERR_BUSY) {
+		http_reply_text(req, 429, "%s: try again in %d s\n",
+				reason ? reason : "too many failed authentications", retry);
+		req->reply.retry_after_s = retry;
+	} else if (ret < 0) {
+		http_reply_error(req, ret, reason ? reason : "wrong credentials");
+	}
+	return ret;
+}
+
 /* The first call for a request: everything that can be decided from headers. */
 static enum MHD_Result request_begin(struct http_request *req, const char *version)
 {
 	struct http_server *srv = req->srv;
-	const char *authz;
 	int ret;
 
 	if (atomic_load(&srv->draining)) {
@@ -227,14 +276,8 @@ static enum MHD_Result request_begin(struct http_request *req, const char *versi
 	}
 	if (http_cors_guard(req) < 0)
 		return queue_reply(req);
-	authz =
-	    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (auth_check(srv->deps.store, authz, srv->deps.conf->allow_anonymous || is_public(req),
-		       &req->who) < 0) {
-		http_reply_error(req, OPUS_ERR_AUTH,
-				 req->who.anonymous ? "credentials required" : "wrong credentials");
+	if (request_authenticate(req) < 0)
 		return queue_reply(req);
-	}
 	http_fields_collect_query(req);
 	for (size_t i = 0; i < req->nfields; i++) {
 		const struct http_field *f = &req->fields[i];
