@@ -158,38 +158,11 @@ static void jdl_view_file(struct http_request *req, const struct jdl *j)
 	sbuf_add(&req->reply.body, j->source, j->source_len);
 }
 
-/* Adds "enabled" (false: disabled for maintenance, no new job) to the JSON
- * view of a description. */
-static void json_add_enabled(struct http_request *req, const struct jdl *j, struct sbuf *doc)
-{
-	bool enabled = true;
-	json_t *obj;
-	char *text;
-
-	if (store_jdl_is_enabled(req->srv->deps.store, j->name, &enabled) < 0)
-		enabled = true;
-	obj = json_loadb(sbuf_str(doc), doc->len, 0, NULL);
-	if (!json_is_object(obj)) {
-		json_decref(obj);
-		return;
-	}
-	json_object_set_new(obj, "enabled", json_boolean(enabled));
-	text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(obj);
-	if (text) {
-		sbuf_reset(doc);
-		sbuf_adds(doc, text);
-	}
-	free(text);
-}
-
 /* GET /jdl/{name}/json: what a form needs to offer the job's parameters. */
 static void jdl_view_json(struct http_request *req, const struct jdl *j)
 {
 	struct sbuf doc = SBUF_INIT;
 	int ret = jdl_write_json(j, &doc);
-	if (ret == 0)
-		json_add_enabled(req, j, &doc);
 	http_reply_doc(req, &doc, ret);
 	if (ret == 0)
 		req->reply.content_type = "application/json";

@@ -933,10 +933,10 @@ TEST(owner_max_running_queues)
 	CHECK(quota_spread(a, c, b));
 	CHECK(count_in(a, 3, UWS_QUEUED) == 1);
 	for (int i = 0; i < 3; i++) {
-		(void)sched_job_abort(sc, a[i]);
-		(void)sched_job_abort(sc, c[i]);
+		CHECK(sched_job_abort(sc, a[i]) == (i == 0 ? OPUS_ERR_PHASE : 0));
+		CHECK(sched_job_abort(sc, c[i]) == 0);
 	}
-	(void)sched_job_abort(sc, b);
+	CHECK(sched_job_abort(sc, b) == 0);
 	sched_close(sc);
 	sc = NULL;
 	CHECK(open_sched(4) == 0);
