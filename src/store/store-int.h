@@ -80,6 +80,7 @@ struct store_ops {
 	int (*jdl_is_enabled)(struct store *st, const char *jobdef, bool *enabled_out);
 	int (*jdl_disabled)(struct store *st, char ***names_out, size_t *n_out);
 	int (*owner_usage)(struct store *st, const char *owner, struct store_usage_totals *out);
+	int (*usage_sum)(struct store *st, struct store_usage_totals *out);
 
 	/* Provenance. Entities arrive with valid ids and sha256s and a NULL (never "")
 	 * owner for anonymous; a job end's activity has the job's id, jobdef and

@@ -941,3 +941,12 @@ int store_owner_usage(struct store *st, const char *owner, struct store_usage_to
 		return OPUS_ERR_INVAL;
 	return st->ops->owner_usage(st, store_opt(owner), out);
 }
+
+int store_usage_sum(struct store *st, struct store_usage_totals *out)
+{
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!st || !out)
+		return OPUS_ERR_INVAL;
+	return st->ops->usage_sum(st, out);
+}

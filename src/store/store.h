@@ -99,8 +99,8 @@ void store_ids_free(char **ids, size_t n);
 /* Who made a change, for the audit log. name "" = the server's own CLI
  * ("opusd user ..." on the shell records actor "cli"). */
 struct store_actor {
-	const char *name; /* the authenticated user (for an app: the user it acts for) */
-	const char *app;  /* the application, NULL or "" when none */
+	const char *name;    /* the authenticated user (for an app: the user it acts for) */
+	const char *app;     /* the application, NULL or "" when none */
 	const char *address; /* client address, NULL or "" for the CLI */
 };
 
@@ -114,11 +114,11 @@ struct store_quota {
 struct store_account {
 	char name[STORE_NAME_MAX + 1];
 	char token_hash[65];
-	bool active;	    /* false: deactivated, its requests get 401, its jobs stay */
-	char *roles;	    /* role names, comma-separated, no spaces ("" none); owned */
-	char *email;	    /* owned, NULL when unset */
-	char *display_name; /* owned, NULL when unset */
-	struct store_quota quota; /* per-user limits overriding its roles'; a field < 0 = unset */
+	bool active;		   /* false: deactivated, its requests get 401, its jobs stay */
+	char *roles;		   /* role names, comma-separated, no spaces ("" none); owned */
+	char *email;		   /* owned, NULL when unset */
+	char *display_name;	   /* owned, NULL when unset */
+	struct store_quota quota;  /* per-user limits overriding its roles'; a field < 0 = unset */
 	int64_t created, modified; /* ms */
 };
 void store_account_release(struct store_account *a); /* frees members; NULL ok */
@@ -139,10 +139,10 @@ int store_account_update(struct store *st, const struct store_account *a, const 
 /* OPUS_ERR_NOTFOUND. Jobs are untouched (still owned by the name). */
 int store_account_delete(struct store *st, const char *name, const struct store_actor *by) OPUS_WUR;
 /* Accounts ordered by name, names > after ("" = from the first), at most
- * max; *total_out (may be NULL) = the number of accounts. Caller frees with
- * store_accounts_free. */
-int store_account_list(struct store *st, const char *after, size_t max,
-		       struct store_account **out, size_t *n_out, size_t *total_out) OPUS_WUR;
+ * max (0: none, only the total); *total_out (may be NULL) = the number of
+ * accounts. Caller frees with store_accounts_free. */
+int store_account_list(struct store *st, const char *after, size_t max, struct store_account **out,
+		       size_t *n_out, size_t *total_out) OPUS_WUR;
 void store_accounts_free(struct store_account *a, size_t n);
 
 /*
@@ -162,7 +162,8 @@ struct store_role {
 };
 void store_role_release(struct store_role *r);
 /* Insert or replace. */
-int store_role_put(struct store *st, const struct store_role *r, const struct store_actor *by) OPUS_WUR;
+int store_role_put(struct store *st, const struct store_role *r,
+		   const struct store_actor *by) OPUS_WUR;
 int store_role_get(struct store *st, const char *name, struct store_role *out) OPUS_WUR;
 /* OPUS_ERR_NOTFOUND; OPUS_ERR_FORBIDDEN for a built-in role. */
 int store_role_delete(struct store *st, const char *name, const struct store_actor *by) OPUS_WUR;
@@ -192,12 +193,12 @@ void store_apps_free(struct store_app *a, size_t n);
 
 /* The audit log: append-only. */
 struct store_audit {
-	int64_t id; /* increasing */
-	int64_t time; /* ms */
+	int64_t id;		     /* increasing */
+	int64_t time;		     /* ms */
 	char *actor, *app, *address; /* owned; app/address NULL when none */
-	char *action;		     /* "user.create", "user.roles", "role.put", "jdl.disable", ... */
-	char *target;		     /* the user, role, app or description changed */
-	char *detail;		     /* JSON object text or NULL */
+	char *action; /* "user.create", "user.roles", "role.put", "jdl.disable", ... */
+	char *target; /* the user, role, app or description changed */
+	char *detail; /* JSON object text or NULL */
 };
 void store_audit_release(struct store_audit *a);
 /* A record for a change that has no store write of its own (e.g. an abort by
@@ -226,6 +227,9 @@ struct store_usage_totals {
 	int64_t bytes;
 };
 int store_owner_usage(struct store *st, const char *owner, struct store_usage_totals *out) OPUS_WUR;
+/* The same totals over every owner (anonymous, deleted accounts included):
+ * one row per owner is read, never the jobs (/admin/status). */
+int store_usage_sum(struct store *st, struct store_usage_totals *out) OPUS_WUR;
 
 /*
  * Entities and provenance (issue 12). Tables of their own, with no foreign

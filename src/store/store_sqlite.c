@@ -358,8 +358,9 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 #define STORE_SQLITE_AUDIT_COLS "id, time, actor, app, address, action, target, detail"
 
 /*
- * Accounts and the rest of issue 13. The last two are never run: they are
- * the lookups the usage triggers make, here so that a test sees their plans.
+ * Accounts and the rest of issue 13. The last four are never run: they are
+ * the lookups the triggers of migration 3 make, here so that a test sees
+ * their plans.
  */
 /* clang-format off */
 #define STORE_SQLITE_ACCOUNT_STMTS(X)                                                              \
@@ -401,10 +402,14 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 	X(JDL_IS_DISABLED, "SELECT 1 FROM jdl_disabled WHERE jobdef = ?1")                         \
 	X(JDL_DISABLED, "SELECT jobdef FROM jdl_disabled ORDER BY jobdef")                         \
 	X(OWNER_USAGE, "SELECT jobs, running, bytes FROM owner_usage WHERE owner = ifnull(?1, '')")\
+	X(USAGE_SUM, "SELECT ifnull(sum(jobs), 0), ifnull(sum(running), 0), ifnull(sum(bytes), 0) "\
+		     "FROM owner_usage")                                                           \
 	X(USAGE_RESULT_BYTES, "SELECT ifnull(sum(max(r.size, 0)), 0) FROM results r "              \
 			      "WHERE r.job_id = ?1")                                               \
 	X(USAGE_JOB_OWNER, "SELECT ifnull(j.owner, '') FROM jobs j WHERE j.id = ?1 AND "           \
-			   "j.phase != 9")
+			   "j.phase != 9")                                                         \
+	X(UNIQUE_IN_APPS, "SELECT 1 FROM apps WHERE name = ?1 OR token_hash = ?2")                 \
+	X(UNIQUE_IN_ACCOUNTS, "SELECT 1 FROM accounts WHERE name = ?1 OR token_hash = ?2")
 
 #define STORE_SQLITE_PROV_STMTS(X)                                                                 \
 	X(ENTITY_INSERT, "INSERT INTO entities (" STORE_SQLITE_ENTITY_COLS ") VALUES (?1, ?2, "    \
@@ -2840,6 +2845,15 @@ static int store_sqlite_owner_usage(struct store *st, const char *owner,
 	return ret == OPUS_ERR_NOTFOUND ? 0 : ret;
 }
 
+static int store_sqlite_usage_sum(struct store *st, struct store_usage_totals *out)
+{
+	struct store_sqlite_conn *c = store_sqlite_reader(store_sqlite_of(st));
+	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	if (!c || !(b.s = store_sqlite_stmt(c, STORE_SQLITE_USAGE_SUM)))
+		return OPUS_ERR_INTERNAL;
+	return store_sqlite_read_one(c, &b, store_sqlite_row_usage, out);
+}
+
 /* ---- debug hooks ---- */
 
 uint64_t store_sqlite_commit_count(const struct store *st)
@@ -2995,6 +3009,7 @@ const struct store_ops store_sqlite_ops = {
     .jdl_is_enabled = store_sqlite_jdl_is_enabled,
     .jdl_disabled = store_sqlite_jdl_disabled,
     .owner_usage = store_sqlite_owner_usage,
+    .usage_sum = store_sqlite_usage_sum,
     .input_use = store_sqlite_input_use,
     .usage_put = store_sqlite_usage_put,
     .usages_clear = store_sqlite_usages_clear,
