@@ -259,6 +259,8 @@ static int cli_user_add(struct auth *a, struct store *st, const struct options *
 		ret = roles ? auth_user_set_roles(a, o->name, roles, &cli, why) : 0;
 		if (ret == 0)
 			ret = auth_user_rotate(a, o->name, &cli, token);
+		if (ret == OPUS_ERR_NOTFOUND)
+			ret = OPUS_ERR_EXISTS; /* an application's name */
 	}
 	free(roles);
 	return ret;
@@ -295,6 +297,9 @@ static int cli_run(struct auth *a, struct store *st, const struct options *o, ch
 		   const char **why)
 {
 	static const struct store_actor cli = {.name = "cli"};
+	/* before any copy into a fixed-size name field truncates it */
+	if (o->name && !auth_name_is_valid(o->name))
+		return OPUS_ERR_INVAL;
 	switch (o->cmd) {
 	case CMD_USER_ADD:
 		return cli_user_add(a, st, o, token, why);

@@ -117,8 +117,10 @@ bool auth_globs_match(const char *globs, const char *name);
 /* Creates an account with these roles (NULL: "user"; "admin" for an admin)
  * and returns its new token (shown once, only its hash is kept). active,
  * email, display_name and quota (fields < 0 unset: set them!) are taken as
- * given. When acct->token_hash is set (the sha256 of a token the caller was
- * sent, e.g. by OPUS's SCIM payload), it is kept and token_out is "". */
+ * given. Check a name with auth_name_is_valid before copying it into
+ * acct->name (a longer one would be cut to a valid one). When
+ * acct->token_hash is set (the sha256 of a token the caller was sent, e.g.
+ * by OPUS's SCIM payload), it is kept and token_out is "". */
 int auth_user_create(struct auth *a, const struct store_account *acct, const struct store_actor *by,
 		     char token_out[AUTH_TOKEN_LEN + 1], const char **why_out) OPUS_WUR;
 /* A new token for an existing account: the old one stops working at once. */

@@ -317,6 +317,10 @@ class Daemon:
             # jobs run as whoever runs the tests (as root, opusd needs it said)
             "jobs": {"kill_grace_ms": "500", "max_destruction": "0",
                      "run_as": getpass.getuser()},
+            # every test client comes from 127.0.0.1: the failed authentications
+            # that tests make on purpose must not add up to a back-off (429);
+            # test_credentials.py sets a low figure to test it
+            "auth": {"backoff_failures": "100000"},
         }
         for sec, kv in (config or {}).items():
             self.config.setdefault(sec, {}).update({k: str(v) for k, v in kv.items()})
