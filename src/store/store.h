@@ -165,7 +165,9 @@ void store_role_release(struct store_role *r);
 int store_role_put(struct store *st, const struct store_role *r,
 		   const struct store_actor *by) OPUS_WUR;
 int store_role_get(struct store *st, const char *name, struct store_role *out) OPUS_WUR;
-/* OPUS_ERR_NOTFOUND; OPUS_ERR_FORBIDDEN for a built-in role. */
+/* OPUS_ERR_NOTFOUND; OPUS_ERR_FORBIDDEN for a built-in role. The accounts
+ * holding it lose it in the same commit (a role made again under the name
+ * grants them nothing). */
 int store_role_delete(struct store *st, const char *name, const struct store_actor *by) OPUS_WUR;
 /* Every role, by name. Caller frees with store_roles_free. */
 int store_role_list(struct store *st, struct store_role **out, size_t *n_out) OPUS_WUR;

@@ -383,6 +383,9 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 		    "max_bytes = excluded.max_bytes, modified = excluded.modified")                \
 	X(ROLE_GET, "SELECT " STORE_SQLITE_ROLE_COLS " FROM roles WHERE name = ?1")                \
 	X(ROLE_DELETE, "DELETE FROM roles WHERE name = ?1")                                        \
+	X(ROLE_STRIP, "UPDATE accounts SET roles = trim(replace(',' || roles || ',', "             \
+		      "',' || ?1 || ',', ','), ','), modified = ?2 "                               \
+		      "WHERE instr(',' || roles || ',', ',' || ?1 || ',') > 0")                    \
 	X(ROLE_LIST, "SELECT " STORE_SQLITE_ROLE_COLS " FROM roles ORDER BY name")                 \
 	X(APP_INSERT, "INSERT INTO apps (" STORE_SQLITE_APP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "  \
 		      "?6)")                                                                       \
@@ -2540,10 +2543,41 @@ static int store_sqlite_role_put(struct store *st, const struct store_role *r,
 	return store_sqlite_submit_acc(st, store_sqlite_run_role_put, acc);
 }
 
+/*
+ * A role goes from its holders too, so that a role made later under the
+ * same name grants nothing to accounts that held the old one. This walks
+ * the accounts (no index finds a name inside a list): a rare admin change.
+ * The audit detail says how many accounts lost it.
+ */
+static int store_sqlite_run_role_delete(struct store_sqlite_conn *c,
+					const struct store_sqlite_op *op)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_ROLE_STRIP), SQLITE_OK};
+	struct store_audit log = op->acc->log;
+	char detail[64];
+	int ret = store_sqlite_exec_id(c, STORE_SQLITE_ROLE_DELETE, op->acc->name);
+	if (ret == 0 && sqlite3_changes(c->db) == 0)
+		ret = OPUS_ERR_NOTFOUND;
+	if (ret < 0)
+		return ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, op->acc->name);
+	store_sqlite_bind_int(&b, 2, log.time);
+	ret = store_sqlite_step_done(c, &b);
+	if (ret < 0)
+		return ret;
+	snprintf(detail, sizeof(detail), "{\"accounts\":%d}", sqlite3_changes(c->db));
+	log.detail = detail;
+	return store_sqlite_audit_write(c, &log);
+}
+
 static int store_sqlite_role_delete(struct store *st, const char *name,
 				    const struct store_audit *log)
 {
-	return store_sqlite_delete_by_name(st, STORE_SQLITE_ROLE_DELETE, name, log);
+	struct store_sqlite_acc *acc = store_sqlite_acc_new(log);
+	acc->name = xstrdup(name);
+	return store_sqlite_submit_acc(st, store_sqlite_run_role_delete, acc);
 }
 
 static int store_sqlite_app_put(struct store *st, const struct store_app *a, bool replace,

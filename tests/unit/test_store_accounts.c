@@ -348,8 +348,33 @@ TEST(roles)
 	struct store_role bad = {.name = "x y"};
 	CHECK(store_role_put(st, &bad, &root) == OPUS_ERR_INVAL);
 	CHECK(audit_count(st) == n0);
+	/* Deleting a role takes it from its holders, in the same commit. */
+	static const struct {
+		const char *name, *before, *after;
+	} holders[] = {
+	    {"h1", "analysts", ""},
+	    {"h2", "user,analysts", "user"},
+	    {"h3", "analysts,user", "user"},
+	    {"h4", "a,analysts,b", "a,b"},
+	    {"h5", "analysts2,user", "analysts2,user"},
+	};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(holders); i++) {
+		struct store_account h =
+		    account(holders[i].name, (char)('1' + i), holders[i].before);
+		CHECK(store_account_create(st, &h, &root) == 0);
+	}
 	CHECK(store_role_delete(st, "analysts", &root) == 0);
-	check_audit(st, "role.delete", "analysts", "root");
+	struct store_audit row = last_audit(st);
+	CHECK_STR(row.action, "role.delete");
+	CHECK_STR(row.target, "analysts");
+	CHECK_STR(row.detail, "{\"accounts\":4}");
+	store_audit_release(&row);
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(holders); i++) {
+		struct store_account h = {0};
+		CHECK(store_account_get(st, holders[i].name, &h) == 0);
+		CHECK_STR(h.roles, holders[i].after);
+		store_account_release(&h);
+	}
 	CHECK(store_role_get(st, "analysts", &got) == OPUS_ERR_NOTFOUND);
 	CHECK(store_role_list(st, &all, &n) == 0);
 	CHECK(n == 3);
@@ -881,7 +906,7 @@ TEST(query_plans)
 	struct store *st = open_store(path);
 	/* Whole lists: the table, or its index in order (owner_usage: a row per owner). */
 	static const char *const whole[] = {"ACCOUNT_COUNT", "ROLE_LIST", "APP_LIST",
-					    "JDL_DISABLED", "USAGE_SUM"};
+					    "JDL_DISABLED",  "USAGE_SUM", "ROLE_STRIP"};
 	static const char *const inserts[] = {"ACCOUNT_INSERT", "ROLE_PUT", "APP_INSERT",
 					      "AUDIT_INSERT", "JDL_DISABLE"};
 	size_t i;
