@@ -327,15 +327,23 @@ static int backoff_fail(struct auth *a, const char *address, const struct cred *
 {
 	const char *name = c->kind == CRED_BASIC && auth_name_is_valid(c->name) ? c->name : NULL;
 	int64_t now;
-	int was, after = 0;
+	int was, after = 0, addr_was, addr_after;
 
 	pthread_mutex_lock(&a->backoff_lock);
 	now = a->now_ms();
 	was = name ? auth_backoff_remaining(&a->by_name, name, now) : 0;
-	(void)auth_backoff_fail(&a->by_address, address, now);
+	addr_was = auth_backoff_remaining(&a->by_address, address, now);
+	addr_after = auth_backoff_fail(&a->by_address, address, now);
 	if (name)
 		after = auth_backoff_fail(&a->by_name, name, now);
 	pthread_mutex_unlock(&a->backoff_lock);
+	/* once per back-off begun (the keys are addresses and valid names: safe to log) */
+	if (!addr_was && addr_after)
+		log_warn("failed authentications from %s: back-off for %d s", address, addr_after);
+	if (name && !was && after)
+		log_warn("failed authentications for \"%s\": back-off for %d s (its right token "
+			 "still works)",
+			 name, after);
 	return was ? after : 0;
 }
 

@@ -26,6 +26,14 @@
  * name, a wrong token gets OPUS_ERR_BUSY instead of OPUS_ERR_AUTH while the
  * right token still works, so a stranger never locks the real user out.
  * The back-off doubles from 1 s up to backoff_max_s, and ends after it.
+ * In detail: the backoff_failures-th failure within a minute is still
+ * answered 401 and starts a 1 s back-off; every later failure (the next
+ * one checked from the address, any wrong token for the name) doubles it,
+ * up to backoff_max_s; a minute (or backoff_max_s, if longer) without a
+ * failure after it ends forgets the count. Right tokens never count, nor
+ * do right tokens refused (a deactivated account, an application without
+ * X-Opus-On-Behalf-Of). Memory is a fixed table per kind of key
+ * (auth-int.h). Bearer tokens count for the address only.
  * Role definitions are cached in memory, reloaded after each change made
  * through this module; accounts are read per request (the CLI may change
  * them while the daemon runs).

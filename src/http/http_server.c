@@ -179,9 +179,13 @@ static enum MHD_Result queue_reply(struct http_request *req)
 	if (r->allow_owned || r->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					r->allow_owned ? r->allow_owned : r->allow);
-	if (r->www_authenticate)
+	if (r->www_authenticate) {
+		/* both schemes a client may use (RFC 7617, RFC 6750) */
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Basic realm=\"opusd\", charset=\"UTF-8\"");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"opusd\"");
+	}
 	if (r->retry_after_s > 0) {
 		char secs[24];
 		snprintf(secs, sizeof(secs), "%d", r->retry_after_s);

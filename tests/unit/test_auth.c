@@ -553,6 +553,37 @@ TEST(compat_user_add)
 	fixture_close(f);
 }
 
+TEST(accounts_are_read_per_request)
+{
+	struct fixture *f = fixture_open("perrequest", true, false);
+	struct store_account acct = {0};
+	CHECK(check_basic(f->a, "alice", f->alice, "10.0.0.1").ret == 0);
+	/* a change made behind auth's back (the CLI, another process) counts at once */
+	CHECK(store_account_get(f->st, "alice", &acct) == 0);
+	acct.active = false;
+	CHECK(store_account_update(f->st, &acct, "deactivate", NULL, &tester) == 0);
+	CHECK(check_basic(f->a, "alice", f->alice, "10.0.0.1").ret == OPUS_ERR_AUTH);
+	acct.active = true;
+	free(acct.roles);
+	acct.roles = xstrdup("admin");
+	CHECK(store_account_update(f->st, &acct, "roles", NULL, &tester) == 0);
+	CHECK(check_basic(f->a, "alice", f->alice, "10.0.0.1").who.admin);
+	store_account_release(&acct);
+	fixture_close(f);
+}
+
+TEST(may_access)
+{
+	struct auth_identity anon = {.anonymous = true}, alice = {.name = "alice"};
+	struct auth_identity root = {.name = "root", .admin = true};
+	CHECK(auth_may_access(&anon, NULL));
+	CHECK(!auth_may_access(&anon, "alice"));
+	CHECK(auth_may_access(&alice, "alice"));
+	CHECK(!auth_may_access(&alice, "bob"));
+	CHECK(!auth_may_access(&alice, NULL));
+	CHECK(auth_may_access(&root, "alice") && auth_may_access(&root, NULL));
+}
+
 struct worker_arg {
 	struct fixture *f;
 	int id;
@@ -613,6 +644,8 @@ int main(void)
 	RUN(user_management);
 	RUN(app_management);
 	RUN(compat_user_add);
+	RUN(accounts_are_read_per_request);
+	RUN(may_access);
 	RUN(concurrent_checks);
 	rm_rf(test_dir);
 	return CHECK_DONE();
