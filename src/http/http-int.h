@@ -307,5 +307,27 @@ void http_scim(struct http_request *req);
 
 /* http_admin.c: /admin/roles, apps, audit, status, config, jobs, jdl. */
 void http_admin(struct http_request *req);
+/* http_perm.c: description permissions, disabled descriptions and quotas
+ * (issue 13), shared by every route. The http_check_* functions return
+ * true when the request may go on; otherwise they made the reply (403). */
+/* Do description permissions apply to this request ([auth]
+ * check_permissions, or an application's own list)? */
+bool http_perm_applies(const struct http_request *req);
+/* May the caller run (and so see) this description? */
+bool http_may_run(const struct http_request *req, const char *jobdef);
+/* 403 "you may not run job description X". */
+bool http_check_run(struct http_request *req, const char *jobdef);
+/* 403 "job description X is disabled for maintenance" (new jobs and RUN). */
+bool http_check_enabled(struct http_request *req, const char *jobdef);
+/* Quotas max_jobs and max_bytes of the caller, at create. */
+bool http_check_quota_create(struct http_request *req);
+/* Quota max_bytes at RUN of a job of job_owner (NULL: anonymous). */
+bool http_check_quota_run(struct http_request *req, const char *job_owner);
+/* The description of the job a job or entity id belongs to (an entity: the
+ * job that generated it); NULL when none (an upload, an unknown id, a job
+ * that is not the caller's). Caller frees. */
+char *http_jobdef_of(struct http_request *req, const char *id);
+/* Each of the ids (jobs or entities) belongs to a description the caller may run. */
+bool http_check_ids(struct http_request *req, char *const *ids, size_t n);
 
 #endif

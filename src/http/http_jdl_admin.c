@@ -2,7 +2,9 @@
  * http_jdl_admin: the admin side of /jdl, as OPUS has it. An upload is parsed
  * and staged as {jdl_dir}/tmp/{name}.xml; validating it moves it into the
  * served directory and reloads the registry; deleting moves a description to
- * {data_dir}/jdl-archive. Admin only. Running jobs keep the script they
+ * {data_dir}/jdl-archive. Admin only, but for staging and reading a staged
+ * description, which a role with submit grants too (OPUS's review of
+ * submitted descriptions: an admin validates). Running jobs keep the script they
  * started with (sched copies it at start), so a reload never changes them.
  * An upload is XML (the OPUS VOTable) or JSON (the shape of GET
  * /jdl/{name}/json plus "script"): JSON when the document's first non-blank
@@ -30,6 +32,21 @@ static bool admin_only(struct http_request *req)
 	else
 		http_reply_error(req, OPUS_ERR_FORBIDDEN,
 				 "only an admin may change job descriptions");
+	return false;
+}
+
+/* Submitting (staging a description for an admin to validate, and reading
+ * what is staged): admins, and holders of a role with submit. */
+static bool submit_only(struct http_request *req)
+{
+	if (req->who.admin || (req->who.grants.submit && !req->who.app[0]))
+		return true;
+	if (req->who.anonymous)
+		http_reply_error(req, OPUS_ERR_AUTH, "credentials required to submit descriptions");
+	else
+		http_reply_error(
+		    req, OPUS_ERR_FORBIDDEN,
+		    "only an admin, or a role with submit, may submit job descriptions");
 	return false;
 }
 
@@ -213,7 +230,7 @@ void http_jdl_pending(struct http_request *req)
 		reply_405(req, validate ? "POST" : "GET, HEAD");
 		goto done;
 	}
-	if (!admin_only(req))
+	if (validate ? !admin_only(req) : !submit_only(req))
 		goto done;
 	path = name_is_safe(name, JDL_NAME_MAX) ? pending_path(req, name) : NULL;
 	if (!path || access(path, F_OK) != 0) {
@@ -293,9 +310,9 @@ done:
 	free(dest);
 }
 
-/* POST /jdl. */
+/* POST /jdl: staged for review; only an admin validates it. */
 void http_jdl_post(struct http_request *req)
 {
-	if (admin_only(req))
+	if (submit_only(req))
 		jdl_upload(req);
 }

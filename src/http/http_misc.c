@@ -6,8 +6,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The descriptions disabled for maintenance (store_jdl_disabled), as a
+ * sorted list for lookups. */
+struct disabled_set {
+	char **names;
+	size_t n;
+};
+
+static void disabled_load(struct http_request *req, struct disabled_set *d)
+{
+	if (store_jdl_disabled(req->srv->deps.store, &d->names, &d->n) < 0) {
+		d->names = NULL;
+		d->n = 0;
+	}
+}
+
+static bool is_disabled(const struct disabled_set *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (strcmp(d->names[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
 void http_root(struct http_request *req)
 {
+	struct disabled_set d = {0};
 	size_t n = 0;
 	char **names = jdl_registry_names(req->srv->deps.jdls, &n);
 	const char *base = req->srv->deps.conf->base_url;
@@ -18,15 +43,19 @@ void http_root(struct http_request *req)
 	sbuf_adds(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		     "<title>opusd</title></head><body>\n<h1>opusd</h1>\n"
 		     "<p>A UWS 1.1 job manager. Job descriptions:</p>\n<ul>\n");
+	disabled_load(req, &d);
 	for (size_t i = 0; i < n; i++) {
 		/* names are [A-Za-z0-9_-]+: nothing to escape */
-		sbuf_addf(
-		    b,
-		    "<li><a href=\"/rest/%s\">%s</a> (<a href=\"/jdl/%s\">description</a>)</li>\n",
-		    names[i], names[i], names[i]);
+		if (http_may_run(req, names[i]))
+			sbuf_addf(b,
+				  "<li><a href=\"/rest/%s\">%s</a> (<a "
+				  "href=\"/jdl/%s\">description</a>)%s</li>\n",
+				  names[i], names[i], names[i],
+				  is_disabled(&d, names[i]) ? " disabled for maintenance" : "");
 		free(names[i]);
 	}
 	free(names);
+	store_ids_free(d.names, d.n);
 	sbuf_addf(b,
 		  "</ul>\n<p>Create and run a job:</p>\n<pre>curl -i -d text=hello -d PHASE=RUN "
 		  "%s/rest/copy</pre>\n</body></html>\n",
@@ -84,17 +113,33 @@ void http_capabilities(struct http_request *req)
 	    base, base, base);
 }
 
+/* GET /jdl: the names of the descriptions the caller may run, sorted; with
+ * ?detail=true, objects {"name", "enabled"} (a description disabled for
+ * maintenance stays listed, so that users see why it takes no job). */
 static void jdl_index(struct http_request *req)
 {
+	const char *detail = http_field_value(req, "detail");
+	bool objects = detail && (strcmp(detail, "true") == 0 || strcmp(detail, "1") == 0);
+	struct disabled_set d = {0};
 	size_t n = 0;
 	char **names = jdl_registry_names(req->srv->deps.jdls, &n);
 	json_t *arr = json_array();
 	char *text;
+
+	if (objects)
+		disabled_load(req, &d);
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(arr, json_string(names[i]));
+		bool shown = http_may_run(req, names[i]);
+		if (shown && objects)
+			json_array_append_new(arr,
+					      json_pack("{s:s, s:b}", "name", names[i], "enabled",
+							!is_disabled(&d, names[i])));
+		else if (shown)
+			json_array_append_new(arr, json_string(names[i]));
 		free(names[i]);
 	}
 	free(names);
+	store_ids_free(d.names, d.n);
 	text = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	req->reply.status = 200;
@@ -202,7 +247,8 @@ void http_jdl(struct http_request *req)
 		http_reply_text(req, 404, "no job description named %s\n", req->segs[1]);
 		goto done;
 	}
-	view->fn(req, j);
+	if (http_check_run(req, j->name))
+		view->fn(req, j);
 done:
 	jdl_unref(j);
 }

@@ -121,7 +121,7 @@ void http_provsap(struct http_request *req)
 		http_reply_text(req, 404, "provenance is not served here\n");
 		return;
 	}
-	if (query_parse(req, NULL, &q) == 0)
+	if (query_parse(req, NULL, &q) == 0 && http_check_ids(req, q.ids, q.nids))
 		reply_document(req, &q);
 	prov_query_release(&q);
 }

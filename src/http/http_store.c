@@ -120,6 +120,8 @@ void http_store(struct http_request *req)
 		ret = store_entity_get(req->srv->deps.store, id, &e);
 	if (ret == 0 && !auth_may_access(&req->who, e.owner))
 		ret = OPUS_ERR_NOTFOUND; /* the same answer as an unknown id */
+	if (ret == 0 && e.generated_by && !http_check_ids(req, &e.generated_by, 1))
+		goto done; /* made by a job of a description out of reach: 403 */
 	if (ret == OPUS_ERR_NOTFOUND)
 		http_reply_text(req, 404, "%s: %s\n", id, NOT_FOUND);
 	else if (ret < 0)
@@ -133,5 +135,6 @@ void http_store(struct http_request *req)
 				req->srv->deps.conf->base_url, id);
 	else
 		reply_entity(req, &e);
+done:
 	store_entity_release(&e);
 }

@@ -136,6 +136,20 @@ static size_t input_values(const struct uws_param *p)
 	return n;
 }
 
+/* An entity a job made is out of reach with the description of that job. */
+static bool entity_jobdef_ok(struct http_request *req, const struct store_entity *e)
+{
+	char *jobdef;
+	bool ok;
+
+	if (!e->generated_by || !http_perm_applies(req))
+		return true;
+	jobdef = http_jobdef_of(req, e->generated_by);
+	ok = !jobdef || http_may_run(req, jobdef);
+	free(jobdef);
+	return ok;
+}
+
 /* A stored entity (an earlier job's result, or an entity id) must exist,
  * hold its bytes still, and be the caller's to use. */
 static bool entity_usable(struct http_request *req, const struct fetch_ref *ref)
@@ -146,12 +160,14 @@ static bool entity_usable(struct http_request *req, const struct fetch_ref *ref)
 
 	if (ref->entity_id[0]) {
 		ok = store_entity_get(req->srv->deps.store, ref->entity_id, &e) == 0 &&
-		     e.invalidation_time == 0 && auth_may_access(&req->who, e.owner);
+		     e.invalidation_time == 0 && auth_may_access(&req->who, e.owner) &&
+		     entity_jobdef_ok(req, &e);
 		store_entity_release(&e);
 		return ok;
 	}
 	ok = store_job_get(req->srv->deps.store, ref->job_id, &src) == 0 &&
-	     auth_may_access(&req->who, src.owner) && uws_job_result(&src, ref->result_id);
+	     auth_may_access(&req->who, src.owner) && uws_job_result(&src, ref->result_id) &&
+	     http_may_run(req, src.jobdef);
 	uws_job_release(&src);
 	return ok;
 }
@@ -522,6 +538,8 @@ static void rest_create(struct http_request *req)
 		http_reply_text(req, 404, "no job description named %s\n", JOBDEF);
 		return;
 	}
+	if (!http_check_enabled(req, JOBDEF) || !http_check_quota_create(req))
+		goto done;
 	if (create_controls(req, &job, &run) < 0)
 		goto done;
 	take_params(req, j, &job, &why);
@@ -732,6 +750,16 @@ static void post_refused(struct http_request *req, const struct job_post *jp, in
 		http_reply_error(req, ret, "cannot change the job");
 }
 
+/* A RUN that would start the job: its description must be enabled (a job
+ * created before it was disabled waits), and its owner under the bytes quota. */
+static bool post_may_run(struct http_request *req, const struct uws_job *job,
+			 const struct job_post *jp)
+{
+	if (jp->c.action != SCHED_ACTION_RUN || job->phase != UWS_PENDING)
+		return true;
+	return http_check_enabled(req, job->jobdef) && http_check_quota_run(req, job->owner);
+}
+
 static void post_delete(struct http_request *req, const struct uws_job *job, const char *v)
 {
 	int ret;
@@ -769,7 +797,7 @@ static void job_post(struct http_request *req, struct uws_job *job)
 					JOBID);
 		return;
 	}
-	if (post_parse(req, job, &jp) < 0)
+	if (post_parse(req, job, &jp) < 0 || !post_may_run(req, job, &jp))
 		goto done;
 	memcpy(jp.changes.id, job->id, sizeof(jp.changes.id));
 	npl = plan_uploads(req, &jp.changes, &pl);
@@ -1026,6 +1054,10 @@ void http_rest(struct http_request *req)
 		http_reply_text(req, 404, "no job description named %s\n", JOBDEF);
 		return;
 	}
+	/* a description not granted is out of reach: its list, its jobs, their
+	 * results, parameters and provenance */
+	if (!http_check_run(req, JOBDEF))
+		return;
 	if (req->nsegs == 2) {
 		if (is_get(req)) {
 			struct jdl *j = jdl_registry_get(req->srv->deps.jdls, JOBDEF);

@@ -30,6 +30,7 @@
 #define SCHED_DESTROY_BATCH 32
 #define SCHED_NEVER	    INT64_MAX
 #define SCHED_WORKERS	    4
+#define SCHED_OWNER_BUCKETS 256
 /* Back-off of a job end the store refused: doubling from MIN up to MAX. */
 #define SCHED_END_RETRY_MIN_MS 100
 #define SCHED_END_RETRY_MAX_MS 5000
@@ -88,6 +89,7 @@ struct sched_run {
 	int64_t retry_ms;
 	struct exec_exit ee; /* ee.job_id points to id */
 	struct sched_timer timer;
+	struct sched_owner *own; /* counts this run's slot in own->running */
 	/* Its end as prepared on a worker before the stripe is taken
 	 * (sched_end_run): results collected, hashed and registered once, kept
 	 * across retries of the end. */
@@ -114,9 +116,19 @@ struct sched_waiter {
 	struct sched_timer timer;
 };
 
+/* An owner with jobs queued or slots held (sched_owner.c); under s->lock. */
+struct sched_owner {
+	struct sched_owner *next; /* in its bucket */
+	char *name;		  /* NULL: anonymous */
+	int64_t max_running;	  /* its quota as last looked up; 0 = none */
+	size_t running;		  /* slots it holds: starting, staging, running, ending */
+	size_t queued;		  /* its entries in the queue */
+};
+
 struct sched_qent {
 	struct sched_qent *next;
 	char id[UWS_ID_LEN + 1];
+	struct sched_owner *own; /* counts this entry in own->queued */
 };
 
 struct sched {
@@ -132,6 +144,7 @@ struct sched {
 	pthread_cond_t idle;		  /* a start ended or a run exited (CLOCK_MONOTONIC) */
 	struct sched_qent *qhead, *qtail; /* FIFO of QUEUED ids */
 	size_t nqueued;
+	struct sched_owner *owners[SCHED_OWNER_BUCKETS];
 	struct sched_run *runs;
 	size_t nrunning;  /* entries of runs */
 	size_t nstarting; /* slots taken by starts in progress */
@@ -181,17 +194,35 @@ int sched_archive(struct sched *s, const char *id);
  * a final phase: its scalars and its activity in one commit. Stripe held. */
 int sched_end_unrun(struct sched *s, const struct uws_job *job) OPUS_WUR;
 
+/* sched_owner.c: per-owner counts and limits (quota max_running) */
+/* The owner's limit from the store (0 = none). No lock held. */
+int64_t sched_owner_limit(struct sched *s, const char *owner);
+/* The entry of an owner (NULL: anonymous), made when missing. s->lock held. */
+struct sched_owner *sched_owner_get_locked(struct sched *s, const char *name);
+/* Frees the entry when it counts nothing any more. s->lock held; NULL ok. */
+void sched_owner_put_locked(struct sched *s, struct sched_owner *o);
+/* May one more of its jobs take a slot? (NULL: yes.) s->lock held. */
+bool sched_owner_may_start(const struct sched_owner *o);
+/* A slot it held is free (a start that did not happen, a run's end). s->lock held. */
+void sched_owner_slot_end_locked(struct sched *s, struct sched_owner *o);
+void sched_owners_free(struct sched *s);
+
 /* sched_run.c (the caller holds the job's stripe where it says so) */
-void sched_queue_push(struct sched *s, const char *id);		   /* s->lock held */
+/* Queues a job of owner (NULL: anonymous) whose limit is max_running (from
+ * sched_owner_limit, looked up with no lock held). s->lock held. */
+void sched_queue_push(struct sched *s, const char *id, const char *owner, int64_t max_running);
 void sched_queue_remove(struct sched *s, const char *id);	   /* s->lock held */
 struct sched_run *sched_run_find(struct sched *s, const char *id); /* s->lock held */
 /* Asks a running job to stop: SIGTERM now, SIGKILL after the grace. s->lock held. */
 void sched_run_stop(struct sched *s, struct sched_run *run, enum sched_kill why);
 /* Its timer fired: duration exceeded or grace over. s->lock held. */
 void sched_run_deadline(struct sched *s, struct sched_run *run);
-bool sched_queue_pop(struct sched *s, char id_out[UWS_ID_LEN + 1]); /* s->lock held */
-/* Starts one job popped from the queue; its slot is taken (nstarting). A worker. */
-void sched_start_one(struct sched *s, const char *id);
+/* The first queued job whose owner is below its limit: its owner now holds
+ * a slot (*own_out). False when none may start. s->lock held. */
+bool sched_queue_pop(struct sched *s, char id_out[UWS_ID_LEN + 1], struct sched_owner **own_out);
+/* Starts one job popped from the queue; its slot is taken (nstarting, and
+ * own->running). A worker. */
+void sched_start_one(struct sched *s, const char *id, struct sched_owner *own);
 /* Records the end of an ended run (its phase, results and end time in one
  * commit), then releases its slot and frees it; while the store refuses the
  * end, retries later with back-off instead. A worker. */

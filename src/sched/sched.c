@@ -125,8 +125,9 @@ int sched_job_create(struct sched *s, struct uws_job *job, bool run)
 	sched_destruction_note(s, job->destruction_time);
 	log_debug("job %s (%s) created %s", job->id, job->jobdef, run ? "QUEUED" : "PENDING");
 	if (run) {
+		int64_t limit = sched_owner_limit(s, job->owner);
 		pthread_mutex_lock(&s->lock);
-		sched_queue_push(s, job->id);
+		sched_queue_push(s, job->id, job->owner, limit);
 		pthread_cond_signal(&s->work_cond);
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -226,15 +227,16 @@ static int change_apply(struct sched *s, const struct sched_change *c, struct uw
  * now: not for an abort of a run, whose waiters wake once its end (results,
  * end time) is recorded. s->lock held.
  */
-static bool change_effects_locked(struct sched *s, const char *id, enum uws_phase was,
-				  enum uws_phase now)
+static bool change_effects_locked(struct sched *s, const struct uws_job *job, enum uws_phase was,
+				  int64_t limit)
 {
+	const char *id = job->id;
 	struct sched_run *run;
 
-	if (was == now)
+	if (was == job->phase)
 		return false;
-	if (now == UWS_QUEUED) {
-		sched_queue_push(s, id);
+	if (job->phase == UWS_QUEUED) {
+		sched_queue_push(s, id, job->owner, limit);
 		pthread_cond_signal(&s->work_cond);
 		return true;
 	}
@@ -279,6 +281,7 @@ int sched_job_update(struct sched *s, const char *id, const struct sched_change 
 	pthread_mutex_t *stripe;
 	struct jdl *j = NULL;
 	enum uws_phase was;
+	int64_t limit = 0;
 	bool wake;
 	int ret;
 
@@ -302,8 +305,10 @@ int sched_job_update(struct sched *s, const char *id, const struct sched_change 
 		ret = change_save(s, c, was, &job);
 	if (ret)
 		goto done;
+	if (job.phase == UWS_QUEUED && was != UWS_QUEUED)
+		limit = sched_owner_limit(s, job.owner); /* the store, before s->lock */
 	pthread_mutex_lock(&s->lock);
-	wake = change_effects_locked(s, id, was, job.phase);
+	wake = change_effects_locked(s, &job, was, limit);
 	pthread_mutex_unlock(&s->lock);
 	if (c->action == SCHED_ACTION_ABORT)
 		log_info("job %s aborted (was %s)", id, uws_phase_name(was));
@@ -543,6 +548,21 @@ out:
 	uws_job_release(&job);
 }
 
+/* A job QUEUED when the server stopped queues again, under its owner's limit. */
+static void requeue_queued(struct sched *s, const char *id)
+{
+	struct uws_job job = {0};
+	int64_t limit;
+
+	if (!sched_id_ok(id) || store_job_get(s->st, id, &job) != 0)
+		return;
+	limit = sched_owner_limit(s, job.owner);
+	pthread_mutex_lock(&s->lock);
+	sched_queue_push(s, id, job.owner, limit);
+	pthread_mutex_unlock(&s->lock);
+	uws_job_release(&job);
+}
+
 static int recover(struct sched *s)
 {
 	char **ids = NULL;
@@ -551,12 +571,8 @@ static int recover(struct sched *s)
 
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < n; i++) {
-		if (sched_id_ok(ids[i]))
-			sched_queue_push(s, ids[i]);
-	}
-	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < n; i++)
+		requeue_queued(s, ids[i]);
 	if (n)
 		log_info("sched: %zu queued job(s) queued again", n);
 	store_ids_free(ids, n);
@@ -620,6 +636,7 @@ static void sched_free(struct sched *s)
 		s->qhead = q->next;
 		free(q);
 	}
+	sched_owners_free(s);
 	sched_heap_release(&s->heap);
 	for (size_t i = 0; i < SCHED_STRIPES; i++)
 		pthread_mutex_destroy(&s->stripes[i]);

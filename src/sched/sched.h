@@ -5,6 +5,10 @@
  * ERROR "execution duration exceeded"), aborts, collects results when a job
  * ends, deletes jobs and their files (on request and when their destruction
  * time passes), recovers after a restart, and wakes blocked WAIT requests.
+ * Each owner's quota max_running (store_quota: the account's own, or the
+ * most generous of its roles') holds beside the global limit: a job of an
+ * owner at its limit stays QUEUED, passed over in the queue, until one of
+ * that owner's runs ends.
  *
  * Job directory: {data_dir}/jobs/{id}/ is the job's working directory.
  * Uploaded files are written there by the caller before sched_job_create().

@@ -29,16 +29,33 @@
 /* The environment a job starts with before its parameters; never overridden. */
 static const char *const base_env_names[] = {"PATH", "HOME", "LANG", "OPUS_JOB_ID"};
 
-void sched_queue_push(struct sched *s, const char *id)
+void sched_queue_push(struct sched *s, const char *id, const char *owner, int64_t max_running)
 {
 	struct sched_qent *q = xcalloc(1, sizeof(*q));
 	snprintf(q->id, sizeof(q->id), "%s", id);
+	q->own = sched_owner_get_locked(s, owner);
+	q->own->max_running = max_running; /* the latest look-up wins */
+	q->own->queued++;
 	if (s->qtail)
 		s->qtail->next = q;
 	else
 		s->qhead = q;
 	s->qtail = q;
 	s->nqueued++;
+}
+
+/* Unlinks *pp (prev: the entry before it, NULL at the head). s->lock held. */
+static struct sched_qent *queue_unlink(struct sched *s, struct sched_qent **pp,
+				       struct sched_qent *prev)
+{
+	struct sched_qent *q = *pp;
+
+	*pp = q->next;
+	if (s->qtail == q)
+		s->qtail = prev;
+	s->nqueued--;
+	q->own->queued--;
+	return q;
 }
 
 void sched_queue_remove(struct sched *s, const char *id)
@@ -50,24 +67,26 @@ void sched_queue_remove(struct sched *s, const char *id)
 		pp = &(*pp)->next;
 	}
 	if (*pp) {
-		struct sched_qent *q = *pp;
-		*pp = q->next;
-		if (s->qtail == q)
-			s->qtail = prev;
-		s->nqueued--;
+		struct sched_qent *q = queue_unlink(s, pp, prev);
+		sched_owner_put_locked(s, q->own);
 		free(q);
 	}
 }
 
-bool sched_queue_pop(struct sched *s, char id_out[UWS_ID_LEN + 1])
+bool sched_queue_pop(struct sched *s, char id_out[UWS_ID_LEN + 1], struct sched_owner **own_out)
 {
-	struct sched_qent *q = s->qhead;
-	if (!q)
+	struct sched_qent **pp = &s->qhead, *prev = NULL, *q;
+
+	/* In order; the jobs of an owner at its limit wait for one of its runs to end. */
+	while (*pp && !sched_owner_may_start((*pp)->own)) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (!*pp)
 		return false;
-	s->qhead = q->next;
-	if (!s->qhead)
-		s->qtail = NULL;
-	s->nqueued--;
+	q = queue_unlink(s, pp, prev);
+	q->own->running++;
+	*own_out = q->own;
 	memcpy(id_out, q->id, sizeof(q->id));
 	free(q);
 	return true;
@@ -295,11 +314,12 @@ static struct sched_waiter *start_failed(struct sched *s, struct uws_job *job, c
 /* A run for the job takes over its slot (nstarting -> nrunning), with its
  * duration armed. s->lock held. */
 static struct sched_run *run_add_locked(struct sched *s, const struct uws_job *job, struct jdl *j,
-					bool staging)
+					bool staging, struct sched_owner *own)
 {
 	struct sched_run *run = xcalloc(1, sizeof(*run));
 
 	snprintf(run->id, sizeof(run->id), "%s", job->id);
+	run->own = own;
 	run->staging = staging;
 	run->launching = !staging;
 	run->jdl = j;
@@ -434,16 +454,17 @@ void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 }
 
 /* Gives a slot taken for a start that did not happen back. No lock held. */
-static void slot_release(struct sched *s)
+static void slot_release(struct sched *s, struct sched_owner *own)
 {
 	pthread_mutex_lock(&s->lock);
 	s->nstarting--;
+	sched_owner_slot_end_locked(s, own);
 	pthread_cond_broadcast(&s->idle);
 	pthread_cond_signal(&s->work_cond);
 	pthread_mutex_unlock(&s->lock);
 }
 
-void sched_start_one(struct sched *s, const char *id)
+void sched_start_one(struct sched *s, const char *id, struct sched_owner *own)
 {
 	pthread_mutex_t *stripe = sched_stripe(s, id);
 	struct uws_job job = {0};
@@ -481,13 +502,13 @@ void sched_start_one(struct sched *s, const char *id)
 		woken = sched_waiters_take(s, id);
 	}
 	pthread_mutex_lock(&s->lock);
-	run = run_add_locked(s, &job, j, staging);
+	run = run_add_locked(s, &job, j, staging, own);
 	pthread_mutex_unlock(&s->lock);
 	j = NULL;
 done:
 	pthread_mutex_unlock(stripe);
 	if (!run)
-		slot_release(s);
+		slot_release(s, own);
 	sched_waiters_fire(woken);
 	if (run && !staging)
 		sched_launch_run(s, run, &job);
@@ -751,6 +772,8 @@ static void run_unlink_locked(struct sched *s, struct sched_run *run)
 	if (run->end_failed)
 		s->nend_failed--;
 	s->nrunning--;
+	sched_owner_slot_end_locked(s, run->own); /* one of its queued jobs may start */
+	run->own = NULL;
 	pthread_cond_broadcast(&s->idle);
 	pthread_cond_signal(&s->work_cond);
 }

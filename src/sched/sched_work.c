@@ -134,6 +134,7 @@ static void *worker_main(void *arg)
 {
 	struct sched *s = arg;
 	char id[UWS_ID_LEN + 1];
+	struct sched_owner *own = NULL;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
@@ -144,10 +145,10 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&s->lock);
 			continue;
 		}
-		if (may_start(s) && sched_queue_pop(s, id)) {
+		if (may_start(s) && sched_queue_pop(s, id, &own)) {
 			s->nstarting++;
 			pthread_mutex_unlock(&s->lock);
-			sched_start_one(s, id);
+			sched_start_one(s, id, own);
 			pthread_mutex_lock(&s->lock);
 			continue;
 		}

@@ -1,5 +1,6 @@
 /* Unit tests for src/sched against the real store (SQLite), jdl registry
  * and local executor, with a few job descriptions written to a temp dir. */
+#include "auth/auth.h"
 #include "base/base.h"
 #include "check.h"
 #include "exec/exec.h"
@@ -845,6 +846,102 @@ TEST(update_is_all_or_nothing)
 	uws_job_release(&job);
 }
 
+/* A job of owner (NULL: anonymous) running "sleepy" for secs. */
+static void create_owned(const char *owner, const char *secs, char id_out[UWS_ID_LEN + 1])
+{
+	struct uws_job job = {0};
+
+	job.jobdef = xstrdup("sleepy");
+	job.owner = owner ? xstrdup(owner) : NULL;
+	uws_job_add_param(&job, "secs", secs, false);
+	CHECK(sched_job_create(sc, &job, true) == 0);
+	memcpy(id_out, job.id, UWS_ID_LEN + 1);
+	uws_job_release(&job);
+}
+
+static int count_in(char (*ids)[UWS_ID_LEN + 1], int n, enum uws_phase p)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		k += phase_of(ids[i]) == p;
+	return k;
+}
+
+/* alice: her own max_running 1; carol: role "pair" (2); bob: no account,
+ * role "user" (none). Expects 1 + 2 + 1 EXECUTING (true on return). */
+static bool quota_spread(char (*a)[UWS_ID_LEN + 1], char (*c)[UWS_ID_LEN + 1], const char *b)
+{
+	int64_t end = time_mono_ms() + 10000;
+	while (time_mono_ms() < end) {
+		if (count_in(a, 3, UWS_EXECUTING) >= 1 && count_in(c, 3, UWS_EXECUTING) >= 2 &&
+		    phase_of(b) == UWS_EXECUTING)
+			return count_in(a, 3, UWS_EXECUTING) == 1 &&
+			       count_in(c, 3, UWS_EXECUTING) == 2;
+		usleep(10000);
+	}
+	return false;
+}
+
+static void quota_accounts(void)
+{
+	struct store_actor by = {.name = ""};
+	struct store_account alice = {.name = "alice",
+				      .active = true,
+				      .roles = "user",
+				      .quota = {.max_running = 1, .max_jobs = -1, .max_bytes = -1}};
+	struct store_account carol = {
+	    .name = "carol",
+	    .active = true,
+	    .roles = "pair",
+	    .quota = {.max_running = -1, .max_jobs = -1, .max_bytes = -1}};
+	struct store_role pair = {.name = "pair", .run = "*", .quota = {.max_running = 2}};
+
+	auth_hash_token("alice-token", alice.token_hash);
+	auth_hash_token("carol-token", carol.token_hash);
+	CHECK(store_role_put(st, &pair, &by) == 0);
+	CHECK(store_account_create(st, &alice, &by) == 0);
+	CHECK(store_account_create(st, &carol, &by) == 0);
+}
+
+/* Quota max_running: a job of an owner at its limit waits QUEUED while the
+ * jobs of others pass it, and starts when one of the owner's runs ends;
+ * the limits hold again after a restart. */
+TEST(owner_max_running_queues)
+{
+	char a[3][UWS_ID_LEN + 1], c[3][UWS_ID_LEN + 1], b[UWS_ID_LEN + 1];
+
+	quota_accounts();
+	sched_close(sc);
+	sc = NULL;
+	CHECK(open_sched(8) == 0);
+	for (int i = 0; i < 3; i++)
+		create_owned("alice", "30", a[i]);
+	for (int i = 0; i < 3; i++)
+		create_owned("carol", "30", c[i]);
+	create_owned("bob", "30", b);
+	CHECK(quota_spread(a, c, b));
+	CHECK(phase_of(a[0]) == UWS_EXECUTING); /* in order */
+	CHECK(count_in(a, 3, UWS_QUEUED) == 2);
+	CHECK(phase_of(c[2]) == UWS_QUEUED);
+	CHECK(sched_job_abort(sc, a[0]) == 0);
+	CHECK(wait_phase(a[1], UWS_EXECUTING, 10000));
+	CHECK(phase_of(a[2]) == UWS_QUEUED);
+	/* after a restart: queued again, under the same limits */
+	sched_close(sc);
+	sc = NULL;
+	CHECK(open_sched(8) == 0);
+	CHECK(quota_spread(a, c, b));
+	CHECK(count_in(a, 3, UWS_QUEUED) == 1);
+	for (int i = 0; i < 3; i++) {
+		CHECK(sched_job_abort(sc, a[i]) == (i == 0 ? OPUS_ERR_PHASE : 0));
+		CHECK(sched_job_abort(sc, c[i]) == 0);
+	}
+	CHECK(sched_job_abort(sc, b) == 0);
+	sched_close(sc);
+	sc = NULL;
+	CHECK(open_sched(4) == 0);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/opusd-test-sched-XXXXXX";
@@ -885,6 +982,7 @@ int main(void)
 	RUN(executing_left_over_is_error_on_open);
 	RUN(blocked_start_blocks_no_request);
 	RUN(update_is_all_or_nothing);
+	RUN(owner_max_running_queues);
 	sched_close(sc);
 	prov_close(pv);
 	store_close(st);
