@@ -17,12 +17,13 @@ declare -A modules=(
 	[fuzz_jdl_xml]="base jdl" [fuzz_jdl_json]="base jdl"
 	[fuzz_jdl_wadl]="base jdl" [fuzz_jdl_opus_json]="base jdl"
 	[fuzz_fetch_ref]="base fetch" [fuzz_time]="base" [fuzz_provsap]="base"
-	[fuzz_prov_writers]="base"
+	[fuzz_prov_writers]="base" [fuzz_auth]="base auth store uws"
 )
 declare -A seeds=(
 	[fuzz_jdl_xml]="tests/data/opus-jdl jobdefs tests/integration/jobdefs tests/data/bad-jdl"
 	[fuzz_jdl_json]="" [fuzz_fetch_ref]="" [fuzz_time]=""
 	[fuzz_jdl_wadl]="" [fuzz_jdl_opus_json]="" [fuzz_provsap]="" [fuzz_prov_writers]=""
+	[fuzz_auth]=""
 )
 
 seed_corpus() { # name dir
@@ -51,6 +52,12 @@ seed_corpus() { # name dir
 	fuzz_prov_writers) # NUL-separated: file name, source, URL, role
 		printf 'out "1" <a> & b.txt\0upload:x y\0http://h/store/?ID=e1&x="y"\0in\\n' > "$2/a"
 		printf '\xc3\xa9\xff\x01]]>\0--\0\0%%%%' > "$2/b" ;;
+	fuzz_auth) # Authorization, then NUL and X-Opus-On-Behalf-Of
+		printf 'Basic YWxpY2U6YWxpY2UtdG9rZW4=' > "$2/alice"
+		printf 'Bearer root-token' > "$2/bearer"
+		printf 'Basic Og==' > "$2/anonymous"
+		printf 'Basic ZnJvbnQ6eA==\0alice' > "$2/app"
+		printf 'Bearer x\0bob' > "$2/bearer-app" ;;
 	esac
 	for d in ${seeds[$1]}; do cp "$d"/*.xml "$2"/ 2>/dev/null || true; done
 }
@@ -76,7 +83,7 @@ cc -std=c17 -D_GNU_SOURCE -Isrc -o "$out/jdl2json" "$out/jdl2json.c" src/base/*.
 
 failed=0
 for name in fuzz_jdl_xml fuzz_jdl_json fuzz_jdl_wadl fuzz_jdl_opus_json fuzz_fetch_ref fuzz_time \
-	fuzz_provsap fuzz_prov_writers; do
+	fuzz_provsap fuzz_prov_writers fuzz_auth; do
 	srcs=()
 	for m in ${modules[$name]}; do srcs+=(src/"$m"/*.c); done
 	if ! clang "${flags[@]}" $(pkg-config --cflags $pkgs) -o "$out/$name" "tests/fuzz/$name.c" \

@@ -118,11 +118,14 @@ static int parse_basic(const char *b64, struct cred *c)
 	n = EVP_DecodeBlock(decoded, (const unsigned char *)b64, (int)len);
 	if (n < 0)
 		return OPUS_ERR_AUTH;
-	/* EVP_DecodeBlock counts padding as zero bytes: drop them. */
-	while (len > 0 && b64[len - 1] == '=') {
+	/* EVP_DecodeBlock counts padding as zero bytes: drop them (two at most:
+	 * more is not base64, and would count below zero). */
+	for (int pad = 0; pad < 2 && len > 0 && b64[len - 1] == '='; pad++) {
 		len--;
 		n--;
 	}
+	if (n < 0 || (len > 0 && b64[len - 1] == '='))
+		return OPUS_ERR_AUTH;
 	decoded[n] = '\0';
 	if (memchr(decoded, '\0', (size_t)n))
 		return OPUS_ERR_AUTH;

@@ -214,6 +214,11 @@ TEST(basic_credentials)
 	CHECK(o.ret == OPUS_ERR_AUTH);
 	o = check_as(f->a, "Basic !!!notbase64", NULL, "10.0.0.5");
 	CHECK(o.ret == OPUS_ERR_AUTH && o.reason);
+	/* padding past two '=' (found by fuzz_auth: it counted below zero) */
+	o = check_as(f->a, "Basic YW2=================", NULL, "10.0.0.6");
+	CHECK(o.ret == OPUS_ERR_AUTH);
+	o = check_as(f->a, "Basic ====", NULL, "10.0.0.6");
+	CHECK(o.ret == OPUS_ERR_AUTH);
 	o = check_as(f->a, "Digest x", NULL, "10.0.0.5");
 	CHECK(o.ret == OPUS_ERR_AUTH && o.reason);
 	fixture_close(f);
