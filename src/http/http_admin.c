@@ -524,35 +524,17 @@ static int64_t process_uptime_s(void)
 	return (int64_t)now.tv_sec - (int64_t)(start / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
-/* Adds what owner (NULL: anonymous) holds to *sum. */
-static void usage_add(struct http_request *req, const char *owner, struct store_usage_totals *sum)
-{
-	struct store_usage_totals u = {0};
-	if (store_owner_usage(store_of(req), owner, &u) < 0)
-		return;
-	sum->jobs += u.jobs;
-	sum->running += u.running;
-	sum->bytes += u.bytes;
-}
-
-/* The accounts' and anonymous usage totals, a page of accounts at a time. */
+/* The usage totals over every owner (accounts, anonymous, deleted accounts,
+ * users an application acts for: one row each, never the jobs) and the
+ * number of accounts. */
 static int usage_sum(struct http_request *req, struct store_usage_totals *sum, size_t *users)
 {
-	char after[STORE_NAME_MAX + 1] = "";
-	int ret;
-	memset(sum, 0, sizeof(*sum));
-	usage_add(req, NULL, sum);
-	for (;;) {
-		struct store_account *page = NULL;
-		size_t n = 0;
-		ret = store_account_list(store_of(req), after, 500, &page, &n, users);
-		if (ret < 0 || n == 0)
-			break;
-		for (size_t i = 0; i < n; i++)
-			usage_add(req, page[i].name, sum);
-		snprintf(after, sizeof(after), "%s", page[n - 1].name);
-		store_accounts_free(page, n);
-	}
+	struct store_account *none = NULL;
+	size_t n = 0;
+	int ret = store_usage_sum(store_of(req), sum);
+	if (ret == 0)
+		ret = store_account_list(store_of(req), "", 0, &none, &n, users);
+	store_accounts_free(none, n);
 	return ret;
 }
 
@@ -581,6 +563,7 @@ static void status_show(struct http_request *req)
 	size_t users = 0;
 	json_t *doc = json_object();
 
+	memset(&sum, 0, sizeof(sum));
 	sched_get_stats(req->srv->deps.sched, &st);
 	if (usage_sum(req, &sum, &users) < 0)
 		log_warn("/admin/status: cannot add up the usage totals");

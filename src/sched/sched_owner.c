@@ -11,8 +11,8 @@
  * The limit is read from the store when a job is queued (create with RUN,
  * RUN, restart), never under s->lock: the account's own max_running where
  * set, else the most generous of its roles' (0 = none beats any number);
- * no owner holds the role "anonymous", an owner without an account (a user
- * an application acts for) the role "user". This is auth's rule for
+ * a job without an owner (anonymous) has the role "anonymous", an owner
+ * without an account (a user an application acts for) the role "user". This is auth's rule for
  * effective quotas (auth.h), read straight from the store so that sched
  * needs no auth handle. The counts are under s->lock.
  */

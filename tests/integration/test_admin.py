@@ -308,6 +308,22 @@ def test_status_counts_running_jobs_and_result_bytes(daemon):
     assert after["jobs_stored"] == before["jobs_stored"] + 1
 
 
+def test_status_counts_jobs_of_deleted_accounts_and_app_users(daemon, app_token):
+    """jobs_stored covers every owner: a deleted account's jobs stay (and count),
+    as do the jobs of a user who only came through an application."""
+    a = admin(daemon)
+    r = a.post("/users", json={"name": "gone"})
+    assert r.status_code == 201, r.text
+    gone = daemon.client(auth=("gone", r.json()["token"]))
+    gone.create("echo", {"text": "kept"})
+    as_app(daemon, app_token, user="viaapp").create("echo", {"text": "vouched"})
+    before = a.get("/admin/status").json()
+    assert a.delete("/users/gone").status_code == 204
+    after = a.get("/admin/status").json()
+    assert after["jobs_stored"] == before["jobs_stored"]
+    assert after["users"] == before["users"] - 1
+
+
 def test_config_is_the_effective_one(daemon):
     cfg = admin(daemon).get("/admin/config").json()
     assert cfg["server"]["listen"] == f"127.0.0.1:{daemon.port}"
