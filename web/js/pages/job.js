@@ -2,7 +2,7 @@
 // (inputs linked), results with a preview and a download, stdout and stderr,
 // the error summary, the phase changing live (blocking WAIT) with the elapsed
 // time, start / abort / delete, run again, and the way to the provenance page.
-import { h, clear, phaseBadge, fmtTime, fmtBytes } from '../dom.js';
+import { h, clear, append, phaseBadge, fmtTime, fmtBytes } from '../dom.js';
 import { request } from '../api.js';
 import { ACTIVE, enc, jobPath, jobAction, errorText, authFetch, download, fmtDuration } from './jobkit.js';
 
@@ -320,9 +320,9 @@ class JobPage {
       try { pretty = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* shown as it is */ }
       box.append(h('pre', { class: 'text-preview' }, pretty));
     } else if (kind === 'csv') {
-      box.append(csvTable(text, kind === 'csv' && /\.tsv$/i.test(r.id) ? '\t' : ','), more);
+      append(box, csvTable(text, /\.tsv$/i.test(r.id) || /tab-separated/.test(r['mime-type'] || '') ? '\t' : ','), more);
     } else {
-      box.append(h('pre', { class: 'text-preview' }, text), more);
+      append(box, h('pre', { class: 'text-preview' }, text), more);
     }
   }
 

@@ -435,10 +435,21 @@ function setText(el, t) {
   if (el && el.textContent !== t) el.textContent = t;
 }
 
+// Compact in a table: the time alone for today, no year for this year.
+function shortTime(iso) {
+  const full = fmtTime(iso);
+  const d = new Date(iso);
+  const now = new Date();
+  if (isNaN(d) || full.length < 19) return full;
+  if (d.toDateString() === now.toDateString()) return full.slice(11);
+  if (d.getFullYear() === now.getFullYear()) return full.slice(5, 16);
+  return full.slice(0, 10);
+}
+
 function setTime(el, iso) {
   if (!el) return;
   clear(el);
-  if (iso) el.append(h('time', { datetime: iso, title: iso }, fmtTime(iso)));
+  if (iso) el.append(h('time', { datetime: iso, title: fmtTime(iso) }, shortTime(iso)));
 }
 
 function isoToLocal(iso) {

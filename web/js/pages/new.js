@@ -44,7 +44,7 @@ export async function render(root, params, ctx) {
   const my = { fields: new Map(), busy: false };
   state = my;
 
-  const formError = h('div', { class: 'form-error', id: 'form-error', role: 'alert', hidden: true });
+  const formError = h('div', { class: 'form-error', id: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
   const form = h('form', { class: 'job-form', id: 'job-form', novalidate: true });
   form.append(formError);
 
@@ -88,6 +88,14 @@ export async function render(root, params, ctx) {
   form.append(h('div', { class: 'form-actions' }, runBtn, createBtn,
     h('a', { href: `#/jobs?jobdef=${enc(jobdef)}` }, 'Jobs of this description')));
 
+  // a field's error goes as soon as the user changes it
+  const clearAt = (ev) => {
+    for (const w of my.fields.values()) {
+      if (w.el.contains(ev.target) && !w.err.hidden) showError(w, '');
+    }
+  };
+  form.addEventListener('input', clearAt);
+  form.addEventListener('change', clearAt);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const run = !ev.submitter || ev.submitter.value !== 'create';
