@@ -257,6 +257,7 @@ test('the job list: filter, live updates, start, abort and delete per row and fo
   await p.check('#flt-phase-completed');
   await p.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr').length === 3);
   assert.match(await p.evaluate(() => location.hash), /phase=COMPLETED/);
+  await lib.waitReady(p, 'jobs'); // the shell's ready mark follows the filter's hash
   await p.uncheck('#flt-phase-completed');
   await p.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr').length === 5);
 
@@ -338,6 +339,7 @@ test('XSS attempts through a parameter value and a runId render as text', async 
   await lib.goto(p, `#/new/echo?from=${id}`);
   assert.equal(await p.inputValue('#f-text'), evil);
   assert.equal(await p.inputValue('#f-runid'), evilRun);
+  await lib.shot(p, 'jobs-xss-form-400px');
   assert.equal(await p.evaluate(() => window.__xss), undefined);
   assert.equal(await p.locator('main img, main script, main b').count(), 0);
   lib.expectNoConsoleErrors(p);

@@ -183,6 +183,8 @@ class JobList {
     const s = q.toString();
     // replaceState: no hashchange, so the router does not render the page again
     history.replaceState(null, '', `#/jobs${s ? `?${s}` : ''}`);
+    // the shell marks which hash it rendered (main#app[data-hash]): still this page
+    if (this.root.dataset.hash !== undefined) this.root.dataset.hash = location.hash;
   }
 
   changed(rebuild = false) {

@@ -329,7 +329,7 @@ function controlFields(jdl, prev) {
   const d0 = prev ? prev.executionDuration : jdl.executionDuration;
   if (d0 != null) dur.value = String(d0);
   const ds = fieldShell('f-executionduration', 'Execution duration', 's', false,
-    'Longest run in seconds; 0 means the server\'s limit.', dur);
+    'Longest run in seconds (0: as long as the server allows); past it the job is stopped.', dur);
   m.set('executionduration', simple(h('div', { class: 'field' }, ds.label, dur, ds.hint, ds.err), ds.err, dur,
     'EXECUTIONDURATION'));
 
