@@ -130,6 +130,30 @@ test('submit from the generated form and see the job reach COMPLETED without a r
   await p.context().close();
 });
 
+test('an earlier result as the input: picked from the list of recent results, the jobs chain', async () => {
+  const first = await createJob('echo', {text: 'chained text\n', RUNID: 'source', PHASE: 'RUN'});
+  await waitPhase('echo', first, 'COMPLETED');
+  const p = await signedIn();
+  await lib.goto(p, '#/new/choices');
+  await p.fill('#f-ra', '2');
+  await p.selectOption('#in-input-0-mode', 'result');
+  await p.waitForSelector(`#in-input-0-results option[value="${first}/output"]`, {state: 'attached'});
+  assert.match(await p.textContent(`#in-input-0-results option[value="${first}/output"]`), /output of echo source/);
+  await p.fill('#in-input-0-text', `${first}/output`);
+  await p.click('#create-run');
+  await lib.waitReady(p, 'job');
+  await p.waitForSelector('#job-phase .phase-completed');
+  const id = (await p.textContent('.job-id')).trim();
+  const out = await lib.api(d, 'GET', `/rest/choices/${id}/results/output`, {user: 'alice', accept: '*/*'});
+  assert.equal(out.text, '5 red 2\nchained text\n');
+  // the input links to the job that made it
+  await p.click(`#job-params a.earlier-link`);
+  await lib.waitReady(p, 'job');
+  assert.equal(await p.evaluate(() => location.hash), `#/job/echo/${first}`);
+  lib.expectNoConsoleErrors(p);
+  await p.context().close();
+});
+
 test('the server\'s 400 reason is shown at its field', async () => {
   const p = await signedIn('alice', {allowHttp: [400]});
   await lib.goto(p, '#/new/choices');

@@ -232,7 +232,7 @@ class JobPage {
 
   drawParams() {
     const ps = Object.entries(this.job.parameters || {});
-    const sig = JSON.stringify(ps);
+    const sig = JSON.stringify([ps, FINAL.has(this.job.phase)]);
     if (sig === this.paramsSig) return;
     this.paramsSig = sig;
     clear(this.params);
@@ -240,7 +240,7 @@ class JobPage {
     const tb = h('tbody', {});
     for (const [name, v] of ps) {
       let cell;
-      if (typeof v === 'string') cell = valueEl(v);
+      if (typeof v === 'string') cell = valueEl(v, FINAL.has(this.job.phase) ? this : null);
       else if (v && v.href) {
         cell = h('span', {}, h('span', { class: 'by-ref' }, 'file '),
           h('a', { href: v.href, class: 'download', on: { click: (e) => { e.preventDefault(); download(v.href, name, this.ctx.toast); } } }, 'download'));
@@ -356,14 +356,33 @@ function timeEl(iso) {
 
 // A parameter's value: an http(s) URL is a link (never another scheme: no
 // javascript: URLs), anything else is text.
-function valueEl(v) {
+function valueEl(v, page) {
   if (/^https?:\/\/\S+$/i.test(v)) {
     return h('a', { href: v, rel: 'noopener noreferrer', target: '_blank' }, v);
   }
   if (/^[0-9a-f]{32}\/[A-Za-z0-9._-]+$/.test(v)) {
-    return h('span', {}, h('code', {}, v), h('span', { class: 'hint' }, ' (an earlier result)'));
+    const code = h('code', {}, v);
+    const el = h('span', { class: 'earlier' }, code, h('span', { class: 'hint' }, ' (an earlier result)'));
+    if (page) linkEarlier(page, v, code);
+    return el;
   }
   return h('span', { class: 'value' }, v);
+}
+
+// "{job id}/{result id}" names no description: the job's provenance (once it
+// is recorded, at its end) names the activity that made the input,
+// opus_job:{jobdef}.{id}; the value then links to that job's page.
+async function linkEarlier(page, v, code) {
+  const id = v.split('/')[0];
+  if (!page.provText) {
+    page.provText = request('GET', `${page.path}/provjson?DEPTH=2`, { signal: page.abort.signal })
+      .then((r) => (r.ok ? r.text : ''));
+  }
+  const text = await page.provText;
+  const m = new RegExp(`opus_job:([A-Za-z0-9_.-]+)\\.${id}\\b`).exec(text);
+  if (!m || !code.isConnected) return;
+  const a = h('a', { href: `#/job/${enc(m[1])}/${enc(id)}`, class: 'earlier-link', title: `made by ${m[1]} job ${id}` }, v);
+  code.replaceWith(h('code', {}, a));
 }
 
 function previewKind(r) {

@@ -5,7 +5,7 @@
 // their fields. ?from= pre-fills from an earlier job ("run again").
 import { h, clear } from '../dom.js';
 import { request } from '../api.js';
-import { enc, jobPath, errorText } from './jobkit.js';
+import { enc, jobPath, errorText, pool, shortId } from './jobkit.js';
 
 const INT_TYPES = { short: [-32768, 32767], int: [-2147483648, 2147483647], long: [null, null] };
 const FLOAT_TYPES = new Set(['float', 'double']);
@@ -20,6 +20,7 @@ let state = null;
 
 export function dispose() {
   state = null;
+  recent = null;
 }
 
 export async function render(root, params, ctx) {
@@ -223,6 +224,7 @@ function inputWidget(u, required, prevParams) {
     const file = h('input', { type: 'file', id: `${rid}-file` });
     if (u.content_type) file.accept = u.content_type;
     const text = h('input', { type: 'text', id: `${rid}-text`, spellcheck: 'false' });
+    const choices = h('datalist', { id: `${rid}-results` });
     const fileLabel = h('label', { for: `${rid}-file`, class: 'sr-only' }, `${u.name} ${i + 1}: file`);
     const textLabel = h('label', { for: `${rid}-text`, class: 'sr-only' }, `${u.name} ${i + 1}: value`);
     const row = { mode: sel, file, text };
@@ -234,6 +236,15 @@ function inputWidget(u, required, prevParams) {
       text.placeholder = m === 'url' ? 'https://… or file:///…'
         : m === 'id' ? `an identifier for ${u.url}` : 'job id/result id, or the result URL';
       text.inputMode = m === 'url' ? 'url' : 'text';
+      if (m === 'result') {
+        text.setAttribute('list', choices.id);
+        earlierResults(u.content_type).then((opts) => {
+          if (choices.childNodes.length) return;
+          for (const o of opts) choices.append(h('option', { value: o.value }, o.label));
+        });
+      } else {
+        text.removeAttribute('list');
+      }
     }
     sel.addEventListener('change', show);
     sel.value = mode;
@@ -245,7 +256,7 @@ function inputWidget(u, required, prevParams) {
       : null;
     const rowEl = h('div', { class: 'input-row' },
       h('label', { for: `${rid}-mode`, class: 'sr-only' }, `${u.name} ${i + 1}: kind`),
-      sel, fileLabel, file, textLabel, text, remove);
+      sel, fileLabel, file, textLabel, text, choices, remove);
     rows.push(row);
     list.append(rowEl);
     sync();
@@ -310,6 +321,38 @@ function inputWidget(u, required, prevParams) {
       }
     },
   };
+}
+
+// The caller's recent results, offered as inputs ("{job id}/{result id}"),
+// those of the entity's content type first; asked once per form.
+let recent = null;
+const SKIP_RESULTS = new Set(['stdout', 'stderr', 'provjson', 'provxml', 'provsvg']);
+
+function earlierResults(contentType) {
+  if (!recent) {
+    recent = (async () => {
+      const jr = await request('GET', '/jdl');
+      const names = jr.ok && Array.isArray(jr.data) ? jr.data.map((d) => (typeof d === 'string' ? d : d.name)) : [];
+      const lists = await pool(names, 4, (jd) => request('GET', `/rest/${enc(jd)}?PHASE=COMPLETED&LAST=5`)
+        .then((r) => (r.ok && r.data && Array.isArray(r.data.jobs) ? r.data.jobs.map((j) => ({ ...j, jobdef: jd })) : [])));
+      const jobs = lists.flat().sort((a, b) => (a.creationTime < b.creationTime ? 1 : -1)).slice(0, 12);
+      const docs = await pool(jobs, 6, (j) => request('GET', jobPath(j.jobdef, j.jobId)));
+      const out = [];
+      docs.forEach((r, i) => {
+        if (!r.ok || !r.data) return;
+        const j = jobs[i];
+        for (const res of r.data.results || []) {
+          if (SKIP_RESULTS.has(res.id)) continue;
+          out.push({ value: `${j.jobId}/${res.id}`, type: res['mime-type'],
+            label: `${res.id} of ${j.jobdef} ${j.runId || shortId(j.jobId)}${res['mime-type'] ? ` (${res['mime-type']})` : ''}` });
+        }
+      });
+      return out;
+    })();
+    recent.catch(() => { recent = null; });
+  }
+  return recent.then((all) => [...all.filter((o) => contentType && o.type === contentType),
+    ...all.filter((o) => !contentType || o.type !== contentType)], () => []);
 }
 
 function guessMode(v, u) {
