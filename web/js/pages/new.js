@@ -157,7 +157,7 @@ function paramField(p, prevParams) {
     if (p.required) control.required = true;
   } else if (p.datatype in INT_TYPES || FLOAT_TYPES.has(p.datatype)) {
     kind = 'number';
-    control = h('input', { type: 'number', id, name: p.name, inputmode: 'decimal' });
+    control = h('input', { type: 'number', id, name: p.name, inputmode: p.datatype in INT_TYPES ? 'numeric' : 'decimal' });
     const [tmin, tmax] = INT_TYPES[p.datatype] || [null, null];
     control.step = p.datatype in INT_TYPES ? '1' : 'any';
     const min = p.min != null ? p.min : tmin;
