@@ -311,11 +311,16 @@ test('the job list: filter, live updates, start, abort and delete per row and fo
   for (const id of done) await p.waitForSelector(`tr[data-job="${id}"]`, {state: 'detached'});
   assert.equal(await p.locator('#jobs-table tbody tr').count(), 2);
   assert.equal(await p.textContent('#sel-count'), 'none selected');
-  // one description's list, sorted by run id
+  // one description's list, sorted by phase
   await p.selectOption('#flt-jobdef', 'sleeper');
   await p.waitForSelector('#new-job');
   assert.equal(await p.evaluate(() => location.hash), '#/jobs?jobdef=sleeper');
-  assert.equal(await p.locator('#jobs-table tbody tr').count(), 2);
+  await p.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr').length === 2);
+  await p.click('th.col-phase button.sort');
+  assert.deepEqual(await p.$$eval('#jobs-table tbody tr', (rs) => rs.map((r) => r.dataset.phase)), ['ABORTED', 'COMPLETED']);
+  assert.equal(await p.getAttribute('th.col-phase', 'aria-sort'), 'ascending');
+  await p.click('th.col-phase button.sort');
+  assert.deepEqual(await p.$$eval('#jobs-table tbody tr', (rs) => rs.map((r) => r.dataset.phase)), ['COMPLETED', 'ABORTED']);
   assert.equal(await p.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
   await lib.shot(p, 'jobs-list-after');
   lib.expectNoConsoleErrors(p);
