@@ -357,15 +357,16 @@ static void raise_fd_limit(void)
 	}
 }
 
-static void wait_for_signals(struct jdl_registry *reg, const sigset_t *set)
+static void wait_for_signals(struct jdl_registry *reg, struct http_server *srv, const sigset_t *set)
 {
 	for (;;) {
 		int sig = 0;
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP: reloading the job descriptions");
+			log_info("SIGHUP: reloading the job descriptions and the web client");
 			(void)jdl_registry_load(reg); /* which logs "loaded N ..." once */
+			http_reload_web(srv);
 			continue;
 		}
 		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -526,7 +527,7 @@ static int serve(struct conf *c)
 			goto done;
 	}
 	log_banner(c, reg);
-	wait_for_signals(reg, &set);
+	wait_for_signals(reg, srv, &set);
 	ret = 0;
 done:
 	http_drain(srv);	 /* what is not routed yet gets 503 */

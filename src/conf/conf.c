@@ -42,6 +42,8 @@ static const struct conf_key keys[] = {
     K("server", "log_level", CONF_STR, log_level, "info", 0, "error, warn, info or debug"),
     K("paths", "data_dir", CONF_STR, data_dir, "./var", 0, "database and job directories"),
     K("paths", "jdl_dir", CONF_STR, jdl_dir, "./jobdefs", 0, "job descriptions (*.xml)"),
+    K("paths", "web_dir", CONF_STR, web_dir, "./web", 0,
+      "the web client served at / (read at start and on SIGHUP; empty = none)"),
     K("jobs", "max_running", CONF_INT, max_running, "0", 0,
       "jobs executing at once (0 = number of cores)"),
     K("jobs", "default_execution_duration", CONF_INT, default_execution_duration, "3600", 0,

@@ -27,6 +27,7 @@ struct conf {
 	/* [paths] */
 	char *data_dir;
 	char *jdl_dir;
+	char *web_dir; /* the web client's files; "" = none */
 	/* [jobs] */
 	int64_t max_running;
 	int64_t default_execution_duration;

@@ -25,6 +25,8 @@ struct http_server {
 	char *self_origin;   /* scheme://host[:port] of base_url */
 	char **cors_origins; /* server.cors_origins, split */
 	size_t ncors;
+	pthread_rwlock_t web_lock; /* guards web: swapped on reload */
+	struct http_static *web;   /* the web client's files (http_static.c) */
 };
 
 /*
@@ -78,6 +80,9 @@ struct http_reply {
 	char *link;
 	const char *extra_name[HTTP_REPLY_HEADERS];
 	char *extra_value[HTTP_REPLY_HEADERS];
+	/* a web client file (http_static.c): its ETag, caching and security headers */
+	bool static_headers, static_html, static_gzip;
+	char etag[32];
 };
 
 enum http_method {
@@ -213,8 +218,18 @@ char *http_entity_prov_url(const struct http_request *req, const char *entity_id
  * an entity's bytes, owner or admin only. */
 void http_store(struct http_request *req);
 
-/* http_misc.c: /, /availability, /capabilities, /jdl[/{name}[/json|/script]] */
-void http_root(struct http_request *req);
+/* http_static.c: the web client, paths.web_dir held in memory. */
+struct http_static;
+/* (Re)reads web_dir; on failure the table is empty and "/" says why. */
+void http_static_load(struct http_server *srv);
+void http_static_release(struct http_server *srv);
+/* True for "/" and the trees /js, /css, /vendor, /img (public: no credentials). */
+bool http_static_route(const struct http_request *req);
+void http_static_serve(struct http_request *req);
+/* Adds ETag, Cache-Control, Vary, nosniff, and CSP on HTML, to a static reply. */
+void http_static_headers(const struct http_request *req, struct MHD_Response *resp);
+
+/* http_misc.c: /availability, /capabilities, /jdl[/{name}[/json|/script]] */
 void http_availability(struct http_request *req);
 void http_capabilities(struct http_request *req);
 void http_jdl(struct http_request *req);

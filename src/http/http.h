@@ -54,6 +54,8 @@ int http_start(const struct http_deps *deps, struct http_server **out) OPUS_WUR;
  */
 void http_drain(struct http_server *srv);
 void http_stop(struct http_server *srv);
+/* Reads paths.web_dir again (SIGHUP); requests in flight keep their copy. */
+void http_reload_web(struct http_server *srv);
 /* The port actually bound (useful with port 0). */
 int http_port(const struct http_server *srv);
 

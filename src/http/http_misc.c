@@ -1,4 +1,4 @@
-/* http_misc.c: the home page, VOSI availability and capabilities, /jdl and its views
+/* http_misc.c: VOSI availability and capabilities, /jdl and its views
  * (the admin methods of /jdl are in http_jdl_admin.c). */
 #include "http/http-int.h"
 
@@ -28,38 +28,6 @@ static bool is_disabled(const struct disabled_set *d, const char *name)
 			return true;
 	}
 	return false;
-}
-
-void http_root(struct http_request *req)
-{
-	struct disabled_set d = {0};
-	size_t n = 0;
-	char **names = jdl_registry_names(req->srv->deps.jdls, &n);
-	const char *base = req->srv->deps.conf->base_url;
-	struct sbuf *b = &req->reply.body;
-
-	req->reply.status = 200;
-	req->reply.content_type = "text/html; charset=utf-8";
-	sbuf_adds(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-		     "<title>opusd</title></head><body>\n<h1>opusd</h1>\n"
-		     "<p>A UWS 1.1 job manager. Job descriptions:</p>\n<ul>\n");
-	disabled_load(req, &d);
-	for (size_t i = 0; i < n; i++) {
-		/* names are [A-Za-z0-9_-]+: nothing to escape */
-		if (http_may_run(req, names[i]))
-			sbuf_addf(b,
-				  "<li><a href=\"/rest/%s\">%s</a> (<a "
-				  "href=\"/jdl/%s\">description</a>)%s</li>\n",
-				  names[i], names[i], names[i],
-				  is_disabled(&d, names[i]) ? " disabled for maintenance" : "");
-		free(names[i]);
-	}
-	free(names);
-	store_ids_free(d.names, d.n);
-	sbuf_addf(b,
-		  "</ul>\n<p>Create and run a job:</p>\n<pre>curl -i -d text=hello -d PHASE=RUN "
-		  "%s/rest/copy</pre>\n</body></html>\n",
-		  base);
 }
 
 void http_availability(struct http_request *req)

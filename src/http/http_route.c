@@ -13,7 +13,12 @@ struct route {
 };
 
 static const struct route routes[] = {
-    {NULL, 0, 0, "GET, HEAD", NULL, http_root},
+    /* the web client (http_static.c); the API trees below keep their names */
+    {NULL, 0, 0, "GET, HEAD", NULL, http_static_serve},
+    {"js", 2, HTTP_MAX_SEGS, "GET, HEAD", NULL, http_static_serve},
+    {"css", 2, HTTP_MAX_SEGS, "GET, HEAD", NULL, http_static_serve},
+    {"vendor", 2, HTTP_MAX_SEGS, "GET, HEAD", NULL, http_static_serve},
+    {"img", 2, HTTP_MAX_SEGS, "GET, HEAD", NULL, http_static_serve},
     {"availability", 1, 1, "GET, HEAD", NULL, http_availability},
     {"capabilities", 1, 1, "GET, HEAD", NULL, http_capabilities},
     {"jdl", 1, 4, "GET, HEAD, POST, DELETE", NULL, http_jdl},	/* each resource checks */

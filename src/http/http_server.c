@@ -152,6 +152,13 @@ static struct MHD_Response *response_from_file(struct http_request *req)
 	return resp;
 }
 
+/* The web client (web/js/api.js) marks its API requests so. */
+static bool from_web_client(const struct http_request *req)
+{
+	const char *x = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Requested-With");
+	return x && strcmp(x, "opusd-web") == 0;
+}
+
 static enum MHD_Result queue_reply(struct http_request *req)
 {
 	struct http_reply *r = &req->reply;
@@ -180,9 +187,12 @@ static enum MHD_Result queue_reply(struct http_request *req)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					r->allow_owned ? r->allow_owned : r->allow);
 	if (r->www_authenticate) {
-		/* both schemes a client may use (RFC 7617, RFC 6750) */
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Basic realm=\"opusd\", charset=\"UTF-8\"");
+		/* both schemes a client may use (RFC 7617, RFC 6750); but a Basic
+		 * challenge to the web client's fetch() would make the browser open
+		 * its own password dialog over the client's sign-in page */
+		if (!from_web_client(req))
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+						"Basic realm=\"opusd\", charset=\"UTF-8\"");
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"opusd\"");
 	}
@@ -197,6 +207,7 @@ static enum MHD_Result queue_reply(struct http_request *req)
 		if (r->status >= 200 && r->status < 300)
 			MHD_add_response_header(resp, r->extra_name[i], r->extra_value[i]);
 	}
+	http_static_headers(req, resp);
 	http_cors_headers(req, resp);
 	ret = MHD_queue_response(req->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
@@ -204,9 +215,13 @@ static enum MHD_Result queue_reply(struct http_request *req)
 	return ret;
 }
 
-/* VOSI resources answer everybody, even when anonymous access is off. */
+/* VOSI resources and the web client's files (which hold no data: the
+ * client signs in through the API) answer everybody, even when anonymous
+ * access is off. */
 static bool is_public(const struct http_request *req)
 {
+	if (http_static_route(req))
+		return true;
 	return req->nsegs == 1 &&
 	       (!strcmp(req->segs[0], "availability") || !strcmp(req->segs[0], "capabilities"));
 }
@@ -429,6 +444,8 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 
 	srv->quiesced_fd = -1;
 	srv->deps = *deps;
+	pthread_rwlock_init(&srv->web_lock, NULL);
+	http_static_load(srv);
 	srv->upload_dir = xasprintf("%s/tmp", deps->conf->data_dir);
 	/* Uploads staged by a daemon that died mid-request belong to no job. */
 	rm_rf(srv->upload_dir);
@@ -462,6 +479,8 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 done:
 	if (ret) {
 		http_cors_release(srv);
+		http_static_release(srv);
+		pthread_rwlock_destroy(&srv->web_lock);
 		free(srv->upload_dir);
 		free(srv);
 		srv = NULL;
@@ -506,8 +525,16 @@ void http_stop(struct http_server *srv)
 	if (srv->quiesced_fd >= 0)
 		close(srv->quiesced_fd);
 	http_cors_release(srv);
+	http_static_release(srv);
+	pthread_rwlock_destroy(&srv->web_lock);
 	free(srv->upload_dir);
 	free(srv);
+}
+
+void http_reload_web(struct http_server *srv)
+{
+	if (srv)
+		http_static_load(srv);
 }
 
 int http_port(const struct http_server *srv)

@@ -312,7 +312,8 @@ class Daemon:
         self.config_path = self.root / "opusd.ini"
         self.config = {
             "server": {"listen": f"127.0.0.1:{self.port}", "log_level": "info"},
-            "paths": {"data_dir": str(self.data_dir), "jdl_dir": str(self.jdl_dir)},
+            "paths": {"data_dir": str(self.data_dir), "jdl_dir": str(self.jdl_dir),
+                      "web_dir": str(REPO / "web")},
             # no destruction cap, so tests can set far-future times; short kill grace
             # jobs run as whoever runs the tests (as root, opusd needs it said)
             "jobs": {"kill_grace_ms": "500", "max_destruction": "0",

@@ -1,0 +1,121 @@
+// jdl.js: #/ and #/jdl — the job descriptions the caller may run: name,
+// description, version, contact, documentation link; a search box; each one
+// leads to its job form (#/new/{name}) and its jobs (#/jobs?jobdef={name}).
+
+import {errorText, request} from '../api.js';
+import {clear, h} from '../dom.js';
+
+let aborter = null;
+
+export function dispose() {
+  if (aborter) aborter.abort();
+  aborter = null;
+}
+
+// Only http(s) links are shown as links (a description could hold javascript:).
+function safeUrl(u) {
+  try {
+    const url = new URL(u, location.href);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+// Runs fn over items, at most `limit` at a time.
+async function pool(items, limit, fn) {
+  let next = 0;
+  const workers = Array.from({length: Math.min(limit, items.length)}, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+}
+
+function card(item) {
+  const {name, enabled} = item;
+  const desc = h('p', {class: 'jdl-desc'}, '…');
+  const meta = h('dl', {class: 'jdl-meta'});
+  const el = h('li', {class: `jdl-card${enabled ? '' : ' jdl-disabled'}`, 'data-name': name},
+    h('div', {class: 'jdl-head'},
+      h('h2', null, h('a', {href: `#/new/${encodeURIComponent(name)}`}, name)),
+      enabled ? null : h('span', {class: 'badge badge-warn'}, 'disabled for maintenance')),
+    desc,
+    meta,
+    h('div', {class: 'actions'},
+      enabled ? h('a', {class: 'button primary', href: `#/new/${encodeURIComponent(name)}`,
+        'aria-label': `New ${name} job`}, 'New job') : null,
+      h('a', {class: 'button secondary', href: `#/jobs?jobdef=${encodeURIComponent(name)}`,
+        'aria-label': `${name} jobs`}, 'Jobs')));
+  item.el = el;
+  item.fill = (doc) => {
+    item.text = `${name} ${doc.description || ''}`.toLowerCase();
+    desc.textContent = doc.description || '(no description)';
+    clear(meta);
+    const row = (k, v) => (v ? [h('dt', null, k), h('dd', null, v)] : null);
+    const contact = [doc.contact_name, doc.contact_email].filter(Boolean).join(' ');
+    const link = doc.doculink && safeUrl(doc.doculink);
+    meta.append(...[row('Version', doc.version), row('Contact', contact),
+      row('Documentation', link ? h('a', {href: link, rel: 'noopener noreferrer'}, doc.doculink)
+        : doc.doculink)].flat().filter(Boolean));
+  };
+  item.text = name.toLowerCase();
+  return el;
+}
+
+export async function render(root, params, ctx) {
+  ctx.setTitle('Job descriptions');
+  aborter = new AbortController();
+  const {signal} = aborter;
+  const search = h('input', {id: 'jdl-search', type: 'search', name: 'q', autocomplete: 'off',
+    placeholder: 'name or words of the description', value: params.query.get('q') || ''});
+  const count = h('p', {class: 'muted', id: 'jdl-count', 'aria-live': 'polite'});
+  const list = h('ul', {class: 'jdl-list', id: 'jdl-list'});
+  const status = h('p', {class: 'muted'}, 'Loading…');
+  root.appendChild(h('section', {class: 'page jdl'},
+    h('h1', null, 'Job descriptions'),
+    h('p', {class: 'muted'}, ctx.me ? `Signed in as ${ctx.me.name}. ` : 'Not signed in. ',
+      'Pick a description to submit a job.'),
+    h('div', {class: 'field search'}, h('label', {for: 'jdl-search'}, 'Search'), search),
+    count, status, list));
+
+  const r = await request('GET', '/jdl?detail=true', {signal});
+  if (signal.aborted) return;
+  if (!r.ok || !Array.isArray(r.data)) {
+    status.textContent = `Cannot list the job descriptions: ${errorText(r)}`;
+    status.className = 'error';
+    return;
+  }
+  status.remove();
+  const items = r.data.map((x) => (typeof x === 'string' ? {name: x, enabled: true} : x));
+  if (!items.length) {
+    list.replaceWith(h('p', {class: 'muted', id: 'jdl-empty'},
+      'No job description you may run. An administrator adds them.'));
+    return;
+  }
+  for (const it of items) list.appendChild(card(it));
+
+  const apply = () => {
+    const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const it of items) {
+      const ok = words.every((w) => it.text.includes(w));
+      it.el.hidden = !ok;
+      if (ok) shown++;
+    }
+    count.textContent = words.length ? `${shown} of ${items.length} descriptions`
+      : `${items.length} description${items.length === 1 ? '' : 's'}`;
+  };
+  search.addEventListener('input', apply);
+  apply();
+
+  await pool(items, 6, async (it) => {
+    const d = await request('GET', `/jdl/${encodeURIComponent(it.name)}/json`, {signal});
+    if (signal.aborted) return;
+    if (d.ok && d.data) it.fill(d.data);
+    else it.el.querySelector('.jdl-desc').textContent = `(cannot read: ${errorText(d)})`;
+  });
+  if (!signal.aborted) apply();
+}
