@@ -133,8 +133,15 @@ function checkedRoles(container) {
   return [...container.querySelectorAll('input[name=roles]:checked')].map((c) => c.value);
 }
 
+// Each cell gets its column's head as data-label: below 600 px the rows stack
+// as cards and the CSS shows the label before the value.
 function table(caption, heads, rows) {
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'admin-table' },
+  for (const tr of rows) {
+    [...tr.children].forEach((cell, i) => {
+      if (heads[i]) cell.setAttribute('data-label', heads[i]);
+    });
+  }
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'admin-table stack' },
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, heads.map((x) => h('th', { scope: 'col' }, x)))),
     h('tbody', {}, rows)));
@@ -258,6 +265,7 @@ async function users(body, ctx) {
           on: {
             click: async () => {
               const r = await send('PATCH', `/users/${encodeURIComponent(u.name)}`, { active: !u.active });
+              clear(tokenSlot);
               msg.show(r.ok ? `${u.name} ${u.active ? 'deactivated' : 'activated'}.` : `Not changed: ${errorText(r)}`,
                 r.ok ? 'info' : 'error');
               await load();
@@ -266,6 +274,7 @@ async function users(body, ctx) {
         }, u.active ? 'Deactivate' : 'Activate'),
         self ? null : confirmButton('Delete', 'Really delete?', async () => {
           const r = await send('DELETE', `/users/${encodeURIComponent(u.name)}`);
+          clear(tokenSlot);
           msg.show(r.ok ? `User ${u.name} deleted (its jobs stay).` : `Not deleted: ${errorText(r)}`,
             r.ok ? 'info' : 'error');
           await load();
@@ -286,6 +295,7 @@ async function users(body, ctx) {
     for (const k of ['max_running', 'max_jobs', 'max_bytes']) {
       quota[k] = h('input', { type: 'number', min: '0', step: '1', value: q[k] === null || q[k] === undefined ? '' : q[k] });
     }
+    const formMsg = messageBox();
     const form = h('form', { class: 'admin-form edit-form', 'aria-label': `edit ${u.name}` },
       roleChecks(p, roles, u.roles),
       field(`${p}-email`, 'Email', email),
@@ -296,7 +306,8 @@ async function users(body, ctx) {
         field(`${p}-max_bytes`, 'Bytes of results', quota.max_bytes)),
       h('div', { class: 'actions' },
         h('button', { type: 'submit', class: 'button primary' }, 'Save'),
-        h('button', { type: 'button', class: 'button', on: { click: () => row.remove() } }, 'Cancel')));
+        h('button', { type: 'button', class: 'button', on: { click: () => row.remove() } }, 'Cancel')),
+      formMsg);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const doc = {
@@ -307,9 +318,10 @@ async function users(body, ctx) {
       };
       const r = await send('PATCH', `/users/${encodeURIComponent(u.name)}`, doc);
       if (!r.ok) {
-        msg.show(`Not saved: ${errorText(r)}`, 'error');
+        formMsg.show(`Not saved: ${errorText(r)}`, 'error');
         return;
       }
+      clear(tokenSlot);
       msg.show(`${u.name} saved.`);
       await load();
     });
