@@ -88,6 +88,11 @@ test('rotate, change roles, deactivate and delete a user', async () => {
   const u = (await lib.api(d, 'GET', '/users/dave', {user: 'root'})).data;
   assert.deepEqual(u.roles.sort(), ['admin', 'user']);
   assert.equal(u.quota.max_jobs, 7);
+  // only what changed was sent: one user.roles row, one user.update naming the quota only
+  const log = (await lib.api(d, 'GET', '/admin/audit?count=1000', {user: 'root'})).data.entries
+    .filter((e) => e.target === 'dave');
+  assert.deepEqual(log.map((e) => e.action).sort(), ['user.create', 'user.roles', 'user.rotate', 'user.update']);
+  assert.deepEqual(Object.keys(log.find((e) => e.action === 'user.update').detail), ['quota']);
   // deactivate, then activate
   await row(p, 'dave').locator('button:text("Deactivate")').click();
   await p.waitForSelector('tr[data-user="dave"].inactive');

@@ -139,6 +139,13 @@ test('DEPTH and DIRECTION change the graph; the address keeps them', async () =>
   const p = await signedIn({width: 400, height: 800});
   await lib.goto(p, `#/prov/chain/${c}`);
   await p.locator(`#prov-graph svg a[data-job="${a}"]`).waitFor();
+  // the keyboard zooms the focused graph
+  await p.locator('#prov-graph svg g.svg-pan-zoom_viewport').waitFor();
+  const t0 = await p.getAttribute('#prov-graph g.svg-pan-zoom_viewport', 'transform');
+  await p.focus('#prov-graph');
+  await p.keyboard.press('+');
+  await p.waitForFunction((t) => document.querySelector('#prov-graph g.svg-pan-zoom_viewport')
+    .getAttribute('transform') !== t, t0);
   // depth 1: the job, its files and parameters, not the job that made its input
   await p.selectOption('#prov-depth', '1');
   await p.waitForFunction(() => /depth=1/.test(location.hash));

@@ -310,12 +310,22 @@ async function users(body, ctx) {
       formMsg);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
-      const doc = {
-        roles: checkedRoles(form),
-        email: email.value.trim() || null,
-        display_name: display.value.trim() || null,
-        quota: Object.fromEntries(Object.entries(quota).map(([k, i]) => [k, i.value === '' ? null : Number(i.value)])),
-      };
+      // only what changed: each kind of change is one audit row
+      const doc = {};
+      const picked = checkedRoles(form);
+      if (picked.slice().sort().join(',') !== u.roles.slice().sort().join(',')) doc.roles = picked;
+      if ((email.value.trim() || null) !== (u.email || null)) doc.email = email.value.trim() || null;
+      if ((display.value.trim() || null) !== (u.display_name || null)) doc.display_name = display.value.trim() || null;
+      const qd = {};
+      for (const [k, i] of Object.entries(quota)) {
+        const v = i.value === '' ? null : Number(i.value);
+        if (v !== (q[k] === undefined ? null : q[k])) qd[k] = v;
+      }
+      if (Object.keys(qd).length) doc.quota = qd;
+      if (!Object.keys(doc).length) {
+        formMsg.show('Nothing changed.');
+        return;
+      }
       const r = await send('PATCH', `/users/${encodeURIComponent(u.name)}`, doc);
       if (!r.ok) {
         formMsg.show(`Not saved: ${errorText(r)}`, 'error');

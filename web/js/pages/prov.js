@@ -53,6 +53,7 @@ let state = null; // {abort, spz, urls, root}
 export function dispose() {
   if (!state) return;
   state.abort.abort();
+  window.removeEventListener('resize', onResize);
   destroyPanZoom();
   for (const u of state.urls) URL.revokeObjectURL(u);
   state = null;
@@ -105,6 +106,7 @@ export async function render(root, params, ctx) {
     form, h('div', { class: 'prov-bar' }, zoom, downloads), status, graph));
 
   graph.addEventListener('keydown', onGraphKey);
+  window.addEventListener('resize', onResize);
 
   async function load() {
     destroyPanZoom();
@@ -319,6 +321,11 @@ function fit() {
     state.spz.fit();
     state.spz.center();
   }
+}
+
+// the drawing keeps its zoom; svg-pan-zoom needs to hear of the new size
+function onResize() {
+  if (state && state.spz) state.spz.resize();
 }
 
 function onGraphKey(e) {
