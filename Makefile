@@ -115,10 +115,14 @@ format:
 	clang-format -i $(C_FILES)
 
 # The daemon, its man page (its paths under PREFIX), an example configuration
-# (every key with its default) and the example job descriptions.
+# (every key with its default), the example job descriptions and the web
+# client (web/, with its vendored libraries; hidden files left out).
+WEB_FILES := $(shell find web -type f ! -name '.*' ! -path '*/.*' 2>/dev/null | LC_ALL=C sort)
 install: build
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	  $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DATADIR)/jobdefs
+	for f in $(WEB_FILES); do \
+	  $(INSTALL) -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f" || exit 1; done
 	$(INSTALL) -m 0755 $(BUILD)/opusd $(DESTDIR)$(SBINDIR)/opusd
 	sed -e 's|/usr/local/share/opusd|$(DATADIR)|g' -e 's|/usr/local/share/doc/opusd|$(DOCDIR)|g' \
 	  docs/opusd.8 > $(DESTDIR)$(MANDIR)/man8/opusd.8

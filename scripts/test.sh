@@ -3,7 +3,8 @@
 # ThreadSanitizer build, the fuzzers (scripts/fuzz.sh, a bounded time each),
 # the integration suite against the ASan daemon and again against the TSan
 # daemon, then the build tests (tests/install: make install, man page, example
-# configuration, hardening). Ends with one summary line:
+# configuration, hardening), then the browser tests (tests/web, node --test,
+# headless chromium) against the ASan daemon. Ends with one summary line:
 #   "N passed, N failed, N skipped"
 #   scripts/test.sh build/asan [build/tsan]
 # Every unit binary runs under `timeout` (UNIT_TIMEOUT, 300 s), every pytest
@@ -81,6 +82,39 @@ passed=$((passed + fp)); failed=$((failed + ff))
 OPUSD_BIN=$PWD/$asan/opusd suite "integration ($asan)" tests/integration
 [ -n "$tsan" ] && OPUSD_BIN=$PWD/$tsan/opusd suite "integration ($tsan)" tests/integration
 suite "build (make install)" tests/install
+
+# The browser tests (tests/web): node's runner, Debian's chromium driven by
+# playwright-core (tests/web/package-lock.json), against the ASan daemon. A
+# missing node, npm package or browser fails here; nothing is skipped.
+web() { # build dir
+	local tap rc wp=0 wf=0 ws=0
+	echo "== web ($1)"
+	if ! command -v node >/dev/null || ! [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+		echo "FAILED: web: node or ${CHROMIUM:-/usr/bin/chromium} missing (scripts/deps.sh test)"
+		failed=$((failed + 1)); return
+	fi
+	if ! [ -d tests/web/node_modules/playwright-core ] &&
+		! npm ci --prefix tests/web --no-audit --no-fund --loglevel=error; then
+		echo "FAILED: web: npm ci --prefix tests/web"
+		failed=$((failed + 1)); return
+	fi
+	tap=$(mktemp)
+	OPUSD_BIN=$PWD/$1/opusd timeout -k 30 "$suite_timeout" node --test \
+		--test-timeout=$((test_timeout * 1000)) --test-reporter=spec \
+		--test-reporter=tap --test-reporter-destination=stdout \
+		--test-reporter-destination="$tap" tests/web/
+	rc=$?
+	[ $rc -eq 124 ] && echo "FAILED: web (timed out after ${suite_timeout}s)"
+	read -r wp wf ws < <(awk '/^# pass [0-9]+$/ { p = $3 } /^# (fail|cancelled) [0-9]+$/ { f += $3 }
+		/^# (skipped|todo) [0-9]+$/ { s += $3 } END { print p + 0, f + 0, s + 0 }' "$tap")
+	rm -f "$tap"
+	wp=${wp:-0} wf=${wf:-0} ws=${ws:-0}
+	[ $rc -ne 0 ] && [ "$wf" -eq 0 ] && wf=1
+	[ "$wp" -eq 0 ] && [ "$wf" -eq 0 ] && wf=1 # no test ran: the runner itself broke
+	echo "web tests ($1): $wp passed, $wf failed, $ws skipped"
+	passed=$((passed + wp)); failed=$((failed + wf)); skipped=$((skipped + ws))
+}
+web "$asan"
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

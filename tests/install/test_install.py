@@ -1,7 +1,7 @@
 """The build as a Debian package would use it: `make install` with PREFIX and
-DESTDIR installs the daemon, its man page, the example configuration and the
-example job descriptions, and nothing else; the build honours dpkg-buildflags
-(the binary carries the hardening); -Werror in the test flavours only; the
+DESTDIR installs the daemon, its man page, the example configuration, the
+example job descriptions and the web client, and nothing else; the build
+honours dpkg-buildflags (the binary carries the hardening); -Werror in the test flavours only; the
 man page renders without warnings and says what the README and the binary say.
 
 Builds into a temporary directory (BUILD=...), so build/ is left alone.
@@ -16,9 +16,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 JOBDEFS = sorted(p.name for p in (REPO / "jobdefs").glob("*.xml"))
+# The web client's files (paths.web_dir), hidden ones left out.
+WEB = sorted(str(p.relative_to(REPO)) for p in (REPO / "web").rglob("*")
+             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(REPO).parts))
 # Where the release build installs each file, relative to PREFIX.
 TREE = {"sbin/opusd", "share/man/man8/opusd.8", "share/doc/opusd/examples/opusd.conf"} | \
-    {f"share/opusd/jobdefs/{n}" for n in JOBDEFS}
+    {f"share/opusd/jobdefs/{n}" for n in JOBDEFS} | {f"share/opusd/{w}" for w in WEB}
 # Values --check-config prints resolved; the example carries the raw default.
 DERIVED = {"base_url": "", "max_running": "0"}
 
@@ -65,6 +68,9 @@ def test_install_tree_under_default_prefix(inst):
     for n in JOBDEFS:
         assert (inst["prefix"] / "share/opusd/jobdefs" / n).read_bytes() == \
             (REPO / "jobdefs" / n).read_bytes()
+    assert "web/index.html" in WEB
+    for w in WEB:
+        assert (inst["prefix"] / "share/opusd" / w).read_bytes() == (REPO / w).read_bytes()
 
 
 def test_install_honours_prefix(inst):
@@ -74,6 +80,7 @@ def test_install_honours_prefix(inst):
     assert tree(root) == {f"usr/{f}" for f in TREE}
     man = (root / "usr/share/man/man8/opusd.8").read_text()
     assert "/usr/share/opusd/jobdefs" in man and "/usr/share/doc/opusd/examples" in man
+    assert "/usr/share/opusd/web" in man
     assert "/usr/local" not in man
 
 

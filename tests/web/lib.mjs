@@ -158,6 +158,11 @@ export async function page(b, base, {width = 1280, height = 900, path: p = '/',
     pg.problems.push(`console ${type}: ${text}${loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`);
   });
   pg.on('pageerror', (e) => pg.problems.push(`page error: ${e.stack || e.message || e}`));
+  // an alert() that ran is an XSS that worked
+  pg.on('dialog', async (dlg) => {
+    pg.problems.push(`dialog ${dlg.type()}: ${dlg.message()}`);
+    await dlg.dismiss().catch(() => {});
+  });
   pg.on('requestfailed', (r) => {
     const f = r.failure();
     if (f && /ERR_ABORTED/.test(f.errorText)) return; // a navigation or an AbortController
@@ -175,9 +180,21 @@ export async function goto(pg, where) {
   await waitReady(pg);
 }
 
-// Waits for the router to finish rendering (module name optional).
+// Waits until the router has rendered the page of the current hash
+// (main#app[data-ready][data-hash] matches location.hash), optionally a given
+// page module ('jdl', 'signin', ...; 'missing' for a module not written yet).
 export async function waitReady(pg, module = null) {
-  await pg.waitForSelector(module ? `main#app[data-ready="${module}"]` : 'main#app[data-ready]');
+  await pg.waitForFunction((m) => {
+    const app = document.getElementById('app');
+    return app && app.dataset.ready && app.dataset.hash === location.hash &&
+      (!m || app.dataset.ready === m);
+  }, module);
+}
+
+// Lets "Failed to load resource: ... status of N" through for the rest of the
+// test (a page that shows a refused request: 400, 401, 403, 404, 409 ...).
+export function allowHttp(pg, ...statuses) {
+  for (const st of statuses) pg.allowHttp.add(st);
 }
 
 export function expectNoConsoleErrors(pg) {

@@ -100,8 +100,16 @@ function notAvailable(name) {
     h('p', null, h('a', {href: '#/jdl'}, 'Back to the job descriptions'))));
 }
 
+// Tells tests (and anyone watching) that the page for this hash is rendered:
+// main#app[data-ready={module}][data-hash={the hash rendered}].
+function ready(module, hash) {
+  root.dataset.hash = hash;
+  root.dataset.ready = module;
+}
+
 async function route() {
   const gen = ++generation;
+  const hash = location.hash;
   if (current && typeof current.dispose === 'function') {
     try {
       current.dispose();
@@ -116,6 +124,7 @@ async function route() {
     setTitle('Not found');
     clear(root).appendChild(h('section', {class: 'page'}, h('h1', null, 'No such page'),
       h('p', null, h('a', {href: '#/jdl'}, 'Go to the job descriptions'))));
+    ready('notfound', hash);
     return;
   }
   const who = await me();
@@ -130,7 +139,10 @@ async function route() {
   try {
     mod = await import(`./pages/${r.module}.js`);
   } catch {
-    if (gen === generation) notAvailable(r.module);
+    if (gen === generation) {
+      notAvailable(r.module);
+      ready('missing', hash);
+    }
     return;
   }
   if (gen !== generation) return;
@@ -146,7 +158,7 @@ async function route() {
     clear(root).appendChild(h('section', {class: 'page'}, h('h1', null, 'Something went wrong'),
       h('p', {class: 'error'}, String(e && e.message ? e.message : e))));
   }
-  if (gen === generation) root.dataset.ready = r.module;
+  if (gen === generation) ready(r.module, hash);
 }
 
 // A 401 anywhere: back to the sign-in page with the server's reason, and
@@ -167,6 +179,7 @@ document.getElementById('nav-signout').addEventListener('click', () => {
 
 window.addEventListener('hashchange', () => {
   delete root.dataset.ready;
+  delete root.dataset.hash;
   route();
 });
 route();

@@ -53,7 +53,7 @@ export async function render(root, params, ctx) {
     h('label', {for: 'signin-name'}, 'Name'),
     name,
     h('p', {class: 'hint', id: 'signin-name-hint'},
-      'Your user name; leave it empty for an application token (sent as Bearer).')),
+      'Your user name; without one the token alone is sent (as Bearer).')),
   h('div', {class: 'field'},
     h('label', {for: 'signin-token'}, 'Token'),
     token,
