@@ -129,6 +129,7 @@ export async function me({refresh = false} = {}) {
     return null;
   }
   const r = await request('GET', '/users/me', {quiet401: true});
+  if (r.status === 0) return null; // opusd unreachable: ask again next time
   meCache = r.ok && r.data ? r.data : null;
   return meCache;
 }

@@ -72,7 +72,7 @@ export function parseHash(hash) {
   return null;
 }
 
-async function updateNav(who) {
+function updateNav(who) {
   const name = document.getElementById('nav-name');
   const signin = document.getElementById('nav-signin');
   const signout = document.getElementById('nav-signout');
@@ -158,7 +158,11 @@ async function route() {
     clear(root).appendChild(h('section', {class: 'page'}, h('h1', null, 'Something went wrong'),
       h('p', {class: 'error'}, String(e && e.message ? e.message : e))));
   }
-  if (gen === generation) ready(r.module, hash);
+  if (gen !== generation) return;
+  // After a navigation the keyboard goes on in the page, not in the bar
+  // (unless the page put the focus somewhere itself).
+  if (!root.contains(document.activeElement)) root.focus({preventScroll: true});
+  ready(r.module, hash);
 }
 
 // A 401 anywhere: back to the sign-in page with the server's reason, and
