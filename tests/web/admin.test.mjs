@@ -53,6 +53,7 @@ test('create a user in the admin page and sign in with its token in a fresh cont
   await lib.goto(q, '#/admin');
   await q.waitForSelector('.admin-refused');
   assert.match(await q.textContent('.admin-refused'), /403/);
+  assert.equal(await q.locator('.admin-tabs').count(), 0);
   await lib.shot(q, 'admin-refused');
   lib.expectNoConsoleErrors(q);
   await q.context().close();

@@ -42,6 +42,7 @@ export async function render(root, params, ctx) {
     // ask the server all the same: its 403 (or 401) text is the answer to show
     const r = await get('/admin/status');
     if (!r.ok) {
+      root.querySelector('.admin-tabs').remove(); // tabs that lead nowhere
       body.append(refusal(r));
       return;
     }
