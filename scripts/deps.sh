@@ -17,6 +17,13 @@ missing=()
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm run the browser tests (tests/web). These machines bring them
+# (NodeSource's nodejs carries its npm, so no Debian npm beside it); a bare
+# Debian gets Debian's packages.
+if [[ " $* " == *" test "* ]]; then
+	command -v node >/dev/null || missing+=(nodejs)
+	command -v npm >/dev/null || missing+=(npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "opusd needs these Debian packages; install them with:" >&2
