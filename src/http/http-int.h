@@ -18,7 +18,7 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	int port;
 	_Atomic bool draining;
-	int quiesced_fd;     /* listening socket given back by MHD_quiesce_daemon, or -1 */
+	int listen_fd;	     /* libmicrohttpd's listening socket (shut down at the drain) */
 	_Atomic int active;  /* handlers currently between entry and return */
 	_Atomic int waiting; /* WAITs suspended, or woken and not answered yet */
 	char *upload_dir;    /* {data_dir}/tmp: uploads land here before their job exists */

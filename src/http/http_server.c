@@ -442,7 +442,7 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 	const union MHD_DaemonInfo *info;
 	int ret = OPUS_ERR_IO;
 
-	srv->quiesced_fd = -1;
+	srv->listen_fd = MHD_INVALID_SOCKET;
 	srv->deps = *deps;
 	pthread_rwlock_init(&srv->web_lock, NULL);
 	http_static_load(srv);
@@ -475,6 +475,8 @@ int http_start(const struct http_deps *deps, struct http_server **out)
 	}
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info ? info->port : 0;
+	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+	srv->listen_fd = info ? info->listen_fd : MHD_INVALID_SOCKET;
 	ret = 0;
 done:
 	if (ret) {
@@ -498,15 +500,18 @@ void http_drain(struct http_server *srv)
 	atomic_store(&srv->draining, true);
 	/*
 	 * No new connection from now on: connecting clients are refused at once.
-	 * libmicrohttpd's pool threads drop the socket from their epoll sets
-	 * some time after MHD_quiesce_daemon() returns, so it is shut down here
-	 * (the kernel stops listening) and closed only after MHD_stop_daemon().
+	 * The listening socket is shut down (the kernel stops listening and
+	 * answers RST) but not quiesced: MHD_quiesce_daemon() races with the
+	 * pool threads that drop the socket from their epoll sets themselves
+	 * (libmicrohttpd 0.9.75 aborts with "Failed to remove listen FD from
+	 * epoll set" when a thread wins), and closing it under them races too.
+	 * A shut-down listening socket fails accept() with EINVAL, which
+	 * libmicrohttpd takes as a shutdown and ignores; MHD_stop_daemon()
+	 * closes it.
 	 */
-	fd = MHD_quiesce_daemon(srv->mhd);
-	if (fd != MHD_INVALID_SOCKET) {
-		srv->quiesced_fd = fd;
+	fd = srv->listen_fd;
+	if (fd != MHD_INVALID_SOCKET)
 		shutdown(fd, SHUT_RDWR);
-	}
 	while (atomic_load(&srv->active) > 0)
 		usleep(5000);
 }
@@ -522,8 +527,6 @@ void http_stop(struct http_server *srv)
 	while (atomic_load(&srv->waiting) > 0 && time_mono_ms() < until)
 		usleep(5000);
 	MHD_stop_daemon(srv->mhd);
-	if (srv->quiesced_fd >= 0)
-		close(srv->quiesced_fd);
 	http_cors_release(srv);
 	http_static_release(srv);
 	pthread_rwlock_destroy(&srv->web_lock);
