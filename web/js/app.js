@@ -19,6 +19,7 @@ const ROUTES = [
   [/^\/jobs$/, 'jobs', 'jobs'],
   [/^\/job\/(?<jobdef>[^/]+)\/(?<id>[^/]+)$/, 'job', 'jobs'],
   [/^\/prov\/(?<jobdef>[^/]+)\/(?<id>[^/]+)$/, 'prov', 'jobs'],
+  [/^\/edit(?:\/(?<sub>tmp)(?=\/))?(?:\/(?<jobdef>[^/]+))?$/, 'editor', 'edit'],
   [/^\/admin(?:\/(?<sub>users|apps|audit|status))?$/, 'admin', 'admin'],
 ];
 
@@ -84,6 +85,9 @@ function updateNav(who) {
   signin.hidden = Boolean(s);
   signout.hidden = !s;
   admin.hidden = !(who && who.grants && who.grants.admin);
+  // the editor's entry: who may stage a description (an admin, or a role with submit)
+  document.getElementById('nav-edit').hidden =
+    !(who && who.grants && (who.grants.admin || (who.grants.submit && !who.app)));
 }
 
 function markNav(nav) {

@@ -1,6 +1,8 @@
 // jdl.js: #/ and #/jdl — the job descriptions the caller may run: name,
 // description, version, contact, documentation link; a search box; each one
-// leads to its job form (#/new/{name}) and its jobs (#/jobs?jobdef={name}).
+// leads to its job form (#/new/{name}) and its jobs (#/jobs?jobdef={name});
+// for who may submit descriptions (an admin, or a role with submit), "New
+// description" (#/edit) and each one's "Edit" (#/edit/{name}).
 
 import {errorText, request} from '../api.js';
 import {clear, h} from '../dom.js';
@@ -34,7 +36,7 @@ async function pool(items, limit, fn) {
   await Promise.all(workers);
 }
 
-function card(item) {
+function card(item, editable) {
   const {name, enabled} = item;
   const desc = h('p', {class: 'jdl-desc'}, '…');
   const meta = h('dl', {class: 'jdl-meta'});
@@ -48,7 +50,9 @@ function card(item) {
       enabled ? h('a', {class: 'button primary', href: `#/new/${encodeURIComponent(name)}`,
         'aria-label': `New ${name} job`}, 'New job') : null,
       h('a', {class: 'button secondary', href: `#/jobs?jobdef=${encodeURIComponent(name)}`,
-        'aria-label': `${name} jobs`}, 'Jobs')));
+        'aria-label': `${name} jobs`}, 'Jobs'),
+      editable && item.loaded !== false ? h('a', {class: 'button secondary jdl-edit',
+        href: `#/edit/${encodeURIComponent(name)}`, 'aria-label': `Edit ${name}`}, 'Edit') : null));
   item.el = el;
   item.fill = (doc) => {
     item.text = `${name} ${doc.description || ''}`.toLowerCase();
@@ -74,8 +78,11 @@ export async function render(root, params, ctx) {
   const count = h('p', {class: 'muted', id: 'jdl-count', 'aria-live': 'polite'});
   const list = h('ul', {class: 'jdl-list', id: 'jdl-list'});
   const status = h('p', {class: 'muted'}, 'Loading…');
+  const editable = Boolean(ctx.me && ctx.me.grants &&
+    (ctx.me.grants.admin || (ctx.me.grants.submit && !ctx.me.app)));
   root.appendChild(h('section', {class: 'page jdl'},
-    h('h1', null, 'Job descriptions'),
+    h('div', {class: 'page-head'}, h('h1', null, 'Job descriptions'),
+      editable ? h('a', {class: 'button', id: 'jdl-new', href: '#/edit'}, 'New description') : null),
     h('p', {class: 'muted'}, ctx.me ? `Signed in as ${ctx.me.name}. ` : 'Not signed in. ',
       'Pick a description to submit a job.'),
     h('div', {class: 'field search'}, h('label', {for: 'jdl-search'}, 'Search'), search),
@@ -95,7 +102,7 @@ export async function render(root, params, ctx) {
       'No job description you may run. An administrator adds them.'));
     return;
   }
-  for (const it of items) list.appendChild(card(it));
+  for (const it of items) list.appendChild(card(it, editable));
 
   const apply = () => {
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
