@@ -186,7 +186,7 @@ test('import an OPUS XML file: the form holds what the server reads; export give
   const p = await signedIn('root');
   await lib.goto(p, '#/edit');
   await p.setInputFiles('#ed-import', OPUS_XML);
-  await p.waitForSelector('#ed-status:text("Imported test_activity_1_vot.xml")');
+  await p.waitForSelector('#ed-status p:text("Imported test_activity_1_vot.xml")');
   assert.equal(await p.inputValue('#ed-name'), 'test_activity_1');
   assert.equal(await p.inputValue('#ed-description'), 'Job for tests, simply copies input text in a file');
   assert.equal(await p.inputValue('#ed-contact_email'), 'admin@opus');
@@ -366,6 +366,7 @@ test('a role with submit stages without validate; a plain user sees no editor', 
   await lib.goto(q, '#/edit');
   await q.waitForSelector('#ed-refused');
   assert.match(await q.textContent('#ed-refused'), /may not submit job descriptions/);
+  assert.equal((await q.textContent('main')).trim(), `New job description${await q.textContent('#ed-refused')}`);
   assert.equal(await q.locator('#ed-form').count(), 0);
   await shot(q, 'editor-plain-user');
   lib.expectNoConsoleErrors(q);

@@ -286,8 +286,8 @@ export async function render(root, params, ctx) {
   if (!canSubmit(ctx.me)) {
     section.append(h('h1', null, title), h('p', {class: 'error', id: 'ed-refused'},
       ctx.me ? 'Your account may not submit job descriptions: an administrator gives that right (a role with submit).'
-        : 'Sign in to write job descriptions.'),
-    ctx.me ? null : h('p', null, h('a', {href: '#/signin'}, 'Sign in')));
+        : 'Sign in to write job descriptions.'));
+    if (!ctx.me) section.append(h('p', null, h('a', {href: '#/signin'}, 'Sign in')));
     return;
   }
   const admin = Boolean(ctx.me.grants.admin);
@@ -312,6 +312,7 @@ export async function render(root, params, ctx) {
 function build(section, my, loaded, params, ctx, admin, title) {
   const {doc} = loaded;
   const status = h('div', {class: 'ed-status', id: 'ed-status', role: 'status', 'aria-live': 'polite'});
+  const say = (text, kind = null) => clear(status).append(h('p', {class: kind}, text));
   const topError = h('div', {class: 'form-error', id: 'ed-error', role: 'alert', tabindex: '-1', hidden: true});
   const form = h('form', {class: 'ed-form', id: 'ed-form', novalidate: true});
   let meta;
@@ -495,7 +496,7 @@ function build(section, my, loaded, params, ctx, admin, title) {
   exportBtn.addEventListener('click', () => {
     const d = read();
     download(`${d.name || 'description'}.xml`, toXml(d));
-    status.textContent = `Exported ${d.name || 'description'}.xml.`;
+    say(`Exported ${d.name || 'description'}.xml.`);
   });
   importInput.addEventListener('change', async () => {
     const file = importInput.files[0];
@@ -512,7 +513,7 @@ function build(section, my, loaded, params, ctx, admin, title) {
     if (!got.doc.name) got.doc.name = file.name.replace(/(_vot)?\.xml$/i, '');
     fill(got.doc);
     importInput.value = '';
-    status.textContent = `Imported ${file.name}.${dropNote(got.dropped)}`;
+    say(`Imported ${file.name}.${dropNote(got.dropped)}`);
   });
 
   // the admin's actions on what is shown
@@ -564,8 +565,8 @@ function build(section, my, loaded, params, ctx, admin, title) {
         return;
       }
       show(r.data.enabled !== false);
-      status.textContent = r.data.enabled === false
-        ? `${name} is disabled: no new jobs until it is enabled again.` : `${name} is enabled.`;
+      say(r.data.enabled === false
+        ? `${name} is disabled: no new jobs until it is enabled again.` : `${name} is enabled.`);
     }));
     let armed = null;
     archive.addEventListener('click', () => {
@@ -610,7 +611,7 @@ function build(section, my, loaded, params, ctx, admin, title) {
       ? `Submitting stages your changes as tmp/${name}${admin ? ', to validate' : ' for an administrator to validate'}; the installed version runs until then.`
       : `Submitting stages the description as tmp/{name}${admin ? ', to validate' : ' for an administrator to validate'}.`);
   if (flash) {
-    status.append(h('p', {class: flash.kind === 'ok' ? 'ok' : ''}, flash.text));
+    say(flash.text, flash.kind === 'ok' ? 'ok' : null);
     flash = null;
   }
   if (loaded.dropped && loaded.dropped.length) status.append(h('p', {class: 'warning'}, dropNote(loaded.dropped)));
