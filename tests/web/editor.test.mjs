@@ -129,6 +129,10 @@ test('write a description as admin, submit it, validate it, and run a job from i
     'cat "$infile" >> "$output"'];
   await typeScript(p, script);
   assert.equal(await scriptText(p), script.join('\n'));
+  // Tab does not trap the keyboard in the editor: it goes on to Submit
+  await p.keyboard.press('Tab');
+  assert.equal(await p.evaluate(() => document.activeElement.id), 'ed-submit');
+  assert.equal(await scriptText(p), script.join('\n'));
   // shell highlighting: the strings and the variables are marked up by the shell mode
   assert.ok(await p.locator('#ed-script .cm-line span').count() > 3);
   await shot(p, 'editor-new-filled');
