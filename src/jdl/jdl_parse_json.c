@@ -305,7 +305,7 @@ static char *read_entities(struct jdl_entity **arr, size_t *n, const json_t *roo
 static const char *const root_keys[] = {
     "name",	    "description",   "doculink",	  "type",  "subtype", "version",
     "contact_name", "contact_email", "executionDuration", "quote", "script",  "parameters",
-    "used",	    "generated",
+    "used",	    "generated",     "maxMemory",	  "maxProcesses", "maxOpenFiles", "maxCpuTime",
 };
 
 static const struct text_field root_texts[] = {
@@ -340,16 +340,34 @@ static char *read_name(struct jdl *j, const json_t *root, const char *expected)
 	return err;
 }
 
-static char *read_seconds(const json_t *root, const char *key, int64_t *slot)
+/* A non-negative integer of `unit` (seconds, bytes, ...) or null/absent. */
+static char *read_count(const json_t *root, const char *key, const char *unit, int64_t *slot)
 {
 	const json_t *v = json_object_get(root, key);
 
 	if (!v || json_is_null(v))
 		return NULL;
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return at_error("", key, "must be a non-negative integer (seconds) or null");
+		return at_error("", key, "must be a non-negative integer (%s) or null", unit);
 	*slot = (int64_t)json_integer_value(v);
 	return NULL;
+}
+
+static char *read_seconds(const json_t *root, const char *key, int64_t *slot)
+{
+	return read_count(root, key, "seconds", slot);
+}
+
+/* The resource limits of the VOTable's PARAMs maxMemory etc.: 0 or absent is none. */
+static char *read_limits(struct jdl *j, const json_t *root)
+{
+	char *err;
+
+	if ((err = read_count(root, "maxMemory", "bytes", &j->max_memory)) ||
+	    (err = read_count(root, "maxProcesses", "processes", &j->max_processes)) ||
+	    (err = read_count(root, "maxOpenFiles", "files", &j->max_open_files)))
+		return err;
+	return read_count(root, "maxCpuTime", "seconds", &j->max_cpu_time);
 }
 
 static char *read_root(struct jdl *j, const json_t *root, const char *expected)
@@ -362,7 +380,8 @@ static char *read_root(struct jdl *j, const json_t *root, const char *expected)
 	    (err = read_name(j, root, expected)) ||
 	    (err = read_texts(j, root, "", root_texts, OPUS_ARRAY_LEN(root_texts))) ||
 	    (err = read_seconds(root, "executionDuration", &j->execution_duration)) ||
-	    (err = read_seconds(root, "quote", &j->quote)))
+	    (err = read_seconds(root, "quote", &j->quote)) ||
+	    (err = read_limits(j, root)))
 		return err;
 	if (!j->script || !j->script[strspn(j->script, " \t\r\n")])
 		return xstrdup("script: missing or empty (the bash script a job runs)");

@@ -298,6 +298,11 @@ static json_t *jdl_json(const struct jdl *j)
 	json_object_set_new(o, "contact_email", str_or_null(j->contact_email));
 	json_object_set_new(o, "executionDuration", json_integer(j->execution_duration));
 	json_object_set_new(o, "quote", json_integer(j->quote));
+	/* The limits (0: none), so that a description read back from this keeps them. */
+	json_object_set_new(o, "maxMemory", json_integer(j->max_memory));
+	json_object_set_new(o, "maxProcesses", json_integer(j->max_processes));
+	json_object_set_new(o, "maxOpenFiles", json_integer(j->max_open_files));
+	json_object_set_new(o, "maxCpuTime", json_integer(j->max_cpu_time));
 	json_object_set_new(o, "parameters", params);
 	json_object_set_new(o, "used", entities_json(j->used, j->nused));
 	json_object_set_new(o, "generated", entities_json(j->generated, j->ngenerated));

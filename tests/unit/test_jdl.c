@@ -489,6 +489,33 @@ TEST(load_time_refusals)
 	}
 }
 
+/* The JSON view carries the limits too, so a description edited through it
+ * (the web client's editor) keeps them; a negative one is refused by name. */
+static void json_limits_round_trip(const struct jdl *a)
+{
+	struct sbuf js = SBUF_INIT;
+	struct jdl *c = NULL;
+	char *err = NULL, *bad;
+
+	CHECK(jdl_write_json(a, &js) == 0);
+	CHECK(strstr(sbuf_str(&js), "\"maxMemory\":8589934592") != NULL);
+	/* the shape of GET /jdl/{name}/json plus the script is what an upload takes */
+	bad = xasprintf("{\"name\": \"lim\", \"script\": \"echo\", \"maxOpenFiles\": 64, "
+			"\"maxProcesses\": 50, \"maxCpuTime\": 30, \"maxMemory\": 8589934592}");
+	CHECK(jdl_parse_json(bad, strlen(bad), NULL, &c, &err) == 0);
+	CHECK(c && c->max_memory == 8589934592LL && c->max_processes == 50 &&
+	      c->max_open_files == 64 && c->max_cpu_time == 30);
+	free(bad);
+	jdl_unref(c);
+	c = NULL;
+	bad = xstrdup("{\"name\": \"lim\", \"script\": \"echo\", \"maxMemory\": -1}");
+	CHECK(jdl_parse_json(bad, strlen(bad), NULL, &c, &err) != 0 && c == NULL);
+	CHECK(err && strstr(err, "maxMemory: must be a non-negative integer (bytes)") != NULL);
+	free(err);
+	free(bad);
+	sbuf_release(&js);
+}
+
 /* The resource limits a description asks for, read and written back (a
  * memory size past 2^31 is a VOTable long, not an int). */
 TEST(limits_round_trip)
@@ -514,6 +541,7 @@ TEST(limits_round_trip)
 					     "datatype=\"long\"") != NULL);
 		b = parse_str(sbuf_str(&out), NULL, &err);
 		CHECK(b && b->max_memory == a->max_memory && b->max_cpu_time == 30);
+		json_limits_round_trip(a);
 	}
 	jdl_unref(a);
 	jdl_unref(b);

@@ -7,7 +7,8 @@
 //     optional; "file" = datatype file or xtype application/octet-stream;
 //     nested OPTIONs flattened). No network: DOMParser on the text, a DOCTYPE
 //     refused as the server refuses it. dropped: the PARAMs the JSON shape
-//     has no place for (maxMemory, ...), which a JSON submit leaves out.
+//     has no place for (none since the JSON carries maxMemory and the other
+//     limits; kept for the page's note should the shapes part again).
 //   toXml(doc) -> text
 //     writes the VOTable the way src/jdl/jdl_write.c does (same elements,
 //     attributes, order, indentation and escapes), so that the server reads
@@ -17,7 +18,9 @@ const TYPES = ['boolean', 'short', 'int', 'long', 'char', 'float', 'double', 'an
 const META_TEXT = ['doculink', 'type', 'subtype', 'version', 'contact_name', 'contact_email',
   'script'];
 const META_SECONDS = ['executionDuration', 'quote'];
-const META_DROPPED = ['maxMemory', 'maxProcesses', 'maxOpenFiles', 'maxCpuTime'];
+// the resource limits: written only when set, as the server does (0: none)
+const META_LIMITS = ['maxMemory', 'maxProcesses', 'maxOpenFiles', 'maxCpuTime'];
+const META_DROPPED = [];
 const ENTITY_FIELDS = ['role', 'multiplicity', 'default', 'content_type', 'url'];
 
 export {TYPES};
@@ -108,13 +111,14 @@ export function fromXml(text) {
   if (!res) throw new Error('VOTABLE: no RESOURCE with utype="voprov:ActivityDescription"');
   const doc = {name: attrSet(res, 'name'), description: description(res), doculink: null,
     type: null, subtype: null, version: null, contact_name: null, contact_email: null,
-    executionDuration: 0, quote: 0, script: null, parameters: [], used: [], generated: []};
+    executionDuration: 0, quote: 0, maxMemory: 0, maxProcesses: 0, maxOpenFiles: 0, maxCpuTime: 0,
+    script: null, parameters: [], used: [], generated: []};
   const dropped = [];
   const seen = new Set();
   for (const c of res.children) {
     if (c.localName === 'PARAM') {
       const pn = (attr(c, 'name') || '').toLowerCase();
-      const all = [...META_TEXT, ...META_SECONDS, ...META_DROPPED];
+      const all = [...META_TEXT, ...META_SECONDS, ...META_LIMITS, ...META_DROPPED];
       const m = all.find((k) => k.toLowerCase() === pn);
       if (!m) continue;
       if (seen.has(m)) throw new Error(`PARAM "${m}": given twice`);
@@ -124,7 +128,7 @@ export function fromXml(text) {
         doc[m] = v;
       } else if (v !== null) {
         if (!/^[0-9]+$/.test(v)) throw new Error(`PARAM "${m}": value "${v}" must be a non-negative integer`);
-        if (META_SECONDS.includes(m)) doc[m] = Number(v);
+        if (META_SECONDS.includes(m) || META_LIMITS.includes(m)) doc[m] = Number(v);
         else if (Number(v) > 0) dropped.push(m);
       }
     } else if (c.localName === 'GROUP') {
@@ -250,6 +254,7 @@ export function toXml(doc) {
   charParam(w, 'contact_email', doc.contact_email, 'voprov:Agent.email');
   intParam(w, 'executionDuration', doc.executionDuration, 'uws:Job.executionDuration');
   intParam(w, 'quote', doc.quote, 'uws:Job.quote');
+  for (const m of META_LIMITS) if (Number(doc[m]) > 0) intParam(w, m, doc[m], null);
   charParam(w, 'script', doc.script, null);
   w.start('GROUP', [['name', 'InputParams']]);
   for (const p of doc.parameters || []) writeParam(w, p);

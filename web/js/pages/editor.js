@@ -51,8 +51,13 @@ const META = [
   ['contact_name', 'Contact name', 'text', null],
   ['contact_email', 'Contact e-mail', 'email', null],
   ['doculink', 'Documentation link', 'url', null],
-  ['executionDuration', 'Execution duration (s)', 'seconds', 'Default time limit of a job; 0: the server\'s.'],
-  ['quote', 'Quote (s)', 'seconds', 'How long a job is expected to run; 0: unknown.'],
+  ['executionDuration', 'Execution duration (s)', 'count', 'Default time limit of a job; 0: the server\'s.'],
+  ['quote', 'Quote (s)', 'count', 'How long a job is expected to run; 0: unknown.'],
+  // a job's resource limits (the server may cap them lower); 0: none
+  ['maxMemory', 'Memory limit (bytes)', 'count', 'Address space of the job\'s processes; 0: none.'],
+  ['maxProcesses', 'Process limit', 'count', 'Processes the job may run at once; 0: none.'],
+  ['maxOpenFiles', 'Open file limit', 'count', 'Files each process may hold open; 0: none.'],
+  ['maxCpuTime', 'CPU time limit (s)', 'count', 'CPU seconds per process; 0: none.'],
 ];
 
 const PARAM_COLS = [
@@ -78,6 +83,7 @@ const nextId = (p) => `${p}-${++uid}`;
 function emptyDoc() {
   return {name: '', description: null, doculink: null, type: null, subtype: null, version: null,
     contact_name: null, contact_email: null, executionDuration: 0, quote: 0,
+    maxMemory: 0, maxProcesses: 0, maxOpenFiles: 0, maxCpuTime: 0,
     script: '#!/bin/bash\n', parameters: [], used: [], generated: []};
 }
 
@@ -93,9 +99,9 @@ function metaFields(doc) {
       control = h('textarea', {id, name: key, rows: 3});
       control.value = doc[key] ?? '';
     } else {
-      const type = kind === 'seconds' ? 'number' : kind === 'name' ? 'text' : kind;
+      const type = kind === 'count' ? 'number' : kind === 'name' ? 'text' : kind;
       control = h('input', {id, name: key, type, spellcheck: kind === 'text' ? null : 'false',
-        min: kind === 'seconds' ? '0' : null, step: kind === 'seconds' ? '1' : null,
+        min: kind === 'count' ? '0' : null, step: kind === 'count' ? '1' : null,
         pattern: kind === 'name' ? '[A-Za-z0-9_\\-]{1,64}' : null,
         required: kind === 'name', autocomplete: 'off'});
       control.value = doc[key] ?? '';
@@ -112,7 +118,7 @@ function metaFields(doc) {
 function readMeta(fields, doc) {
   for (const [key, , kind] of META) {
     const v = fields.get(key).control.value;
-    if (kind === 'seconds') doc[key] = v.trim() === '' ? null : Number(v);
+    if (kind === 'count') doc[key] = v.trim() === '' ? null : Number(v);
     else if (kind === 'name') doc[key] = v.trim();
     else doc[key] = v.trim() === '' ? null : v;
   }
