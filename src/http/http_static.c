@@ -69,9 +69,12 @@ static const struct {
 };
 
 /* The Content-Security-Policy of every HTML page: scripts and styles from
- * files of this server only (no inline script, no eval, no on* attribute). */
+ * files of this server only (no inline script, no eval, no on* attribute).
+ * connect-src adds the SAMP Web Profile hub, whose address the standard fixes
+ * (web/js/samp.js), and nothing broader. */
 static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
-			  "img-src 'self' data: blob:; connect-src 'self'; "
+			  "img-src 'self' data: blob:; "
+			  "connect-src 'self' http://localhost:21012 http://127.0.0.1:21012; "
 			  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 static int type_index(const char *name)

@@ -15,7 +15,8 @@ from conftest import REPO, wait_until
 
 WEB = REPO / "web"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+       "connect-src 'self' http://localhost:21012 http://127.0.0.1:21012; "
+       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
 def raw_get(daemon, target, headers=""):

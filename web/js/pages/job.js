@@ -5,6 +5,7 @@
 import { h, clear, append, phaseBadge, fmtTime, fmtBytes } from '../dom.js';
 import { request } from '../api.js';
 import { ACTIVE, enc, jobPath, jobAction, errorText, authFetch, download, fmtDuration } from './jobkit.js';
+import { SampClient } from '../samp.js';
 
 const WAITING = new Set(['PENDING', 'QUEUED', 'EXECUTING']); // where WAIT blocks
 const FINAL = new Set(['COMPLETED', 'ERROR', 'ABORTED']);
@@ -48,6 +49,7 @@ class JobPage {
     clearInterval(this.tick);
     clearTimeout(this.retry);
     for (const u of this.blobUrls) URL.revokeObjectURL(u);
+    sampStop(this);
   }
 
   async start() {
@@ -285,10 +287,11 @@ class JobPage {
     if (r.entity_id) {
       extra.push(h('span', { class: 'entity' }, 'entity ', h('code', { title: r.sha256 ? `sha256 ${r.sha256}` : null }, r.entity_id)));
     }
+    const samp = sampControl(this, r);
     return h('li', { class: 'result', 'data-result': name },
       h('div', { class: 'result-head' }, h('span', { class: 'result-name' }, name),
-        meta ? h('span', { class: 'result-meta' }, meta) : null, ...extra, dl),
-      det);
+        meta ? h('span', { class: 'result-meta' }, meta) : null, ...extra, samp && samp.button, dl),
+      samp && samp.panel, det);
   }
 
   async loadPreview(r, kind, box) {
@@ -471,4 +474,143 @@ function csvTable(text, sep) {
     h('thead', {}, h('tr', {}, ...head.map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, ...body.slice(0, CSV_ROWS).map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c)))))),
   rows.length > CSV_ROWS || i < text.length ? h('p', { class: 'hint' }, `First ${CSV_ROWS} rows shown.`) : null);
+}
+
+// --- SAMP: "Send to…" a VO desktop tool (TOPCAT, Aladin) through the SAMP
+// Web Profile hub on the user's machine (../samp.js). The page registers with
+// the hub only when the user opens a Send control, once per page, and
+// unregisters when it goes.
+
+const SAMP_KINDS = {
+  'table.load.votable': { what: 'a VOTable', idKey: 'table-id' },
+  'table.load.fits': { what: 'a FITS table', idKey: 'table-id' },
+  'image.load.fits': { what: 'a FITS image', idKey: 'image-id' },
+};
+let sampSeq = 0;
+
+// The MTypes a result can go out as, from its content type or file name
+// (a FITS file may hold an image or a table: both are offered).
+function sampMtypes(r) {
+  const full = (r['mime-type'] || '').toLowerCase();
+  const t = full.split(';')[0].trim();
+  const n = `${r.id} ${String(r.href || '').split('/').pop()}`.toLowerCase();
+  if (/votable/.test(t) || (t === 'text/xml' && /content=["']?x-votable/.test(full)) ||
+      /\.(vot|votable)(\.xml)?\b/.test(n)) return ['table.load.votable'];
+  if (t === 'image/fits') return ['image.load.fits'];
+  if (t === 'application/fits' || /\.(fits|fit|fts)(\.gz)?\b/.test(n)) return ['image.load.fits', 'table.load.fits'];
+  return [];
+}
+
+function sampClientOf(page) {
+  if (!page.samp) {
+    page.samp = new SampClient({ name: 'opusd', metadata: {
+      'samp.description.text': `opusd job manager, web client at ${location.origin}`,
+      'samp.documentation.url': `${location.origin}/`,
+    } });
+    page.sampUnload = () => { if (page.samp) page.samp.disconnectOnUnload(); };
+    window.addEventListener('pagehide', page.sampUnload);
+  }
+  return page.samp;
+}
+
+function sampStop(page) {
+  if (!page.samp) return;
+  window.removeEventListener('pagehide', page.sampUnload);
+  page.samp.disconnect();
+  page.samp = null;
+}
+
+// {button, panel} for a result that SAMP can carry, else null.
+function sampControl(page, r) {
+  const mtypes = sampMtypes(r);
+  if (!mtypes.length) return null;
+  const n = ++sampSeq;
+  const select = h('select', { id: `samp-target-${n}`, class: 'samp-target', disabled: true });
+  const send = h('button', { type: 'button', class: 'primary small samp-send', disabled: true }, 'Send');
+  const refresh = h('button', { type: 'button', class: 'small samp-refresh' }, 'Refresh list');
+  const status = h('p', { class: 'samp-status', role: 'status', 'aria-live': 'polite' });
+  const isPrivate = Boolean(page.job && page.job.ownerId);
+  const panel = h('div', { class: 'samp-panel', id: `samp-panel-${n}`, role: 'group', 'aria-label': `Send ${r.id} over SAMP`, hidden: true },
+    h('div', { class: 'samp-row' }, h('label', { for: select.id }, 'Send to'), select, send, refresh),
+    status,
+    isPrivate ? h('p', { class: 'hint samp-private' }, 'This job is private: a desktop tool fetches the file ' +
+      'without your token, so opusd refuses it unless the tool asks you for a name and password. ' +
+      'Results of anonymous jobs need none.') : null);
+  const button = h('button', { type: 'button', class: 'small samp-open', 'aria-expanded': 'false', 'aria-controls': panel.id,
+    title: 'Send to a VO desktop tool (TOPCAT, Aladin) over SAMP' }, 'Send to…');
+  let targets = [];
+  const say = (text, kind = '') => { status.textContent = text; status.className = `samp-status ${kind}`.trim(); };
+
+  const load = async () => {
+    select.disabled = true;
+    send.disabled = true;
+    refresh.disabled = true;
+    say('Asking the SAMP hub…');
+    try {
+      const client = sampClientOf(page);
+      const lists = [];
+      for (const m of mtypes) lists.push({ mtype: m, clients: await client.subscribed(m) });
+      if (page.stopped) return;
+      targets = [];
+      clear(select);
+      for (const { mtype, clients } of lists) {
+        if (!clients.length) continue;
+        const group = mtypes.length > 1 ? h('optgroup', { label: `As ${SAMP_KINDS[mtype].what}` }) : select;
+        targets.push({ mtype, id: null, name: 'all' });
+        group.append(h('option', { value: String(targets.length - 1) }, `All tools that take ${SAMP_KINDS[mtype].what} (${clients.length})`));
+        for (const c of clients) {
+          targets.push({ mtype, id: c.id, name: c.name });
+          group.append(h('option', { value: String(targets.length - 1) }, c.name));
+        }
+        if (group !== select) select.append(group);
+      }
+      if (!targets.length) {
+        select.append(h('option', { value: '' }, '(no tool)'));
+        say(`No tool on the hub takes ${mtypes.map((m) => SAMP_KINDS[m].what).join(' or ')}: start TOPCAT or Aladin, then refresh the list.`, 'warning');
+        return;
+      }
+      // one tool: chosen by default; several: "all" comes first
+      if (targets.length === 2) select.value = '1';
+      select.disabled = false;
+      send.disabled = false;
+      say('Choose a tool and send.');
+    } catch (e) {
+      if (page.stopped) return;
+      clear(select).append(h('option', { value: '' }, '(no hub)'));
+      say(e.message || String(e), 'error');
+    } finally {
+      refresh.disabled = false;
+    }
+  };
+
+  send.addEventListener('click', async () => {
+    const t = targets[Number(select.value)];
+    if (!t) return;
+    const url = new URL(r.href, location.href).href;
+    const params = { url, [SAMP_KINDS[t.mtype].idKey]: `opusd-${page.id}-${r.id}`, name: `${r.id} (${page.jobdef} job ${page.id.slice(0, 8)})` };
+    send.disabled = true;
+    say('Sending…');
+    try {
+      const client = sampClientOf(page);
+      if (t.id) {
+        await client.notify(t.id, t.mtype, params);
+        if (!page.stopped) say(`Sent to ${t.name}.`, 'ok');
+      } else {
+        const got = await client.notifyAll(t.mtype, params);
+        if (!page.stopped) say(got.length ? `Sent to ${got.length} tool${got.length > 1 ? 's' : ''}.` : 'No tool took it.', got.length ? 'ok' : 'warning');
+      }
+    } catch (e) {
+      if (!page.stopped) say(e.message || String(e), 'error');
+    } finally {
+      send.disabled = false;
+    }
+  });
+  refresh.addEventListener('click', load);
+  button.addEventListener('click', () => {
+    const open = panel.hidden;
+    panel.hidden = !open;
+    button.setAttribute('aria-expanded', String(open));
+    if (open) load().then(() => { if (!select.disabled) select.focus(); });
+  });
+  return { button, panel };
 }
