@@ -506,12 +506,13 @@ static int list_filter(struct http_request *req, struct store_filter *f)
 			   (parse_int64(v, &f->last) < 0 || f->last < 1)) {
 			http_reply_text(req, 400, "LAST: \"%s\" is not a positive integer\n", v);
 			return OPUS_ERR_INVAL;
-		} else if (strcasecmp(fl->name, "BEFORE") == 0 &&
-			   list_position(req, "BEFORE", v, &f->before, &f->before_id) < 0) {
-			return OPUS_ERR_INVAL;
-		} else if (strcasecmp(fl->name, "SINCE") == 0 &&
-			   list_position(req, "SINCE", v, &f->since, &f->since_id) < 0) {
-			return OPUS_ERR_INVAL;
+		} else if (strcasecmp(fl->name, "BEFORE") == 0 ||
+			   strcasecmp(fl->name, "SINCE") == 0) {
+			bool before = strcasecmp(fl->name, "BEFORE") == 0;
+			if (list_position(req, before ? "BEFORE" : "SINCE", v,
+					  before ? &f->before : &f->since,
+					  before ? &f->before_id : &f->since_id) < 0)
+				return OPUS_ERR_INVAL;
 		}
 	}
 	if (req->who.admin)
