@@ -259,7 +259,8 @@ class JobList {
     for (const p of st.phases) q.append('PHASE', p);
     if (st.after) q.set('AFTER', st.after);
     for (const [k, v] of Object.entries(pos)) q.set(k, v);
-    const lists = await pool(scope, 4, (jd) => request('GET', `/rest/${enc(jd)}?${q}`, { signal: this.abort.signal })
+    // all at once: the browser runs six per host, the rest queue behind them
+    const lists = await pool(scope, 8, (jd) => request('GET', `/rest/${enc(jd)}?${q}`, { signal: this.abort.signal })
       .then((r) => ({ jd, r })));
     const all = [];
     const errors = [];
