@@ -309,7 +309,7 @@ elif ! [ -d "$repo/tests/web/node_modules/playwright-core" ] &&
 	! npm ci --prefix "$repo/tests/web" --no-audit --no-fund --loglevel=error >&2; then
 	notes+=("web: npm ci --prefix tests/web failed: step 8 not run")
 else
-	deep=$(helper position "$db" copy $((TARGET_JOBS / 2)))
+	deep=${deep3:-$(helper position "$db" copy $(($(helper count "$db") / 2)))}
 	printf '{"jobdef": "copy", "job": "%s", "deep": "%s", "stored": %s}\n' \
 		"${job##*/}" "$deep" "$(helper count "$db")" >"$tmp/webspec.json"
 	node "$here/web.mjs" "$base" benchadmin "$admin_token" "$tmp/webspec.json" 9 >"$tmp/web.rows" ||
