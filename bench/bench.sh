@@ -5,7 +5,9 @@
 # repository's ./jobdefs, measures, prints one markdown table, stops the daemon.
 # Exit status: 0 when the measures ran (targets met or not); non-zero when the
 # daemon does not start, dies, or exits badly on SIGTERM.
-# Needs: wrk, /usr/bin/python3 (stdlib only). Runs in about 3-4 minutes.
+# Needs: wrk, /usr/bin/python3 (stdlib only); for step 8, node, tests/web's
+# playwright-core (npm ci --prefix tests/web, done here when missing) and
+# /usr/bin/chromium. Runs in about 4-5 minutes.
 set -uo pipefail
 
 bin=${1:-build/rel/opusd}
@@ -99,6 +101,8 @@ db="$tmp/data/opusd.db"
 cat >"$tmp/opusd.ini" <<EOF
 [server]
 log_level = warn
+[paths]
+web_dir = $repo/web
 [jobs]
 max_running = 0
 run_as = $(id -un)
@@ -134,11 +138,15 @@ cat >"$tmp/jobdefs/chain.xml" <<'EOF'
 </VOTABLE>
 EOF
 echo "bench: $bin on $base, data in $tmp, $(nproc) cores" >&2
+# An admin for the browser step (8): every page, the admin ones too, as one user.
+admin_token=$("$bin" user add benchadmin --admin --config "$tmp/opusd.ini" --data-dir "$tmp/data" 2>"$tmp/useradd.err") ||
+	die "opusd user add: $(cat "$tmp/useradd.err")"
 "$bin" --listen "127.0.0.1:$port" --data-dir "$tmp/data" --jdl-dir "$tmp/jobdefs" \
 	--config "$tmp/opusd.ini" >"$tmp/opusd.log" 2>&1 &
 pid=$!
 helper wait-up "$port" "$pid" 10 || die "daemon failed to start"
 notes=()
+load0=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the machine skews every figure
 
 # ---- 1. GET one job
 job=$(helper create "$port" run) || die "cannot create a job"
@@ -146,7 +154,7 @@ for _ in $(seq 100); do
 	[ "$(helper count "$db" COMPLETED)" -ge 1 ] && break
 	sleep 0.05
 done
-echo "bench: 1/7 GET $job" >&2
+echo "bench: 1/8 GET $job" >&2
 wrk -t2 -c32 -d10s "$base$job" >"$tmp/w1" 2>&1
 check_alive "GET job"
 get_rps=$(wrk_rps "$tmp/w1")
@@ -154,7 +162,7 @@ bad=$(wrk_bad "$tmp/w1")
 [ "$bad" -eq 0 ] || notes+=("GET job: $bad non-2xx/3xx responses or socket errors")
 
 # ---- 2. POST create
-echo "bench: 2/7 POST create" >&2
+echo "bench: 2/8 POST create" >&2
 before=$(helper count "$db")
 wrk -t2 -c32 -d10s -s "$here/post.lua" "$base/rest/copy" >"$tmp/w2" 2>&1
 check_alive "POST create"
@@ -167,7 +175,7 @@ after=$(helper count "$db")
 	notes+=("POST create: wrk got $sent responses but the store holds only $((after - before)) new jobs")
 
 # ---- 3. list LAST=100 with 100,000 jobs stored (top-up bounded to ~150 s)
-echo "bench: 3/7 top up the store to $TARGET_JOBS jobs" >&2
+echo "bench: 3/8 top up the store to $TARGET_JOBS jobs" >&2
 rate=$((post_rps > 100 ? post_rps : 100))
 deadline=$((SECONDS + 150))
 topbad=0
@@ -186,16 +194,27 @@ done
 stored=$(helper count "$db")
 [ "$topbad" -eq 0 ] || notes+=("top-up POSTs: $topbad non-2xx/3xx responses or socket errors")
 [ "$stored" -ge "$TARGET_JOBS" ] || notes+=("store holds only $stored jobs (top-up time cap)")
-echo "bench: 3/7 GET /rest/copy?LAST=100 with $stored jobs" >&2
+echo "bench: 3/8 GET /rest/copy?LAST=100 with $stored jobs" >&2
 wrk --latency -t2 -c4 -d10s "$base/rest/copy?LAST=100" >"$tmp/w3" 2>&1
 check_alive "list LAST=100"
 list_p50=$(wrk_pct "$tmp/w3" 50%)
 list_rps=$(wrk_rps "$tmp/w3")
 bad=$(wrk_bad "$tmp/w3")
 [ "$bad" -eq 0 ] || notes+=("list: $bad non-2xx/3xx responses or socket errors")
+# the page half-way down the store, by position (what the web client's Older asks)
+deep3=$(helper position "$db" copy $((stored / 2))) || deep3=""
+deep_p50=n/a
+if [ -n "$deep3" ]; then
+	echo "bench: 3/8 GET /rest/copy?LAST=100&BEFORE=(the middle of the store)" >&2
+	wrk --latency -t2 -c4 -d5s "$base/rest/copy?LAST=100&BEFORE=${deep3/,/%2C}" >"$tmp/w3d" 2>&1
+	check_alive "list LAST=100 BEFORE"
+	deep_p50=$(wrk_pct "$tmp/w3d" 50%)
+	bad=$(wrk_bad "$tmp/w3d")
+	[ "$bad" -eq 0 ] || notes+=("deep list: $bad non-2xx/3xx responses or socket errors")
+fi
 
 # ---- 4. GET latency while 1,000 clients block in WAIT
-echo "bench: 4/7 GET latency with $WAITERS clients in WAIT" >&2
+echo "bench: 4/8 GET latency with $WAITERS clients in WAIT" >&2
 pjob=$(helper create "$port") || die "cannot create a job"
 helper waiters "$port" "$pjob" "$WAITERS" 90 >"$tmp/waiters" 2>"$tmp/waiters.err" &
 wpid=$!
@@ -237,7 +256,7 @@ answered=${answered:-0}
 	notes+=("waiters: ${other:-?} answered with a non-200 status, ${none:-?} got no answer")
 
 # ---- 5. 1,000 trivial jobs end to end
-echo "bench: 5/7 $BURST jobs end to end" >&2
+echo "bench: 5/8 $BURST jobs end to end" >&2
 bash_ms=$(helper bashcost 100 "$tmp/bashcost.out")
 clk=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15, $16 + $17}' "/proc/$pid/stat"; } # self, reaped children
@@ -253,14 +272,14 @@ burst_rate=${burst_rate:-0}
 [ "${bfailed:-0}" -eq 0 ] || notes+=("burst: ${bfailed} jobs in ERROR")
 
 # ---- 6. memory
-echo "bench: 6/7 memory" >&2
+echo "bench: 6/8 memory" >&2
 hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
 rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
 hwm_mb=$(awk -v k="$hwm_kb" 'BEGIN {printf "%.1f", k / 1024}')
 rss_mb=$(awk -v k="$rss_kb" 'BEGIN {printf "%.1f", k / 1024}')
 
 # ---- 7. provenance of a 1,000-job chain (each job used the previous one's result)
-echo "bench: 7/7 a chain of $CHAIN jobs, then ProvSAP DEPTH=ALL over it" >&2
+echo "bench: 7/8 a chain of $CHAIN jobs, then ProvSAP DEPTH=ALL over it" >&2
 read -r last chain_secs chained < <(helper chain "$port" "$CHAIN" 60)
 check_alive "the chain of $CHAIN jobs"
 [ "${chained:-0}" -eq "$CHAIN" ] || notes+=("chain: only ${chained:-0} of $CHAIN jobs completed")
@@ -281,19 +300,38 @@ json_p50=${json_p50:-n/a} json_max=${json_max:-n/a} json_bytes=${json_bytes:-0} 
 svg_p50=${svg_p50:-n/a} svg_max=${svg_max:-n/a} svg_bytes=${svg_bytes:-0}
 hwm2_mb=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
 
+# ---- 8. the web client in headless chromium: each page interactive, with every job stored
+echo "bench: 8/8 web pages in chromium, $(helper count "$db") jobs stored" >&2
+web_rows=""
+if ! command -v node >/dev/null || ! [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+	notes+=("web: node or ${CHROMIUM:-/usr/bin/chromium} missing (scripts/deps.sh test): step 8 not run")
+elif ! [ -d "$repo/tests/web/node_modules/playwright-core" ] &&
+	! npm ci --prefix "$repo/tests/web" --no-audit --no-fund --loglevel=error >&2; then
+	notes+=("web: npm ci --prefix tests/web failed: step 8 not run")
+else
+	deep=${deep3:-$(helper position "$db" copy $(($(helper count "$db") / 2)))}
+	printf '{"jobdef": "copy", "job": "%s", "deep": "%s", "stored": %s}\n' \
+		"${job##*/}" "$deep" "$(helper count "$db")" >"$tmp/webspec.json"
+	node "$here/web.mjs" "$base" benchadmin "$admin_token" "$tmp/webspec.json" 9 >"$tmp/web.rows" ||
+		notes+=("web: a page failed (see its row)")
+	web_rows=$(cat "$tmp/web.rows")
+	check_alive "the web pages"
+fi
+
 stop_daemon
 warnings=$(grep -E ' (warn|error) ' "$tmp/opusd.log" | grep -vc EXTERNAL_LOGGER)
 [ "$warnings" -eq 0 ] || notes+=("daemon log: $warnings warn/error lines, e.g. $(grep -E ' (warn|error) ' "$tmp/opusd.log" | grep -v EXTERNAL_LOGGER | head -n 1)")
 
 # ---- report
 echo
-echo "opusd benchmark — $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}')"
+echo "opusd benchmark — $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), load average at the start $load0, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| # | measure | value | target | met |"
 echo "|---|---|---|---|---|"
 echo "| 1 | GET job (wrk -t2 -c32 10 s) | $get_rps req/s | ≥ 20,000 req/s | $(verdict ge "$get_rps" 20000) |"
 echo "| 2 | POST create (wrk -t2 -c32 10 s, $sent jobs) | $post_rps creates/s | ≥ 3,000/s | $(verdict ge "$post_rps" 3000) |"
 echo "| 3 | GET list LAST=100, $stored jobs stored (-c4) | p50 $list_p50 ms ($list_rps req/s) | p50 ≤ 5 ms | $(verdict le "$list_p50" 5) |"
+echo "| 3b | the same, BEFORE the position of the job half-way down (a deep page) | p50 $deep_p50 ms | p50 ≤ 5 ms | $(verdict le "$deep_p50" 5) |"
 echo "| 4 | GET job with $waiting clients in WAIT (-c32) | p99 $wait_p99 ms ($wait_rps req/s) | p99 ≤ 20 ms | $(verdict le "$wait_p99" 20) |"
 echo "| 4b | waiters answered after ABORT | $answered / $WAITERS | $WAITERS | $(verdict ge "$answered" "$WAITERS") |"
 echo "| 5 | $BURST jobs PHASE=RUN, first POST → last COMPLETED; each end records its provenance (results hashed, entities and activity written: the before/after cost of recording is this figure against the one before issue 12 in README) | $burst_rate jobs/s (${completed:-0} in ${bsecs:-?} s; POSTs took ${bposted:-?} s) | ≥ 200 jobs/s | $(verdict ge "$burst_rate" 200) |"
@@ -302,6 +340,7 @@ echo "| 6 | daemon memory after 1-5 | VmHWM $hwm_mb MB, VmRSS $rss_mb MB | ≤ 5
 echo "| 7 | ProvSAP DEPTH=ALL, PROV-JSON, chain of ${chained:-0} jobs ($json_acts activities, $json_bytes bytes; chain built in ${chain_secs:-?} s) | p50 $json_p50 ms (max $json_max ms, 21 runs) | p50 ≤ 50 ms | $(verdict le "$json_p50" 50) |"
 echo "| 7b | the same in PROV-SVG (past 1,000 elements the summarised drawing opusd lays out itself, jobs and files: docs/provenance.md; $svg_bytes bytes) | p50 $svg_p50 ms (max $svg_max ms, 5 runs) | a few s at most | $(verdict le "$svg_p50" 3000) |"
 echo "| 7c | daemon memory after 7 | VmHWM $hwm2_mb MB | — | — |"
+[ -z "$web_rows" ] || echo "$web_rows" | sed 's/^| web |/| 8 | web:/'
 if [ ${#notes[@]} -gt 0 ]; then
 	echo
 	for n in "${notes[@]}"; do echo "- $n"; done

@@ -23,6 +23,9 @@
                                          activities" (activities: PROV-JSON only, else -1)
   helper.py svgcheck PORT ID             the PROV-SVG of ID (DEPTH=ALL) is well-formed,
                                          an <svg>, its nodes with links; else exit 1
+  helper.py position DB JOBDEF N         the list position ("creationTime,jobId", as the
+                                         job list's BEFORE takes it) of the Nth newest job
+                                         of JOBDEF (read-only)
 """
 import asyncio
 import http.client
@@ -326,6 +329,24 @@ def svgcheck(port, ident):
     return 0
 
 
+def position(db, jobdef, n):
+    """The Nth newest job of jobdef in the list's order (creation time, then id)."""
+    con = db_open(db)
+    try:
+        row = con.execute("SELECT creation_time, id FROM jobs WHERE jobdef = ? AND phase != 9 "
+                          "ORDER BY creation_time DESC, id DESC LIMIT 1 OFFSET ?",
+                          (jobdef, int(n))).fetchone()
+    finally:
+        con.close()
+    if not row:
+        print("position: fewer than %s jobs" % n, file=sys.stderr)
+        return 1
+    ms = int(row[0])
+    print("%s.%03dZ,%s" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)),
+                           ms % 1000, row[1]))
+    return 0
+
+
 def main(a):
     cmds = {"freeport": lambda: freeport(), "wait-up": lambda: wait_up(*a[1:4]),
             "create": lambda: create(int(a[1]), len(a) > 2 and a[2] == "run"),
@@ -334,7 +355,7 @@ def main(a):
             "phase": lambda: phase(int(a[1]), a[2], a[3]),
             "burst": lambda: burst(*a[1:6]), "bashcost": lambda: bashcost(*a[1:3]),
             "chain": lambda: chain(*a[1:4]), "provtime": lambda: provtime(*a[1:5]),
-            "svgcheck": lambda: svgcheck(*a[1:3])}
+            "svgcheck": lambda: svgcheck(*a[1:3]), "position": lambda: position(*a[1:4])}
     if len(a) < 1 or a[0] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2

@@ -450,6 +450,42 @@ static int parse_destruction(struct http_request *req, const char *v, int64_t *o
 
 /* ---- job list and creation ---- */
 
+/* A paging position (opusd's BEFORE and SINCE): a creationTime as the list
+ * shows it, optionally followed by "," and the id of the job at that
+ * position, which breaks ties between jobs created in the same millisecond
+ * (a "," that is not followed by a job id is the time's decimal comma).
+ * *id_out points into v (borrowed, as the field value). */
+static int parse_position(const char *v, int64_t *ms_out, const char **id_out)
+{
+	const char *comma = strrchr(v, ',');
+	char t[TIME_STR_MAX + 16];
+	size_t tlen = strlen(v);
+	*id_out = NULL;
+	if (comma && uws_id_is_valid(comma + 1)) {
+		tlen = (size_t)(comma - v);
+		*id_out = comma + 1;
+	}
+	if (tlen == 0 || tlen >= sizeof(t))
+		return OPUS_ERR_INVAL;
+	memcpy(t, v, tlen);
+	t[tlen] = '\0';
+	if (time_parse(t, ms_out) < 0 || *ms_out <= 0)
+		return OPUS_ERR_INVAL;
+	return 0;
+}
+
+static int list_position(struct http_request *req, const char *name, const char *v, int64_t *ms_out,
+			 const char **id_out)
+{
+	if (parse_position(v, ms_out, id_out) == 0)
+		return 0;
+	http_reply_text(req, 400,
+			"%s: \"%s\" is not a list position: a job's creationTime, optionally "
+			"followed by \",\" and its jobId (%s)\n",
+			name, v, TIME_PARSE_FORMS);
+	return OPUS_ERR_INVAL;
+}
+
 static int list_filter(struct http_request *req, struct store_filter *f)
 {
 	for (size_t i = 0; i < req->nfields; i++) {
@@ -470,6 +506,13 @@ static int list_filter(struct http_request *req, struct store_filter *f)
 			   (parse_int64(v, &f->last) < 0 || f->last < 1)) {
 			http_reply_text(req, 400, "LAST: \"%s\" is not a positive integer\n", v);
 			return OPUS_ERR_INVAL;
+		} else if (strcasecmp(fl->name, "BEFORE") == 0 ||
+			   strcasecmp(fl->name, "SINCE") == 0) {
+			bool before = strcasecmp(fl->name, "BEFORE") == 0;
+			if (list_position(req, before ? "BEFORE" : "SINCE", v,
+					  before ? &f->before : &f->since,
+					  before ? &f->before_id : &f->since_id) < 0)
+				return OPUS_ERR_INVAL;
 		}
 	}
 	if (req->who.admin)

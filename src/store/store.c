@@ -104,6 +104,9 @@ int store_job_list(struct store *st, const struct store_filter *f, struct uws_jo
 		*n_out = 0;
 	if (!st || !f || !f->jobdef || f->last < 0 || !jobs_out || !n_out)
 		return OPUS_ERR_INVAL;
+	if ((f->before_id && (!f->before || !uws_id_is_valid(f->before_id))) ||
+	    (f->since_id && (!f->since || !uws_id_is_valid(f->since_id))))
+		return OPUS_ERR_INVAL;
 	norm = *f;
 	norm.phases = f->phases ? f->phases & STORE_PHASES_ALL : STORE_PHASES_DEFAULT;
 	if (norm.owner_is_null || (norm.owner && !*norm.owner)) {

@@ -62,11 +62,24 @@ struct store_filter {
 	uint32_t phases;    /* bit (1u << phase); 0 = every phase but ARCHIVED */
 	int64_t after;	    /* ms; 0 = none: creation_time > after */
 	int64_t last;	    /* 0 = no limit; else the newest `last`, newest first */
+	/* Keyset paging (opusd extension): positions in the order newest first,
+	 * (creation_time, id) descending; ids break ties between jobs created in
+	 * the same millisecond. `before` keeps the jobs older than the position
+	 * (creation_time < before, or == before and id < before_id); `since` the
+	 * jobs newer than it (the mirror). A NULL id makes the time alone the
+	 * bound (strictly). With `since` and `last`, the `last` jobs nearest the
+	 * position (the page just newer), still newest first. */
+	int64_t before;	       /* ms; 0 = none */
+	const char *before_id; /* NULL or a job id (uws_id_is_valid) */
+	int64_t since;	       /* ms; 0 = none */
+	const char *since_id;  /* NULL or a job id */
 };
 /*
- * Job summaries (id, jobdef, owner, run_id, phase, creation_time filled;
- * no params/results), oldest first unless `last` is set (newest first).
- * Uses indexes; never a full-table scan for a given jobdef+owner.
+ * Job summaries (id, jobdef, owner, run_id, phase, creation_time, start_time,
+ * end_time, destruction_time filled; no params/results), oldest first unless
+ * `last`, `before` or `since` is set (then newest first, ties by id).
+ * Uses indexes; never a full-table scan for a given jobdef+owner, at any
+ * paging depth. OPUS_ERR_INVAL for a negative `last` or a malformed id.
  */
 int store_job_list(struct store *st, const struct store_filter *f, struct uws_job **jobs_out,
 		   size_t *n_out) OPUS_WUR;

@@ -286,11 +286,23 @@ _Static_assert(UWS_EXECUTING == 2, "phase numbers are stored");
 enum { STORE_SQLITE_JOB_NCOLS = 16 };
 
 /* List statements: ?1 jobdef, ?2 owner (IS, so NULL selects anonymous jobs),
- * ?3 creation_time lower bound, ?4 phase bitmask, ?5 limit (-1 = none). The
- * phase set is a bound bitmask so that one text serves every filter. */
+ * ?3 creation_time lower bound, ?4 phase bitmask, ?5 limit (-1 = none),
+ * ?6/?7 the BEFORE position (time, id), ?8/?9 the SINCE position. The phase
+ * set is a bound bitmask and an absent position is bound as INT64_MAX (or
+ * INT64_MIN) with a NULL id, so that one text serves every filter. A NULL id
+ * makes `id < ?7` NULL: the time alone is then a strict bound. The positions
+ * bound creation_time, so the (jobdef[, owner], creation_time) index gives
+ * the range at any depth; ties within one millisecond are ordered by id in
+ * a small sort of their own (TEMP B-TREE FOR RIGHT PART OF ORDER BY). */
 #define STORE_SQLITE_LIST_HEAD                                                                     \
-	"SELECT id, jobdef, owner, run_id, phase, creation_time FROM jobs WHERE jobdef = ?1 AND "
-#define STORE_SQLITE_LIST_TAIL "creation_time > ?3 AND ((?4 >> phase) & 1) "
+	"SELECT id, jobdef, owner, run_id, phase, creation_time, start_time, end_time, "           \
+	"destruction_time FROM jobs WHERE jobdef = ?1 AND "
+#define STORE_SQLITE_LIST_TAIL                                                                     \
+	"creation_time > ?3 AND ((?4 >> phase) & 1) "                                              \
+	"AND creation_time <= ?6 AND (creation_time < ?6 OR id < ?7) "                             \
+	"AND creation_time >= ?8 AND (creation_time > ?8 OR id > ?9) "
+#define STORE_SQLITE_LIST_DESC "ORDER BY creation_time DESC, id DESC LIMIT ?5"
+#define STORE_SQLITE_LIST_UP   "ORDER BY creation_time, id LIMIT ?5"
 
 #define STORE_SQLITE_METRICS_COLS "metrics_known, wall_ms, cpu_ms, max_rss_kb, exit_code"
 #define STORE_SQLITE_ENTITY_COLS                                                                   \
@@ -512,12 +524,14 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                    \
 	X(LIST_ALL_ASC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL                              \
 			"ORDER BY creation_time, rowid LIMIT ?5")                                  \
-	X(LIST_ALL_DESC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL                             \
-			 "ORDER BY creation_time DESC, rowid DESC LIMIT ?5")                       \
+	X(LIST_ALL_DESC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC)     \
+	X(LIST_ALL_UP, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)         \
 	X(LIST_OWNER_ASC, STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL         \
 			  "ORDER BY creation_time, rowid LIMIT ?5")                                \
-	X(LIST_OWNER_DESC, STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL        \
-			   "ORDER BY creation_time DESC, rowid DESC LIMIT ?5")                     \
+	X(LIST_OWNER_DESC,                                                                         \
+	  STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC) \
+	X(LIST_OWNER_UP,                                                                           \
+	  STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)   \
 	X(IDS_IN_PHASE, "SELECT id FROM jobs WHERE phase = ?1 "                                    \
 			"ORDER BY run_request_time, creation_time, rowid")                         \
 	X(IDS_EXPIRED, "SELECT id FROM jobs WHERE destruction_time > 0 AND phase != 9 AND "        \
@@ -1750,13 +1764,19 @@ done:
 	return ret;
 }
 
-/* The list statement for a normalised filter, bound; NULL after logging. */
+/* The list statement for a normalised filter: oldest first without paging,
+ * newest first with LAST or a position, upwards from a SINCE position with
+ * LAST (the page just newer; reversed after reading). */
 static enum store_sqlite_stmt_id store_sqlite_list_id(const struct store_filter *f)
 {
 	bool by_owner = f->owner || f->owner_is_null;
+	bool up = f->since && f->last;
+	bool desc = f->last || f->before || f->since;
+	if (up)
+		return by_owner ? STORE_SQLITE_LIST_OWNER_UP : STORE_SQLITE_LIST_ALL_UP;
 	if (by_owner)
-		return f->last ? STORE_SQLITE_LIST_OWNER_DESC : STORE_SQLITE_LIST_OWNER_ASC;
-	return f->last ? STORE_SQLITE_LIST_ALL_DESC : STORE_SQLITE_LIST_ALL_ASC;
+		return desc ? STORE_SQLITE_LIST_OWNER_DESC : STORE_SQLITE_LIST_OWNER_ASC;
+	return desc ? STORE_SQLITE_LIST_ALL_DESC : STORE_SQLITE_LIST_ALL_ASC;
 }
 
 static void store_sqlite_list_bind(struct store_sqlite_bind *b, const struct store_filter *f)
@@ -1767,6 +1787,19 @@ static void store_sqlite_list_bind(struct store_sqlite_bind *b, const struct sto
 	store_sqlite_bind_int(b, 3, f->after ? f->after : INT64_MIN);
 	store_sqlite_bind_int(b, 4, f->phases);
 	store_sqlite_bind_int(b, 5, f->last ? f->last : -1);
+	store_sqlite_bind_int(b, 6, f->before ? f->before : INT64_MAX);
+	store_sqlite_bind_text(b, 7, f->before ? f->before_id : NULL);
+	store_sqlite_bind_int(b, 8, f->since ? f->since : INT64_MIN);
+	store_sqlite_bind_text(b, 9, f->since ? f->since_id : NULL);
+}
+
+static void store_sqlite_jobs_reverse(struct uws_job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		struct uws_job t = jobs[i];
+		jobs[i] = jobs[n - 1 - i];
+		jobs[n - 1 - i] = t;
+	}
 }
 
 static int store_sqlite_job_list(struct store *st, const struct store_filter *f,
@@ -1799,6 +1832,9 @@ static int store_sqlite_job_list(struct store *st, const struct store_filter *f,
 		j->run_id = store_sqlite_col_str(b.s, 3);
 		j->phase = store_sqlite_col_phase(b.s, 4);
 		j->creation_time = sqlite3_column_int64(b.s, 5);
+		j->start_time = sqlite3_column_int64(b.s, 6);
+		j->end_time = sqlite3_column_int64(b.s, 7);
+		j->destruction_time = sqlite3_column_int64(b.s, 8);
 	}
 	ret = rc == SQLITE_DONE ? 0 : store_sqlite_fail(c, rc, store_sqlite_sql[id]);
 	store_sqlite_done_with(b.s);
@@ -1807,6 +1843,8 @@ done:
 		store_jobs_free(jobs, n);
 		return ret;
 	}
+	if (id == STORE_SQLITE_LIST_ALL_UP || id == STORE_SQLITE_LIST_OWNER_UP)
+		store_sqlite_jobs_reverse(jobs, n);
 	*jobs_out = jobs;
 	*n_out = n;
 	return 0;

@@ -145,7 +145,9 @@ char *uws_href(const struct uws_render *r, const struct uws_job *job, const char
 
 int uws_job_xml(const struct uws_render *r, const struct uws_job *job, struct sbuf *out);
 int uws_job_json(const struct uws_render *r, const struct uws_job *job, struct sbuf *out);
-/* Job lists: each job needs id, jobdef, phase, run_id, owner, creation_time. */
+/* Job lists: each job needs id, jobdef, phase, run_id, owner, creation_time;
+ * the JSON one also shows start_time, end_time and destruction_time (what a
+ * list page shows without a GET per job); the XML one is UWS 1.1's jobref. */
 int uws_joblist_xml(const struct uws_render *r, const struct uws_job *jobs, size_t n,
 		    struct sbuf *out);
 int uws_joblist_json(const struct uws_render *r, const struct uws_job *jobs, size_t n,

@@ -197,6 +197,10 @@ int uws_joblist_json(const struct uws_render *r, const struct uws_job *jobs, siz
 		jset(&b, o, "runId", jstr(job->run_id));
 		jset(&b, o, "ownerId", jstr(job->owner));
 		jset(&b, o, "creationTime", jtime(job->creation_time));
+		/* beyond UWS's ShortJobDescription: what a job list page shows */
+		jset(&b, o, "startTime", jtime(job->start_time));
+		jset(&b, o, "endTime", jtime(job->end_time));
+		jset(&b, o, "destruction", jtime(job->destruction_time));
 		jappend(&b, arr, o);
 		free(href);
 	}

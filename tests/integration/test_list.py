@@ -117,3 +117,148 @@ def test_filters_combine_with_and(client, jobs):
                                     [("PHASE", "PENDING"), ("PHASE", "NOPE")]])
 def test_bad_filters_are_400(client, jobs, params):
     assert_plain_error(client.get("/rest/echo", params=params), 400)
+
+
+# ---- what the JSON list carries beyond UWS's jobref; the XML list stays UWS 1.1
+
+def test_json_list_carries_the_times_a_list_page_shows(client, jobs):
+    r = client.get("/rest/echo", headers={"Accept": "application/json"})
+    assert r.status_code == 200
+    by_id = {j["jobId"]: j for j in r.json()["jobs"]}
+    assert set(by_id) == set(jobs.values())
+    for key, jid in jobs.items():
+        doc = client.job(f"/rest/echo/{jid}")
+        row = by_id[jid]
+        for field in ("phase", "runId", "ownerId", "creationTime", "startTime", "endTime",
+                      "destruction"):
+            assert row[field] == doc.get(field), (key, field, row, doc)
+    assert by_id[jobs["c"]]["startTime"] and by_id[jobs["c"]]["endTime"]
+    assert by_id[jobs["p1"]]["startTime"] is None
+
+
+def test_xml_list_has_only_jobref_content(client, jobs):
+    root = validate_uws(client.get("/rest/echo", params={"LAST": "3"}).content)
+    for ref in root.iterfind("uws:jobref", NS):
+        names = {child.tag.split("}")[1] for child in ref}
+        assert names <= {"phase", "runId", "ownerId", "creationTime"}, names
+
+
+# ---- BEFORE / SINCE: keyset paging newest first (opusd extension)
+
+def _pos(j):
+    return f"{j['creationTime']},{j['jobId']}"
+
+
+def _json_list(c, jobdef, params):
+    r = c.get(f"/rest/{jobdef}", params=params, headers={"Accept": "application/json"})
+    assert r.status_code == 200, (params, r.status_code, r.text[:300])
+    return r.json()["jobs"]
+
+
+@pytest.fixture(scope="module")
+def tied(module_factory):
+    """A daemon whose 31 `echo` jobs share 3 creation times (11, 11 and 9 jobs
+    created "in the same millisecond"): made through the API, then their
+    creation times set in the store while the daemon is stopped. Returns
+    (daemon, ids newest first as the list orders them)."""
+    d = module_factory(name="tied")
+    c = d.client()
+    made = [c.create("echo").rsplit("/", 1)[1] for _ in range(31)]
+    for k in range(0, 31, 4):
+        c.set_phase(f"/rest/echo/{made[k]}", "ABORT")
+    c.close()
+    d.stop()
+    import sqlite3
+    con = sqlite3.connect(str(d.data_dir / "opusd.db"))
+    with con:
+        for i, jid in enumerate(made):
+            con.execute("UPDATE jobs SET creation_time = ? WHERE id = ?",
+                        (1764000000000 + 1000 * (i // 11), jid))
+    con.close()
+    d.start()
+    # newest first: by time, then by id
+    order = sorted(made, key=lambda j: (1764000000000 + 1000 * (made.index(j) // 11), j),
+                   reverse=True)
+    return d, order
+
+
+@pytest.mark.parametrize("size", [1, 4, 10, 11, 30])
+def test_before_pages_through_ties_losing_and_repeating_none(tied, size):
+    d, order = tied
+    c = d.client()
+    seen, params = [], {"LAST": str(size)}
+    for _ in range(40):
+        page = _json_list(c, "echo", params)
+        assert len(page) <= size
+        if not page:
+            break
+        seen += [j["jobId"] for j in page]
+        params = {"LAST": str(size), "BEFORE": _pos(page[-1])}
+    c.close()
+    assert seen == order
+
+
+def test_since_pages_back_up_to_the_first_page(tied):
+    d, order = tied
+    c = d.client()
+    full = _json_list(c, "echo", {"LAST": "31"})
+    assert [j["jobId"] for j in full] == order
+    bottom = full[-1:]
+    # from the oldest job, pages of 4 upwards: each the 4 just newer, newest first
+    got, cursor = [], bottom[0]
+    for _ in range(20):
+        page = _json_list(c, "echo", {"LAST": "4", "SINCE": _pos(cursor)})
+        if not page:
+            break
+        got = [j["jobId"] for j in page] + got
+        cursor = page[0]
+    # SINCE without LAST: every newer job, newest first
+    all_newer = _json_list(c, "echo", {"SINCE": _pos(bottom[0])})
+    c.close()
+    assert got == order[:-1]
+    assert [j["jobId"] for j in all_newer] == order[:-1]
+
+
+def test_positions_combine_with_phase_after_and_xml(tied):
+    d, order = tied
+    c = d.client()
+    pending = [j["jobId"] for j in _json_list(c, "echo", {"PHASE": "PENDING", "LAST": "100"})]
+    assert len(pending) == 31 - 8
+    seen, params = [], {"PHASE": "PENDING", "LAST": "3"}
+    while True:
+        page = _json_list(c, "echo", params)
+        if not page:
+            break
+        assert all(j["phase"] == "PENDING" for j in page)
+        seen += [j["jobId"] for j in page]
+        params = {"PHASE": "PENDING", "LAST": "3", "BEFORE": _pos(page[-1])}
+    assert seen == pending
+    # the same positions in the XML list (schema-valid, the same jobs)
+    first = _json_list(c, "echo", {"LAST": "5"})
+    assert c.list_ids("echo", {"LAST": "5", "BEFORE": _pos(first[1])}) == order[2:7]
+    # a time alone is a strict bound: the 11 oldest share the oldest time
+    older = _json_list(c, "echo", {"BEFORE": "2025-11-24T16:00:01Z"})
+    assert [j["jobId"] for j in older] == order[20:]
+    assert [j["jobId"] for j in _json_list(c, "echo", {"SINCE": "2025-11-24T16:00:01Z"})] \
+        == order[:9]
+    # AFTER and BEFORE together: the middle millisecond's 11 jobs
+    mid = _json_list(c, "echo", {"AFTER": "2025-11-24T16:00:00.500Z",
+                                 "BEFORE": "2025-11-24T16:00:01.500Z"})
+    assert [j["jobId"] for j in mid] == order[9:20]
+    c.close()
+
+
+@pytest.mark.parametrize("params", [
+    {"BEFORE": ""}, {"BEFORE": "yesterday"}, {"BEFORE": ","},
+    {"BEFORE": "2026-01-01T00:00:00.000Z,"},
+    {"BEFORE": "2026-01-01T00:00:00.000Z,NOTANID"},
+    {"BEFORE": "2026-01-01T00:00:00.000Z," + "A" * 32},
+    {"BEFORE": "2026-01-01T00:00:00.000Z," + "a" * 31},
+    {"BEFORE": "," + "a" * 32},
+    {"SINCE": "2026-13-01T00:00:00Z"}, {"SINCE": ""},
+    {"SINCE": "2026-01-01T00:00:00.000Z;" + "a" * 32},
+])
+def test_bad_positions_are_400(client, jobs, params):
+    r = client.get("/rest/echo", params=params)
+    assert_plain_error(r, 400)
+    assert next(iter(params)) in r.text

@@ -267,7 +267,7 @@ static size_t list_count(struct store *st, const struct store_filter *f)
 	size_t n = 0;
 	CHECK(store_job_list(st, f, &jobs, &n) == 0);
 	for (size_t i = 1; i < n; i++) {
-		if (f->last)
+		if (f->last || f->before || f->since)
 			CHECK(jobs[i - 1].creation_time >= jobs[i].creation_time);
 		else
 			CHECK(jobs[i - 1].creation_time <= jobs[i].creation_time);
@@ -358,7 +358,8 @@ TEST(list_filters)
 	CHECK(store_sqlite_list_plan(st, &pf, &plan) == 0);
 	printf("plan (owner, LAST): %s", sbuf_str(&plan));
 	CHECK(strstr(sbuf_str(&plan), "jobs_jobdef_owner_ctime") != NULL);
-	CHECK(strstr(sbuf_str(&plan), "TEMP B-TREE") == NULL);
+	/* newest first, ties by id: only the ties of one millisecond are sorted */
+	CHECK(strstr(sbuf_str(&plan), "TEMP B-TREE FOR ORDER BY") == NULL);
 	sbuf_reset(&plan);
 	pf.owner = NULL;
 	pf.owner_is_null = true;
@@ -376,6 +377,131 @@ TEST(list_filters)
 	CHECK(strstr(sbuf_str(&plan), "TEMP B-TREE") == NULL);
 	sbuf_release(&plan);
 
+	store_close(st);
+	free(path);
+}
+
+/* Reads every job of `f` page by page with BEFORE positions, then back up
+ * with SINCE; returns how many pages down were read. ids[] gets the ids in
+ * the order seen going down. */
+static int page_through(struct store *st, struct store_filter f, char ids[][UWS_ID_LEN + 1],
+			size_t max, size_t *n_out)
+{
+	struct uws_job *jobs = NULL;
+	size_t n = 0, total = 0;
+	char pos_id[UWS_ID_LEN + 1];
+	int pages = 0;
+	for (;;) {
+		CHECK(store_job_list(st, &f, &jobs, &n) == 0);
+		for (size_t i = 0; i < n && total < max; i++)
+			memcpy(ids[total++], jobs[i].id, UWS_ID_LEN + 1);
+		if (n == 0) {
+			store_jobs_free(jobs, n);
+			break;
+		}
+		pages++;
+		f.before = jobs[n - 1].creation_time;
+		memcpy(pos_id, jobs[n - 1].id, sizeof(pos_id));
+		f.before_id = pos_id;
+		store_jobs_free(jobs, n);
+	}
+	*n_out = total;
+	return pages;
+}
+
+/* Keyset paging (BEFORE / SINCE): with many jobs created in the same
+ * millisecond no job is lost or repeated, going down or back up; the query
+ * stays on the index at any depth. */
+TEST(list_paging)
+{
+	char *path = db_path("paging");
+	struct store *st = open_store(path);
+	enum { N = 53 };
+	static char want[N][UWS_ID_LEN + 1], got[N + 5][UWS_ID_LEN + 1];
+	struct uws_job j;
+	for (int i = 0; i < N; i++) {
+		/* 5 distinct times: runs of 10 or 11 jobs created "at once" */
+		make_job(&j, "pg", (i % 3) ? "alice" : NULL, (i % 4) ? UWS_PENDING : UWS_COMPLETED,
+			 5000 + (int64_t)(i / 11));
+		memcpy(want[i], j.id, sizeof(want[i]));
+		CHECK(store_job_create(st, &j) == 0);
+		uws_job_release(&j);
+	}
+	struct store_filter f = {.jobdef = "pg", .last = 4};
+	size_t n = 0;
+	CHECK(page_through(st, f, got, N + 5, &n) == (N + 3) / 4);
+	CHECK(n == N);
+	for (size_t a = 0; a < n; a++) {
+		int seen = 0;
+		for (size_t k = 0; k < N; k++)
+			seen += strcmp(got[a], want[k]) == 0;
+		CHECK(seen == 1);
+		for (size_t k = 0; k < a; k++)
+			CHECK(strcmp(got[a], got[k]) != 0);
+	}
+	/* with an owner and a phase, the pages are those of the filtered list */
+	f.owner = "alice";
+	f.phases = 1u << UWS_PENDING;
+	struct store_filter all = f;
+	all.last = 0;
+	CHECK(page_through(st, f, got, N + 5, &n) >= 1);
+	CHECK(n == list_count(st, &all));
+
+	/* back up with SINCE from the oldest: the nearest page, newest first */
+	struct uws_job *jobs = NULL, *up = NULL;
+	size_t nj = 0, nu = 0;
+	struct store_filter d = {.jobdef = "pg", .last = 0, .before = 1 << 30};
+	CHECK(store_job_list(st, &d, &jobs, &nj) == 0); /* all, newest first */
+	CHECK(nj == N);
+	if (nj == N) {
+		struct store_filter u = {.jobdef = "pg", .last = 7};
+		u.since = jobs[30].creation_time;
+		u.since_id = jobs[30].id;
+		CHECK(store_job_list(st, &u, &up, &nu) == 0);
+		CHECK(nu == 7);
+		for (size_t i = 0; i < nu && i < 7; i++)
+			CHECK_STR(up[i].id, jobs[23 + i].id);
+		store_jobs_free(up, nu);
+		/* time alone is a strict bound */
+		u = (struct store_filter){.jobdef = "pg", .before = 5001};
+		CHECK(list_count(st, &u) == 11);
+		u = (struct store_filter){.jobdef = "pg", .since = 5003};
+		CHECK(list_count(st, &u) == N - 44);
+	}
+	store_jobs_free(jobs, nj);
+	/* a malformed position id is refused */
+	d = (struct store_filter){.jobdef = "pg", .before = 5000, .before_id = "nothex"};
+	CHECK(store_job_list(st, &d, &jobs, &nj) == OPUS_ERR_INVAL);
+	d = (struct store_filter){.jobdef = "pg", .since_id = want[0]};
+	CHECK(store_job_list(st, &d, &jobs, &nj) == OPUS_ERR_INVAL);
+
+	/* the plans: a range of the (jobdef[, owner], creation_time) index, no
+	 * full scan, no sort of the whole list */
+	struct sbuf plan = SBUF_INIT;
+	struct store_filter pf = {.jobdef = "pg", .last = 20, .before = 5002, .before_id = want[3]};
+	const char *names[] = {"admin, BEFORE", "owner, BEFORE", "anonymous, SINCE"};
+	for (int k = 0; k < 3; k++) {
+		if (k == 1)
+			pf.owner = "alice";
+		if (k == 2) {
+			pf = (struct store_filter){.jobdef = "pg",
+						   .owner_is_null = true,
+						   .last = 20,
+						   .since = 5002,
+						   .since_id = want[3],
+						   .phases = 3};
+		}
+		sbuf_reset(&plan);
+		CHECK(store_sqlite_list_plan(st, &pf, &plan) == 0);
+		printf("plan (%s): %s", names[k], sbuf_str(&plan));
+		CHECK(strstr(sbuf_str(&plan),
+			     k ? "jobs_jobdef_owner_ctime" : "jobs_jobdef_ctime") != NULL);
+		CHECK(strstr(sbuf_str(&plan), "creation_time<") != NULL ||
+		      strstr(sbuf_str(&plan), "creation_time>") != NULL);
+		CHECK(strstr(sbuf_str(&plan), "SCAN") == NULL);
+		CHECK(strstr(sbuf_str(&plan), "TEMP B-TREE FOR ORDER BY") == NULL);
+	}
+	sbuf_release(&plan);
 	store_close(st);
 	free(path);
 }
@@ -1513,6 +1639,7 @@ int main(void)
 	RUN(errors_exists_notfound);
 	RUN(save_params_finish_delete);
 	RUN(list_filters);
+	RUN(list_paging);
 	RUN(group_commit_and_reopen);
 	RUN(expiry_and_phase_order);
 	RUN(accounts);

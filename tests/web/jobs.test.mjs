@@ -327,21 +327,63 @@ test('the job list: filter, live updates, start, abort and delete per row and fo
   await p.context().close();
 });
 
-test('paging with LAST: older and newer pages', async () => {
+test('paging with positions: older, newer and a deep page, one list request a page', async () => {
   const user = 'bob';
-  for (let i = 0; i < 23; i++) await createJob('failer', {RUNID: `page ${i}`}, user);
+  for (let i = 0; i < 45; i++) await createJob('failer', {RUNID: `page ${i}`}, user);
+  // the server's order (creation time, then id, newest first): jobs made in
+  // the same millisecond are ordered by id, not by their runId
+  const order = (await lib.api(d, 'GET', '/rest/failer?LAST=100', {user})).data.jobs;
+  assert.equal(order.length, 45);
+  const runIds = (from, to) => order.slice(from, to).map((j) => j.runId);
+  const pos = (k) => `${order[k].creationTime},${order[k].jobId}`;
   const p = await signedIn(user);
+  const shownRunIds = () => p.$$eval('#jobs-table tbody td.col-runId', (tds) => tds.map((td) => td.textContent));
+  const rowsAre = async (want) => {
+    await p.waitForFunction((w) => [...document.querySelectorAll('#jobs-table tbody td.col-runId')]
+      .map((td) => td.textContent).join('\n') === w, want.join('\n'), {timeout: 5000})
+      .catch(() => {});
+    assert.deepEqual(await shownRunIds(), want);
+  };
+  // no GET per row: only list requests (and /jdl) while the page is shown
+  const gets = [];
+  p.on('request', (r) => { if (r.url().includes('/rest/')) gets.push(new URL(r.url()).pathname); });
   await lib.goto(p, '#/jobs?jobdef=failer');
-  await p.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr').length === 20);
-  assert.equal(await p.textContent('#jobs-table tbody tr:first-child td.col-runId'), 'page 22');
+  await rowsAre(runIds(0, 20));
   assert.equal(await p.isDisabled('#page-newer'), true);
+  assert.equal(await p.textContent('#page-no'), 'newest jobs, page 1');
   await p.click('#page-older');
-  await p.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr').length === 3);
-  assert.equal(await p.textContent('#jobs-table tbody tr:first-child td.col-runId'), 'page 2');
+  await rowsAre(runIds(20, 40));
+  assert.match(await p.evaluate(() => location.hash), new RegExp(`before=${encodeURIComponent(pos(19))}&page=1`));
+  assert.equal(await p.textContent('#page-no'), 'page 2');
+  await p.click('#page-older');
+  await rowsAre(runIds(40, 45));
   assert.equal(await p.isDisabled('#page-older'), true);
-  assert.match(await p.evaluate(() => location.hash), /page=1/);
+  assert.equal(await p.textContent('#page-no'), 'page 3');
+  await p.click('#page-newer'); // SINCE: the 20 just newer
+  await rowsAre(runIds(20, 40));
+  assert.equal(await p.textContent('#page-no'), 'page 2');
   await p.click('#page-newer');
-  await p.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr').length === 20);
+  await rowsAre(runIds(0, 20));
+  assert.equal(await p.isDisabled('#page-newer'), true);
+  assert.equal(await p.evaluate(() => location.hash), '#/jobs?jobdef=failer');
+  assert.deepEqual(gets.filter((g) => g !== '/rest/failer'), [], 'a request per row');
+
+  // a deep page from its link: no page number, newer pages from there
+  await lib.goto(p, `#/jobs?jobdef=failer&before=${encodeURIComponent(pos(34))}`);
+  await rowsAre(runIds(35, 45));
+  assert.match(await p.textContent('#page-no'), /^jobs before /);
+  await p.click('#page-newer');
+  await rowsAre(runIds(15, 35));
+  await p.keyboard.press('Tab'); // the pager works from the keyboard too
+  await p.focus('#page-newer');
+  await p.keyboard.press('Enter');
+  await rowsAre(runIds(0, 20));
+  // filters go back to the first page
+  await p.click('#page-older');
+  await rowsAre(runIds(20, 40));
+  await p.check('#flt-phase-pending');
+  await rowsAre(runIds(0, 20));
+  await lib.shot(p, 'jobs-paging');
   lib.expectNoConsoleErrors(p);
   await p.context().close();
 });

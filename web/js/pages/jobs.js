@@ -1,11 +1,13 @@
 // The job list (#/jobs[?jobdef=X]): every description's jobs, or one's;
 // filtered by phase and creation time with the UWS filters (PHASE, AFTER),
-// paged with LAST (newest first), sorted, with start / abort / delete per row
-// and for a selection. Updated live by polling with back-off: rows change in
-// place, the page never reloads.
+// paged newest first with LAST and opusd's positions (BEFORE: the page older
+// than a job, SINCE: the page just newer), sorted, with start / abort / delete
+// per row and for a selection. One list request per description and page,
+// at any depth: the JSON list carries the times a row shows. Updated live by
+// polling with back-off: rows change in place, the page never reloads.
 import { h, clear, phaseBadge, fmtTime } from '../dom.js';
 import { request } from '../api.js';
-import { ACTIVE, PHASES, enc, jobPath, jobAction, errorText, pool, shortId } from './jobkit.js';
+import { ACTIVE, PHASES, enc, jobAction, errorText, pool, shortId } from './jobkit.js';
 
 const SIZES = [20, 50, 100];
 const COLUMNS = [
@@ -15,10 +17,12 @@ const COLUMNS = [
   ['runId', 'Run id', (j) => j.runId || ''],
   ['phase', 'Phase', (j) => j.phase],
   ['creationTime', 'Created', (j) => j.creationTime || ''],
-  ['startTime', 'Started', (j) => j.detail && j.detail.startTime || ''],
-  ['endTime', 'Ended', (j) => j.detail && j.detail.endTime || ''],
-  ['destruction', 'Destruction', (j) => j.detail && j.detail.destruction || ''],
+  ['startTime', 'Started', (j) => j.startTime || ''],
+  ['endTime', 'Ended', (j) => j.endTime || ''],
+  ['destruction', 'Destruction', (j) => j.destruction || ''],
 ];
+// A list position: "creationTime,jobId" (what BEFORE and SINCE take).
+const POSITION_RE = /^[0-9T:.+-]+Z?,[0-9a-f]{32}$/;
 const POLL_MIN = 1000;
 const POLL_MAX = 15000;
 const POLL_IDLE_MAX = 30000;
@@ -38,10 +42,14 @@ export async function render(root, params, ctx) {
     phases: new Set(q.getAll('phase').map((p) => p.toUpperCase()).filter((p) => PHASES.includes(p))),
     after: q.get('after') || '',
     size: SIZES.includes(+q.get('size')) ? +q.get('size') : SIZES[0],
-    page: Math.max(0, parseInt(q.get('page') || '0', 10) || 0),
+    // the page: the newest (before '') or the one older than a position;
+    // its number only when it is known (reached by paging from the first)
+    before: POSITION_RE.test(q.get('before') || '') ? q.get('before') : '',
+    page: 0,
     sort: q.get('sort') || 'creationTime',
     desc: q.get('dir') !== 'asc',
   };
+  if (st.before) st.page = parseInt(q.get('page') || '', 10) > 0 ? parseInt(q.get('page'), 10) : null;
   const page = new JobList(root, st, ctx);
   cur = page;
   await page.start();
@@ -53,7 +61,6 @@ class JobList {
     this.st = st;
     this.ctx = ctx;
     this.rows = new Map(); // key -> {tr, cells, job}
-    this.details = new Map(); // key -> job document
     this.selected = new Set();
     this.shown = []; // the jobs of this page, in display order
     this.hasMore = false;
@@ -90,14 +97,14 @@ class JobList {
       h('option', { value: '' }, 'all descriptions'),
       ...this.jobdefs.map((n) => h('option', { value: n }, n)));
     jd.value = st.jobdef;
-    jd.addEventListener('change', () => { st.jobdef = jd.value; st.page = 0; this.changed(true); });
+    jd.addEventListener('change', () => { st.jobdef = jd.value; this.firstPage(); this.changed(true); });
 
     const phaseBoxes = PHASES.map((p) => {
       const id = `flt-phase-${p.toLowerCase()}`;
       const cb = h('input', { type: 'checkbox', id, name: 'phase', value: p, checked: st.phases.has(p) });
       cb.addEventListener('change', () => {
         if (cb.checked) st.phases.add(p); else st.phases.delete(p);
-        st.page = 0;
+        this.firstPage();
         this.changed();
       });
       return h('span', { class: 'check' }, cb, h('label', { for: id }, phaseBadge(p)));
@@ -108,12 +115,12 @@ class JobList {
     after.addEventListener('change', () => {
       const t = after.value ? new Date(after.value) : null;
       st.after = t && !isNaN(t) ? t.toISOString() : '';
-      st.page = 0;
+      this.firstPage();
       this.changed();
     });
     const size = h('select', { id: 'flt-size', name: 'size' }, ...SIZES.map((n) => h('option', { value: String(n) }, String(n))));
     size.value = String(st.size);
-    size.addEventListener('change', () => { st.size = +size.value; st.page = 0; this.changed(); });
+    size.addEventListener('change', () => { st.size = +size.value; this.firstPage(); this.changed(); });
 
     const filters = h('form', { class: 'job-filters', role: 'search', 'aria-label': 'Filter jobs' },
       h('div', { class: 'field' }, h('label', { for: 'flt-jobdef' }, 'Description'), jd),
@@ -159,10 +166,11 @@ class JobList {
     this.empty = h('p', { class: 'empty', hidden: true }, 'No jobs.');
     const table = h('table', { class: 'jobs', id: 'jobs-table' }, h('thead', {}, h('tr', {}, ...ths)), this.tbody);
 
-    this.prev = h('button', { type: 'button', id: 'page-newer', on: { click: () => { st.page--; this.changed(); } } }, '← Newer');
-    this.next = h('button', { type: 'button', id: 'page-older', on: { click: () => { st.page++; this.changed(); } } }, 'Older →');
-    this.pageNo = h('span', { class: 'page-no' }, '');
-    const pager = h('nav', { class: 'pager', 'aria-label': 'pages' }, this.prev, this.pageNo, this.next);
+    this.first = h('button', { type: 'button', id: 'page-first', on: { click: () => { this.firstPage(); this.changed(); } } }, '⇤ Newest');
+    this.prev = h('button', { type: 'button', id: 'page-newer', on: { click: () => this.newer() } }, '← Newer');
+    this.next = h('button', { type: 'button', id: 'page-older', on: { click: () => this.older() } }, 'Older →');
+    this.pageNo = h('span', { class: 'page-no', id: 'page-no', 'aria-live': 'polite' }, '');
+    const pager = h('nav', { class: 'pager', 'aria-label': 'pages' }, this.first, this.prev, this.pageNo, this.next);
 
     this.root.append(h('section', { class: 'job-list' },
       h('div', { class: 'page-head' }, h('h1', {}, st.jobdef ? `Jobs of ${st.jobdef}` : 'Jobs'), newLink),
@@ -177,7 +185,8 @@ class JobList {
     for (const p of st.phases) q.append('phase', p);
     if (st.after) q.set('after', st.after);
     if (st.size !== SIZES[0]) q.set('size', String(st.size));
-    if (st.page) q.set('page', String(st.page));
+    if (st.before) q.set('before', st.before);
+    if (st.before && st.page) q.set('page', String(st.page));
     if (st.sort !== 'creationTime') q.set('sort', st.sort);
     if (!st.desc) q.set('dir', 'asc');
     const s = q.toString();
@@ -204,7 +213,70 @@ class JobList {
     this.timer = setTimeout(() => this.refresh(false), this.delay);
   }
 
-  // --- fetching: the list with the UWS filters, then each shown job's document
+  // --- paging: positions, never offsets, so a deep page costs what the first does
+  firstPage() {
+    this.st.before = '';
+    this.st.page = 0;
+  }
+
+  older() {
+    const last = this.shown[this.shown.length - 1];
+    if (!last) return;
+    this.st.before = position(last);
+    this.st.page = this.st.page === null ? null : this.st.page + 1;
+    this.changed();
+  }
+
+  // The page just newer than this one's top row: SINCE gives the size + 1
+  // jobs nearest above it; the farthest of them is the new page's BEFORE.
+  // Fewer than that above: the newest page.
+  async newer() {
+    const st = this.st;
+    const top = this.shown[0];
+    if (!st.before || !top) { this.firstPage(); this.changed(); return; }
+    this.prev.disabled = true;
+    const { all, errors } = await this.fetchLists({ SINCE: position(top) });
+    if (this.stopped) return;
+    if (errors.length) { this.prev.disabled = false; this.showStatus(errors); return; }
+    const near = all.slice(-(st.size + 1));
+    if (near.length <= st.size) {
+      this.firstPage();
+    } else {
+      st.before = position(near[0]);
+      st.page = st.page ? st.page - 1 : null;
+      if (st.page === 0) st.page = null; // jobs came in above: its number is not known
+    }
+    this.changed();
+  }
+
+  // One list request per description in scope (the UWS filters, LAST = a
+  // page and one more, and a position), merged newest first.
+  async fetchLists(pos) {
+    const st = this.st;
+    const scope = st.jobdef ? [st.jobdef] : this.jobdefs;
+    const q = new URLSearchParams();
+    q.set('LAST', String(st.size + 1));
+    for (const p of st.phases) q.append('PHASE', p);
+    if (st.after) q.set('AFTER', st.after);
+    for (const [k, v] of Object.entries(pos)) q.set(k, v);
+    // all at once: the browser runs six per host, the rest queue behind them
+    const lists = await pool(scope, 8, (jd) => request('GET', `/rest/${enc(jd)}?${q}`, { signal: this.abort.signal })
+      .then((r) => ({ jd, r })));
+    const all = [];
+    const errors = [];
+    for (const { jd, r } of lists) {
+      if (!r.ok || !r.data || !Array.isArray(r.data.jobs)) {
+        // a description the user may not run (403) just has no jobs to show
+        if (r.status !== 403 || st.jobdef) errors.push(`${jd}: ${errorText(r)}`);
+        continue;
+      }
+      for (const j of r.data.jobs) all.push({ ...j, jobdef: jd, key: `${jd}/${j.jobId}` });
+    }
+    all.sort(newestFirst);
+    return { all, errors };
+  }
+
+  // --- fetching: this page's list; rows change in place
   async refresh(reset) {
     if (this.stopped) return;
     if (this.loading) { this.again = this.again || reset; return; }
@@ -222,59 +294,23 @@ class JobList {
 
   async fetchPage() {
     const st = this.st;
-    const want = (st.page + 1) * st.size + 1;
-    const scope = st.jobdef ? [st.jobdef] : this.jobdefs;
-    const q = new URLSearchParams();
-    q.set('LAST', String(want));
-    for (const p of st.phases) q.append('PHASE', p);
-    if (st.after) q.set('AFTER', st.after);
-    const lists = await pool(scope, 4, (jd) => request('GET', `/rest/${enc(jd)}?${q}`, { signal: this.abort.signal })
-      .then((r) => ({ jd, r })));
+    const { all, errors } = await this.fetchLists(st.before ? { BEFORE: st.before } : {});
     if (this.stopped) return false;
-    const all = [];
-    const errors = [];
-    for (const { jd, r } of lists) {
-      if (!r.ok || !r.data || !Array.isArray(r.data.jobs)) {
-        // a description the user may not run (403) just has no jobs to show
-        if (r.status !== 403 || st.jobdef) errors.push(`${jd}: ${errorText(r)}`);
-        continue;
-      }
-      for (const j of r.data.jobs) all.push({ ...j, jobdef: jd, key: `${jd}/${j.jobId}` });
-    }
-    all.sort((a, b) => (a.creationTime < b.creationTime ? 1 : a.creationTime > b.creationTime ? -1 : 0));
-    if (st.page > 0 && all.length <= st.page * st.size) {
-      st.page = Math.max(0, Math.ceil(all.length / st.size) - 1);
-      this.saveUrl();
-    }
-    this.hasMore = all.length > (st.page + 1) * st.size;
-    const shown = all.slice(st.page * st.size, (st.page + 1) * st.size);
-    let changed = false;
-    // a job's own document for its times and destruction: fetched when new,
-    // when its phase moved, and while it is active
-    await pool(shown, 6, async (j) => {
-      const old = this.details.get(j.key);
-      if (old && old.phase === j.phase && !ACTIVE.has(j.phase)) { j.detail = old; return; }
-      const r = await request('GET', jobPath(j.jobdef, j.jobId), { signal: this.abort.signal });
-      if (r.ok && r.data) {
-        j.detail = r.data;
-        j.phase = r.data.phase;
-        if (!old || old.phase !== r.data.phase || old.startTime !== r.data.startTime ||
-            old.destruction !== r.data.destruction) changed = true;
-        this.details.set(j.key, r.data);
-      } else {
-        j.detail = old || null;
-      }
-    });
-    if (this.stopped) return false;
+    this.hasMore = all.length > st.size;
+    const shown = all.slice(0, st.size);
+    const sig = (j) => [j.key, j.phase, j.runId, j.startTime, j.endTime, j.destruction].join('|');
+    const changed = shown.length !== this.shown.length || shown.some((j, i) => sig(j) !== sig(this.shown[i]));
     const keys = new Set(shown.map((j) => j.key));
-    if (shown.length !== this.shown.length || this.shown.some((j) => !keys.has(j.key))) changed = true;
-    for (const k of [...this.details.keys()]) if (!keys.has(k)) this.details.delete(k);
     for (const k of [...this.selected]) if (!keys.has(k)) this.selected.delete(k);
     this.shown = shown;
     this.layout();
+    this.showStatus(errors);
+    return changed;
+  }
+
+  showStatus(errors) {
     this.status.textContent = errors.length ? errors.join('; ') : `updated ${fmtTime(new Date().toISOString()).slice(11)}`;
     this.status.classList.toggle('error', errors.length > 0);
-    return changed;
   }
 
   // --- drawing: rows keyed by job, changed in place
@@ -304,9 +340,11 @@ class JobList {
       prev = row.tr;
     }
     this.empty.hidden = sorted.length > 0;
-    this.prev.disabled = st.page === 0;
+    this.first.disabled = !st.before;
+    this.prev.disabled = !st.before;
     this.next.disabled = !this.hasMore;
-    this.pageNo.textContent = `page ${st.page + 1}`;
+    this.pageNo.textContent = !st.before ? 'newest jobs, page 1'
+      : st.page ? `page ${st.page + 1}` : `jobs before ${shortTime(st.before.split(',')[0])}`;
     this.syncSelection();
   }
 
@@ -346,8 +384,7 @@ class JobList {
 
   fillRow(row, j) {
     row.job = j;
-    const d = j.detail || {};
-    const sig = [j.phase, j.runId, d.startTime, d.endTime, d.destruction].join('|');
+    const sig = [j.phase, j.runId, j.startTime, j.endTime, j.destruction].join('|');
     row.cb.checked = this.selected.has(j.key);
     row.tr.dataset.phase = j.phase;
     if (sig === row.sig) return;
@@ -356,9 +393,9 @@ class JobList {
     setText(c.runId, j.runId || '');
     clear(c.phase).append(phaseBadge(j.phase));
     setTime(c.creationTime, j.creationTime);
-    setTime(c.startTime, d.startTime);
-    setTime(c.endTime, d.endTime);
-    setTime(c.destruction, d.destruction);
+    setTime(c.startTime, j.startTime);
+    setTime(c.endTime, j.endTime);
+    setTime(c.destruction, j.destruction);
     row.act.RUN.hidden = j.phase !== 'PENDING';
     row.act.ABORT.hidden = !ACTIVE.has(j.phase);
     row.act.DELETE.hidden = false;
@@ -413,6 +450,16 @@ class JobList {
     resetConfirm(btn, 'Delete selected');
     this.bulkAction('DELETE');
   }
+}
+
+function position(j) {
+  return `${j.creationTime},${j.jobId}`;
+}
+
+// The order of the server's lists: creation time, then id, newest first.
+function newestFirst(a, b) {
+  if (a.creationTime !== b.creationTime) return a.creationTime < b.creationTime ? 1 : -1;
+  return a.jobId < b.jobId ? 1 : a.jobId > b.jobId ? -1 : 0;
 }
 
 function verb(action) {
