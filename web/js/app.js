@@ -131,7 +131,8 @@ async function route() {
     ready('notfound', hash);
     return;
   }
-  const who = await me();
+  // who is signed in and the page's module, asked for at the same time
+  const [who, mod] = await Promise.all([me(), import(`./pages/${r.module}.js`).catch(() => null)]);
   if (gen !== generation) return;
   updateNav(who);
   markNav(r.nav);
@@ -139,17 +140,11 @@ async function route() {
     r.params.message = signinMessage;
     signinMessage = '';
   }
-  let mod;
-  try {
-    mod = await import(`./pages/${r.module}.js`);
-  } catch {
-    if (gen === generation) {
-      notAvailable(r.module);
-      ready('missing', hash);
-    }
+  if (!mod) {
+    notAvailable(r.module);
+    ready('missing', hash);
     return;
   }
-  if (gen !== generation) return;
   current = mod;
   clear(root);
   root.dataset.page = r.module;
