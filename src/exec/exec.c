@@ -31,8 +31,12 @@ int exec_open(const struct exec_config *cfg, struct exec **out)
 		if (strcmp(backends[i]->ops->name, name) == 0)
 			b = backends[i];
 	}
-	if (!b || !cfg->on_event) {
+	if (!b) {
 		log_error("exec: unknown backend \"%s\"", name);
+		goto done;
+	}
+	if (!cfg->on_event) {
+		log_error("exec: no event callback");
 		goto done;
 	}
 	ex = xcalloc(1, sizeof(*ex));
