@@ -78,7 +78,14 @@ int exec_submit(struct exec *ex, const struct exec_spec *spec, struct exec_submi
 		*why_out = xstrdup("incomplete job specification");
 		return OPUS_ERR_INVAL;
 	}
-	return ex->ops->submit(ex, spec, out, why_out);
+	int ret = ex->ops->submit(ex, spec, out, why_out);
+	if (ret && !*why_out)
+		*why_out = xstrdup("could not submit the job");
+	if (!ret && *why_out) {
+		free(*why_out);
+		*why_out = NULL;
+	}
+	return ret;
 }
 
 int exec_cancel(struct exec *ex, const char *handle, int sig)
