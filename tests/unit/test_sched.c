@@ -164,6 +164,12 @@ static bool dir_gone(const char *id, int64_t timeout_ms)
 	return true;
 }
 
+/* The local backend's handle is the job's process group id. */
+static int64_t pgid_of(const struct uws_job *job)
+{
+	return strtoll(job->exec_handle, NULL, 10);
+}
+
 static bool group_gone(int64_t pgid, int64_t timeout_ms)
 {
 	int64_t end = time_mono_ms() + timeout_ms;
@@ -361,7 +367,7 @@ TEST(execution_duration_enforced)
 	CHECK(time_mono_ms() - t0 < 3500);
 	CHECK(store_job_get(st, id, &job) == 0);
 	CHECK_STR(job.error_summary, "execution duration exceeded");
-	CHECK(group_gone(job.pgid, 2000));
+	CHECK(group_gone(pgid_of(&job), 2000));
 	/* killed by SIGTERM: 128 + 15 */
 	CHECK(job.metrics.known && job.metrics.exit_code == 128 + SIGTERM);
 	CHECK(activity_phase(id, NULL) == UWS_ERROR);
@@ -389,7 +395,7 @@ TEST(abort_executing)
 	create("sleepy", true, 0, id, "secs", "30", NULL);
 	CHECK(wait_phase(id, UWS_EXECUTING, 5000));
 	CHECK(store_job_get(st, id, &job) == 0);
-	CHECK(job.pgid > 0);
+	CHECK(pgid_of(&job) > 0);
 	atomic_store(&abort_woken, 0);
 	atomic_store(&abort_seen_final, 0);
 	CHECK(sched_wait(sc, id, UWS_EXECUTING, 10000, on_abort_wake, id) == 0);
@@ -400,7 +406,7 @@ TEST(abort_executing)
 	while (!atomic_load(&abort_woken) && time_mono_ms() < end)
 		usleep(5000);
 	CHECK(atomic_load(&abort_woken) && atomic_load(&abort_seen_final));
-	CHECK(group_gone(job.pgid, 3000));
+	CHECK(group_gone(pgid_of(&job), 3000));
 	CHECK(wait_idle(3000));
 	uws_job_release(&job);
 	CHECK(store_job_get(st, id, &job) == 0);
@@ -633,7 +639,7 @@ TEST(delete_removes_dir)
 	CHECK(store_job_get(st, id, &job) == 0);
 	CHECK(sched_job_delete(sc, id) == 0);
 	CHECK(job_gone(id));
-	CHECK(group_gone(job.pgid, 3000));
+	CHECK(group_gone(pgid_of(&job), 3000));
 	CHECK(wait_idle(3000));
 	CHECK(!dir_exists(id));
 	uws_job_release(&job);
@@ -692,11 +698,11 @@ TEST(close_requeues_and_reopen_runs)
 	sched_close(sc);
 	sc = NULL;
 	CHECK(time_mono_ms() - t0 < 2500);
-	CHECK(group_gone_after_close(job.pgid, 3000));
+	CHECK(group_gone_after_close(pgid_of(&job), 3000));
 	uws_job_release(&job);
 	CHECK(store_job_get(st, id, &job) == 0);
 	CHECK(job.phase == UWS_QUEUED);
-	CHECK(job.start_time == 0 && job.pgid == 0 && job.nresults == 0);
+	CHECK(job.start_time == 0 && job.exec_handle[0] == '\0' && job.nresults == 0);
 	uws_job_release(&job);
 	CHECK(open_sched(4) == 0);
 	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
@@ -722,7 +728,7 @@ TEST(executing_left_over_is_error_on_open)
 	job.creation_time = job.start_time = time_now_ms();
 	job.destruction_time = job.creation_time + 3600 * 1000;
 	job.execution_duration = 30;
-	job.pgid = dead;
+	snprintf(job.exec_handle, sizeof(job.exec_handle), "%d", (int)dead);
 	CHECK(store_job_create(st, &job) == 0);
 	uws_job_release(&job);
 	CHECK(open_sched(4) == 0);
@@ -732,6 +738,124 @@ TEST(executing_left_over_is_error_on_open)
 	CHECK(job.end_time > 0);
 	CHECK(activity_phase(id, NULL) == UWS_ERROR);
 	uws_job_release(&job);
+}
+
+/* One row of the end table: sched's kill reason and exec's end, to phase and summary. */
+static void check_end(enum sched_kill kill, enum exec_end end, int code, int sig,
+		      const char *reason, const char *tail, enum uws_phase want_phase,
+		      const char *want_why)
+{
+	struct exec_event ev = {
+	    .kind = EXEC_EV_ENDED,
+	    .job_id = "j",
+	    .handle = "h",
+	    .end = end,
+	    .exit_code = code,
+	    .term_signal = sig,
+	    .reason = reason,
+	    .cpu_ms = -1,
+	    .max_rss_kb = -1,
+	};
+	char *why = (char *)"unset";
+	enum uws_phase got = sched_end_outcome(kill, &ev, tail, &why);
+
+	if (got != want_phase || (want_why ? !why || strcmp(why, want_why) != 0 : why != NULL))
+		fprintf(stderr, "end table: kill %d, end %s, code %d, sig %d: %s \"%s\"\n",
+			(int)kill, exec_end_words(end), code, sig, uws_phase_name(got),
+			why ? why : "(null)");
+	CHECK(got == want_phase);
+	if (want_why)
+		CHECK(why && strcmp(why, want_why) == 0);
+	else
+		CHECK(why == NULL);
+	free(why);
+}
+
+TEST(end_table)
+{
+	const enum sched_kill N = SCHED_KILL_NONE;
+
+	/* What the backend says, when sched did not stop the run itself. */
+	check_end(N, EXEC_END_EXITED, 0, 0, NULL, NULL, UWS_COMPLETED, NULL);
+	check_end(N, EXEC_END_EXITED, 0, 0, NULL, "warnings only", UWS_COMPLETED, NULL);
+	check_end(N, EXEC_END_EXITED, 3, 0, NULL, "bad input: x", UWS_ERROR, "bad input: x");
+	check_end(N, EXEC_END_EXITED, 3, 0, NULL, NULL, UWS_ERROR, "exit code 3");
+	check_end(N, EXEC_END_EXITED, 3, 0, NULL, "", UWS_ERROR, "exit code 3");
+	check_end(N, EXEC_END_SIGNALLED, -1, SIGSEGV, NULL, NULL, UWS_ERROR, "killed by signal 11");
+	check_end(N, EXEC_END_SIGNALLED, -1, 0, NULL, NULL, UWS_ERROR, "exit status lost");
+	check_end(N, EXEC_END_TIMEOUT, -1, 0, NULL, NULL, UWS_ERROR, "execution duration exceeded");
+	check_end(N, EXEC_END_CANCELLED, -1, 0, NULL, NULL, UWS_ABORTED, "cancelled");
+	check_end(N, EXEC_END_CANCELLED, -1, 0, "by 1000", NULL, UWS_ABORTED, "cancelled: by 1000");
+	check_end(N, EXEC_END_NODE_FAIL, -1, 0, "node1 down", NULL, UWS_ERROR,
+		  "node failure: node1 down");
+	check_end(N, EXEC_END_PREEMPTED, -1, 0, NULL, NULL, UWS_ERROR, "preempted");
+	check_end(N, EXEC_END_OUT_OF_MEMORY, 0, 0, NULL, NULL, UWS_ERROR, "out of memory");
+	check_end(N, EXEC_END_FAILED, 2, 0, "NonZeroExitCode", NULL, UWS_ERROR,
+		  "failed to run: NonZeroExitCode (exit code 2)");
+	check_end(N, EXEC_END_FAILED, -1, 0, NULL, NULL, UWS_ERROR, "failed to run");
+	check_end(N, EXEC_END_LOST, -1, 0, "gone", NULL, UWS_ERROR, "lost by the cluster");
+	check_end(N, EXEC_END_COUNT, -1, 0, NULL, NULL, UWS_ERROR, "lost by the cluster");
+	/* sched's own kill reason wins over what the backend saw. */
+	check_end(SCHED_KILL_TIMEOUT, EXEC_END_EXITED, 0, 0, NULL, NULL, UWS_ERROR,
+		  "execution duration exceeded");
+	check_end(SCHED_KILL_TIMEOUT, EXEC_END_CANCELLED, -1, 0, NULL, NULL, UWS_ERROR,
+		  "execution duration exceeded");
+	check_end(SCHED_KILL_TIMEOUT, EXEC_END_SIGNALLED, -1, SIGTERM, NULL, NULL, UWS_ERROR,
+		  "execution duration exceeded");
+	check_end(SCHED_KILL_ABORT, EXEC_END_CANCELLED, -1, 0, NULL, NULL, UWS_ABORTED, NULL);
+	check_end(SCHED_KILL_ABORT, EXEC_END_EXITED, 0, 0, NULL, NULL, UWS_ABORTED, NULL);
+	check_end(SCHED_KILL_SHUTDOWN, EXEC_END_CANCELLED, -1, 0, NULL, NULL, UWS_QUEUED, NULL);
+	check_end(SCHED_KILL_SHUTDOWN, EXEC_END_SIGNALLED, -1, SIGTERM, NULL, NULL, UWS_QUEUED,
+		  NULL);
+	check_end(SCHED_KILL_FAILED, EXEC_END_EXITED, 0, 0, NULL, NULL, UWS_ERROR,
+		  "could not record the job start");
+	/* Every end state has its words. */
+	for (int e = 0; e < EXEC_END_COUNT; e++)
+		CHECK(exec_end_words((enum exec_end)e)[0] != '\0');
+	CHECK_STR(exec_end_words(EXEC_END_COUNT), "unknown end");
+}
+
+/* A job QUEUED with a handle was already in the executor's hands: at a
+ * restart it is offered for adoption, never submitted again; the local
+ * executor takes none, so it ends ERROR "server restarted" instead of
+ * running. A QUEUED job without a handle queues and runs as ever. */
+TEST(queued_with_handle_is_not_submitted_again)
+{
+	struct uws_job job = {0};
+	char held[UWS_ID_LEN + 1], plain[UWS_ID_LEN + 1];
+	pid_t dead;
+
+	sched_close(sc);
+	sc = NULL;
+	dead = fork();
+	if (dead == 0)
+		_exit(0);
+	CHECK(dead > 0 && waitpid(dead, NULL, 0) == dead);
+	for (int k = 0; k < 2; k++) {
+		uws_id_new(job.id);
+		memcpy(k ? plain : held, job.id, sizeof(held));
+		job.jobdef = xstrdup("copy");
+		job.phase = UWS_QUEUED;
+		job.creation_time = job.run_request_time = time_now_ms();
+		job.destruction_time = job.creation_time + 3600 * 1000;
+		struct jdl *j = jdl_registry_get(reg, "copy");
+		CHECK(j != NULL);
+		job.jdl_hash = xstrdup(j ? j->hash : "");
+		jdl_unref(j);
+		if (k == 0)
+			snprintf(job.exec_handle, sizeof(job.exec_handle), "%d", (int)dead);
+		CHECK(store_job_create(st, &job) == 0);
+		uws_job_release(&job);
+	}
+	CHECK(open_sched(4) == 0);
+	CHECK(wait_phase(plain, UWS_COMPLETED, 10000));
+	CHECK(store_job_get(st, held, &job) == 0);
+	CHECK(job.phase == UWS_ERROR);
+	CHECK_STR(job.error_summary, "server restarted");
+	CHECK(job.exec_handle[0] == '\0' && job.start_time == 0);
+	CHECK(activity_phase(held, NULL) == UWS_ERROR);
+	uws_job_release(&job);
+	CHECK(wait_idle(3000));
 }
 
 struct create_arg {
@@ -967,6 +1091,7 @@ int main(void)
 		fprintf(stderr, "test_sched: setup failed\n");
 		return 2;
 	}
+	RUN(end_table);
 	RUN(create_pending);
 	RUN(run_completes_with_results);
 	RUN(failing_script_is_error);
@@ -980,6 +1105,7 @@ int main(void)
 	RUN(concurrency_limit_one);
 	RUN(close_requeues_and_reopen_runs);
 	RUN(executing_left_over_is_error_on_open);
+	RUN(queued_with_handle_is_not_submitted_again);
 	RUN(blocked_start_blocks_no_request);
 	RUN(update_is_all_or_nothing);
 	RUN(owner_max_running_queues);
