@@ -81,9 +81,31 @@ void http_capabilities(struct http_request *req)
 	    base, base, base);
 }
 
+/* One description of GET /jdl?detail=true: what a list of descriptions
+ * shows of each, so that it takes one request (not one per description). */
+static json_t *jdl_index_entry(struct http_request *req, const char *name, bool enabled)
+{
+	struct jdl *j = jdl_registry_get(req->srv->deps.jdls, name);
+	json_t *o = json_pack("{s:s, s:b}", "name", name, "enabled", enabled);
+
+	if (j) {
+		json_object_set_new(o, "description", http_json_str(j->description));
+		json_object_set_new(o, "version", http_json_str(j->version));
+		json_object_set_new(o, "type", http_json_str(j->type));
+		json_object_set_new(o, "subtype", http_json_str(j->subtype));
+		json_object_set_new(o, "contact_name", http_json_str(j->contact_name));
+		json_object_set_new(o, "contact_email", http_json_str(j->contact_email));
+		json_object_set_new(o, "doculink", http_json_str(j->doculink));
+	}
+	jdl_unref(j);
+	return o;
+}
+
 /* GET /jdl: the names of the descriptions the caller may run, sorted; with
- * ?detail=true, objects {"name", "enabled"} (a description disabled for
- * maintenance stays listed, so that users see why it takes no job). */
+ * ?detail=true, objects {"name", "enabled", "description", "version", "type",
+ * "subtype", "contact_name", "contact_email", "doculink"} (a description
+ * disabled for maintenance stays listed, so that users see why it takes no
+ * job). */
 static void jdl_index(struct http_request *req)
 {
 	const char *detail = http_field_value(req, "detail");
@@ -99,9 +121,8 @@ static void jdl_index(struct http_request *req)
 	for (size_t i = 0; i < n; i++) {
 		bool shown = http_may_run(req, names[i]);
 		if (shown && objects)
-			json_array_append_new(arr,
-					      json_pack("{s:s, s:b}", "name", names[i], "enabled",
-							!is_disabled(&d, names[i])));
+			json_array_append_new(arr, jdl_index_entry(req, names[i],
+								   !is_disabled(&d, names[i])));
 		else if (shown)
 			json_array_append_new(arr, json_string(names[i]));
 		free(names[i]);

@@ -17,6 +17,22 @@ def test_index_lists_names(client):
     assert {"choices", "echo", "sleeper"} <= set(names)
 
 
+def test_index_detail_carries_what_a_list_shows(client):
+    """?detail=true: one request gives a list page every description's
+    card (the same values as /jdl/{name}/json)."""
+    rows = client.get("/jdl", params={"detail": "true"}).json()
+    assert [o["name"] for o in rows] == client.get("/jdl").json()
+    keys = ("description", "version", "type", "subtype", "contact_name",
+            "contact_email", "doculink")
+    for o in rows:
+        assert set(o) == {"name", "enabled", *keys}
+        full = client.get(f"/jdl/{o['name']}/json").json()
+        assert {k: o[k] for k in keys} == {k: full[k] for k in keys}
+    choices = next(o for o in rows if o["name"] == "choices")
+    assert choices["enabled"] is True
+    assert choices["doculink"] == "https://example.org/choices"
+
+
 def test_description_is_the_votable(client):
     r = client.get("/jdl/choices")
     assert r.status_code == 200

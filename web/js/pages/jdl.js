@@ -24,18 +24,6 @@ function safeUrl(u) {
   }
 }
 
-// Runs fn over items, at most `limit` at a time.
-async function pool(items, limit, fn) {
-  let next = 0;
-  const workers = Array.from({length: Math.min(limit, items.length)}, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  });
-  await Promise.all(workers);
-}
-
 function card(item, editable) {
   const {name, enabled} = item;
   const desc = h('p', {class: 'jdl-desc'}, '…');
@@ -115,14 +103,8 @@ export async function render(root, params, ctx) {
     count.textContent = words.length ? `${shown} of ${items.length} descriptions`
       : `${items.length} description${items.length === 1 ? '' : 's'}`;
   };
+  // ?detail=true carries what a card shows: one request for the whole page
+  for (const it of items) it.fill(it);
   search.addEventListener('input', apply);
   apply();
-
-  await pool(items, 6, async (it) => {
-    const d = await request('GET', `/jdl/${encodeURIComponent(it.name)}/json`, {signal});
-    if (signal.aborted) return;
-    if (d.ok && d.data) it.fill(d.data);
-    else it.el.querySelector('.jdl-desc').textContent = `(cannot read: ${errorText(d)})`;
-  });
-  if (!signal.aborted) apply();
 }
