@@ -441,9 +441,15 @@ static int serve(struct conf *c)
 	struct fetch_policy fp;
 	struct exec_user job_user;
 	char *why = NULL;
+	/* The backend and its settings; sched adds its event callback. */
+	struct exec_config ec = {
+	    .backend = "local",
+	    .slurm = NULL,
+	};
 	struct sched_config sc = {
 	    .data_dir = c->data_dir,
-	    .exec_backend = "local",
+	    .exec_backend = NULL,
+	    .exec = &ec,
 	    .max_running = (int)c->max_running,
 	    .default_execution_duration = c->default_execution_duration,
 	    .max_execution_duration = c->max_execution_duration,

@@ -1,7 +1,9 @@
 /*
- * exec-int: what the dispatcher (exec.c) and the backends (exec_local.c, later
+ * exec-int: what the dispatcher (exec.c) and the backends (exec_local.c,
  * exec_slurm.c) share. A backend is a table of operations plus an open
  * function that sets ex->priv; struct exec itself is only defined here.
+ * A backend reports events with exec_emit(), which calls the owner's
+ * callback (no exec lock may be held by the backend while it does).
  *
  * Threading: see exec.h. Ownership: the backend owns ex->priv and frees it in
  * its close operation; exec.c frees the struct exec.
@@ -14,15 +16,19 @@
 
 struct exec {
 	const struct exec_ops *ops;
-	exec_exit_fn on_exit;
+	exec_event_fn on_event;
 	void *ctx;
 	void *priv; /* the backend's state */
 };
 
 struct exec_backend {
 	const struct exec_ops *ops;
-	int (*open)(struct exec *ex); /* sets ex->priv, starts backend threads */
+	/* Sets ex->priv, starts backend threads. cfg is borrowed for the call. */
+	int (*open)(struct exec *ex, const struct exec_config *cfg);
 };
+
+/* Hands an event to the owner's callback. */
+void exec_emit(struct exec *ex, const struct exec_event *ev);
 
 extern const struct exec_backend exec_local_backend;
 

@@ -1,19 +1,42 @@
 /*
- * exec: running a job's script behind one interface. The local backend
- * (exec_local.c) starts `bash SCRIPT` in the job's working directory, in a
- * process group and (where the machine offers one) a cgroup of its own, as
- * the configured user, under the job's resource limits, with an explicit
- * environment; a SLURM backend (exec_slurm.c) will plug in through the same
- * table. This is the only module that creates processes.
+ * exec: running a job's script behind one interface, on a backend chosen by
+ * name: "local" (exec_local.c: `bash SCRIPT` in the job's working directory,
+ * in a process group and, where the machine offers one, a cgroup of its own,
+ * as the configured user, under the job's resource limits) or "slurm"
+ * (exec_slurm.c: a batch job on a SLURM cluster, submitted with sbatch,
+ * directly or through ssh to a login node). This is the only module that
+ * creates processes: the SLURM commands run through exec's own command helper
+ * (exec-int.h: exec_cmd_run, argv only, output captured, with a timeout).
  *
  * Job parameters never reach a shell as text: they arrive in the
  * environment (envp) the caller builds; the script is a file.
  *
- * Threading: exec_start/exec_signal are thread-safe. The exit callback runs
- * on the backend's own reaper thread, once per started job; it must not call
- * back into exec_close().
+ * A job's life as the backend reports it, through one event callback:
+ *   SUBMITTED  the backend holds the job (exec_submit returned its handle);
+ *              only backends that queue (SLURM PENDING) report it;
+ *   STARTED    it runs (SLURM RUNNING). Local jobs start inside exec_submit
+ *              (exec_submitted.started is true) and never report STARTED;
+ *   ENDED      once per job, with an end state (enum exec_end) that says more
+ *              than an exit status: timeout, cancelled, node failure, out of
+ *              memory, lost.
+ * Events of one job come in that order, each at most once, and may come
+ * before exec_submit has returned to its caller (the caller must hold them
+ * back until it has recorded the handle, as sched does for a launch).
+ *
+ * A handle is an opaque string of at most EXEC_HANDLE_MAX - 1 printable
+ * ASCII bytes that the caller stores with the job (jobs.exec_handle): the
+ * process group id in decimal for "local" ("12345"), "slurm:{cluster}:{jobid}"
+ * for SLURM. The empty string means "no handle". Never parse it outside exec.
+ *
+ * Threading: every function is thread-safe. exec_submit may block (a spawn,
+ * an sbatch of hundreds of milliseconds, or its timeout while slurmctld is
+ * down): call it on a worker, never on a request thread nor under a job's
+ * lock. exec_cancel and exec_poll never block: a backend whose cancel runs a
+ * command (scancel) queues it on its own thread. exec_adopt may block (it is
+ * called at start-up recovery). The event callback runs on a backend thread,
+ * with no exec lock held; it must not call exec_close().
  * Ownership: exec copies what it keeps from the spec; the caller keeps its
- * strings. The job_id passed to the callback is borrowed for the call.
+ * strings. Strings in an event are borrowed for the call.
  */
 #ifndef OPUS_EXEC_H
 #define OPUS_EXEC_H
@@ -22,29 +45,65 @@
 
 #include <sys/types.h>
 
+#define EXEC_HANDLE_MAX 96
+
 struct exec;
 
-/* How a job ended. */
-struct exec_exit {
+enum exec_event_kind { EXEC_EV_SUBMITTED, EXEC_EV_STARTED, EXEC_EV_ENDED };
+
+/* How a job ended: X(NAME, words for an error summary). */
+#define EXEC_ENDS(X)                                                                               \
+	X(EXITED, "exited")			  /* exit_code valid */                            \
+	X(SIGNALLED, "killed by a signal")	  /* term_signal valid (0: status lost) */         \
+	X(TIMEOUT, "execution duration exceeded") /* the backend's time limit */                   \
+	X(CANCELLED, "cancelled")		  /* exec_cancel, or someone else (scancel) */     \
+	X(NODE_FAIL, "node failure")		  /* reason: the backend's words */                \
+	X(PREEMPTED, "preempted")                                                                  \
+	X(OUT_OF_MEMORY, "out of memory")                                                          \
+	X(FAILED, "failed to run")     /* the backend could not run it at all; reason */           \
+	X(LOST, "lost by the cluster") /* the backend no longer knows the job */
+#define EXEC_END_ENUM(name, words) EXEC_END_##name,
+enum exec_end { EXEC_ENDS(EXEC_END_ENUM) EXEC_END_COUNT };
+#undef EXEC_END_ENUM
+/* The words of an end state ("execution duration exceeded"); static. */
+const char *exec_end_words(enum exec_end end);
+
+struct exec_event {
+	enum exec_event_kind kind;
 	const char *job_id;
-	int64_t handle; /* what exec_start returned */
-	bool exited;	/* exited normally: exit_code is valid */
-	int exit_code;
-	int term_signal; /* killed by this signal when !exited; 0: status lost */
-	/* What the run cost (wait4's rusage of the process group leader and what
-	 * it reaped, or the job's cgroup when there is one); -1: unknown. */
+	const char *handle;
+	/* ENDED only: */
+	enum exec_end end;
+	int exit_code;	    /* EXITED: the script's; FAILED/NODE_FAIL: the backend's or -1 */
+	int term_signal;    /* SIGNALLED */
+	const char *reason; /* NULL, or the backend's own words (SLURM's Reason=...) */
+	/* What the run cost (local: wait4's rusage or the job's cgroup); -1: unknown. */
 	int64_t cpu_ms;
 	int64_t max_rss_kb;
 };
 
-typedef void (*exec_exit_fn)(void *ctx, const struct exec_exit *ex);
+typedef void (*exec_event_fn)(void *ctx, const struct exec_event *ev);
 
-/* Resource limits of one job; 0 means none. */
+/* Resource limits of one job; 0 means none. Local: setrlimit and cgroups.
+ * SLURM: memory_bytes becomes --mem (MiB, rounded up); the others are local only. */
 struct exec_limits {
 	int64_t memory_bytes; /* RLIMIT_AS, and the memory cgroup's limit */
 	int64_t processes;    /* the pids cgroup's pids.max (else RLIMIT_NPROC, see README) */
 	int64_t open_files;   /* RLIMIT_NOFILE */
 	int64_t cpu_seconds;  /* RLIMIT_CPU */
+};
+
+/* What a batch backend asks its scheduler for; NULL or 0: the backend's
+ * configured default (or none). Ignored by "local". Borrowed strings,
+ * checked by the caller against [A-Za-z0-9_.:,=-] (they become argv of
+ * sbatch or #SBATCH lines, never shell text). */
+struct exec_resources {
+	const char *partition;
+	const char *account;
+	const char *gres; /* "gpu:1" */
+	int64_t nodes;
+	int64_t tasks_per_node;
+	int64_t cpus_per_task;
 };
 
 /* Who jobs run as (exec_user_resolve). */
@@ -68,15 +127,46 @@ struct exec_spec {
 	const struct exec_user *user;
 	struct exec_limits limits;
 	/* "auto" or NULL: a cgroup per job where one is usable (README);
-	 * "off": the process group only. */
+	 * "off": the process group only. Local only. */
 	const char *cgroup;
+	/* The job's execution duration in seconds (0: none). sched enforces it
+	 * itself for every backend; a batch backend also hands it to its
+	 * scheduler (--time, rounded up to whole minutes, plus a margin). */
+	int64_t time_limit_s;
+	struct exec_resources res;
+};
+
+struct exec_submitted {
+	char handle[EXEC_HANDLE_MAX];
+	bool started; /* it runs already (local); else STARTED comes later */
+};
+
+/* What a backend does with its jobs when the daemon stops, and so at the next start. */
+enum exec_keep {
+	EXEC_KEEP_NONE, /* local: sched kills and requeues them; adopt finds them gone */
+	EXEC_KEEP_ALL,	/* slurm: they keep running; the next daemon adopts them */
 };
 
 struct exec_ops {
 	const char *name;
-	int (*start)(struct exec *ex, const struct exec_spec *spec, int64_t *handle_out);
-	int (*signal)(struct exec *ex, int64_t handle, int sig);
+	enum exec_keep keep;
+	int (*submit)(struct exec *ex, const struct exec_spec *spec, struct exec_submitted *out,
+		      char **why_out);
+	int (*cancel)(struct exec *ex, const char *handle, int sig);
+	int (*adopt)(struct exec *ex, const char *job_id, const char *handle);
+	void (*poll)(struct exec *ex);
+	/* Is the backend's cluster reachable (last command answered)? NULL: always. */
+	bool (*reachable)(struct exec *ex, char **why_out);
 	void (*close)(struct exec *ex);
+};
+
+/* The backend and what it needs. Borrowed for exec_open only (the backend copies). */
+struct exec_config {
+	const char *backend; /* "local" (NULL: local) or "slurm" */
+	exec_event_fn on_event;
+	void *ctx;
+	/* "slurm" only: defined by exec_slurm's section below; NULL for "local". */
+	const struct exec_slurm_config *slurm;
 };
 
 /*
@@ -95,26 +185,64 @@ bool exec_cgroup_setting_ok(const char *setting);
 /* The tighter of two sets of limits, field by field (0 = none). */
 struct exec_limits exec_limits_min(const struct exec_limits *a, const struct exec_limits *b);
 
-/* Opens a backend by name ("local"); `on_exit` is called once per started job. */
-int exec_open(const char *backend, exec_exit_fn on_exit, void *ctx, struct exec **out) OPUS_WUR;
-/* Starts a job; *handle_out is what later identifies it (the local backend:
- * the process group id, which equals the pid of the job's bash). */
-int exec_start(struct exec *ex, const struct exec_spec *spec, int64_t *handle_out) OPUS_WUR;
-/* Sends a signal to the whole job (local: its cgroup when it has one, and
- * its process group; SIGKILL kills the cgroup at once). 0 even if the job
- * already ended (ESRCH is not an error). When a job's leader exits, what is
- * left of the job is killed and its cgroup removed before on_exit runs. */
-int exec_signal(struct exec *ex, int64_t handle, int sig);
-/* Stops the reaper; jobs still running are not waited for. NULL ok. */
+/* Opens a backend; cfg->on_event is called for every event of every job. */
+int exec_open(const struct exec_config *cfg, struct exec **out) OPUS_WUR;
+/* Which way the open backend keeps its jobs across a restart. */
+enum exec_keep exec_keeps(const struct exec *ex);
+const char *exec_backend_name(const struct exec *ex);
+/*
+ * Hands a job to the backend. 0 with *out filled; else a negative code and
+ * *why_out (malloc'd) in words a user may read ("sbatch: error: invalid
+ * partition specified: x"), the job then never produces an event.
+ */
+int exec_submit(struct exec *ex, const struct exec_spec *spec, struct exec_submitted *out,
+		char **why_out) OPUS_WUR;
+/*
+ * Sends a signal to the whole job: local: its cgroup when it has one, and its
+ * process group (SIGKILL kills the cgroup at once); SLURM: SIGTERM is scancel
+ * (the batch shell gets SIGTERM, SLURM kills after KillWait), SIGKILL is
+ * scancel --signal=KILL --full; a PENDING job leaves the queue. 0 even if the
+ * job already ended (ESRCH is not an error). Never blocks. When a local job's
+ * leader exits, what is left of the job is killed and its cgroup removed
+ * before ENDED is reported.
+ */
+int exec_cancel(struct exec *ex, const char *handle, int sig);
+/*
+ * Restart recovery: takes over a job an earlier daemon submitted, by the
+ * handle it stored. 0: the backend follows it now and will report its events
+ * (STARTED if it starts, ENDED once; at once when it is over already).
+ * OPUS_ERR_NOTFOUND: the backend cannot follow it (local: the earlier
+ * daemon's process group was killed if it was still there, started by exec
+ * for this job; or the handle is not one of this backend's); the caller ends
+ * the job itself ("server restarted").
+ */
+int exec_adopt(struct exec *ex, const char *job_id, const char *handle) OPUS_WUR;
+/* Reconcile now (a signal is overdue): the backend asks its cluster for the
+ * state of every job it follows and reports what changed. Never blocks;
+ * local: nothing to do. */
+void exec_poll(struct exec *ex);
+/* True when the backend can reach what runs its jobs; false with *why_out
+ * (malloc'd) otherwise. Never blocks (the last answer seen). */
+bool exec_reachable(struct exec *ex, char **why_out);
+/* Stops the backend's threads; jobs still running are not waited for
+ * (local: sched has killed them; slurm: they keep running). NULL ok. */
 void exec_close(struct exec *ex);
-/* For restart recovery: signal a process group left over from an earlier
- * daemon (not our child). 0 when sent, OPUS_ERR_NOTFOUND when gone.
- * A process group id may have been reused since (after a reboot, by anything),
- * so the group is signalled only when its leader is still alive and was started
- * by exec (its environment holds OPUS_JOB_ID); otherwise OPUS_ERR_NOTFOUND. */
-int exec_signal_orphan(int64_t handle, int sig);
-/* The same, and the leader must have been started for this job
- * (OPUS_JOB_ID=job_id in its environment). */
-int exec_signal_orphan_job(int64_t handle, const char *job_id, int sig);
+
+/* ---- exec_slurm: its configuration ([slurm] in opusd.conf; owned by the
+ * SLURM backend's author, who may add fields). ---- */
+struct exec_slurm_config {
+	const char *workdir_root; /* jobs' directories on the shared file system; NULL: data_dir */
+	const char *partition;	  /* defaults of struct exec_resources */
+	const char *account;
+	const char *sbatch_args;    /* extra #SBATCH lines, checked like resources; NULL none */
+	int64_t poll_interval_ms;   /* reconciliation without an overdue signal */
+	int64_t command_timeout_ms; /* each sbatch / squeue / scancel / sacct */
+	const char *ssh_host;	    /* NULL: the commands run here */
+	const char *ssh_user;
+	int ssh_port;
+	const char *ssh_key;	     /* identity file */
+	const char *ssh_known_hosts; /* UserKnownHostsFile, StrictHostKeyChecking=yes */
+	const char *event_url;	     /* what a job posts its events to (/handler/job_event) */
+};
 
 #endif

@@ -184,16 +184,19 @@ static void cost_of_cgroup(const struct local_child *c, struct local_cost *cost)
 static void local_report(struct exec *ex, struct local_child *c, int status, bool known,
 			 struct local_cost cost)
 {
-	struct exec_exit ee = {
+	char handle[EXEC_HANDLE_MAX];
+	struct exec_event ev = {
+	    .kind = EXEC_EV_ENDED,
 	    .job_id = c->job_id,
-	    .handle = c->pid,
-	    .exited = known && WIFEXITED(status),
+	    .handle = handle,
+	    .end = known && WIFEXITED(status) ? EXEC_END_EXITED : EXEC_END_SIGNALLED,
 	    .exit_code = known && WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	    .term_signal = known && WIFSIGNALED(status) ? WTERMSIG(status) : 0,
 	    .cpu_ms = cost.cpu_ms,
 	    .max_rss_kb = cost.max_rss_kb,
 	};
-	ex->on_exit(ex->ctx, &ee);
+	snprintf(handle, sizeof(handle), "%d", (int)c->pid);
+	exec_emit(ex, &ev);
 	free(c->job_id);
 	free(c);
 }
@@ -326,7 +329,7 @@ static void local_record(struct local *l, pid_t pid, const struct exec_spec *spe
 	pthread_cond_signal(&l->started);
 }
 
-static int local_start(struct exec *ex, const struct exec_spec *spec, int64_t *handle_out)
+static int local_start(struct exec *ex, const struct exec_spec *spec, pid_t *pid_out)
 {
 	struct local *l = ex->priv;
 	struct exec_cg_job cg;
@@ -362,14 +365,40 @@ static int local_start(struct exec *ex, const struct exec_spec *spec, int64_t *h
 		return ret;
 	}
 	log_debug("exec: job %s started, pid %d", spec->job_id, (int)pid);
-	*handle_out = pid;
+	*pid_out = pid;
 	return 0;
 }
 
-/* kill(-1) and kill(0) would hit far more than one job. */
-static bool local_handle_ok(int64_t handle)
+static int local_submit(struct exec *ex, const struct exec_spec *spec, struct exec_submitted *out,
+			char **why_out)
 {
-	return handle > 1 && handle <= INT_MAX;
+	pid_t pid = 0;
+	int ret = local_start(ex, spec, &pid);
+
+	if (ret) {
+		*why_out = xstrdup(ret == OPUS_ERR_BUSY ? "the server is stopping"
+							: "could not start the job");
+		return ret;
+	}
+	snprintf(out->handle, sizeof(out->handle), "%d", (int)pid);
+	out->started = true;
+	return 0;
+}
+
+/* A handle back to its process group: decimal digits only, and never 0 or
+ * 1 (kill(-1) and kill(0) would hit far more than one job). */
+static bool local_handle_parse(const char *handle, pid_t *pid_out)
+{
+	size_t len = strlen(handle);
+	long long v;
+
+	if (len == 0 || len > 10 || strspn(handle, "0123456789") != len || handle[0] == '0')
+		return false;
+	v = strtoll(handle, NULL, 10);
+	if (v <= 1 || v > INT_MAX)
+		return false;
+	*pid_out = (pid_t)v;
+	return true;
 }
 
 /*
@@ -377,18 +406,19 @@ static bool local_handle_ok(int64_t handle)
  * has killed the rest of the group and the id may be reused by anything.
  * Under the lock, so the reaper cannot reap it in between.
  */
-static int local_signal(struct exec *ex, int64_t handle, int sig)
+static int local_cancel(struct exec *ex, const char *handle, int sig)
 {
 	struct local *l = ex->priv;
 	struct local_child *c;
+	pid_t pgid;
 	int ret = 0;
 
-	if (!local_handle_ok(handle))
+	if (!local_handle_parse(handle, &pgid))
 		return OPUS_ERR_INVAL;
 	pthread_mutex_lock(&l->lock);
-	c = *local_slot(l, (pid_t)handle);
-	if (c && kill(-(pid_t)handle, sig) < 0 && errno != ESRCH) {
-		log_error("exec: kill group %lld: %s", (long long)handle, strerror(errno));
+	c = *local_slot(l, pgid);
+	if (c && kill(-pgid, sig) < 0 && errno != ESRCH) {
+		log_error("exec: kill group %d: %s", (int)pgid, strerror(errno));
 		ret = OPUS_ERR_IO;
 	}
 	if (c && c->has_cg)
@@ -447,11 +477,12 @@ static void local_close(struct exec *ex)
 	ex->priv = NULL;
 }
 
-static int local_open(struct exec *ex)
+static int local_open(struct exec *ex, const struct exec_config *cfg)
 {
 	struct local *l = xcalloc(1, sizeof(*l));
 	int err;
 
+	(void)cfg;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->started, NULL);
 	ex->priv = l;
@@ -467,10 +498,21 @@ static int local_open(struct exec *ex)
 	return 0;
 }
 
+static int local_adopt(struct exec *ex, const char *job_id, const char *handle);
+
+static void local_poll(struct exec *ex)
+{
+	(void)ex; /* the reaper sees every end as it happens */
+}
+
 static const struct exec_ops local_ops = {
     .name = "local",
-    .start = local_start,
-    .signal = local_signal,
+    .keep = EXEC_KEEP_NONE,
+    .submit = local_submit,
+    .cancel = local_cancel,
+    .adopt = local_adopt,
+    .poll = local_poll,
+    .reachable = NULL,
     .close = local_close,
 };
 
@@ -497,41 +539,39 @@ static bool environ_has_job(const char *env, size_t len, const char *job_id)
 	return false;
 }
 
-int exec_signal_orphan_job(int64_t handle, const char *job_id, int sig)
+/*
+ * A process group left by an earlier daemon is not ours to follow (it is not
+ * our child): it is killed when it is still this job's, and the caller ends
+ * the job. A process group id may have been reused since (after a reboot, by
+ * anything), so the group is killed only when its leader is still alive and
+ * was started by exec for this job (OPUS_JOB_ID=job_id in its environment).
+ */
+static int local_adopt(struct exec *ex, const char *job_id, const char *handle)
 {
 	char path[64];
 	char *env = NULL;
 	size_t len = 0;
 	pid_t pid;
-	int ret = OPUS_ERR_NOTFOUND;
 
-	if (!local_handle_ok(handle))
-		return OPUS_ERR_INVAL;
-	pid = (pid_t)handle;
+	(void)ex;
+	if (!local_handle_parse(handle, &pid))
+		return OPUS_ERR_NOTFOUND; /* not a handle of this backend */
 	if (getpgid(pid) != pid)
 		goto done; /* no such process, or no longer the leader of that group */
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	if (file_read_all(path, LOCAL_ENVIRON_MAX, &env, &len) != 0)
 		goto done; /* gone, or not ours to read */
 	if (!environ_has_job(env, len, job_id)) {
-		log_warn("exec: process group %d is not %s%s; left alone", (int)pid,
-			 job_id ? "job " : "an opusd job", job_id ? job_id : "");
+		log_warn("exec: process group %d is not job %s; left alone", (int)pid, job_id);
 		goto done;
 	}
-	if (kill(-pid, sig) < 0) {
-		if (errno != ESRCH) {
+	if (kill(-pid, SIGKILL) < 0) {
+		if (errno != ESRCH)
 			log_error("exec: kill group %d: %s", (int)pid, strerror(errno));
-			ret = OPUS_ERR_IO;
-		}
 		goto done;
 	}
-	ret = 0;
+	log_warn("job %s: killed process group %d left by the previous run", job_id, (int)pid);
 done:
 	free(env);
-	return ret;
-}
-
-int exec_signal_orphan(int64_t handle, int sig)
-{
-	return exec_signal_orphan_job(handle, NULL, sig);
+	return OPUS_ERR_NOTFOUND;
 }

@@ -12,7 +12,7 @@
  *      waiters. Held across store writes, never across a spawn or a file
  *      tree (a start spawns with no lock held, then records EXECUTING).
  *   2. s->lock: the in-memory state below; never held across a store write,
- *      a file operation or a callback (exec_signal(), a kill(2), is fine).
+ *      a file operation or a callback (exec_cancel() never blocks: fine).
  * Waiter callbacks are called with no lock held.
  * Included by: the .c files of src/sched only.
  */
@@ -59,35 +59,33 @@ void sched_heap_disarm(struct sched_heap *h, struct sched_timer *t); /* idle: no
 struct sched_timer *sched_heap_top(const struct sched_heap *h);	     /* NULL when empty */
 void sched_heap_release(struct sched_heap *h);
 
-/* Why sched is stopping a running job; decides the phase at its exit. */
-enum sched_kill {
-	SCHED_KILL_NONE = 0,
-	SCHED_KILL_TIMEOUT,  /* execution duration exceeded: ERROR */
-	SCHED_KILL_ABORT,    /* aborted or deleted: the phase is already set */
-	SCHED_KILL_FAILED,   /* its start could not be recorded: ERROR */
-	SCHED_KILL_SHUTDOWN, /* sched_close: the exit is ignored, the job is requeued */
-};
-
 /*
- * A job sched started and whose end is not recorded yet. It holds a slot
- * (nrunning) from its start until its end is committed: launching (the
- * process is being spawned, handle 0), running, then `ended` (the process
- * exited, or never started: fail_why) with its end queued for a worker, or
- * waiting for a retry (the timer) while the store refuses it.
+ * A job sched handed to exec and whose end is not recorded yet. It holds a
+ * slot (nrunning) from its start until its end is committed: launching (a
+ * worker is in exec_submit, or recovery in exec_adopt: no handle yet, or
+ * events held back), pending (the backend holds it QUEUED: STARTED comes
+ * later), running, then `ended` (ENDED came, or it never started: fail_why)
+ * with its end queued for a worker, or waiting for a retry (the timer)
+ * while the store refuses it.
  */
 struct sched_run {
 	struct sched_run *next;
 	char id[UWS_ID_LEN + 1];
-	int64_t handle;
-	struct jdl *jdl; /* the description it runs (a reference) */
+	char handle[EXEC_HANDLE_MAX]; /* exec's; "" while launching or staging */
+	struct jdl *jdl;	      /* the description it runs (a reference) */
 	enum sched_kill kill;
-	bool term_sent;	 /* SIGTERM sent: the timer now means SIGKILL */
-	bool launching;	 /* a worker is spawning it: its exit waits for the launch */
-	bool ended;	 /* ee holds how it ended; the timer means "retry the end" */
-	bool end_failed; /* its end was refused by the store at least once */
-	bool end_queued; /* a task for its end is queued or running (sched_work.c) */
+	bool term_sent;	   /* SIGTERM sent: the timer now means SIGKILL */
+	bool kill_sent;	   /* SIGKILL sent: the timer now means "ask the backend" */
+	bool launching;	   /* exec_submit or exec_adopt in progress: events wait for it */
+	bool pending;	   /* submitted, not started: the job is QUEUED */
+	bool started_seen; /* STARTED came during the launch */
+	bool ended;	   /* ev holds how it ended; the timer means "retry the end" */
+	bool end_failed;   /* its end was refused by the store at least once */
+	bool end_queued;   /* a task for its end is queued or running (sched_work.c) */
 	int64_t retry_ms;
-	struct exec_exit ee; /* ee.job_id points to id */
+	/* ENDED as reported: ev.job_id, ev.handle and ev.reason point into the run. */
+	struct exec_event ev;
+	char *reason;
 	struct sched_timer timer;
 	struct sched_owner *own; /* counts this run's slot in own->running */
 	/* Its end as prepared on a worker before the stripe is taken
@@ -232,20 +230,35 @@ void sched_end_run(struct sched *s, struct sched_run *run);
 void sched_run_ended_locked(struct sched *s, struct sched_run *run);
 /* Frees a run and what its end prepared. */
 void sched_run_free(struct sched_run *run);
-/* exec's exit callback. */
-void sched_on_exit(void *ctx, const struct exec_exit *ee);
+/* Restart recovery: follows a job an earlier daemon submitted (its
+ * exec_handle) as a run again, through exec_adopt: 0, or OPUS_ERR_NOTFOUND
+ * when the backend cannot (no run is left). No lock held. */
+int sched_run_adopt(struct sched *s, const struct uws_job *job);
+/* Stops following a run (shutdown of a backend that keeps its jobs): its
+ * slot is released, it is unlinked and freed. Not for an ended run. s->lock held. */
+void sched_run_abandon_locked(struct sched *s, struct sched_run *run);
+/* exec's event callback. */
+void sched_on_event(void *ctx, const struct exec_event *ev);
 /* Results a job left: Generated files that exist, stdout, stderr. j may be NULL. */
 void sched_collect_results(const struct sched *s, struct uws_job *job, const struct jdl *j);
 void sched_results_clear(struct uws_job *job);
 
-/* Sends sig to a run's process group; a staging run is cancelled instead. s->lock held. */
+/* Sends sig to a run through exec_cancel; a staging run is cancelled instead. s->lock held. */
 void sched_run_signal(struct sched *s, struct sched_run *run, int sig);
-/* Spawns a run's process (no lock held), records the start, and hands an
- * exit seen meanwhile to a worker. The run may be gone on return. */
+/* Submits a run (no lock held), records the start, and hands an end seen
+ * meanwhile to a worker. The run may be gone on return. */
 void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job);
-/* Prepares the job's files and starts it: NULL, or why it could not. No lock held. */
-const char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
-			 int64_t *handle);
+/* Prepares the job's files and submits it: NULL, or why it could not
+ * (malloc'd). No lock held. */
+char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
+		   struct exec_submitted *sub);
+/* A run that the backend started later (STARTED): QUEUED -> EXECUTING with
+ * its start time, waiters woken, its duration armed. A worker. */
+void sched_record_started(struct sched *s, const char *id, const char *handle);
+/* Arms a running run's duration, counted from the job's start_time (wall
+ * ms; 0: from now). s->lock held. */
+void sched_run_arm_duration_locked(struct sched *s, struct sched_run *run, int64_t duration_s,
+				   int64_t start_time);
 /* Records the end of a run. Stripe held; 0 with the waiters to wake in
  * *woken, or the store's error (nothing recorded: try again later). */
 int sched_finish(struct sched *s, const struct sched_run *run, struct sched_waiter **woken);
@@ -283,6 +296,8 @@ void sched_work_stop(struct sched *s);
 void sched_work_kick(struct sched *s);
 /* Queues the end of an ended run. s->lock held. */
 void sched_work_end_locked(struct sched *s, struct sched_run *run);
+/* Queues the record of a STARTED event (sched_record_started). s->lock held. */
+void sched_work_started_locked(struct sched *s, const char *id, const char *handle);
 /* Removes the directory tree at path (owned by the task from now on). No lock held. */
 void sched_work_rmtree(struct sched *s, char *path);
 /* The same, then collects the blobs (store_job_retire's list, owned by the task). */

@@ -1,6 +1,8 @@
 /*
- * sched: opening (with restart recovery), closing (requeueing what runs),
- * and the job operations the HTTP layer calls. Every phase change follows
+ * sched: opening (with restart recovery, which asks the backend to adopt
+ * what an earlier daemon handed it), closing (requeueing what runs, or, for
+ * a backend whose jobs outlive the daemon, leaving them), and the job
+ * operations the HTTP layer calls. Every phase change follows
  * the same steps under the job's stripe: read, uws_phase_can(), save
  * durably, take the job's waiters; the waiters are called after unlocking.
  */
@@ -101,7 +103,7 @@ int sched_job_create(struct sched *s, struct uws_job *job, bool run)
 	job->creation_time = now;
 	job->run_request_time = run ? now : 0;
 	job->start_time = job->end_time = 0;
-	job->pgid = 0;
+	job->exec_handle[0] = '\0';
 	job->quote = j->quote;
 	free(job->error_summary);
 	job->error_summary = NULL;
@@ -502,8 +504,10 @@ static void recover_results(struct sched *s, const char *id, struct uws_job *out
 	jdl_unref(j);
 }
 
-/* Restart recovery of one job left EXECUTING by an earlier daemon. */
-static void recover_executing(struct sched *s, const char *id)
+/* Restart recovery of a job an earlier daemon had submitted (EXECUTING, or
+ * QUEUED with a handle) that the backend cannot follow: ERROR "server
+ * restarted", with the results it left. */
+static void recover_lost(struct sched *s, const char *id)
 {
 	struct uws_job job = {0}, res = {0};
 	struct store_entity *gen = NULL;
@@ -512,21 +516,16 @@ static void recover_executing(struct sched *s, const char *id)
 	struct store_activity act;
 	struct jdl *j;
 
-	if (!sched_id_ok(id))
-		return;
 	recover_results(s, id, &res, &gen, &ngen);
 	if (job_lock_get(s, id, &job, &stripe) != 0)
 		goto out;
-	if (job.phase != UWS_EXECUTING)
+	if (job.phase != UWS_EXECUTING && job.phase != UWS_QUEUED)
 		goto done;
-	if (job.pgid > 0 && exec_signal_orphan_job(job.pgid, job.id, SIGKILL) == 0)
-		log_warn("job %s: killed process group %lld left by the previous run", id,
-			 (long long)job.pgid);
 	if (sched_set_phase(&job, UWS_ERROR) != 0)
 		goto done;
 	sched_set_error(&job, "server restarted");
 	job.end_time = time_now_ms();
-	job.pgid = 0;
+	job.exec_handle[0] = '\0';
 	sched_results_clear(&job);
 	job.results = res.results;
 	job.nresults = res.nresults;
@@ -548,14 +547,33 @@ out:
 	uws_job_release(&job);
 }
 
-/* A job QUEUED when the server stopped queues again, under its owner's limit. */
-static void requeue_queued(struct sched *s, const char *id)
+/* A job already in the backend's hands: adopted (followed as a run again),
+ * else ended. True when it was adopted. */
+static bool recover_submitted(struct sched *s, const struct uws_job *job)
+{
+	if (job->exec_handle[0] && sched_run_adopt(s, job) == 0) {
+		log_info("job %s: %s job %s adopted (%s)", job->id, exec_backend_name(s->ex),
+			 job->exec_handle, uws_phase_name(job->phase));
+		return true;
+	}
+	recover_lost(s, job->id);
+	return false;
+}
+
+/* A job QUEUED when the server stopped queues again, under its owner's
+ * limit, unless the backend holds it already (never submitted twice). */
+static void recover_queued(struct sched *s, const char *id, size_t *nadopted)
 {
 	struct uws_job job = {0};
 	int64_t limit;
 
 	if (!sched_id_ok(id) || store_job_get(s->st, id, &job) != 0)
 		return;
+	if (job.exec_handle[0]) {
+		*nadopted += recover_submitted(s, &job);
+		uws_job_release(&job);
+		return;
+	}
 	limit = sched_owner_limit(s, job.owner);
 	pthread_mutex_lock(&s->lock);
 	sched_queue_push(s, id, job.owner, limit);
@@ -566,25 +584,32 @@ static void requeue_queued(struct sched *s, const char *id)
 static int recover(struct sched *s)
 {
 	char **ids = NULL;
-	size_t n = 0;
+	size_t n = 0, nadopted = 0;
 	int ret = store_job_ids_in_phase(s->st, UWS_QUEUED, &ids, &n);
 
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < n; i++)
-		requeue_queued(s, ids[i]);
+		recover_queued(s, ids[i], &nadopted);
 	if (n)
-		log_info("sched: %zu queued job(s) queued again", n);
+		log_info("sched: %zu queued job(s) queued again or adopted", n);
 	store_ids_free(ids, n);
 	ids = NULL;
 	n = 0;
 	ret = store_job_ids_in_phase(s->st, UWS_EXECUTING, &ids, &n);
 	if (ret)
 		return ret;
-	for (size_t i = 0; i < n; i++)
-		recover_executing(s, ids[i]);
+	for (size_t i = 0; i < n; i++) {
+		struct uws_job job = {0};
+		if (!sched_id_ok(ids[i]) || store_job_get(s->st, ids[i], &job) != 0)
+			continue;
+		nadopted += recover_submitted(s, &job);
+		uws_job_release(&job);
+	}
 	if (n)
-		log_warn("sched: %zu job(s) were executing when the server stopped: ERROR", n);
+		log_warn("sched: %zu job(s) were executing when the server stopped; "
+			 "%zu adopted by the backend, the others ERROR",
+			 n, nadopted);
 	store_ids_free(ids, n);
 	return 0;
 }
@@ -606,6 +631,7 @@ static struct sched *sched_new(const struct sched_config *cfg, struct store *st,
 	s->cfg = *cfg;
 	s->cfg.data_dir = NULL;
 	s->cfg.exec_backend = NULL;
+	s->cfg.exec = NULL;
 	if (s->cfg.max_running < 1)
 		s->cfg.max_running = 1;
 	if (s->cfg.kill_grace_ms < 0)
@@ -670,7 +696,16 @@ int sched_open(const struct sched_config *cfg, struct store *st, struct jdl_regi
 		goto done;
 	}
 	s->data_dir = xstrdup(real);
-	ret = exec_open(cfg->exec_backend ? cfg->exec_backend : "local", sched_on_exit, s, &s->ex);
+	{
+		struct exec_config ec = {0};
+		if (cfg->exec)
+			ec = *cfg->exec;
+		if (cfg->exec_backend)
+			ec.backend = cfg->exec_backend;
+		ec.on_event = sched_on_event;
+		ec.ctx = s;
+		ret = exec_open(&ec, &s->ex);
+	}
 	if (ret)
 		goto done;
 	ret = sched_stage_start(s);
@@ -723,7 +758,7 @@ static void requeue(struct sched *s, const char *id)
 		return;
 	if (job.phase == UWS_EXECUTING && sched_set_phase(&job, UWS_QUEUED) == 0) {
 		job.start_time = job.end_time = 0;
-		job.pgid = 0;
+		job.exec_handle[0] = '\0';
 		free(job.error_summary);
 		job.error_summary = NULL;
 		sched_results_clear(&job);
@@ -749,23 +784,58 @@ void sched_shutdown_begin(struct sched *s)
 	sched_waiters_fire(woken);
 }
 
+/*
+ * A backend whose jobs outlive the daemon (EXEC_KEEP_ALL): the runs it holds
+ * are left as they are (no signal, phase and handle stay: the next daemon
+ * adopts them); sched stops following them. Runs it does not hold yet
+ * (staging, or a submission in progress) are stopped as for any backend.
+ * s->lock held; their ids into ids[*n].
+ */
+static void close_keep_locked(struct sched *s, char (*ids)[UWS_ID_LEN + 1], size_t *n)
+{
+	struct sched_run *next;
+	size_t nleft = 0;
+
+	for (struct sched_run *r = s->runs; r; r = next) {
+		next = r->next;
+		if (!r->staging && !r->launching && !r->ended && r->handle[0]) {
+			sched_run_abandon_locked(s, r);
+			nleft++;
+			continue;
+		}
+		memcpy(ids[(*n)++], r->id, sizeof(ids[0]));
+		sched_run_stop(s, r, SCHED_KILL_SHUTDOWN);
+		if (r->ended && !r->launching)
+			sched_work_end_locked(s, r);
+	}
+	if (nleft)
+		log_info("sched: %zu job(s) left to %s; the next start adopts them", nleft,
+			 exec_backend_name(s->ex));
+}
+
 void sched_close(struct sched *s)
 {
 	char(*ids)[UWS_ID_LEN + 1] = NULL;
 	size_t n = 0;
+	bool keep;
 
 	if (!s)
 		return;
 	sched_shutdown_begin(s);
+	keep = exec_keeps(s->ex) == EXEC_KEEP_ALL;
 	pthread_mutex_lock(&s->lock);
 	while (s->nstarting > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
 	ids = xcalloc(s->nrunning + 1, sizeof(*ids));
-	for (struct sched_run *r = s->runs; r; r = r->next) {
-		memcpy(ids[n++], r->id, sizeof(ids[0]));
-		sched_run_stop(s, r, SCHED_KILL_SHUTDOWN);
-		if (r->ended && !r->launching)
-			sched_work_end_locked(s, r); /* e.g. an end the store refused */
+	if (keep) {
+		close_keep_locked(s, ids, &n);
+	} else {
+		for (struct sched_run *r = s->runs; r; r = r->next) {
+			memcpy(ids[n++], r->id, sizeof(ids[0]));
+			sched_run_stop(s, r, SCHED_KILL_SHUTDOWN);
+			if (r->ended && !r->launching)
+				sched_work_end_locked(s, r); /* e.g. an end the store refused */
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	sched_deadline_stop(s);

@@ -41,9 +41,30 @@
 
 struct sched;
 
+/* Why sched stops a run itself; decides the phase at its end (sched_end_outcome). */
+enum sched_kill {
+	SCHED_KILL_NONE = 0,
+	SCHED_KILL_TIMEOUT,  /* execution duration exceeded: ERROR */
+	SCHED_KILL_ABORT,    /* aborted or deleted: the phase is already set */
+	SCHED_KILL_FAILED,   /* its start could not be recorded: ERROR */
+	SCHED_KILL_SHUTDOWN, /* sched_close: the end is ignored, the job is requeued */
+};
+
+/*
+ * The end table: the phase a run ends in, from sched's own kill reason (it
+ * wins) and the backend's ENDED event, and in *why_out (malloc'd, or NULL)
+ * its error summary. stderr_tail (NULL: none) is the summary of a non-zero
+ * exit. SCHED_KILL_SHUTDOWN gives QUEUED (requeued), SCHED_KILL_ABORT ABORTED.
+ * A pure function.
+ */
+enum uws_phase sched_end_outcome(enum sched_kill kill, const struct exec_event *ev,
+				 const char *stderr_tail, char **why_out);
+
 struct sched_config {
 	const char *data_dir;
-	const char *exec_backend;	    /* "local" */
+	const char *exec_backend;	    /* "local" (NULL: exec->backend, else local) */
+	const struct exec_config *exec;	    /* the backend's configuration; NULL: none.
+					     * sched sets on_event and ctx itself */
 	int max_running;		    /* concurrency limit, >= 1 */
 	int64_t default_execution_duration; /* s, when the description has none; 0 = unlimited */
 	int64_t max_execution_duration;	    /* s, cap on what clients ask; 0 = no cap */

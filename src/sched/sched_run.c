@@ -1,18 +1,22 @@
 /*
  * sched_run: the run queue, starting a job (directory, script, environment,
- * exec_start, EXECUTING), stopping one (SIGTERM, SIGKILL after the grace),
- * and its end (final phase, results via sched_results.c, their entities and
- * the job's activity via prov, in one commit). A job with inputs by
- * reference starts as a staging run (sched_stage.c).
+ * exec_submit, EXECUTING at once or at its STARTED event), stopping one
+ * (SIGTERM, SIGKILL after the grace, then asking the backend when no end
+ * comes), and its end (the end table sched_end_outcome; final phase, results
+ * via sched_results.c, their entities and the job's activity via prov, in
+ * one commit). A job with inputs by reference starts as a staging run
+ * (sched_stage.c).
  *
  * Starts and ends run on sched's workers (sched_work.c). A slot is taken
  * (nstarting) under s->lock before the job is read, becomes a run when the
  * job is launched, and is released only once the job's end is committed, so
- * max_running holds and a job is final once, with its results. The process
- * is spawned with no lock held; EXECUTING is committed (with the process
- * group) right after, under the job's stripe. An exit reported while the
- * launch is still in progress is held back until the launcher has recorded
- * the start, so an end is never recorded before its start.
+ * max_running holds and a job is final once, with its results. The job is
+ * submitted with no lock held; EXECUTING is committed (with exec's handle)
+ * right after, under the job's stripe, or, when the backend queues it, the
+ * handle alone (the job stays QUEUED, holding its slot) and EXECUTING at its
+ * STARTED event. Events reported while the launch is still in progress are
+ * held back until the launcher has recorded the submission, so an end is
+ * never recorded before its start.
  */
 #include "sched/sched-int.h"
 
@@ -25,6 +29,11 @@
 #include <unistd.h>
 
 #define STDERR_TAIL 1000
+/* How often a run whose end is overdue (SIGKILL sent, no ENDED) makes sched
+ * ask the backend (exec_poll). */
+#define OVERDUE_POLL_MS 60000
+
+_Static_assert(EXEC_HANDLE_MAX == UWS_HANDLE_MAX, "a job stores exec's handle");
 
 /* The environment a job starts with before its parameters; never overridden. */
 static const char *const base_env_names[] = {"PATH", "HOME", "LANG", "OPUS_JOB_ID"};
@@ -106,8 +115,8 @@ void sched_run_signal(struct sched *s, struct sched_run *run, int sig)
 		return; /* nothing left to signal; its group id may be reused */
 	if (run->staging)
 		atomic_store(&run->cancel, 1);
-	else if (run->handle > 0)
-		(void)exec_signal(s->ex, run->handle, sig);
+	else if (run->handle[0])
+		(void)exec_cancel(s->ex, run->handle, sig);
 	/* else launching: the launcher sees run->kill and kills what it started */
 }
 
@@ -138,9 +147,36 @@ void sched_run_deadline(struct sched *s, struct sched_run *run)
 		sched_run_stop(s, run, SCHED_KILL_TIMEOUT);
 		return;
 	}
-	log_info("job %s: still running %lld ms after SIGTERM, killing it", run->id,
-		 (long long)s->cfg.kill_grace_ms);
-	sched_run_signal(s, run, SIGKILL);
+	if (!run->kill_sent) {
+		log_info("job %s: still running %lld ms after SIGTERM, killing it", run->id,
+			 (long long)s->cfg.kill_grace_ms);
+		sched_run_signal(s, run, SIGKILL);
+		run->kill_sent = true;
+	} else {
+		/* Its end is overdue: a signal of the backend's may have been lost. */
+		log_warn("job %s: no end reported %lld s after SIGKILL; asking the backend",
+			 run->id, (long long)(OVERDUE_POLL_MS / 1000));
+		exec_poll(s->ex);
+	}
+	if (sched_heap_arm(&s->heap, &run->timer, time_mono_ms() + OVERDUE_POLL_MS))
+		pthread_cond_signal(&s->tick);
+}
+
+void sched_run_arm_duration_locked(struct sched *s, struct sched_run *run, int64_t duration_s,
+				   int64_t start_time)
+{
+	int64_t left;
+
+	if (duration_s <= 0 || run->ended || run->term_sent)
+		return;
+	left = duration_s * 1000;
+	if (start_time > 0) {
+		left -= time_now_ms() - start_time;
+		if (left < 0)
+			left = 0;
+	}
+	if (sched_heap_arm(&s->heap, &run->timer, time_mono_ms() + left))
+		pthread_cond_signal(&s->tick);
 }
 
 /* Does the environment already hold NAME (the bytes of entry up to '=')? */
@@ -254,7 +290,7 @@ static int write_script(const char *path, const char *script)
 	return ret;
 }
 
-/* Everything exec_start needs; owned strings. */
+/* Everything exec_submit needs; owned strings. */
 struct start_files {
 	char *dir, *priv, *script, *out, *err;
 };
@@ -329,19 +365,18 @@ static struct sched_run *run_add_locked(struct sched *s, const struct uws_job *j
 	s->nrunning++;
 	s->nstarting--;
 	pthread_cond_broadcast(&s->idle);
-	if (job->execution_duration > 0 &&
-	    sched_heap_arm(&s->heap, &run->timer, time_mono_ms() + job->execution_duration * 1000))
-		pthread_cond_signal(&s->tick);
+	/* From now, as for a start; a run the backend queues gets it again at STARTED. */
+	sched_run_arm_duration_locked(s, run, job->execution_duration, 0);
 	if (staging)
 		sched_stage_push(s, run);
 	return run;
 }
 
-const char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
-			 int64_t *handle)
+char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
+		   struct exec_submitted *sub)
 {
 	struct start_files f = {0};
-	const char *why = "could not prepare the job directory";
+	char *why = NULL;
 	char **env = NULL;
 
 	if (prepare_files(s, job, j, &f) == 0) {
@@ -362,8 +397,16 @@ const char *sched_launch(struct sched *s, const struct uws_job *job, const struc
 						  .open_files = j->max_open_files,
 						  .cpu_seconds = j->max_cpu_time,
 					      }),
+		    .time_limit_s = job->execution_duration,
 		};
-		why = exec_start(s->ex, &spec, handle) == 0 ? NULL : "could not start the job";
+		if (exec_submit(s->ex, &spec, sub, &why) == 0) {
+			free(why);
+			why = NULL;
+		} else if (!why) {
+			why = xstrdup("could not start the job");
+		}
+	} else {
+		why = xstrdup("could not prepare the job directory");
 	}
 	env_free(env);
 	start_files_release(&f);
@@ -382,11 +425,13 @@ static const char *missing_jdl_reason(struct sched *s, const struct uws_job *job
 }
 
 /*
- * After the spawn: QUEUED -> EXECUTING (or, for a staged run, already
- * EXECUTING) with the process group, in one commit under the stripe. A job
- * aborted or deleted meanwhile is left as it is: its kill is pending.
+ * After the submission: QUEUED -> EXECUTING (or, for a staged run, already
+ * EXECUTING) with exec's handle, in one commit under the stripe; a job the
+ * backend only queued keeps QUEUED, with its handle (never submitted twice).
+ * A job aborted or deleted meanwhile is left as it is: its kill is pending.
  */
-static void record_start(struct sched *s, const char *id, int64_t handle, struct sched_run *run)
+static void record_start(struct sched *s, const char *id, const char *handle, bool started,
+			 struct sched_run *run)
 {
 	pthread_mutex_t *stripe = sched_stripe(s, id);
 	struct sched_waiter *woken = NULL;
@@ -398,22 +443,62 @@ static void record_start(struct sched *s, const char *id, int64_t handle, struct
 	    (job.phase != UWS_QUEUED && job.phase != UWS_EXECUTING))
 		goto done;
 	was_queued = job.phase == UWS_QUEUED;
-	if (was_queued) {
+	if (was_queued && started) {
 		job.phase = UWS_EXECUTING;
 		job.start_time = time_now_ms();
 	}
-	job.pgid = handle;
+	snprintf(job.exec_handle, sizeof(job.exec_handle), "%s", handle);
 	if (store_job_save(s->st, &job) != 0) {
-		log_error("job %s: could not record its start; killing it", id);
+		log_error("job %s: could not record its start; stopping it", id);
 		pthread_mutex_lock(&s->lock);
 		if (run->kill == SCHED_KILL_NONE)
 			run->kill = SCHED_KILL_FAILED;
 		pthread_mutex_unlock(&s->lock);
 		goto done;
 	}
-	log_info("job %s (%s) started, process group %lld", id, job.jobdef, (long long)handle);
-	if (was_queued)
+	if (started)
+		log_info("job %s (%s) started, %s handle %s", id, job.jobdef,
+			 exec_backend_name(s->ex), handle);
+	else
+		log_info("job %s (%s) submitted, %s handle %s; QUEUED until it starts", id,
+			 job.jobdef, exec_backend_name(s->ex), handle);
+	if (was_queued && started)
 		woken = sched_waiters_take(s, id);
+done:
+	pthread_mutex_unlock(stripe);
+	sched_waiters_fire(woken);
+	uws_job_release(&job);
+}
+
+void sched_record_started(struct sched *s, const char *id, const char *handle)
+{
+	pthread_mutex_t *stripe = sched_stripe(s, id);
+	struct sched_waiter *woken = NULL;
+	struct uws_job job = {0};
+	struct sched_run *run;
+	bool recorded = false;
+
+	pthread_mutex_lock(stripe);
+	if (store_job_get(s->st, id, &job) != 0 || strcmp(job.exec_handle, handle) != 0)
+		goto done; /* gone, or another run of it */
+	if (job.phase == UWS_QUEUED) {
+		job.phase = UWS_EXECUTING;
+		job.start_time = time_now_ms();
+		if (store_job_save(s->st, &job) != 0) {
+			/* Its end will record it; its duration counts from now anyway. */
+			log_error("job %s: could not record its start", id);
+		} else {
+			recorded = true;
+			woken = sched_waiters_take(s, id);
+		}
+	}
+	pthread_mutex_lock(&s->lock);
+	run = sched_run_find(s, id);
+	if (run && strcmp(run->handle, handle) == 0)
+		sched_run_arm_duration_locked(s, run, job.execution_duration, job.start_time);
+	pthread_mutex_unlock(&s->lock);
+	if (recorded)
+		log_info("job %s (%s) started", id, job.jobdef);
 done:
 	pthread_mutex_unlock(stripe);
 	sched_waiters_fire(woken);
@@ -423,34 +508,43 @@ done:
 void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job)
 {
 	char id[UWS_ID_LEN + 1];
-	const char *why;
-	int64_t handle = 0;
+	struct exec_submitted sub;
+	char *why;
+	bool started;
 
 	memcpy(id, run->id, sizeof(id));
 	pthread_mutex_lock(&s->lock);
 	run->launching = true;
 	pthread_mutex_unlock(&s->lock);
-	why = sched_launch(s, job, run->jdl, &handle); /* no lock held: it spawns */
+	why = sched_launch(s, job, run->jdl, &sub); /* no lock held: it may block */
 	if (why) {
 		pthread_mutex_lock(&s->lock);
 		run->launching = false;
-		run->fail_why = xstrdup(why);
+		run->fail_why = why;
 		sched_run_ended_locked(s, run);
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
 	pthread_mutex_lock(&s->lock);
-	run->handle = handle;
+	memcpy(run->handle, sub.handle, sizeof(run->handle));
 	run->staging = false;
+	started = sub.started || run->started_seen;
+	run->pending = !started;
+	if (run->pending && run->kill == SCHED_KILL_NONE)
+		sched_heap_disarm(&s->heap, &run->timer); /* its duration begins at STARTED */
 	pthread_mutex_unlock(&s->lock);
-	record_start(s, id, handle, run);
+	record_start(s, id, sub.handle, started, run);
 	pthread_mutex_lock(&s->lock);
 	run->launching = false;
 	if (run->ended)
-		sched_work_end_locked(s, run); /* it exited during the launch */
+		sched_work_end_locked(s, run); /* it ended during the launch */
 	else if (run->kill != SCHED_KILL_NONE || run->cancel)
-		(void)exec_signal(s->ex, handle, SIGKILL); /* stopped while it was starting */
-	pthread_mutex_unlock(&s->lock);			   /* run may be gone from here on */
+		(void)exec_cancel(s->ex, run->handle, SIGKILL); /* stopped while it was starting */
+	else if (run->pending && run->started_seen) {
+		run->pending = false; /* STARTED came while its submission was recorded */
+		sched_work_started_locked(s, id, run->handle);
+	}
+	pthread_mutex_unlock(&s->lock); /* run may be gone from here on */
 }
 
 /* Gives a slot taken for a start that did not happen back. No lock held. */
@@ -491,7 +585,7 @@ void sched_start_one(struct sched *s, const char *id, struct sched_owner *own)
 		/* Its inputs are fetched while it is EXECUTING, before any process. */
 		job.phase = UWS_EXECUTING;
 		job.start_time = time_now_ms();
-		job.pgid = 0;
+		job.exec_handle[0] = '\0';
 		if (store_job_save(s->st, &job) != 0) {
 			log_error("job %s: could not record its start; left QUEUED until the "
 				  "next start",
@@ -602,58 +696,121 @@ static char *stderr_tail(const struct sched *s, const char *id)
 	return sbuf_detach(&sb, NULL);
 }
 
-/* The phase and error a job ends with, from how it exited. */
-static void exit_outcome(const struct sched *s, const struct sched_run *run,
-			 const struct exec_exit *ee, struct uws_job *job)
+/* "{words}", "{words}: {reason}", then " (exit code N)" when there is one. */
+static char *end_words_reason(const struct exec_event *ev, bool with_code)
 {
-	char *why = NULL;
+	struct sbuf sb = SBUF_INIT;
+
+	sbuf_adds(&sb, exec_end_words(ev->end));
+	if (ev->reason && *ev->reason)
+		sbuf_addf(&sb, ": %s", ev->reason);
+	if (with_code && ev->exit_code > 0)
+		sbuf_addf(&sb, " (exit code %d)", ev->exit_code);
+	return sbuf_detach(&sb, NULL);
+}
+
+enum uws_phase sched_end_outcome(enum sched_kill kill, const struct exec_event *ev,
+				 const char *stderr_tail, char **why_out)
+{
+	*why_out = NULL;
+	switch (kill) {
+	case SCHED_KILL_TIMEOUT:
+		*why_out = xstrdup("execution duration exceeded");
+		return UWS_ERROR;
+	case SCHED_KILL_FAILED:
+		*why_out = xstrdup("could not record the job start");
+		return UWS_ERROR;
+	case SCHED_KILL_ABORT:
+		return UWS_ABORTED;
+	case SCHED_KILL_SHUTDOWN:
+		return UWS_QUEUED;
+	case SCHED_KILL_NONE:
+		break;
+	}
+	switch (ev->end) {
+	case EXEC_END_EXITED:
+		if (ev->exit_code == 0)
+			return UWS_COMPLETED;
+		*why_out = stderr_tail && *stderr_tail ? xstrdup(stderr_tail)
+						       : xasprintf("exit code %d", ev->exit_code);
+		return UWS_ERROR;
+	case EXEC_END_SIGNALLED:
+		*why_out = ev->term_signal > 0 ? xasprintf("killed by signal %d", ev->term_signal)
+					       : xstrdup("exit status lost");
+		return UWS_ERROR;
+	case EXEC_END_TIMEOUT:
+		*why_out = xstrdup(exec_end_words(ev->end));
+		return UWS_ERROR;
+	case EXEC_END_CANCELLED:
+		/* Not by sched (its kill reason would say so): someone else's. */
+		*why_out = end_words_reason(ev, false);
+		return UWS_ABORTED;
+	case EXEC_END_NODE_FAIL:
+	case EXEC_END_PREEMPTED:
+	case EXEC_END_OUT_OF_MEMORY:
+	case EXEC_END_FAILED:
+		*why_out = end_words_reason(ev, true);
+		return UWS_ERROR;
+	case EXEC_END_LOST:
+	case EXEC_END_COUNT:
+		break;
+	}
+	*why_out = xstrdup(exec_end_words(EXEC_END_LOST));
+	return UWS_ERROR;
+}
+
+/* The phase and error a job ends with, from how it ended. */
+static void end_outcome(const struct sched *s, const struct sched_run *run, struct uws_job *job)
+{
+	char *why = NULL, *tail = NULL;
+	enum uws_phase to;
 
 	if (job->phase == UWS_ABORTED)
 		return; /* set at abort time; only results and end time change */
-	if (run->kill == SCHED_KILL_TIMEOUT) {
-		why = xstrdup("execution duration exceeded");
-	} else if (run->kill == SCHED_KILL_FAILED) {
-		why = xstrdup("could not record the job start");
-	} else if (run->fail_why) {
+	if (run->fail_why && run->kill != SCHED_KILL_TIMEOUT && run->kill != SCHED_KILL_FAILED) {
+		to = UWS_ERROR;
 		why = xstrdup(run->fail_why);
-	} else if (ee->exited && ee->exit_code == 0) {
-		if (sched_set_phase(job, UWS_COMPLETED) == 0) {
-			free(job->error_summary);
-			job->error_summary = NULL;
-		}
-		return;
-	} else if (ee->exited) {
-		why = stderr_tail(s, job->id);
-		if (!why)
-			why = xasprintf("exit code %d", ee->exit_code);
-	} else if (ee->term_signal > 0) {
-		why = xasprintf("killed by signal %d", ee->term_signal);
 	} else {
-		why = xstrdup("exit status lost");
+		if (run->kill == SCHED_KILL_NONE && run->ev.end == EXEC_END_EXITED &&
+		    run->ev.exit_code != 0)
+			tail = stderr_tail(s, job->id);
+		to = sched_end_outcome(run->kill, &run->ev, tail, &why);
 	}
-	if (sched_set_phase(job, UWS_ERROR) == 0)
-		sched_set_error(job, why);
+	if (to == UWS_COMPLETED && job->phase == UWS_QUEUED) {
+		/* It ran between two looks of the backend: never seen EXECUTING. */
+		job->phase = UWS_EXECUTING;
+		if (job->start_time == 0)
+			job->start_time = time_now_ms();
+	}
+	if (sched_set_phase(job, to) == 0) {
+		free(job->error_summary);
+		job->error_summary = NULL;
+		if (why)
+			sched_set_error(job, why);
+	}
+	free(tail);
 	free(why);
 }
 
 /* What the run cost (uws_metrics): wall time from its start to its end,
- * and what exec measured; unknown when no process ran. */
+ * and what exec measured; unknown when nothing ran. */
 static void run_metrics(const struct sched_run *run, struct uws_job *job)
 {
-	const struct exec_exit *ee = &run->ee;
+	const struct exec_event *ev = &run->ev;
 
 	memset(&job->metrics, 0, sizeof(job->metrics));
-	if (run->handle <= 0 || run->fail_why)
+	if (!run->handle[0] || run->fail_why)
 		return;
 	job->metrics.known = true;
 	job->metrics.wall_ms = job->start_time > 0 && job->end_time >= job->start_time
 				   ? job->end_time - job->start_time
 				   : 0;
-	job->metrics.cpu_ms = ee->cpu_ms;
-	job->metrics.max_rss_kb = ee->max_rss_kb;
-	job->metrics.exit_code = ee->exited	       ? ee->exit_code
-				 : ee->term_signal > 0 ? 128 + ee->term_signal
-						       : -1;
+	job->metrics.cpu_ms = ev->cpu_ms;
+	job->metrics.max_rss_kb = ev->max_rss_kb;
+	job->metrics.exit_code = ev->end == EXEC_END_EXITED ? ev->exit_code
+				 : ev->end == EXEC_END_SIGNALLED && ev->term_signal > 0
+				     ? 128 + ev->term_signal
+				     : -1;
 }
 
 /* The prepared results into job (copies: a refused end keeps them). */
@@ -725,7 +882,7 @@ int sched_finish(struct sched *s, const struct sched_run *run, struct sched_wait
 		log_warn("job %s ended in phase %s; left as is", job.id, uws_phase_name(job.phase));
 		goto done;
 	}
-	exit_outcome(s, run, &run->ee, &job);
+	end_outcome(s, run, &job);
 	job.end_time = time_now_ms();
 	results_from_run(run, &job);
 	run_metrics(run, &job);
@@ -788,6 +945,7 @@ void sched_run_free(struct sched_run *run)
 	free(run->generated);
 	jdl_unref(run->jdl);
 	free(run->fail_why);
+	free(run->reason);
 	free(run);
 }
 
@@ -831,20 +989,107 @@ void sched_run_ended_locked(struct sched *s, struct sched_run *run)
 		sched_work_end_locked(s, run);
 }
 
-void sched_on_exit(void *ctx, const struct exec_exit *ee)
+int sched_run_adopt(struct sched *s, const struct uws_job *job)
+{
+	struct jdl *j = jdl_registry_get_version(s->reg, job->jobdef, job->jdl_hash);
+	int64_t limit = sched_owner_limit(s, job->owner);
+	struct sched_owner *own;
+	struct sched_run *run;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	own = sched_owner_get_locked(s, job->owner);
+	own->max_running = limit;
+	own->running++; /* it runs already: above its owner's limit if need be */
+	s->nstarting++;
+	run = run_add_locked(s, job, j, false, own);
+	memcpy(run->handle, job->exec_handle, sizeof(run->handle));
+	run->pending = job->phase == UWS_QUEUED;
+	sched_heap_disarm(&s->heap, &run->timer);
+	if (!run->pending)
+		sched_run_arm_duration_locked(s, run, job->execution_duration, job->start_time);
+	pthread_mutex_unlock(&s->lock);
+	ret = exec_adopt(s->ex, job->id, job->exec_handle); /* its events wait (launching) */
+	pthread_mutex_lock(&s->lock);
+	run->launching = false;
+	if (ret != 0) {
+		bool ended = run->ended;
+		if (!ended)
+			run_unlink_locked(s, run);
+		pthread_mutex_unlock(&s->lock);
+		if (ended) {
+			/* A backend must not report an end of a job it refused. */
+			log_error("job %s: ENDED reported by a refused adoption; recorded",
+				  job->id);
+			pthread_mutex_lock(&s->lock);
+			sched_work_end_locked(s, run);
+			pthread_mutex_unlock(&s->lock);
+			return 0;
+		}
+		sched_run_free(run);
+		return ret == OPUS_ERR_NOTFOUND ? ret : OPUS_ERR_NOTFOUND;
+	}
+	if (run->ended)
+		sched_work_end_locked(s, run); /* over already */
+	else if (run->pending && run->started_seen) {
+		run->pending = false;
+		sched_work_started_locked(s, run->id, run->handle);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+void sched_run_abandon_locked(struct sched *s, struct sched_run *run)
+{
+	run_unlink_locked(s, run);
+	sched_run_free(run);
+}
+
+/* A STARTED event: EXECUTING is recorded by a worker (a store write). s->lock held. */
+static void on_started_locked(struct sched *s, struct sched_run *run)
+{
+	if (run->launching) {
+		run->started_seen = true; /* the launcher records it */
+		return;
+	}
+	if (!run->pending)
+		return;
+	run->pending = false;
+	sched_work_started_locked(s, run->id, run->handle);
+}
+
+void sched_on_event(void *ctx, const struct exec_event *ev)
 {
 	struct sched *s = ctx;
 	struct sched_run *run;
 
 	pthread_mutex_lock(&s->lock);
-	run = sched_run_find(s, ee->job_id);
-	if (!run || run->ended || (run->handle > 0 && run->handle != ee->handle)) {
+	run = sched_run_find(s, ev->job_id);
+	if (!run || run->ended || (run->handle[0] && strcmp(run->handle, ev->handle) != 0)) {
 		pthread_mutex_unlock(&s->lock);
-		log_warn("sched: exit of unknown job %s", ee->job_id);
+		log_warn("sched: event of unknown job %s (handle %s)", ev->job_id, ev->handle);
 		return;
 	}
-	run->ee = *ee;
-	run->ee.job_id = run->id;
-	sched_run_ended_locked(s, run);
+	switch (ev->kind) {
+	case EXEC_EV_SUBMITTED:
+		log_debug("job %s: held by %s as %s", run->id, exec_backend_name(s->ex),
+			  ev->handle);
+		break;
+	case EXEC_EV_STARTED:
+		on_started_locked(s, run);
+		break;
+	case EXEC_EV_ENDED:
+		run->ev = *ev;
+		run->ev.job_id = run->id;
+		run->ev.handle = run->handle;
+		free(run->reason);
+		run->reason = ev->reason ? xstrdup(ev->reason) : NULL;
+		run->ev.reason = run->reason;
+		if (!run->handle[0])
+			snprintf(run->handle, sizeof(run->handle), "%s", ev->handle);
+		run->pending = false;
+		sched_run_ended_locked(s, run);
+		break;
+	}
 	pthread_mutex_unlock(&s->lock);
 }

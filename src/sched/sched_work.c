@@ -3,6 +3,8 @@
  * a process, a file tree or (later) a cluster command runs here, never on a
  * request thread, exec's reaper or the deadline thread:
  *   - starting queued jobs while slots are free (sched_run.c start_one);
+ *   - recording that a job the backend queued has started (STARTED:
+ *     QUEUED -> EXECUTING, sched_run.c sched_record_started);
  *   - ending runs: a job's end (phase, results, end time) is committed here,
  *     retried with back-off while the store refuses it, and only then is the
  *     run's slot released (sched_run.c sched_end_run);
@@ -18,14 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum sched_task_kind { SCHED_TASK_END, SCHED_TASK_RMTREE, SCHED_TASK_PURGE };
+enum sched_task_kind { SCHED_TASK_END, SCHED_TASK_STARTED, SCHED_TASK_RMTREE, SCHED_TASK_PURGE };
 
 struct sched_task {
 	struct sched_task *next;
 	enum sched_task_kind kind;
-	struct sched_run *run; /* SCHED_TASK_END */
-	char *path;	       /* SCHED_TASK_RMTREE, owned */
-	char **blobs;	       /* SCHED_TASK_RMTREE: blobs to collect after, owned */
+	struct sched_run *run;	      /* SCHED_TASK_END */
+	char id[UWS_ID_LEN + 1];      /* SCHED_TASK_STARTED: by id, the run may end first */
+	char handle[EXEC_HANDLE_MAX]; /* SCHED_TASK_STARTED */
+	char *path;		      /* SCHED_TASK_RMTREE, owned */
+	char **blobs;		      /* SCHED_TASK_RMTREE: blobs to collect after, owned */
 	size_t nblobs;
 };
 
@@ -73,6 +77,15 @@ void sched_work_end_locked(struct sched *s, struct sched_run *run)
 	task_push_locked(s, t);
 }
 
+void sched_work_started_locked(struct sched *s, const char *id, const char *handle)
+{
+	struct sched_task *t = xcalloc(1, sizeof(*t));
+	t->kind = SCHED_TASK_STARTED;
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	snprintf(t->handle, sizeof(t->handle), "%s", handle);
+	task_push_locked(s, t);
+}
+
 void sched_work_rmtree(struct sched *s, char *path)
 {
 	sched_work_rmtree_blobs(s, path, NULL, 0);
@@ -106,6 +119,9 @@ static void task_run(struct sched *s, struct sched_task *t)
 	switch (t->kind) {
 	case SCHED_TASK_END:
 		sched_end_run(s, t->run);
+		break;
+	case SCHED_TASK_STARTED:
+		sched_record_started(s, t->id, t->handle);
 		break;
 	case SCHED_TASK_RMTREE:
 		rm_rf(t->path);

@@ -40,7 +40,7 @@ int store_job_create(struct store *st, const struct uws_job *job) OPUS_WUR;
 int store_job_get(struct store *st, const char *id, struct uws_job *out) OPUS_WUR;
 /*
  * Saves every scalar field of the job (phase, run_id, times, durations,
- * error, run_request_time, pgid); parameters and results are untouched.
+ * error, run_request_time, exec_handle); parameters and results are untouched.
  * OPUS_ERR_NOTFOUND if the job is gone.
  */
 int store_job_save(struct store *st, const struct uws_job *job) OPUS_WUR;

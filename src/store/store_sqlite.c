@@ -272,6 +272,12 @@ static const struct store_sqlite_migration store_sqlite_migrations[] = {
 	" (SELECT ifnull(j.owner, '') FROM jobs j WHERE j.id = new.job_id AND j.phase != 9);"
 	" END;"
 	"PRAGMA user_version = 3;"},
+    /* v4: the executor's handle of a run is an opaque string (exec.h), no
+     * longer a process group id. The old pgid column stays, unused (read
+     * by nothing, written 0), so that a v3 binary's rows still load. */
+    {4, "ALTER TABLE jobs ADD COLUMN exec_handle TEXT NOT NULL DEFAULT '';"
+	"UPDATE jobs SET exec_handle = CAST(pgid AS TEXT) WHERE pgid > 0;"
+	"PRAGMA user_version = 4;"},
 };
 
 /* The SQL texts spell ARCHIVED as 9 and EXECUTING as 2. */
@@ -282,7 +288,7 @@ _Static_assert(UWS_EXECUTING == 2, "phase numbers are stored");
 #define STORE_SQLITE_JOB_COLS                                                                      \
 	"id, jobdef, owner, run_id, phase, creation_time, start_time, end_time, "                  \
 	"destruction_time, execution_duration, quote, error_summary, error_type, "                 \
-	"run_request_time, pgid, jdl_hash"
+	"run_request_time, exec_handle, jdl_hash"
 enum { STORE_SQLITE_JOB_NCOLS = 16 };
 
 /* List statements: ?1 jobdef, ?2 owner (IS, so NULL selects anonymous jobs),
@@ -492,7 +498,7 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 	X(JOB_UPDATE, "UPDATE jobs SET jobdef = ?2, owner = ?3, run_id = ?4, phase = ?5, "         \
 		      "creation_time = ?6, start_time = ?7, end_time = ?8, destruction_time = ?9, "\
 		      "execution_duration = ?10, quote = ?11, error_summary = ?12, "               \
-		      "error_type = ?13, run_request_time = ?14, pgid = ?15, jdl_hash = ?16 "      \
+		      "error_type = ?13, run_request_time = ?14, exec_handle = ?15, jdl_hash = ?16 "\
 		      "WHERE id = ?1")                                                             \
 	X(JOB_EXISTS, "SELECT 1 FROM jobs WHERE id = ?1")                                          \
 	X(JOB_DELETE, "DELETE FROM jobs WHERE id = ?1")                                            \
@@ -817,6 +823,22 @@ static void store_sqlite_col_id(sqlite3_stmt *s, int i, char out[UWS_ID_LEN + 1]
 	out[n] = '\0';
 }
 
+/* An executor handle; one that does not fit is not the one stored: none. */
+static void store_sqlite_col_handle(sqlite3_stmt *s, int i, char out[UWS_HANDLE_MAX])
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	size_t n = t ? (size_t)sqlite3_column_bytes(s, i) : 0;
+
+	out[0] = '\0';
+	if (n >= UWS_HANDLE_MAX) {
+		log_warn("store: an executor handle of %zu bytes ignored", n);
+		return;
+	}
+	if (n)
+		memcpy(out, t, n);
+	out[n] = '\0';
+}
+
 static enum uws_phase store_sqlite_col_phase(sqlite3_stmt *s, int i)
 {
 	int64_t p = sqlite3_column_int64(s, i);
@@ -917,7 +939,7 @@ static void store_sqlite_bind_job(struct store_sqlite_bind *b, const struct uws_
 	store_sqlite_bind_text(b, 12, job->error_summary);
 	store_sqlite_bind_int(b, 13, job->error_type);
 	store_sqlite_bind_int(b, 14, job->run_request_time);
-	store_sqlite_bind_int(b, 15, job->pgid);
+	store_sqlite_bind_text(b, 15, job->exec_handle);
 	store_sqlite_bind_text(b, 16, job->jdl_hash);
 }
 
@@ -1672,7 +1694,7 @@ static void store_sqlite_read_scalars(sqlite3_stmt *s, struct uws_job *job)
 	job->error_type = sqlite3_column_int64(s, 12) == UWS_ERROR_TRANSIENT ? UWS_ERROR_TRANSIENT
 									     : UWS_ERROR_FATAL;
 	job->run_request_time = sqlite3_column_int64(s, 13);
-	job->pgid = sqlite3_column_int64(s, 14);
+	store_sqlite_col_handle(s, 14, job->exec_handle);
 	job->jdl_hash = store_sqlite_col_str(s, 15);
 	store_sqlite_read_metrics(s, 16, &job->metrics);
 }

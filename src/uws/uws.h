@@ -42,6 +42,8 @@ bool uws_phase_is_active(enum uws_phase p);
 /* Job ids: 16 random bytes as 32 lowercase hex digits (128 bits). */
 #define UWS_ID_BYTES 16
 #define UWS_ID_LEN   (2 * UWS_ID_BYTES)
+/* Room for a job's executor handle (exec.h: EXEC_HANDLE_MAX), its NUL included. */
+#define UWS_HANDLE_MAX 96
 void uws_id_new(char out[UWS_ID_LEN + 1]);
 bool uws_id_is_valid(const char *s); /* exactly UWS_ID_LEN lowercase hex */
 
@@ -86,8 +88,10 @@ struct uws_job {
 	int64_t quote;		    /* seconds of estimated run time; 0 = nil */
 	char *error_summary;	    /* NULL unless phase ERROR (or ABORTED with a reason) */
 	enum uws_error_type error_type;
-	int64_t run_request_time;   /* ms when PHASE=RUN was accepted (queue order) */
-	int64_t pgid;		    /* process group of the running job (exec); 0 none */
+	int64_t run_request_time; /* ms when PHASE=RUN was accepted (queue order) */
+	/* What exec identifies the job's run by (exec_submit's opaque handle:
+	 * "12345" locally, "slurm:{cluster}:{jobid}"); "" none. */
+	char exec_handle[UWS_HANDLE_MAX];
 	char *jdl_hash;		    /* sha256 of the description the job was created with */
 	struct uws_metrics metrics; /* set when its run ended */
 	struct uws_param *params;

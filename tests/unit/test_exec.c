@@ -16,10 +16,21 @@
 
 #define MAX_RECS 64
 
+/* An ENDED event as the tests look at it (the handle back as a pgid). */
+struct exit_rec {
+	int64_t handle;
+	bool exited; /* EXEC_END_EXITED */
+	int exit_code;
+	int term_signal;
+	enum exec_end end;
+	int64_t cpu_ms;
+	int64_t max_rss_kb;
+};
+
 struct rec {
 	char id[64];
 	bool done;
-	struct exec_exit ee;
+	struct exit_rec ee;
 };
 
 static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -29,15 +40,24 @@ static size_t nrecs;
 static char tmp[PATH_MAX];
 static struct exec *ex;
 
-static void on_exit_cb(void *ctx, const struct exec_exit *ee)
+static void on_event_cb(void *ctx, const struct exec_event *ev)
 {
 	(void)ctx;
+	if (ev->kind != EXEC_EV_ENDED)
+		return; /* local jobs start inside exec_submit */
 	pthread_mutex_lock(&rec_lock);
 	if (nrecs < MAX_RECS) {
 		struct rec *r = &recs[nrecs++];
-		snprintf(r->id, sizeof(r->id), "%s", ee->job_id);
-		r->ee = *ee;
-		r->ee.job_id = NULL;
+		snprintf(r->id, sizeof(r->id), "%s", ev->job_id);
+		r->ee = (struct exit_rec){
+		    .handle = strtoll(ev->handle, NULL, 10),
+		    .exited = ev->end == EXEC_END_EXITED,
+		    .exit_code = ev->exit_code,
+		    .term_signal = ev->term_signal,
+		    .end = ev->end,
+		    .cpu_ms = ev->cpu_ms,
+		    .max_rss_kb = ev->max_rss_kb,
+		};
 		r->done = true;
 	}
 	pthread_cond_broadcast(&rec_cond);
@@ -45,7 +65,7 @@ static void on_exit_cb(void *ctx, const struct exec_exit *ee)
 }
 
 /* Waits for the exit of job `id`; false on timeout. */
-static bool wait_exit(const char *id, int64_t timeout_ms, struct exec_exit *out)
+static bool wait_exit(const char *id, int64_t timeout_ms, struct exit_rec *out)
 {
 	int64_t end = time_now_ms() + timeout_ms;
 	bool found = false;
@@ -127,16 +147,35 @@ static int start_job_with(const char *id, const char *script, char *const *envp,
 	    .limits = o->limits,
 	    .cgroup = o->cgroup,
 	};
+	struct exec_submitted sub;
+	char *why = NULL;
 	int ret;
 
 	if (script)
 		write_text(sh, script);
-	ret = exec_start(ex, &spec, handle);
+	ret = exec_submit(ex, &spec, &sub, &why);
+	if (ret == 0) {
+		/* The local backend: started at once, the handle is the pgid. */
+		CHECK(sub.started);
+		*handle = strtoll(sub.handle, NULL, 10);
+		CHECK(*handle > 1);
+	} else {
+		CHECK(why != NULL && *why);
+	}
+	free(why);
 	free(sh);
 	free(spath);
 	free(out);
 	free(err);
 	return ret;
+}
+
+/* exec_cancel by a handle the tests hold as a number. */
+static int cancel_h(int64_t h, int sig)
+{
+	char handle[EXEC_HANDLE_MAX];
+	snprintf(handle, sizeof(handle), "%lld", (long long)h);
+	return exec_cancel(ex, handle, sig);
 }
 
 /* Is this pid gone (or a zombie nobody reaped yet)? */
@@ -172,7 +211,7 @@ TEST(env_arrives_as_data)
 			      tmp, tmp, tmp, tmp);
 	char *foo_env = xasprintf("FOO=%s", foo);
 	char *const envp[] = {foo_env, "BAR=plain", NULL};
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h = 0;
 	struct stat stb;
 
@@ -202,7 +241,7 @@ TEST(env_arrives_as_data)
 
 TEST(cwd_is_workdir_and_outputs)
 {
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h = 0;
 	CHECK(start_job("cwd", "pwd > cwd.txt\necho out\necho err >&2\nexit 7\n", NULL, &h) == 0);
 	CHECK(wait_exit("cwd", 5000, &ee));
@@ -224,7 +263,7 @@ TEST(cwd_is_workdir_and_outputs)
  * memory, of the leader and what it ran (its rusage, or its cgroup). */
 TEST(exit_reports_cpu_and_memory)
 {
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h = 0;
 	CHECK(start_job("cost",
 			"x=$(head -c 40000000 /dev/zero | tr '\\0' a)\n"
@@ -246,7 +285,7 @@ TEST(exit_reports_cpu_and_memory)
 
 TEST(missing_script_is_127)
 {
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h = 0;
 	CHECK(start_job("missing", NULL, NULL, &h) == 0);
 	CHECK(wait_exit("missing", 5000, &ee));
@@ -265,15 +304,18 @@ TEST(bad_workdir_fails_start)
 	    .stdout_path = out,
 	    .stderr_path = out,
 	};
-	int64_t h = 0;
-	CHECK(exec_start(ex, &spec, &h) < 0);
+	struct exec_submitted sub;
+	char *why = NULL;
+	CHECK(exec_submit(ex, &spec, &sub, &why) < 0);
+	CHECK(why != NULL && *why);
+	free(why);
 	free(spath);
 	free(out);
 }
 
 TEST(own_process_group)
 {
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h = 0;
 	pid_t child = 0;
 	char *got;
@@ -291,19 +333,22 @@ TEST(own_process_group)
 	CHECK(getpgid((pid_t)h) == (pid_t)h);
 	CHECK(getpgid((pid_t)h) != getpgrp());
 	CHECK(child > 0 && getpgid(child) == (pid_t)h);
-	CHECK(exec_signal(ex, h, SIGKILL) == 0);
+	CHECK(cancel_h(h, SIGKILL) == 0);
 	CHECK(wait_exit("group", 5000, &ee));
 	CHECK(!ee.exited && ee.term_signal == SIGKILL);
 	CHECK(child > 0 && wait_gone(child, 3000));
 	/* Signalling a group that is gone is not an error. */
-	CHECK(exec_signal(ex, h, SIGTERM) == 0);
-	CHECK(exec_signal(ex, 0, SIGTERM) == OPUS_ERR_INVAL);
-	CHECK(exec_signal(ex, -1, SIGTERM) == OPUS_ERR_INVAL);
+	CHECK(cancel_h(h, SIGTERM) == 0);
+	CHECK(cancel_h(0, SIGTERM) == OPUS_ERR_INVAL);
+	CHECK(exec_cancel(ex, "1", SIGTERM) == OPUS_ERR_INVAL);
+	CHECK(exec_cancel(ex, "12x", SIGTERM) == OPUS_ERR_INVAL);
+	CHECK(exec_cancel(ex, "", SIGTERM) == OPUS_ERR_INVAL);
+	CHECK(cancel_h(-1, SIGTERM) == OPUS_ERR_INVAL);
 }
 
 TEST(leftovers_die_with_the_leader)
 {
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h = 0;
 	pid_t child = 0;
 	CHECK(start_job("left", "sleep 30 &\necho $! > left.pid\n", NULL, &h) == 0);
@@ -317,7 +362,7 @@ TEST(leftovers_die_with_the_leader)
 
 TEST(no_fd_or_signal_state_leaks)
 {
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h = 0;
 	int fd = open("/dev/null", O_RDONLY); /* deliberately not close-on-exec */
 	CHECK(fd >= 0 && dup2(fd, 100) == 100);
@@ -345,7 +390,7 @@ TEST(no_fd_or_signal_state_leaks)
 TEST(concurrent_jobs_reaped)
 {
 	char ids[8][16];
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h;
 	for (int i = 0; i < 8; i++) {
 		char script[64];
@@ -363,7 +408,7 @@ TEST(concurrent_jobs_reaped)
  * printed for information (speed targets live in `make bench`). */
 TEST(spawn_many_in_a_row)
 {
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h, total = 0;
 	struct timespec a, b;
 	const int n = 20;
@@ -383,25 +428,54 @@ TEST(spawn_many_in_a_row)
 	printf("exec: posix_spawn of bash takes %lld us on average\n", (long long)(total / n));
 }
 
-TEST(orphan_signal_checks_the_job)
+/* The local backend adopts nothing (its jobs die with the daemon): a group
+ * left by an earlier daemon is killed when it is that job's, and the caller
+ * is told OPUS_ERR_NOTFOUND either way. */
+TEST(adopt_kills_the_job_group_and_refuses)
 {
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t plain = 0, h = 0;
+	char hs[EXEC_HANDLE_MAX], ps[EXEC_HANDLE_MAX];
 	char *const envp[] = {"OPUS_JOB_ID=orphan2", NULL};
-	CHECK(start_job("orphan1", "sleep 30\n", NULL, &plain) == 0);
+	char *const envp_plain[] = {"OPUS_JOB_ID_NOT=orphan1", NULL};
+
+	CHECK(exec_keeps(ex) == EXEC_KEEP_NONE);
+	CHECK_STR(exec_backend_name(ex), "local");
+	CHECK(start_job("orphan1", "sleep 30\n", envp_plain, &plain) == 0);
 	CHECK(start_job("orphan2", "sleep 30\n", envp, &h) == 0);
-	usleep(50000);
+	snprintf(hs, sizeof(hs), "%lld", (long long)h);
+	snprintf(ps, sizeof(ps), "%lld", (long long)plain);
+	/* bash's environment is what adopt reads: wait until both have exec'd. */
+	for (int i = 0; i < 500; i++) {
+		char path[64], *env = NULL;
+		size_t len = 0;
+		bool ready;
+		snprintf(path, sizeof(path), "/proc/%lld/environ", (long long)plain);
+		ready = file_read_all(path, 1 << 20, &env, &len) == 0 && len > 0 &&
+			memmem(env, len, "OPUS_JOB_ID_NOT", 15);
+		free(env);
+		snprintf(path, sizeof(path), "/proc/%lld/environ", (long long)h);
+		env = NULL;
+		ready = ready && file_read_all(path, 1 << 20, &env, &len) == 0 && len > 0 &&
+			memmem(env, len, "OPUS_JOB_ID=orphan2", 19);
+		free(env);
+		if (ready)
+			break;
+		usleep(10000);
+	}
 	/* Without OPUS_JOB_ID in its environment a group is never taken for a job. */
-	CHECK(exec_signal_orphan(plain, SIGKILL) == OPUS_ERR_NOTFOUND);
+	CHECK(exec_adopt(ex, "orphan1", ps) == OPUS_ERR_NOTFOUND);
 	CHECK(!pid_gone((pid_t)plain));
-	CHECK(exec_signal_orphan_job(h, "someone-else", SIGKILL) == OPUS_ERR_NOTFOUND);
+	CHECK(exec_adopt(ex, "someone-else", hs) == OPUS_ERR_NOTFOUND);
 	CHECK(!pid_gone((pid_t)h));
-	CHECK(exec_signal_orphan_job(h, "orphan2", SIGKILL) == 0);
+	CHECK(exec_adopt(ex, "orphan2", hs) == OPUS_ERR_NOTFOUND);
 	CHECK(wait_exit("orphan2", 5000, &ee));
 	CHECK(!ee.exited && ee.term_signal == SIGKILL);
-	CHECK(exec_signal_orphan(h, SIGKILL) == OPUS_ERR_NOTFOUND);
-	CHECK(exec_signal_orphan(1, SIGKILL) == OPUS_ERR_INVAL);
-	CHECK(exec_signal(ex, plain, SIGKILL) == 0);
+	CHECK(exec_adopt(ex, "orphan2", hs) == OPUS_ERR_NOTFOUND);
+	CHECK(exec_adopt(ex, "orphan2", "1") == OPUS_ERR_NOTFOUND);
+	CHECK(exec_adopt(ex, "orphan2", "slurm:c:12") == OPUS_ERR_NOTFOUND);
+	CHECK(exec_adopt(ex, "orphan2", "") == OPUS_ERR_NOTFOUND);
+	CHECK(cancel_h(plain, SIGKILL) == 0);
 	CHECK(wait_exit("orphan1", 5000, &ee));
 }
 
@@ -461,7 +535,7 @@ static void check_setsid_dies(const char *cgroup, bool by_signal)
 					     marker, gate);
 	char *const envp[] = {envid, "PATH=/usr/bin:/bin", NULL};
 	const struct job_opts o = {.cgroup = cgroup};
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h = 0;
 
 	CHECK(start_job_with(id, script, envp, &o, &h) == 0);
@@ -469,7 +543,7 @@ static void check_setsid_dies(const char *cgroup, bool by_signal)
 		usleep(10000);
 	CHECK(marker_alive(marker));
 	if (by_signal)
-		CHECK(exec_signal(ex, h, SIGKILL) == 0);
+		CHECK(cancel_h(h, SIGKILL) == 0);
 	else
 		write_text(gate, "");
 	CHECK(wait_exit(id, 10000, &ee));
@@ -496,7 +570,7 @@ TEST(runs_as_the_configured_user)
 	char *why = NULL, *work = path_in("asuser"), *dot = path_in("asuser/.opusd");
 	char *script = xasprintf("asuser/.opusd/%s.sh", "user");
 	const struct job_opts o = {.user = &u, .workdir = work};
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h = 0;
 
 	if (geteuid() != 0) {
@@ -539,7 +613,7 @@ TEST(limits_are_seen_by_the_job)
 		       .cpu_seconds = 100},
 	};
 	char *id = xasprintf("limits-%d", (int)getpid());
-	struct exec_exit ee;
+	struct exit_rec ee;
 	int64_t h = 0;
 	char *got;
 
@@ -570,19 +644,25 @@ TEST(close_with_running_children)
 	struct exec *ex2 = NULL;
 	int64_t h = 0;
 	struct exec *saved = ex;
-	CHECK(exec_open("local", on_exit_cb, NULL, &ex2) == 0);
+	struct exec_config ec = {.backend = "local", .on_event = on_event_cb};
+	CHECK(exec_open(&ec, &ex2) == 0);
 	ex = ex2;
 	CHECK(start_job("closing", "sleep 30\n", NULL, &h) == 0);
 	ex = saved;
 	int64_t t0 = time_mono_ms();
 	exec_close(ex2);
 	CHECK(time_mono_ms() - t0 < 1000);
-	/* Not started by ex: exec_signal() leaves it alone. */
-	CHECK(exec_signal(ex, h, SIGKILL) == 0);
+	/* Not started by ex: exec_cancel() leaves it alone. */
+	CHECK(cancel_h(h, SIGKILL) == 0);
 	CHECK(!pid_gone((pid_t)h));
 	CHECK(kill(-(pid_t)h, SIGKILL) == 0);
 	CHECK(wait_gone((pid_t)h, 3000));
-	CHECK(exec_open("nosuch", on_exit_cb, NULL, &ex2) == OPUS_ERR_INVAL);
+	ec.backend = "nosuch";
+	CHECK(exec_open(&ec, &ex2) == OPUS_ERR_INVAL);
+	ec.backend = NULL; /* NULL: local */
+	CHECK(exec_open(&ec, &ex2) == 0);
+	CHECK_STR(exec_backend_name(ex2), "local");
+	exec_close(ex2);
 	exec_close(NULL);
 }
 
@@ -603,8 +683,11 @@ int main(void)
 
 	if (!mkdtemp(tmpl) || !realpath(tmpl, tmp))
 		return 2;
-	if (exec_open("local", on_exit_cb, NULL, &ex) != 0)
-		return 2;
+	{
+		struct exec_config ec = {.backend = "local", .on_event = on_event_cb};
+		if (exec_open(&ec, &ex) != 0)
+			return 2;
+	}
 	RUN(env_arrives_as_data);
 	RUN(cwd_is_workdir_and_outputs);
 	RUN(exit_reports_cpu_and_memory);
@@ -615,7 +698,7 @@ int main(void)
 	RUN(no_fd_or_signal_state_leaks);
 	RUN(concurrent_jobs_reaped);
 	RUN(spawn_many_in_a_row);
-	RUN(orphan_signal_checks_the_job);
+	RUN(adopt_kills_the_job_group_and_refuses);
 	RUN(setsid_grandchild_dies_with_the_job);
 	RUN(runs_as_the_configured_user);
 	RUN(limits_are_seen_by_the_job);

@@ -164,6 +164,12 @@ static bool dir_gone(const char *id, int64_t timeout_ms)
 	return true;
 }
 
+/* The local backend's handle is the job's process group id. */
+static int64_t pgid_of(const struct uws_job *job)
+{
+	return strtoll(job->exec_handle, NULL, 10);
+}
+
 static bool group_gone(int64_t pgid, int64_t timeout_ms)
 {
 	int64_t end = time_mono_ms() + timeout_ms;
@@ -361,7 +367,7 @@ TEST(execution_duration_enforced)
 	CHECK(time_mono_ms() - t0 < 3500);
 	CHECK(store_job_get(st, id, &job) == 0);
 	CHECK_STR(job.error_summary, "execution duration exceeded");
-	CHECK(group_gone(job.pgid, 2000));
+	CHECK(group_gone(pgid_of(&job), 2000));
 	/* killed by SIGTERM: 128 + 15 */
 	CHECK(job.metrics.known && job.metrics.exit_code == 128 + SIGTERM);
 	CHECK(activity_phase(id, NULL) == UWS_ERROR);
@@ -389,7 +395,7 @@ TEST(abort_executing)
 	create("sleepy", true, 0, id, "secs", "30", NULL);
 	CHECK(wait_phase(id, UWS_EXECUTING, 5000));
 	CHECK(store_job_get(st, id, &job) == 0);
-	CHECK(job.pgid > 0);
+	CHECK(pgid_of(&job) > 0);
 	atomic_store(&abort_woken, 0);
 	atomic_store(&abort_seen_final, 0);
 	CHECK(sched_wait(sc, id, UWS_EXECUTING, 10000, on_abort_wake, id) == 0);
@@ -400,7 +406,7 @@ TEST(abort_executing)
 	while (!atomic_load(&abort_woken) && time_mono_ms() < end)
 		usleep(5000);
 	CHECK(atomic_load(&abort_woken) && atomic_load(&abort_seen_final));
-	CHECK(group_gone(job.pgid, 3000));
+	CHECK(group_gone(pgid_of(&job), 3000));
 	CHECK(wait_idle(3000));
 	uws_job_release(&job);
 	CHECK(store_job_get(st, id, &job) == 0);
@@ -633,7 +639,7 @@ TEST(delete_removes_dir)
 	CHECK(store_job_get(st, id, &job) == 0);
 	CHECK(sched_job_delete(sc, id) == 0);
 	CHECK(job_gone(id));
-	CHECK(group_gone(job.pgid, 3000));
+	CHECK(group_gone(pgid_of(&job), 3000));
 	CHECK(wait_idle(3000));
 	CHECK(!dir_exists(id));
 	uws_job_release(&job);
@@ -692,11 +698,11 @@ TEST(close_requeues_and_reopen_runs)
 	sched_close(sc);
 	sc = NULL;
 	CHECK(time_mono_ms() - t0 < 2500);
-	CHECK(group_gone_after_close(job.pgid, 3000));
+	CHECK(group_gone_after_close(pgid_of(&job), 3000));
 	uws_job_release(&job);
 	CHECK(store_job_get(st, id, &job) == 0);
 	CHECK(job.phase == UWS_QUEUED);
-	CHECK(job.start_time == 0 && job.pgid == 0 && job.nresults == 0);
+	CHECK(job.start_time == 0 && job.exec_handle[0] == '\0' && job.nresults == 0);
 	uws_job_release(&job);
 	CHECK(open_sched(4) == 0);
 	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
@@ -722,7 +728,7 @@ TEST(executing_left_over_is_error_on_open)
 	job.creation_time = job.start_time = time_now_ms();
 	job.destruction_time = job.creation_time + 3600 * 1000;
 	job.execution_duration = 30;
-	job.pgid = dead;
+	snprintf(job.exec_handle, sizeof(job.exec_handle), "%d", (int)dead);
 	CHECK(store_job_create(st, &job) == 0);
 	uws_job_release(&job);
 	CHECK(open_sched(4) == 0);

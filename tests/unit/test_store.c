@@ -77,7 +77,7 @@ TEST(round_trip_every_field)
 	j.error_summary = xstrdup("boom: it's \"quoted\"");
 	j.error_type = UWS_ERROR_TRANSIENT;
 	j.run_request_time = 1700000000500;
-	j.pgid = 12345;
+	snprintf(j.exec_handle, sizeof(j.exec_handle), "12345");
 	j.jdl_hash = xstrdup("0123abcd");
 	uws_job_add_param(&j, "x", "1.5", false);
 	uws_job_add_param(&j, "name", "O'Brien; DROP TABLE jobs; --", false);
@@ -99,7 +99,7 @@ TEST(round_trip_every_field)
 	CHECK_STR(got.error_summary, "boom: it's \"quoted\"");
 	CHECK(got.error_type == UWS_ERROR_TRANSIENT);
 	CHECK(got.run_request_time == 1700000000500);
-	CHECK(got.pgid == 12345);
+	CHECK_STR(got.exec_handle, "12345");
 	CHECK_STR(got.jdl_hash, "0123abcd");
 	CHECK(got.nparams == 3);
 	if (got.nparams == 3) {
@@ -188,12 +188,13 @@ TEST(save_params_finish_delete)
 	s.run_id = xstrdup("later");
 	s.run_request_time = 150;
 	s.destruction_time = 999;
-	s.pgid = 77;
+	snprintf(s.exec_handle, sizeof(s.exec_handle), "slurm:c:77");
 	CHECK(store_job_save(st, &s) == 0);
 	CHECK(store_job_get(st, j.id, &got) == 0);
 	CHECK(got.phase == UWS_QUEUED);
 	CHECK_STR(got.run_id, "later");
-	CHECK(got.run_request_time == 150 && got.destruction_time == 999 && got.pgid == 77);
+	CHECK(got.run_request_time == 150 && got.destruction_time == 999);
+	CHECK_STR(got.exec_handle, "slurm:c:77");
 	CHECK(got.nparams == 2);
 	uws_job_release(&got);
 
@@ -1394,7 +1395,7 @@ TEST(migration_from_v1)
 
 	st = open_store(path);
 	CHECK(sql_int(path, "PRAGMA user_version", NULL) == store_sqlite_schema_version());
-	CHECK(store_sqlite_schema_version() == 3);
+	CHECK(store_sqlite_schema_version() == 4);
 	CHECK(store_job_get(st, id, &got) == 0);
 	CHECK_STR(got.jobdef, "old");
 	CHECK_STR(got.owner, "alice");
@@ -1417,6 +1418,48 @@ TEST(migration_from_v1)
 	CHECK(store_job_retire(st, id, true, 100, &blobs, &n) == 0);
 	CHECK(n == 1);
 	store_ids_free(blobs, n);
+	store_close(st);
+	free(path);
+}
+
+/* A database of schema v3 with a process group id in a running job's pgid
+ * becomes v4 with that id as the job's executor handle, in decimal. */
+TEST(migration_from_v3_pgid_becomes_handle)
+{
+	char *path = db_path("v3");
+	sqlite3 *db = NULL;
+	struct store *st;
+	struct uws_job got = {0};
+	const char *running = "0123456789abcdef0123456789abcde1";
+	const char *done = "0123456789abcdef0123456789abcde2";
+
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	for (int v = 1; v <= 3; v++)
+		CHECK(sqlite3_exec(db, store_sqlite_migration_sql(v), NULL, NULL, NULL) ==
+		      SQLITE_OK);
+	CHECK(sqlite3_exec(db,
+			   "INSERT INTO jobs (id, jobdef, phase, creation_time, start_time, pgid) "
+			   "VALUES ('0123456789abcdef0123456789abcde1', 'old', 2, 42, 43, 4242),"
+			   "('0123456789abcdef0123456789abcde2', 'old', 3, 42, 43, 0);",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(sql_int(path, "PRAGMA user_version", NULL) == 3);
+
+	st = open_store(path);
+	CHECK(sql_int(path, "PRAGMA user_version", NULL) == 4);
+	CHECK(store_job_get(st, running, &got) == 0);
+	CHECK(got.phase == UWS_EXECUTING && got.start_time == 43);
+	CHECK_STR(got.exec_handle, "4242");
+	uws_job_release(&got);
+	CHECK(store_job_get(st, done, &got) == 0);
+	CHECK_STR(got.exec_handle, "");
+	/* The handle is a string from now on, written and read back as one. */
+	snprintf(got.exec_handle, sizeof(got.exec_handle), "slurm:cluster:991");
+	CHECK(store_job_save(st, &got) == 0);
+	uws_job_release(&got);
+	CHECK(store_job_get(st, done, &got) == 0);
+	CHECK_STR(got.exec_handle, "slurm:cluster:991");
+	uws_job_release(&got);
 	store_close(st);
 	free(path);
 }
@@ -1528,6 +1571,7 @@ int main(void)
 	RUN(lineage_long_chain_bounded_queries);
 	RUN(prov_query_plans);
 	RUN(migration_from_v1);
+	RUN(migration_from_v3_pgid_becomes_handle);
 	RUN(input_use_concurrent);
 	RUN(performance);
 	if (rm_rf(test_dir) != 0)
