@@ -87,6 +87,9 @@ int exec_spawn(const struct exec_child *c, pid_t *pid_out) OPUS_WUR;
 /* exec_user.c: gives spec->workdir's tree to spec->user (see there). */
 int exec_give_tree(const struct exec_spec *spec) OPUS_WUR;
 
+/* exec_slurm.c: batch jobs of a SLURM cluster (see there). */
+extern const struct exec_backend exec_slurm_backend;
+
 /*
  * ---- exec_cmd.c: one short command (sbatch, squeue, scancel, sacct,
  * scontrol, ssh), run to its end and its output captured. ----
