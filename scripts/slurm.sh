@@ -147,8 +147,11 @@ node_ready() {
 start_slurm() {
 	if ! pid_alive "$dir/slurmctld.pid"; then
 		# A fresh cluster: -c clears the saved jobs, and their job ids
-		# restart at 1, so the jobcomp log of the last one goes too.
-		rm -rf "${dir:?}/state"/* "${dir:?}/spool"/* "${dir:?}/log"/*
+		# restart at 1, so the jobcomp log of the last one goes too. The
+		# spool is slurmd's: kept while it runs (it finds its jobs' steps
+		# there, and the new slurmctld has it kill the ones it never knew).
+		rm -rf "${dir:?}/state"/* "${dir:?}/log"/*
+		pid_alive "$dir/slurmd.pid" || rm -rf "${dir:?}/spool"/*
 		slurmctld -c -f "$conf"
 	fi
 	wait_for 100 ctld_up || {

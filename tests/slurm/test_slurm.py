@@ -1,0 +1,119 @@
+"""opusd on SLURM: the backend's own driver, then jobs through the UWS API on a
+real single-node cluster (conftest.py starts it). Waits are for phases and
+for squeue's answers, never fixed sleeps; the timeouts are generous because
+the cluster starts a job within a second but an ASan/TSan daemon on a loaded
+two-core machine is slow."""
+import os
+import subprocess
+from pathlib import Path
+
+from conftest import REPO, it
+
+HOSTILE = "it's $(touch /tmp/opusd-slurm-pwned) `id` \"q\"\nline two"
+WAIT = 90
+
+
+def driver_bin():
+    return Path(it.opusd_bin()).parent / "tests" / "test_exec_slurm"
+
+
+def test_backend_driver(cluster):
+    """tests/unit/test_exec_slurm.c against the cluster: complete, fail, cancel
+    PENDING and RUNNING (TERM, KILL), adopt, lost."""
+    b = driver_bin()
+    assert b.exists(), f"{b}: build it (make unit-bins)"
+    r = subprocess.run([str(b)], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "OPUS_TEST_SLURM_CONF": str(cluster.conf)})
+    assert r.returncode == 0, r.stdout + r.stderr[-4000:]
+    assert "5 passed, 0 failed" in r.stdout, r.stdout
+
+
+def check_batch_script(d, url):
+    job_id = url.rsplit("/", 1)[1]
+    text = (d.job_dir(job_id) / ".opusd" / "slurm.sh").read_text()
+    assert f"#SBATCH --job-name=opus-{job_id}\n" in text
+    return job_id
+
+
+def test_job_completes_with_results(cluster, daemon_factory):
+    d = daemon_factory(cluster.daemon_config())
+    c = d.client()
+    url = c.create("echo", {"text": HOSTILE, "n": "7"}, run=True)
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "COMPLETED"
+    job = c.job(url)
+    assert job["startTime"] and job["endTime"]
+    out = [r for r in job["results"] if r["id"] == "output"]
+    assert out, job["results"]
+    r = c.get(out[0]["href"])
+    assert r.status_code == 200 and r.text == HOSTILE
+    check_batch_script(d, url)
+    assert not Path("/tmp/opusd-slurm-pwned").exists()
+    assert "n=7" in c.get(url + "/results/stdout").text
+
+
+def test_failing_script_is_error_with_its_message(cluster, daemon_factory):
+    d = daemon_factory(cluster.daemon_config())
+    c = d.client()
+    url = c.create("failer", {"text": "disk on fire"}, run=True)
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "ERROR"
+    job = c.job(url)
+    assert "boom: disk on fire" in job["errorSummary"]["message"], job["errorSummary"]
+
+
+def slurm_id(cluster, job_id):
+    """The SLURM id of an opusd job, from squeue by its name."""
+    r = cluster.cmd("squeue", "--noheader", "--states=all", f"--name=opus-{job_id}",
+                    "--format=%i")
+    ids = r.stdout.split()
+    return ids[0] if ids else None
+
+
+def test_abort_pending_and_running(cluster, daemon_factory):
+    # Every job asks for all 8 CPUs: the second waits PENDING behind the first.
+    d = daemon_factory(cluster.daemon_config(sbatch_args="--cpus-per-task=8"))
+    c = d.client()
+    run_url = c.create("sleeper", {"secs": "300"}, run=True)
+    assert c.wait_for_phase(run_url, ("EXECUTING",), timeout=WAIT) == "EXECUTING"
+    pend_url = c.create("sleeper", {"secs": "300"}, run=True)
+    pend_id = pend_url.rsplit("/", 1)[1]
+    sid = it.wait_until(lambda: slurm_id(cluster, pend_id), WAIT, 0.1, "the pending job")
+    assert c.phase(pend_url) == "QUEUED"
+    c.set_phase(pend_url, "ABORT")
+    assert c.wait_for_phase(pend_url, ("ABORTED", "ERROR", "COMPLETED"), timeout=WAIT) == "ABORTED"
+    it.wait_until(lambda: sid not in cluster.squeue_ids(), WAIT, 0.1, "the pending job gone")
+    run_id = run_url.rsplit("/", 1)[1]
+    rsid = slurm_id(cluster, run_id)
+    assert rsid in cluster.squeue_ids()
+    c.set_phase(run_url, "ABORT")
+    assert c.wait_for_phase(run_url, ("ABORTED", "ERROR", "COMPLETED"), timeout=WAIT) == "ABORTED"
+    it.wait_until(lambda: rsid not in cluster.squeue_ids(), WAIT, 0.1, "the running job gone")
+
+
+def test_restart_adopts_running_job(cluster, daemon_factory):
+    """kill -9 of opusd while its job runs on SLURM: the next daemon adopts it
+    (the job kept running, it is not submitted twice) and it completes."""
+    d = daemon_factory(cluster.daemon_config())
+    c = d.client()
+    url = c.create("sleeper", {"secs": "4"}, run=True)
+    job_id = url.rsplit("/", 1)[1]
+    assert c.wait_for_phase(url, ("EXECUTING",), timeout=WAIT) == "EXECUTING"
+    d.kill9()
+    d.start()
+    c = d.client()
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "COMPLETED"
+    r = cluster.cmd("squeue", "--noheader", "--states=all", f"--name=opus-{job_id}",
+                    "--format=%i")
+    assert len(r.stdout.split()) == 1, r.stdout  # one SLURM job, not two
+
+
+def test_job_the_cluster_forgot_is_lost(cluster, daemon_factory):
+    """The controller restarted afresh while a job runs (its state and jobcomp
+    log gone, ids from 1 again): ERROR "lost by the cluster"."""
+    d = daemon_factory(cluster.daemon_config())
+    c = d.client()
+    url = c.create("sleeper", {"secs": "300"}, run=True)
+    assert c.wait_for_phase(url, ("EXECUTING",), timeout=WAIT) == "EXECUTING"
+    cluster.forget_everything()
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "ERROR"
+    job = c.job(url)
+    assert "lost by the cluster" in job["errorSummary"]["message"], job["errorSummary"]
