@@ -72,11 +72,12 @@ static const struct conf_key keys[] = {
       "the cluster's name in job handles (slurm:NAME:ID): change it only with no job running"),
     K("slurm", "slurm_conf", CONF_STR, slurm_conf, "", 0,
       "SLURM_CONF of the SLURM commands (empty = SLURM's default)"),
-    K("slurm", "path", CONF_STR, slurm_path,
-      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0,
-      "PATH the SLURM commands are found in (here, or on the login node)"),
+    K("slurm", "path", CONF_STR, slurm_path, "", 0,
+      "PATH the SLURM commands are found in, here or on the login node (empty = the usual "
+      "sbin and bin directories)"),
     K("slurm", "workdir_root", CONF_STR, slurm_workdir_root, "", 0,
-      "jobs' directories on the cluster's shared file system (empty = paths.data_dir)"),
+      "jobs' directories on the cluster's shared file system: not supported yet, must be empty "
+      "(put paths.data_dir on the shared file system)"),
     K("slurm", "partition", CONF_STR, slurm_partition, "", 0,
       "sbatch --partition unless a description asks (empty = the cluster's default)"),
     K("slurm", "account", CONF_STR, slurm_account, "", 0,
@@ -328,6 +329,11 @@ int conf_check(struct conf *c, char **err_out)
 		return OPUS_ERR_INVAL;
 	if (strcmp(c->backend, "local") != 0 && strcmp(c->backend, "slurm") != 0) {
 		*err_out = xasprintf("jobs.backend: \"%s\" is not local or slurm", c->backend);
+		return OPUS_ERR_INVAL;
+	}
+	if (*c->slurm_workdir_root) {
+		*err_out = xstrdup("slurm.workdir_root: not supported yet; put paths.data_dir on "
+				   "the cluster's shared file system");
 		return OPUS_ERR_INVAL;
 	}
 	if (c->slurm_ssh_port > 65535) {
