@@ -3,8 +3,14 @@
  * `bash SCRIPT` (posix_spawn cannot join a cgroup, drop privileges or set
  * limits); the child only makes async-signal-safe calls, and a close-on-exec
  * pipe tells the parent whether it reached execve (libuv's way). One reaper
- * thread blocks in wait4(-1) while children run and reports each exit with
- * what it cost (the leader's rusage, or the job's cgroup v2 counters).
+ * thread waits for its own children only: each has a pidfd (pidfd_open) in
+ * the reaper's epoll set, beside an eventfd that wakes it for the close.
+ * When a pidfd is readable its leader has exited: the rest of its process
+ * group is killed while the leader is still an unreaped zombie (so its id
+ * cannot have been reused), then wait4(pid) reaps that one pid, and the
+ * reaper reports the end with what it cost (the leader's rusage, or the
+ * job's cgroup v2 counters). Never waitpid(-1): other children of the
+ * daemon (exec's own commands, a library's) are theirs to reap.
  *
  * The child gets, in this order: default signal dispositions, its cgroups
  * (joined before anything of the job runs), a process group of its own,
@@ -32,6 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -40,10 +49,18 @@
 
 #define LOCAL_BUCKETS	  64
 #define LOCAL_ENVIRON_MAX (4u << 20)
+#define LOCAL_EVENTS	  32
+/* The epoll tag of the eventfd; a child's is its pid (> 1). */
+#define LOCAL_WAKE_TAG 0
+
+#ifndef P_PIDFD
+#define P_PIDFD 3 /* linux/wait.h, since 5.4 */
+#endif
 
 struct local_child {
 	struct local_child *next;
 	pid_t pid;
+	int pidfd; /* in the reaper's epoll set while the child is in the table */
 	char *job_id;
 	bool has_cg;
 	struct exec_cg_job cg;
@@ -53,13 +70,13 @@ struct local {
 	/* Guards everything below. Held across the fork so that the reaper
 	 * cannot look up a pid before its start has recorded it. */
 	pthread_mutex_t lock;
-	pthread_cond_t started; /* a start happened, or stopping */
 	struct local_child *buckets[LOCAL_BUCKETS];
 	size_t nrunning;
-	uint64_t nstarts; /* lets the reaper tell "no child yet" from "child lost" */
 	bool stopping;
 	bool cg_detected; /* cg holds what the machine offers */
 	struct exec_cgroups cg;
+	int epfd;   /* the children's pidfds and wakefd */
+	int wakefd; /* an eventfd: local_close wakes the reaper */
 	pthread_t reaper;
 };
 
@@ -201,77 +218,96 @@ static void local_report(struct exec *ex, struct local_child *c, int status, boo
 	free(c);
 }
 
-/*
- * waitpid() says there is no child left while the table still holds some:
- * someone else reaped them (or SIGCHLD is ignored), their status is lost.
- * Reports them (exited false, term_signal 0) so nobody waits for them forever.
- */
-static void local_report_lost(struct exec *ex, struct local *l)
+/* Takes the child out of the table and the epoll set. l->lock held. */
+static void local_forget_locked(struct local *l, struct local_child *c)
 {
-	for (size_t b = 0; b < LOCAL_BUCKETS; b++) {
-		while (l->buckets[b]) {
-			struct local_child *c = local_take(l, l->buckets[b]->pid);
-			log_error("exec: child %d of job %s was reaped elsewhere", (int)c->pid,
-				  c->job_id);
-			pthread_mutex_unlock(&l->lock);
-			local_kill_rest(c);
-			local_report(ex, c, 0, false, (struct local_cost){-1, -1});
-			pthread_mutex_lock(&l->lock);
-		}
-	}
+	(void)local_take(l, c->pid);
+	if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->pidfd, NULL) < 0)
+		log_warn("exec: epoll del %d: %s", (int)c->pid, strerror(errno));
+	close(c->pidfd);
+	c->pidfd = -1;
 }
 
 /*
- * The reaper. It blocks in wait4(-1) only while children of ours run
- * (nrunning > 0, which only it decreases), else on the condition variable.
- * local_close() wakes it from waitpid() with a child that exits at once.
+ * The pidfd of child pid is readable: it has exited, or someone else reaped
+ * it (ECHILD: SIGCHLD ignored, a stray waitpid(-1) of a library): then its
+ * status is lost, reported as SIGNALLED with term_signal 0 so that nobody
+ * waits for it forever. l->lock held; dropped around the report.
  */
+static void local_reap_locked(struct exec *ex, struct local *l, pid_t pid)
+{
+	struct local_child *c = *local_slot(l, pid);
+	struct local_cost cost = {-1, -1};
+	struct rusage ru;
+	siginfo_t si;
+	int status = 0;
+	pid_t got;
+
+	if (!c)
+		return; /* reported already (a second event of one batch) */
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+		if (errno != ECHILD) {
+			log_error("exec: waitid %d: %s", (int)pid, strerror(errno));
+			return;
+		}
+		log_error("exec: child %d of job %s was reaped elsewhere", (int)pid, c->job_id);
+		local_forget_locked(l, c);
+		pthread_mutex_unlock(&l->lock);
+		local_kill_rest(c);
+		local_report(ex, c, 0, false, cost);
+		pthread_mutex_lock(&l->lock);
+		return;
+	}
+	if (si.si_pid == 0)
+		return; /* not exited (yet): a pid reused by a new child of ours */
+	/* The group dies with its leader: nothing of a finished job keeps
+	 * running. While the leader is an unreaped zombie its id is still its own. */
+	if (kill(-pid, SIGKILL) < 0 && errno != ESRCH)
+		log_warn("exec: kill group %d: %s", (int)pid, strerror(errno));
+	do
+		got = wait4(pid, &status, 0, &ru); /* a zombie: at once */
+	while (got < 0 && errno == EINTR);
+	local_forget_locked(l, c);
+	pthread_mutex_unlock(&l->lock);
+	if (got == pid)
+		cost = cost_of_rusage(&ru);
+	else
+		log_error("exec: wait4 %d: %s", (int)pid, strerror(errno));
+	cost_of_cgroup(c, &cost);
+	local_kill_rest(c);
+	local_report(ex, c, status, got == pid, cost);
+	pthread_mutex_lock(&l->lock);
+}
+
+/* The reaper: epoll on the children's pidfds and the wake eventfd. */
 static void *local_reaper(void *arg)
 {
 	struct exec *ex = arg;
 	struct local *l = ex->priv;
-	int status = 0;
-	struct rusage ru;
+	struct epoll_event evs[LOCAL_EVENTS];
 
-	pthread_mutex_lock(&l->lock);
 	for (;;) {
-		struct local_cost cost;
-		uint64_t nstarts;
-		pid_t pid;
-		int err;
-		struct local_child *c;
+		int n = epoll_wait(l->epfd, evs, LOCAL_EVENTS, -1);
+		bool stop;
 
-		while (!l->stopping && l->nrunning == 0)
-			pthread_cond_wait(&l->started, &l->lock);
-		if (l->stopping)
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("exec: epoll_wait: %s", strerror(errno));
 			break;
-		nstarts = l->nstarts;
-		pthread_mutex_unlock(&l->lock);
-		pid = wait4(-1, &status, 0, &ru);
-		err = errno;
-		pthread_mutex_lock(&l->lock);
-		if (pid < 0) {
-			if (err == ECHILD && nstarts == l->nstarts && l->nrunning > 0)
-				local_report_lost(ex, l);
-			else if (err != EINTR && err != ECHILD)
-				log_error("exec: waitpid: %s", strerror(err));
-			continue;
 		}
-		c = local_take(l, pid);
-		if (!c)
-			continue; /* not started here (e.g. glibc reaps a failed spawn itself) */
-		/* The group dies with its leader: nothing of a finished job keeps
-		 * running. Under the lock, so the pid cannot be reused by a start. */
-		if (kill(-pid, SIGKILL) < 0 && errno != ESRCH)
-			log_warn("exec: kill group %d: %s", (int)pid, strerror(errno));
-		pthread_mutex_unlock(&l->lock);
-		cost = cost_of_rusage(&ru);
-		cost_of_cgroup(c, &cost);
-		local_kill_rest(c);
-		local_report(ex, c, status, true, cost);
 		pthread_mutex_lock(&l->lock);
+		stop = l->stopping;
+		for (int i = 0; i < n && !stop; i++) {
+			if (evs[i].data.u64 != LOCAL_WAKE_TAG)
+				local_reap_locked(ex, l, (pid_t)evs[i].data.u64);
+			stop = l->stopping;
+		}
+		pthread_mutex_unlock(&l->lock);
+		if (stop)
+			break;
 	}
-	pthread_mutex_unlock(&l->lock);
 	return NULL;
 }
 
@@ -311,12 +347,15 @@ static bool local_wants_nproc(const struct exec_spec *spec, const struct exec_cg
 	return (spec->user && spec->user->change) || geteuid() == 0;
 }
 
-static void local_record(struct local *l, pid_t pid, const struct exec_spec *spec,
+/* Records a started child and watches its pidfd. l->lock held. */
+static void local_record(struct local *l, pid_t pid, int pidfd, const struct exec_spec *spec,
 			 struct exec_cg_job *cg)
 {
 	struct local_child *c = xcalloc(1, sizeof(*c));
+	struct epoll_event ev = {.events = EPOLLIN};
 
 	c->pid = pid;
+	c->pidfd = pidfd;
 	c->job_id = xstrdup(spec->job_id);
 	if (cg) {
 		c->has_cg = true;
@@ -325,8 +364,18 @@ static void local_record(struct local *l, pid_t pid, const struct exec_spec *spe
 	c->next = l->buckets[(unsigned)pid % LOCAL_BUCKETS];
 	l->buckets[(unsigned)pid % LOCAL_BUCKETS] = c;
 	l->nrunning++;
-	l->nstarts++;
-	pthread_cond_signal(&l->started);
+	ev.data.u64 = (uint64_t)pid;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0)
+		log_error("exec: epoll add %d: %s", (int)pid, strerror(errno)); /* cannot fail */
+}
+
+/* A child we cannot watch is not left behind: killed and reaped here. */
+static void local_abandon_child(pid_t pid)
+{
+	(void)kill(-pid, SIGKILL);
+	(void)kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 static int local_start(struct exec *ex, const struct exec_spec *spec, pid_t *pid_out)
@@ -356,8 +405,17 @@ static int local_start(struct exec *ex, const struct exec_spec *spec, pid_t *pid
 	ret = exec_spawn(&child, &pid);
 	if (child.cg)
 		exec_cg_job_close_fds(&cg);
-	if (ret == 0)
-		local_record(l, pid, spec, child.cg ? &cg : NULL);
+	if (ret == 0) {
+		/* Our unreaped child: its pid cannot name another process yet. */
+		int pidfd = pidfd_open(pid, 0);
+		if (pidfd < 0) {
+			log_error("exec: pidfd_open %d: %s", (int)pid, strerror(errno));
+			local_abandon_child(pid);
+			ret = OPUS_ERR_INTERNAL;
+		} else {
+			local_record(l, pid, pidfd, spec, child.cg ? &cg : NULL);
+		}
+	}
 	pthread_mutex_unlock(&l->lock);
 	if (ret != 0) {
 		if (child.cg)
@@ -429,49 +487,31 @@ static int local_cancel(struct exec *ex, const char *handle, int sig)
 	return ret;
 }
 
-/* A child that exits at once: makes a reaper blocked in waitpid() return.
- * (Not pthread_cancel: unwinding a thread confuses the sanitizers.) */
-static pid_t local_sentinel(void)
-{
-	pid_t pid = vfork();
-	if (pid == 0)
-		_exit(0);
-	return pid;
-}
-
 static void local_close(struct exec *ex)
 {
 	struct local *l = ex->priv;
-	pid_t sentinel = 0;
-	bool in_waitpid;
+	uint64_t one = 1;
 
 	pthread_mutex_lock(&l->lock);
 	l->stopping = true;
-	in_waitpid = l->nrunning > 0;
-	pthread_cond_broadcast(&l->started);
 	pthread_mutex_unlock(&l->lock);
-	if (in_waitpid) {
-		sentinel = local_sentinel();
-		if (sentinel < 0)
-			log_error("exec: cannot wake the reaper: %s", strerror(errno));
-	}
+	if (write(l->wakefd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		log_error("exec: cannot wake the reaper: %s", strerror(errno));
 	pthread_join(l->reaper, NULL);
-	/* The reaper may have returned for a job's exit instead. */
-	if (sentinel > 0)
-		while (waitpid(sentinel, NULL, 0) < 0 && errno == EINTR)
-			;
 	for (size_t b = 0; b < LOCAL_BUCKETS; b++) {
 		while (l->buckets[b]) {
 			struct local_child *c = l->buckets[b];
 			l->buckets[b] = c->next;
 			if (c->has_cg) /* not waited for: its cgroup stays with it */
 				exec_cg_job_forget(&c->cg);
+			close(c->pidfd);
 			free(c->job_id);
 			free(c);
 		}
 	}
 	exec_cgroups_release(&l->cg);
-	pthread_cond_destroy(&l->started);
+	close(l->epfd);
+	close(l->wakefd);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 	ex->priv = NULL;
@@ -480,22 +520,33 @@ static void local_close(struct exec *ex)
 static int local_open(struct exec *ex, const struct exec_config *cfg)
 {
 	struct local *l = xcalloc(1, sizeof(*l));
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = LOCAL_WAKE_TAG};
 	int err;
 
 	(void)cfg;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->epfd < 0 || l->wakefd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wakefd, &ev) < 0) {
+		log_error("exec: reaper's epoll: %s", strerror(errno));
+		goto fail;
+	}
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->started, NULL);
 	ex->priv = l;
 	err = pthread_create(&l->reaper, NULL, local_reaper, ex);
 	if (err) {
 		log_error("exec: reaper thread: %s", strerror(err));
-		pthread_cond_destroy(&l->started);
 		pthread_mutex_destroy(&l->lock);
-		free(l);
 		ex->priv = NULL;
-		return OPUS_ERR_INTERNAL;
+		goto fail;
 	}
 	return 0;
+fail:
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->wakefd >= 0)
+		close(l->wakefd);
+	free(l);
+	return OPUS_ERR_INTERNAL;
 }
 
 static int local_adopt(struct exec *ex, const char *job_id, const char *handle);

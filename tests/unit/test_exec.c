@@ -10,11 +10,15 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_RECS 64
+extern char **environ;
+
+#define MAX_RECS 128
 
 /* An ENDED event as the tests look at it (the handle back as a pgid). */
 struct exit_rec {
@@ -404,6 +408,87 @@ TEST(concurrent_jobs_reaped)
 	}
 }
 
+/* The process state letter of pid ('Z': a zombie), or 0 when there is none. */
+static char pid_state(pid_t pid)
+{
+	char path[64], *buf = NULL, st = 0;
+	size_t len;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (file_read_all(path, 4096, &buf, &len) != 0)
+		return 0;
+	const char *rp = strrchr(buf, ')');
+	if (rp && rp[1] == ' ')
+		st = rp[2];
+	free(buf);
+	return st;
+}
+
+/*
+ * The reaper waits for its own children only: children the daemon spawned
+ * elsewhere (posix_spawn, as exec's commands or a library would) exit while
+ * exec's jobs run and end, and are still there for their own waitpid(pid),
+ * with their status; exec's jobs report as ever.
+ */
+TEST(reaps_only_its_own_children)
+{
+	char *const argv[] = {"/bin/sh", "-c", "exit 7", NULL};
+	pid_t outside[3];
+	struct exit_rec ee;
+	int64_t h;
+	int st;
+
+	for (int i = 0; i < 3; i++)
+		CHECK(posix_spawn(&outside[i], "/bin/sh", NULL, NULL, argv, environ) == 0);
+	/* Zombies before exec's jobs run: a waitpid(-1) anywhere would take them. */
+	for (int i = 0; i < 3; i++) {
+		int64_t end = time_mono_ms() + 5000;
+		while (pid_state(outside[i]) != 'Z' && time_mono_ms() < end)
+			usleep(5000);
+		CHECK(pid_state(outside[i]) == 'Z');
+	}
+	for (int i = 0; i < 3; i++) {
+		char id[32], script[64];
+		snprintf(id, sizeof(id), "own%d", i);
+		snprintf(script, sizeof(script), "sleep 0.0%d\nexit %d\n", i, 20 + i);
+		CHECK(start_job(id, script, NULL, &h) == 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "own%d", i);
+		CHECK(wait_exit(id, 5000, &ee));
+		CHECK(ee.exited && ee.exit_code == 20 + i && ee.end == EXEC_END_EXITED);
+	}
+	for (int i = 0; i < 3; i++) {
+		CHECK(pid_state(outside[i]) == 'Z');
+		CHECK(waitpid(outside[i], &st, WNOHANG) == outside[i]);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+	}
+}
+
+/* A job the daemon reaped itself behind exec's back (its status lost to
+ * exec) is still reported, as SIGNALLED with term_signal 0, and the rest of
+ * it is killed; whichever of the two waits won, one end comes. */
+TEST(status_lost_is_reported)
+{
+	struct exit_rec ee;
+	int64_t h = 0;
+	pid_t got;
+	int st = 0;
+
+	CHECK(start_job("lost", "sleep 0.2\nexit 5\n", NULL, &h) == 0);
+	do
+		got = waitpid((pid_t)h, &st, 0);
+	while (got < 0 && errno == EINTR);
+	CHECK(wait_exit("lost", 5000, &ee));
+	if (got == (pid_t)h) {
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+		CHECK(!ee.exited && ee.end == EXEC_END_SIGNALLED && ee.term_signal == 0);
+	} else {
+		CHECK(got < 0 && errno == ECHILD);
+		CHECK(ee.exited && ee.exit_code == 5);
+	}
+}
+
 /* Twenty quick jobs in a row all start and are reaped; the spawn cost is
  * printed for information (speed targets live in `make bench`). */
 TEST(spawn_many_in_a_row)
@@ -657,6 +742,8 @@ TEST(close_with_running_children)
 	CHECK(!pid_gone((pid_t)h));
 	CHECK(kill(-(pid_t)h, SIGKILL) == 0);
 	CHECK(wait_gone((pid_t)h, 3000));
+	/* Nobody reaps it but its parent now (exec waits for its own only). */
+	CHECK(waitpid((pid_t)h, NULL, 0) == (pid_t)h);
 	ec.backend = "nosuch";
 	CHECK(exec_open(&ec, &ex2) == OPUS_ERR_INVAL);
 	ec.backend = NULL; /* NULL: local */
@@ -698,6 +785,8 @@ int main(void)
 	RUN(no_fd_or_signal_state_leaks);
 	RUN(concurrent_jobs_reaped);
 	RUN(spawn_many_in_a_row);
+	RUN(reaps_only_its_own_children);
+	RUN(status_lost_is_reported);
 	RUN(adopt_kills_the_job_group_and_refuses);
 	RUN(setsid_grandchild_dies_with_the_job);
 	RUN(runs_as_the_configured_user);

@@ -740,6 +740,81 @@ TEST(executing_left_over_is_error_on_open)
 	uws_job_release(&job);
 }
 
+/* One row of the end table: sched's kill reason and exec's end, to phase and summary. */
+static void check_end(enum sched_kill kill, enum exec_end end, int code, int sig,
+		      const char *reason, const char *tail, enum uws_phase want_phase,
+		      const char *want_why)
+{
+	struct exec_event ev = {
+	    .kind = EXEC_EV_ENDED,
+	    .job_id = "j",
+	    .handle = "h",
+	    .end = end,
+	    .exit_code = code,
+	    .term_signal = sig,
+	    .reason = reason,
+	    .cpu_ms = -1,
+	    .max_rss_kb = -1,
+	};
+	char *why = (char *)"unset";
+	enum uws_phase got = sched_end_outcome(kill, &ev, tail, &why);
+
+	if (got != want_phase || (want_why ? !why || strcmp(why, want_why) != 0 : why != NULL))
+		fprintf(stderr, "end table: kill %d, end %s, code %d, sig %d: %s \"%s\"\n",
+			(int)kill, exec_end_words(end), code, sig, uws_phase_name(got),
+			why ? why : "(null)");
+	CHECK(got == want_phase);
+	if (want_why)
+		CHECK(why && strcmp(why, want_why) == 0);
+	else
+		CHECK(why == NULL);
+	free(why);
+}
+
+TEST(end_table)
+{
+	const enum sched_kill N = SCHED_KILL_NONE;
+
+	/* What the backend says, when sched did not stop the run itself. */
+	check_end(N, EXEC_END_EXITED, 0, 0, NULL, NULL, UWS_COMPLETED, NULL);
+	check_end(N, EXEC_END_EXITED, 0, 0, NULL, "warnings only", UWS_COMPLETED, NULL);
+	check_end(N, EXEC_END_EXITED, 3, 0, NULL, "bad input: x", UWS_ERROR, "bad input: x");
+	check_end(N, EXEC_END_EXITED, 3, 0, NULL, NULL, UWS_ERROR, "exit code 3");
+	check_end(N, EXEC_END_EXITED, 3, 0, NULL, "", UWS_ERROR, "exit code 3");
+	check_end(N, EXEC_END_SIGNALLED, -1, SIGSEGV, NULL, NULL, UWS_ERROR, "killed by signal 11");
+	check_end(N, EXEC_END_SIGNALLED, -1, 0, NULL, NULL, UWS_ERROR, "exit status lost");
+	check_end(N, EXEC_END_TIMEOUT, -1, 0, NULL, NULL, UWS_ERROR, "execution duration exceeded");
+	check_end(N, EXEC_END_CANCELLED, -1, 0, NULL, NULL, UWS_ABORTED, "cancelled");
+	check_end(N, EXEC_END_CANCELLED, -1, 0, "by 1000", NULL, UWS_ABORTED, "cancelled: by 1000");
+	check_end(N, EXEC_END_NODE_FAIL, -1, 0, "node1 down", NULL, UWS_ERROR,
+		  "node failure: node1 down");
+	check_end(N, EXEC_END_PREEMPTED, -1, 0, NULL, NULL, UWS_ERROR, "preempted");
+	check_end(N, EXEC_END_OUT_OF_MEMORY, 0, 0, NULL, NULL, UWS_ERROR, "out of memory");
+	check_end(N, EXEC_END_FAILED, 2, 0, "NonZeroExitCode", NULL, UWS_ERROR,
+		  "failed to run: NonZeroExitCode (exit code 2)");
+	check_end(N, EXEC_END_FAILED, -1, 0, NULL, NULL, UWS_ERROR, "failed to run");
+	check_end(N, EXEC_END_LOST, -1, 0, "gone", NULL, UWS_ERROR, "lost by the cluster");
+	check_end(N, EXEC_END_COUNT, -1, 0, NULL, NULL, UWS_ERROR, "lost by the cluster");
+	/* sched's own kill reason wins over what the backend saw. */
+	check_end(SCHED_KILL_TIMEOUT, EXEC_END_EXITED, 0, 0, NULL, NULL, UWS_ERROR,
+		  "execution duration exceeded");
+	check_end(SCHED_KILL_TIMEOUT, EXEC_END_CANCELLED, -1, 0, NULL, NULL, UWS_ERROR,
+		  "execution duration exceeded");
+	check_end(SCHED_KILL_TIMEOUT, EXEC_END_SIGNALLED, -1, SIGTERM, NULL, NULL, UWS_ERROR,
+		  "execution duration exceeded");
+	check_end(SCHED_KILL_ABORT, EXEC_END_CANCELLED, -1, 0, NULL, NULL, UWS_ABORTED, NULL);
+	check_end(SCHED_KILL_ABORT, EXEC_END_EXITED, 0, 0, NULL, NULL, UWS_ABORTED, NULL);
+	check_end(SCHED_KILL_SHUTDOWN, EXEC_END_CANCELLED, -1, 0, NULL, NULL, UWS_QUEUED, NULL);
+	check_end(SCHED_KILL_SHUTDOWN, EXEC_END_SIGNALLED, -1, SIGTERM, NULL, NULL, UWS_QUEUED,
+		  NULL);
+	check_end(SCHED_KILL_FAILED, EXEC_END_EXITED, 0, 0, NULL, NULL, UWS_ERROR,
+		  "could not record the job start");
+	/* Every end state has its words. */
+	for (int e = 0; e < EXEC_END_COUNT; e++)
+		CHECK(exec_end_words((enum exec_end)e)[0] != '\0');
+	CHECK_STR(exec_end_words(EXEC_END_COUNT), "unknown end");
+}
+
 struct create_arg {
 	struct uws_job job;
 	atomic_int done;
@@ -973,6 +1048,7 @@ int main(void)
 		fprintf(stderr, "test_sched: setup failed\n");
 		return 2;
 	}
+	RUN(end_table);
 	RUN(create_pending);
 	RUN(run_completes_with_results);
 	RUN(failing_script_is_error);
