@@ -90,3 +90,60 @@ def cluster():
     finally:
         c.script("down")
         shutil.rmtree(base, ignore_errors=True)
+
+
+class Sshd:
+    """Debian's sshd on a loopback port, with a host key, a client key and a
+    known_hosts file of its own: a login node for the ssh path."""
+
+    def __init__(self, base):
+        self.base = Path(base)
+        self.port = it.free_port()
+        self.key = self.base / "id"
+        self.known_hosts = self.base / "known_hosts"
+        self.proc = None
+
+    def start(self):
+        b = self.base
+        for name in ("host_key", "id"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(b / name)],
+                           check=True, capture_output=True)
+        (b / "authorized_keys").write_text((b / "id.pub").read_text())
+        host_pub = (b / "host_key.pub").read_text().split()
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {host_pub[0]} {host_pub[1]}\n")
+        (b / "sshd_config").write_text("\n".join([
+            f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {b / 'host_key'}",
+            f"PidFile {b / 'sshd.pid'}", f"AuthorizedKeysFile {b / 'authorized_keys'}",
+            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+            "StrictModes no", "PermitRootLogin prohibit-password", "LogLevel VERBOSE", ""]))
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        self.log = open(b / "sshd.log", "wb")
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(b / "sshd_config")],
+                                     stdout=self.log, stderr=self.log)
+
+        def answers():
+            assert self.proc.poll() is None, (b / "sshd.log").read_text()
+            r = subprocess.run(["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                                "-o", f"UserKnownHostsFile={self.known_hosts}", "-i",
+                                str(self.key), "-p", str(self.port), "root@127.0.0.1", "--",
+                                "true"], capture_output=True, timeout=30)
+            return r.returncode == 0
+        it.wait_until(answers, 30, 0.1, "sshd to answer")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def sshd():
+    base = tempfile.mkdtemp(prefix="opusd-sshd-")
+    s = Sshd(base)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+        shutil.rmtree(base, ignore_errors=True)

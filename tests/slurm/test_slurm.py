@@ -106,6 +106,38 @@ def test_restart_adopts_running_job(cluster, daemon_factory):
     assert len(r.stdout.split()) == 1, r.stdout  # one SLURM job, not two
 
 
+def test_job_through_ssh_login_node(cluster, sshd, daemon_factory):
+    """The SLURM commands through ssh to a login node (sshd on a loopback
+    port, its key in a known_hosts file): the same job runs and completes."""
+    d = daemon_factory(cluster.daemon_config(
+        ssh_host="127.0.0.1", ssh_user="root", ssh_port=sshd.port, ssh_key=str(sshd.key),
+        ssh_known_hosts=str(sshd.known_hosts)))
+    c = d.client()
+    url = c.create("echo", {"text": HOSTILE, "n": "3"}, run=True)
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "COMPLETED"
+    out = [r for r in c.job(url)["results"] if r["id"] == "output"]
+    assert out and c.get(out[0]["href"]).text == HOSTILE
+    assert not Path("/tmp/opusd-slurm-pwned").exists()
+    # The commands did go through sshd: it logged the client key's logins.
+    assert "Accepted publickey for root" in (sshd.base / "sshd.log").read_text()
+
+
+def test_execution_duration_on_slurm(cluster, daemon_factory):
+    """A job past its execution duration: opusd ends it itself (SLURM's own
+    --time is a minute later) and the SLURM job goes."""
+    d = daemon_factory(cluster.daemon_config())
+    c = d.client()
+    url = c.create("sleeper", {"secs": "300", "EXECUTIONDURATION": "3"}, run=True)
+    job_id = url.rsplit("/", 1)[1]
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "ERROR"
+    job = c.job(url)
+    assert "execution duration" in job["errorSummary"]["message"], job["errorSummary"]
+    sid = slurm_id(cluster, job_id)
+    it.wait_until(lambda: sid not in cluster.squeue_ids(), WAIT, 0.1, "the SLURM job gone")
+    text = (d.job_dir(job_id) / ".opusd" / "slurm.sh").read_text()
+    assert "#SBATCH --time=2\n" in text  # 3 s: one minute rounded up, plus one
+
+
 def test_job_the_cluster_forgot_is_lost(cluster, daemon_factory):
     """The controller restarted afresh while a job runs (its state and jobcomp
     log gone, ids from 1 again): ERROR "lost by the cluster"."""
