@@ -138,6 +138,20 @@ def test_execution_duration_on_slurm(cluster, daemon_factory):
     assert "#SBATCH --time=2\n" in text  # 3 s: one minute rounded up, plus one
 
 
+def test_many_jobs_at_once(cluster, daemon_factory):
+    """200 jobs posted at once all complete, each once on SLURM."""
+    d = daemon_factory({**cluster.daemon_config(), "jobs": {"backend": "slurm",
+                                                            "max_running": 200}})
+    c = d.client()
+    urls = [c.create("echo", {"text": f"job {i}"}, run=True) for i in range(200)]
+    for u in urls:
+        assert c.wait_for_phase(u, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "COMPLETED"
+    r = cluster.cmd("squeue", "--noheader", "--states=all", "--format=%j")
+    names = r.stdout.split()
+    for u in urls:
+        assert names.count("opus-" + u.rsplit("/", 1)[1]) == 1
+
+
 def test_job_the_cluster_forgot_is_lost(cluster, daemon_factory):
     """The controller restarted afresh while a job runs (its state and jobcomp
     log gone, ids from 1 again): ERROR "lost by the cluster"."""
