@@ -163,3 +163,22 @@ def test_job_the_cluster_forgot_is_lost(cluster, daemon_factory):
     assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "ERROR"
     job = c.job(url)
     assert "lost by the cluster" in job["errorSummary"]["message"], job["errorSummary"]
+
+
+def test_bad_slurm_settings_are_refused(daemon_factory):
+    """An unknown backend and a non-empty workdir_root fail --check-config
+    (exit 2, naming the key); a partition that would be script text stops the
+    daemon at start, before any job."""
+    for sec, kv in (("jobs", {"backend": "condor"}), ("slurm", {"workdir_root": "/shared"}),
+                    ("slurm", {"ssh_port": "70000"})):
+        d = daemon_factory({sec: kv}, start=False)
+        r = subprocess.run([str(it.opusd_bin()), "--config", str(d.config_path),
+                            "--check-config"], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2, (kv, r.stdout, r.stderr)
+        assert next(iter(kv)) in r.stderr, r.stderr
+    d = daemon_factory({"jobs": {"backend": "slurm"}, "slurm": {"partition": "debug;id"}},
+                       start=False)
+    r = subprocess.run([str(it.opusd_bin()), "--config", str(d.config_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "slurm.partition" in r.stderr, r.stderr
