@@ -32,8 +32,12 @@ int exec_open(const struct exec_config *cfg, struct exec **out)
 		if (strcmp(backends[i]->ops->name, name) == 0)
 			b = backends[i];
 	}
-	if (!b || !cfg->on_event) {
+	if (!b) {
 		log_error("exec: unknown backend \"%s\"", name);
+		goto done;
+	}
+	if (!cfg->on_event) {
+		log_error("exec: no event callback");
 		goto done;
 	}
 	ex = xcalloc(1, sizeof(*ex));
@@ -75,7 +79,14 @@ int exec_submit(struct exec *ex, const struct exec_spec *spec, struct exec_submi
 		*why_out = xstrdup("incomplete job specification");
 		return OPUS_ERR_INVAL;
 	}
-	return ex->ops->submit(ex, spec, out, why_out);
+	int ret = ex->ops->submit(ex, spec, out, why_out);
+	if (ret && !*why_out)
+		*why_out = xstrdup("could not submit the job");
+	if (!ret && *why_out) {
+		free(*why_out);
+		*why_out = NULL;
+	}
+	return ret;
 }
 
 int exec_cancel(struct exec *ex, const char *handle, int sig)

@@ -157,7 +157,7 @@ static int read_report(int fd, pid_t pid, const struct exec_child *c)
 	while (n < 0 && errno == EINTR);
 	if (n == 0)
 		return 0;
-	/* The reaper may reap it first (ECHILD here): it is not in its table. */
+	/* Not recorded yet, so not watched by the reaper: ours to reap. */
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	if (n != (ssize_t)sizeof(msg) || msg[0] < 0 || msg[0] > STEP_EXEC) {

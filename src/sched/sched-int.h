@@ -96,7 +96,7 @@ struct sched_run {
 	size_t nresults;
 	struct store_entity *generated;
 	size_t ngenerated;
-	/* Fetching inputs (sched_stage.c): no process yet, handle 0; signals
+	/* Fetching inputs (sched_stage.c): nothing submitted yet, no handle; signals
 	 * become `cancel`. A stager thread owns the run until it launches it
 	 * or ends it with fail_why. */
 	bool staging;

@@ -23,8 +23,9 @@
  * spawn), job ends (phase, results, end time; retried while the store refuses
  * them), directory removal and purges of expired jobs run on sched's own
  * worker threads (sched_work.c). One internal thread handles deadlines
- * (execution duration, WAIT timeouts, destruction times); exec's reaper only
- * hands exits over. Phase changes of one job are serialised.
+ * (execution duration, WAIT timeouts, destruction times); exec's events
+ * (sched_on_event, on a backend thread) only hand starts and ends over.
+ * Phase changes of one job are serialised.
  * Ownership: sched copies what it keeps; callers keep their arguments.
  * Included by: http, main.
  */
@@ -81,8 +82,11 @@ struct sched_config {
 
 /*
  * Opens the scheduler: starts exec and the deadline thread, then recovers:
- * QUEUED jobs queue again (in their run order), EXECUTING jobs become ERROR
- * "server restarted" (their left-over process group is killed), PENDING stay.
+ * QUEUED jobs without an executor handle queue again (in their run order);
+ * jobs already in the executor's hands (EXECUTING, or QUEUED with a handle)
+ * are offered to exec_adopt: followed again when it takes them, else ERROR
+ * "server restarted" with their results (the local executor kills a
+ * left-over process group and takes none). PENDING stay.
  */
 int sched_open(const struct sched_config *cfg, struct store *st, struct jdl_registry *reg,
 	       struct sched **out) OPUS_WUR;
@@ -96,7 +100,9 @@ void sched_shutdown_begin(struct sched *s);
 /*
  * Clean stop: wakes every WAIT, stops starting jobs, terminates running jobs
  * and returns them to QUEUED so they run again after the next start (no job is
- * lost), then stops threads. NULL ok.
+ * lost), then stops threads. With an executor whose jobs outlive the daemon
+ * (exec_keeps() EXEC_KEEP_ALL) the jobs it holds are left running, their
+ * phases and handles as they are, for the next start to adopt. NULL ok.
  */
 void sched_close(struct sched *s);
 

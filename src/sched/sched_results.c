@@ -2,7 +2,7 @@
  * sched_results: what a job leaves behind becomes its UWS results when it
  * ends: the Generated files named plainly, the files a Generated pattern
  * (`*.fits`) matches at the top of the job directory, stdout and stderr.
- * Runs at job end (exec's reaper, a stager, recovery), never on a request.
+ * Runs at job end (a sched worker, recovery), never on a request.
  */
 #include "sched/sched-int.h"
 

@@ -508,7 +508,7 @@ done:
 void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job)
 {
 	char id[UWS_ID_LEN + 1];
-	struct exec_submitted sub;
+	struct exec_submitted sub = {0};
 	char *why;
 	bool started;
 
@@ -775,6 +775,11 @@ static void end_outcome(const struct sched *s, const struct sched_run *run, stru
 		    run->ev.exit_code != 0)
 			tail = stderr_tail(s, job->id);
 		to = sched_end_outcome(run->kill, &run->ev, tail, &why);
+	}
+	if (to == UWS_QUEUED) {
+		/* A shutdown's stop: requeue() puts it back, not its end. */
+		free(why);
+		return;
 	}
 	if (to == UWS_COMPLETED && job->phase == UWS_QUEUED) {
 		/* It ran between two looks of the backend: never seen EXECUTING. */

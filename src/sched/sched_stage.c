@@ -2,12 +2,12 @@
  * sched_stage: inputs given by reference (a URL, an ID through the url
  * template, a stored entity) are fetched into the job's directory after the
  * job became EXECUTING and before its process starts, by a small pool of
- * stager threads (downloads block; request threads and exec's reaper must
+ * stager threads (downloads block; request threads and exec's threads must
  * not). Each input becomes an entity as it is placed (prov_input_add; a
  * stored entity is linked from the entity store, never copied). The run is in s->runs from the
- * start with handle 0 and `staging` set, so the execution duration, ABORT, DELETE and shutdown
+ * start with no handle and `staging` set, so the execution duration, ABORT, DELETE and shutdown
  * reach it: they set run->cancel, which stops the transfer. A stager then either launches the
- * process (the run becomes an ordinary one, ended by exec's reaper) or hands the run's end to a
+ * process (the run becomes an ordinary one, ended by its ENDED) or hands the run's end to a
  * worker with the reason (ERROR "input x: ...").
  */
 #include "sched/sched-int.h"

@@ -1,7 +1,7 @@
 /*
  * sched_work: the scheduler's own worker threads. Everything that may wait on
  * a process, a file tree or (later) a cluster command runs here, never on a
- * request thread, exec's reaper or the deadline thread:
+ * request thread, exec's threads (its reaper, a backend's) or the deadline thread:
  *   - starting queued jobs while slots are free (sched_run.c start_one);
  *   - recording that a job the backend queued has started (STARTED:
  *     QUEUED -> EXECUTING, sched_run.c sched_record_started);

@@ -1,11 +1,14 @@
 """Restarts and signals: after kill -9 with one job EXECUTING and one QUEUED
 (max_running=1) a restart on the same data dir marks the EXECUTING one ERROR
-"server restarted" (its left-over processes killed) and runs the QUEUED one;
-SIGTERM with a job EXECUTING exits 0, wakes WAITs, and after restart that job
-runs again to COMPLETED (no job lost, earlier results kept); SIGHUP reloads the
-job descriptions (a new file becomes a jobdef, a broken file is skipped).
+"server restarted" (its left-over processes killed: the local executor adopts
+nothing) and runs the QUEUED one; the record held the executor's handle (the
+process group id, as text) until then. SIGTERM with a job EXECUTING exits 0,
+wakes WAITs, and after restart that job runs again to COMPLETED (no job lost,
+earlier results kept; requeued without a handle); SIGHUP reloads the job
+descriptions (a new file becomes a jobdef, a broken file is skipped).
 """
 import signal
+import sqlite3
 import threading
 import time
 
@@ -18,6 +21,18 @@ def read_pid(daemon, url, name="pid.txt", timeout=5):
     f = daemon.job_dir(url.rsplit("/", 1)[1]) / name
     wait_until(lambda: f.exists() and f.read_text().strip(), timeout, what=str(f))
     return int(f.read_text().strip())
+
+
+def exec_handle(daemon, url):
+    """jobs.exec_handle of the job, read from the database (the daemon stopped)."""
+    db = sqlite3.connect(f"file:{daemon.data_dir / 'opusd.db'}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT exec_handle FROM jobs WHERE id = ?",
+                         (url.rsplit("/", 1)[1],)).fetchone()
+    finally:
+        db.close()
+    assert row is not None, url
+    return row[0]
 
 
 def test_kill9_restart_recovers(daemon_factory):
@@ -33,6 +48,9 @@ def test_kill9_restart_recovers(daemon_factory):
     c.close()
 
     d.kill9()
+    # The local executor's handle is the job's process group: its bash's pid.
+    assert exec_handle(d, running) == str(pid)
+    assert exec_handle(d, queued) == "" and exec_handle(d, pending) == ""
     d.start()
     c = d.client()
     assert c.wait_for_phase(running, ("ERROR", "COMPLETED", "ABORTED"), timeout=5) == "ERROR"
@@ -75,6 +93,7 @@ def test_sigterm_requeues_executing_job(daemon_factory):
     assert "t" in result, "a WAIT was still blocked after the daemon exited"
     assert result["t"] - t_stop < 10
     wait_until(lambda: not process_alive(pid), 3, what=f"job process {pid} stopped with the daemon")
+    assert exec_handle(d, url) == ""  # requeued: nothing left in the executor's hands
 
     d.start()
     c = d.client()

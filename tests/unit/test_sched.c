@@ -815,6 +815,49 @@ TEST(end_table)
 	CHECK_STR(exec_end_words(EXEC_END_COUNT), "unknown end");
 }
 
+/* A job QUEUED with a handle was already in the executor's hands: at a
+ * restart it is offered for adoption, never submitted again; the local
+ * executor takes none, so it ends ERROR "server restarted" instead of
+ * running. A QUEUED job without a handle queues and runs as ever. */
+TEST(queued_with_handle_is_not_submitted_again)
+{
+	struct uws_job job = {0};
+	char held[UWS_ID_LEN + 1], plain[UWS_ID_LEN + 1];
+	pid_t dead;
+
+	sched_close(sc);
+	sc = NULL;
+	dead = fork();
+	if (dead == 0)
+		_exit(0);
+	CHECK(dead > 0 && waitpid(dead, NULL, 0) == dead);
+	for (int k = 0; k < 2; k++) {
+		uws_id_new(job.id);
+		memcpy(k ? plain : held, job.id, sizeof(held));
+		job.jobdef = xstrdup("copy");
+		job.phase = UWS_QUEUED;
+		job.creation_time = job.run_request_time = time_now_ms();
+		job.destruction_time = job.creation_time + 3600 * 1000;
+		struct jdl *j = jdl_registry_get(reg, "copy");
+		CHECK(j != NULL);
+		job.jdl_hash = xstrdup(j ? j->hash : "");
+		jdl_unref(j);
+		if (k == 0)
+			snprintf(job.exec_handle, sizeof(job.exec_handle), "%d", (int)dead);
+		CHECK(store_job_create(st, &job) == 0);
+		uws_job_release(&job);
+	}
+	CHECK(open_sched(4) == 0);
+	CHECK(wait_phase(plain, UWS_COMPLETED, 10000));
+	CHECK(store_job_get(st, held, &job) == 0);
+	CHECK(job.phase == UWS_ERROR);
+	CHECK_STR(job.error_summary, "server restarted");
+	CHECK(job.exec_handle[0] == '\0' && job.start_time == 0);
+	CHECK(activity_phase(held, NULL) == UWS_ERROR);
+	uws_job_release(&job);
+	CHECK(wait_idle(3000));
+}
+
 struct create_arg {
 	struct uws_job job;
 	atomic_int done;
@@ -1062,6 +1105,7 @@ int main(void)
 	RUN(concurrency_limit_one);
 	RUN(close_requeues_and_reopen_runs);
 	RUN(executing_left_over_is_error_on_open);
+	RUN(queued_with_handle_is_not_submitted_again);
 	RUN(blocked_start_blocks_no_request);
 	RUN(update_is_all_or_nothing);
 	RUN(owner_max_running_queues);
