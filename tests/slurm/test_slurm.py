@@ -106,6 +106,32 @@ def test_restart_adopts_running_job(cluster, daemon_factory):
     assert len(r.stdout.split()) == 1, r.stdout  # one SLURM job, not two
 
 
+def test_restart_adopts_pending_job(cluster, daemon_factory):
+    """kill -9 of opusd while a job waits PENDING behind another: the next
+    daemon adopts both (QUEUED and EXECUTING), the pending one starts once the
+    other is aborted, completes, and each was submitted once."""
+    d = daemon_factory(cluster.daemon_config(sbatch_args="--cpus-per-task=8"))
+    c = d.client()
+    blocker = c.create("sleeper", {"secs": "300"}, run=True)
+    assert c.wait_for_phase(blocker, ("EXECUTING",), timeout=WAIT) == "EXECUTING"
+    waiting = c.create("sleeper", {"secs": "1"}, run=True)
+    wid = waiting.rsplit("/", 1)[1]
+    it.wait_until(lambda: slurm_id(cluster, wid), WAIT, 0.1, "the pending job")
+    assert c.phase(waiting) == "QUEUED"
+    d.kill9()
+    d.start()
+    c = d.client()
+    assert c.phase(waiting) == "QUEUED"
+    assert c.phase(blocker) == "EXECUTING"
+    c.set_phase(blocker, "ABORT")
+    assert c.wait_for_phase(blocker, ("ABORTED", "ERROR", "COMPLETED"), timeout=WAIT) == "ABORTED"
+    assert c.wait_for_phase(waiting, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "COMPLETED"
+    for u in (blocker, waiting):
+        r = cluster.cmd("squeue", "--noheader", "--states=all",
+                        f"--name=opus-{u.rsplit('/', 1)[1]}", "--format=%i")
+        assert len(r.stdout.split()) == 1, r.stdout
+
+
 def test_job_through_ssh_login_node(cluster, sshd, daemon_factory):
     """The SLURM commands through ssh to a login node (sshd on a loopback
     port, its key in a known_hosts file): the same job runs and completes."""
