@@ -108,11 +108,20 @@ static bool path_ok(const char *s)
 	return s && s[0] == '/' && strspn(s, path_chars) == strlen(s) && !strstr(s, "/../");
 }
 
-/* Records whether the cluster answered (r: the result, or NULL: no run). */
+/*
+ * Records whether the cluster answered. squeue's arguments are ours, so any
+ * failure of it is the cluster's; sbatch and scancel also fail for the job's
+ * own reasons (an invalid partition, a job gone), which is an answer. Not
+ * an answer: no run, a timeout, ssh's own failure (255), no controller.
+ */
 static void note_answer(struct slurm *sl, const char *what, int ret,
 			const struct exec_cmd_result *r)
 {
-	bool ok = ret == 0 && !r->timed_out && r->exit_code == 0;
+	bool strict = strcmp(what, "squeue") == 0;
+	bool ok = ret == 0 && !r->timed_out &&
+		  (r->exit_code == 0 ||
+		   (!strict && r->exit_code > 0 && r->exit_code != 255 &&
+		    !strstr(r->err, "Unable to contact") && !strstr(r->err, "Socket timed out")));
 	char *why = NULL;
 
 	if (!ok) {
@@ -711,16 +720,30 @@ static bool ask(struct slurm *sl, struct sjob **snap, struct found *fd, size_t n
 			return false;
 	}
 	for (size_t i = 0; i < n; i++) {
+		struct found *f = &fd[i];
 		int got;
-		if (fd[i].seen && fd[i].st->kind != 2)
+		if (f->seen && f->st->kind != 2)
 			continue;
-		got = lookup_scontrol(sl, snap[i], &fd[i]);
+		got = lookup_scontrol(sl, snap[i], f);
 		if (got < 0)
 			continue; /* no answer: ask again next round */
-		if (got == 0 || !fd[i].final)
-			got = lookup_sacct(sl, snap[i], &fd[i]);
-		if (got == 0 && !fd[i].seen)
-			fd[i].lost = true;
+		if (got > 0) {
+			f->seen = true; /* over (final), or alive after all (st says how) */
+			continue;
+		}
+		if (lookup_sacct(sl, snap[i], f) > 0)
+			continue;
+		if (!f->seen) {
+			f->lost = true;
+		} else if (f->st->kind == 2) {
+			/* squeue saw it end, and that is all there is to know. */
+			f->final = true;
+			f->exit_code =
+			    f->st->end == EXEC_END_EXITED && strcmp(f->st->name, "COMPLETED") == 0
+				? 0
+				: -1;
+			snprintf(f->state, sizeof(f->state), "%s", f->st->name);
+		}
 	}
 	return true;
 }

@@ -304,6 +304,20 @@ TEST(test_fails)
 	CHECK(ex != NULL);
 	if (!ex)
 		return;
+	/* sbatch refuses it: its own words, and the cluster did answer. */
+	job_files(&j, "nopart1", "true\n");
+	{
+		struct exec_spec s = spec_of(&j);
+		struct exec_submitted sub;
+		char *why = NULL;
+		s.res.partition = "nosuchpartition";
+		CHECK(exec_submit(ex, &s, &sub, &why) != 0);
+		CHECK(why && strstr(why, "partition") != NULL);
+		free(why);
+		why = NULL;
+		CHECK(exec_reachable(ex, &why));
+		free(why);
+	}
 	job_files(&j, "fail1", "echo bad input >&2\nexit 3\n");
 	if (submit(ex, &j, NULL, h) == 0) {
 		e = wait_ev("fail1", EXEC_EV_ENDED, LONG_WAIT);
