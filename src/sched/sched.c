@@ -584,15 +584,16 @@ static void recover_queued(struct sched *s, const char *id, size_t *nadopted)
 static int recover(struct sched *s)
 {
 	char **ids = NULL;
-	size_t n = 0, nadopted = 0;
+	size_t n = 0, nadopted = 0, nheld = 0;
 	int ret = store_job_ids_in_phase(s->st, UWS_QUEUED, &ids, &n);
 
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < n; i++)
-		recover_queued(s, ids[i], &nadopted);
+		recover_queued(s, ids[i], &nheld);
 	if (n)
-		log_info("sched: %zu queued job(s) queued again or adopted", n);
+		log_info("sched: %zu queued job(s) recovered, %zu of them adopted by the backend",
+			 n, nheld);
 	store_ids_free(ids, n);
 	ids = NULL;
 	n = 0;
