@@ -2,7 +2,8 @@
 # `make test`: the unit test binaries of the ASan+UBSan build and of the
 # ThreadSanitizer build, the fuzzers (scripts/fuzz.sh, a bounded time each),
 # the integration suite against the ASan daemon and again against the TSan
-# daemon, then the build tests (tests/install: make install, man page, example
+# daemon, then the SLURM suite (tests/slurm, a real cluster on loopback), then
+# the build tests (tests/install: make install, man page, example
 # configuration, hardening), then the browser tests (tests/web, node --test,
 # headless chromium) against the ASan daemon. Ends with one summary line:
 #   "N passed, N failed, N skipped"
@@ -81,6 +82,9 @@ passed=$((passed + fp)); failed=$((failed + ff))
 
 OPUSD_BIN=$PWD/$asan/opusd suite "integration ($asan)" tests/integration
 [ -n "$tsan" ] && OPUSD_BIN=$PWD/$tsan/opusd suite "integration ($tsan)" tests/integration
+# The SLURM suite (tests/slurm): a real single-node cluster that the suite
+# starts and stops itself (scripts/slurm.sh), against the ASan daemon.
+OPUSD_BIN=$PWD/$asan/opusd suite "slurm ($asan)" tests/slurm
 suite "build (make install)" tests/install
 
 # The browser tests (tests/web): node's runner, Debian's chromium driven by

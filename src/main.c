@@ -442,9 +442,26 @@ static int serve(struct conf *c)
 	struct exec_user job_user;
 	char *why = NULL;
 	/* The backend and its settings; sched adds its event callback. */
+	struct exec_slurm_config slurm = {
+	    .cluster = c->slurm_cluster,
+	    .slurm_conf = c->slurm_conf,
+	    .path = c->slurm_path,
+	    .workdir_root = c->slurm_workdir_root,
+	    .partition = c->slurm_partition,
+	    .account = c->slurm_account,
+	    .sbatch_args = c->slurm_sbatch_args,
+	    .poll_interval_ms = c->slurm_poll_interval_ms,
+	    .command_timeout_ms = c->slurm_command_timeout_ms,
+	    .ssh_host = c->slurm_ssh_host,
+	    .ssh_user = c->slurm_ssh_user,
+	    .ssh_port = (int)c->slurm_ssh_port,
+	    .ssh_key = c->slurm_ssh_key,
+	    .ssh_known_hosts = c->slurm_ssh_known_hosts,
+	    .event_url = c->slurm_event_url,
+	};
 	struct exec_config ec = {
-	    .backend = "local",
-	    .slurm = NULL,
+	    .backend = c->backend,
+	    .slurm = strcmp(c->backend, "slurm") == 0 ? &slurm : NULL,
 	};
 	struct sched_config sc = {
 	    .data_dir = c->data_dir,

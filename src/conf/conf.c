@@ -44,6 +44,8 @@ static const struct conf_key keys[] = {
     K("paths", "jdl_dir", CONF_STR, jdl_dir, "./jobdefs", 0, "job descriptions (*.xml)"),
     K("paths", "web_dir", CONF_STR, web_dir, "./web", 0,
       "the web client served at / (read at start and on SIGHUP; empty = none)"),
+    K("jobs", "backend", CONF_STR, backend, "local", 0,
+      "where jobs run: local (processes of this machine) or slurm (see [slurm])"),
     K("jobs", "max_running", CONF_INT, max_running, "0", 0,
       "jobs executing at once (0 = number of cores)"),
     K("jobs", "default_execution_duration", CONF_INT, default_execution_duration, "3600", 0,
@@ -66,6 +68,36 @@ static const struct conf_key keys[] = {
       "open files per process of a job (0 = no limit)"),
     K("jobs", "max_cpu_time", CONF_INT, max_cpu_time, "0", 0,
       "CPU seconds per process of a job (0 = no limit)"),
+    K("slurm", "cluster", CONF_STR, slurm_cluster, "slurm", 0,
+      "the cluster's name in job handles (slurm:NAME:ID): change it only with no job running"),
+    K("slurm", "slurm_conf", CONF_STR, slurm_conf, "", 0,
+      "SLURM_CONF of the SLURM commands (empty = SLURM's default)"),
+    K("slurm", "path", CONF_STR, slurm_path, "", 0,
+      "PATH the SLURM commands are found in, here or on the login node (empty = the usual "
+      "sbin and bin directories)"),
+    K("slurm", "workdir_root", CONF_STR, slurm_workdir_root, "", 0,
+      "jobs' directories on the cluster's shared file system: not supported yet, must be empty "
+      "(put paths.data_dir on the shared file system)"),
+    K("slurm", "partition", CONF_STR, slurm_partition, "", 0,
+      "sbatch --partition unless a description asks (empty = the cluster's default)"),
+    K("slurm", "account", CONF_STR, slurm_account, "", 0,
+      "sbatch --account unless a description asks (empty = none)"),
+    K("slurm", "sbatch_args", CONF_STR, slurm_sbatch_args, "", 0,
+      "more sbatch options for every job, space separated --name=value (letters, digits, _.:,=-)"),
+    K("slurm", "poll_interval_ms", CONF_INT, slurm_poll_interval_ms, "2000", 100,
+      "milliseconds between two squeue calls while jobs are followed"),
+    K("slurm", "command_timeout_ms", CONF_INT, slurm_command_timeout_ms, "30000", 1000,
+      "milliseconds one sbatch, squeue, scontrol, sacct or scancel may take"),
+    K("slurm", "ssh_host", CONF_STR, slurm_ssh_host, "", 0,
+      "login node the SLURM commands run on through ssh (empty = this machine)"),
+    K("slurm", "ssh_user", CONF_STR, slurm_ssh_user, "", 0, "user on the login node"),
+    K("slurm", "ssh_port", CONF_INT, slurm_ssh_port, "22", 1, "ssh port of the login node"),
+    K("slurm", "ssh_key", CONF_STR, slurm_ssh_key, "", 0,
+      "ssh identity file (required with ssh_host)"),
+    K("slurm", "ssh_known_hosts", CONF_STR, slurm_ssh_known_hosts, "", 0,
+      "known_hosts file holding the login node's key (required with ssh_host)"),
+    K("slurm", "event_url", CONF_STR, slurm_event_url, "", 0,
+      "URL jobs post their phases to, as seen from the nodes (empty = none: squeue alone)"),
     K("inputs", "file_roots", CONF_STR, file_roots, "", 0,
       "directories file:// inputs may be read below, separated by ':' (empty = none)"),
     K("inputs", "allow_private_addresses", CONF_BOOL, allow_private_addresses, "false", 0,
@@ -295,6 +327,19 @@ int conf_check(struct conf *c, char **err_out)
 	}
 	if (check_roots(c->file_roots, err_out) < 0)
 		return OPUS_ERR_INVAL;
+	if (strcmp(c->backend, "local") != 0 && strcmp(c->backend, "slurm") != 0) {
+		*err_out = xasprintf("jobs.backend: \"%s\" is not local or slurm", c->backend);
+		return OPUS_ERR_INVAL;
+	}
+	if (*c->slurm_workdir_root) {
+		*err_out = xstrdup("slurm.workdir_root: not supported yet; put paths.data_dir on "
+				   "the cluster's shared file system");
+		return OPUS_ERR_INVAL;
+	}
+	if (c->slurm_ssh_port > 65535) {
+		*err_out = xstrdup("slurm.ssh_port: not a port (1..65535)");
+		return OPUS_ERR_INVAL;
+	}
 	if (c->max_running == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->max_running = n > 0 ? n : 1;

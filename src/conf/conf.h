@@ -29,6 +29,7 @@ struct conf {
 	char *jdl_dir;
 	char *web_dir; /* the web client's files; "" = none */
 	/* [jobs] */
+	char *backend; /* "local" or "slurm" */
 	int64_t max_running;
 	int64_t default_execution_duration;
 	int64_t max_execution_duration;
@@ -41,6 +42,22 @@ struct conf {
 	int64_t max_processes;
 	int64_t max_open_files;
 	int64_t max_cpu_time;
+	/* [slurm]: exec_slurm's settings (struct exec_slurm_config) */
+	char *slurm_cluster;
+	char *slurm_conf;
+	char *slurm_path;
+	char *slurm_workdir_root;
+	char *slurm_partition;
+	char *slurm_account;
+	char *slurm_sbatch_args;
+	int64_t slurm_poll_interval_ms;
+	int64_t slurm_command_timeout_ms;
+	char *slurm_ssh_host;
+	char *slurm_ssh_user;
+	int64_t slurm_ssh_port;
+	char *slurm_ssh_key;
+	char *slurm_ssh_known_hosts;
+	char *slurm_event_url;
 	/* [inputs] */
 	char *file_roots; /* ':'-separated absolute directories */
 	bool allow_private_addresses;

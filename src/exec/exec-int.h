@@ -87,6 +87,67 @@ int exec_spawn(const struct exec_child *c, pid_t *pid_out) OPUS_WUR;
 /* exec_user.c: gives spec->workdir's tree to spec->user (see there). */
 int exec_give_tree(const struct exec_spec *spec) OPUS_WUR;
 
-/* exec_cmd.c: see below */
+/* exec_slurm.c: batch jobs of a SLURM cluster (see there). */
+extern const struct exec_backend exec_slurm_backend;
+
+/*
+ * ---- exec_cmd.c: one short command (sbatch, squeue, scancel, sacct,
+ * scontrol, ssh), run to its end and its output captured. ----
+ * argv only, never a shell: argv[0] without a '/' is looked up in the PATH
+ * of cmd->envp (else /usr/bin:/bin). The command gets cmd->envp and nothing
+ * else, stdin from cmd->stdin_data (or /dev/null), a process group of its
+ * own, default signal dispositions and an empty signal mask. At the deadline
+ * its whole process group gets SIGKILL and res->timed_out is set. Only its
+ * own pid is waited for (waitpid(pid), never -1). The caller ignores SIGPIPE
+ * (the daemon does: a command that exits without reading its stdin).
+ *
+ * With cmd->ssh, the command runs on that host instead: argv becomes
+ *   ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=K
+ *       -i KEY -p PORT USER@HOST -- 'arg0' 'arg1' ...
+ * where each argument of cmd->argv is single-quoted for the remote user's
+ * POSIX shell (ssh joins its arguments with spaces into one command line):
+ * exec_cmd_quote. ssh's own failures are exit status 255.
+ * Blocks for up to timeout_ms: for backend threads and workers only.
+ * Ownership: the caller keeps cmd; res->out and res->err are malloc'd,
+ * NUL-terminated, freed by exec_cmd_result_release.
+ */
+struct exec_ssh {
+	const char *host; /* [A-Za-z0-9.-], not starting with '-' */
+	const char *user; /* NULL: ssh's default */
+	int port;	  /* 0: 22 */
+	const char *key;  /* identity file; NULL: ssh's default */
+	const char *known_hosts;
+};
+
+struct exec_cmd {
+	const char *const *argv; /* NULL-terminated */
+	const char *const *envp; /* NULL-terminated; NULL: empty */
+	const char *stdin_data;	 /* NULL: /dev/null */
+	size_t stdin_len;
+	int64_t timeout_ms;	    /* > 0 */
+	size_t output_max;	    /* cap of each of stdout and stderr; 0: 1 MiB */
+	const struct exec_ssh *ssh; /* NULL: here */
+};
+
+struct exec_cmd_result {
+	int exit_code;	 /* -1 unless it exited */
+	int term_signal; /* the signal that ended it, or 0 */
+	bool timed_out;	 /* killed at the deadline */
+	bool truncated;	 /* stdout or stderr passed output_max (the rest dropped) */
+	char *out, *err;
+	size_t out_len, err_len;
+};
+
+/* 0 when the command ran (whatever its status: see res); OPUS_ERR_INVAL for
+ * a bad cmd, OPUS_ERR_NOTFOUND when argv[0] is not found, OPUS_ERR_IO when
+ * it could not be started (logged). res is filled in every case. */
+int exec_cmd_run(const struct exec_cmd *cmd, struct exec_cmd_result *res) OPUS_WUR;
+void exec_cmd_result_release(struct exec_cmd_result *res);
+/* Appends arg single-quoted for a POSIX shell: ' becomes '\''. */
+void exec_cmd_quote(struct sbuf *out, const char *arg);
+/* The argv exec_cmd_run executes for cmd (the ssh prefix and quoting, if
+ * any); NULL-terminated, free with exec_cmd_argv_free. For tests and logs. */
+char **exec_cmd_argv(const struct exec_cmd *cmd);
+void exec_cmd_argv_free(char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 
 static const struct exec_backend *const backends[] = {
     &exec_local_backend,
+    &exec_slurm_backend,
 };
 
 #define EXEC_END_WORDS(name, words) [EXEC_END_##name] = words,

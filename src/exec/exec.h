@@ -231,6 +231,9 @@ void exec_close(struct exec *ex);
 /* ---- exec_slurm: its configuration ([slurm] in opusd.conf; owned by the
  * SLURM backend's author, who may add fields). ---- */
 struct exec_slurm_config {
+	const char *cluster; /* the handle's middle part ("slurm:{cluster}:{id}"); NULL: "slurm" */
+	const char *slurm_conf; /* SLURM_CONF of the commands; NULL: SLURM's default */
+	const char *path; /* PATH of the commands (here, or on the login node); NULL: standard */
 	const char *workdir_root; /* jobs' directories on the shared file system; NULL: data_dir */
 	const char *partition;	  /* defaults of struct exec_resources */
 	const char *account;
