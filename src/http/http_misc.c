@@ -121,8 +121,8 @@ static void jdl_index(struct http_request *req)
 	for (size_t i = 0; i < n; i++) {
 		bool shown = http_may_run(req, names[i]);
 		if (shown && objects)
-			json_array_append_new(arr, jdl_index_entry(req, names[i],
-								   !is_disabled(&d, names[i])));
+			json_array_append_new(
+			    arr, jdl_index_entry(req, names[i], !is_disabled(&d, names[i])));
 		else if (shown)
 			json_array_append_new(arr, json_string(names[i]));
 		free(names[i]);

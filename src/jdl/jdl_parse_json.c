@@ -303,9 +303,12 @@ static char *read_entities(struct jdl_entity **arr, size_t *n, const json_t *roo
 /* ---- the description -------------------------------------------------- */
 
 static const char *const root_keys[] = {
-    "name",	    "description",   "doculink",	  "type",  "subtype", "version",
-    "contact_name", "contact_email", "executionDuration", "quote", "script",  "parameters",
-    "used",	    "generated",     "maxMemory",	  "maxProcesses", "maxOpenFiles", "maxCpuTime",
+    "name",	    "description",   "doculink",
+    "type",	    "subtype",	     "version",
+    "contact_name", "contact_email", "executionDuration",
+    "quote",	    "script",	     "parameters",
+    "used",	    "generated",     "maxMemory",
+    "maxProcesses", "maxOpenFiles",  "maxCpuTime",
 };
 
 static const struct text_field root_texts[] = {
@@ -380,8 +383,7 @@ static char *read_root(struct jdl *j, const json_t *root, const char *expected)
 	    (err = read_name(j, root, expected)) ||
 	    (err = read_texts(j, root, "", root_texts, OPUS_ARRAY_LEN(root_texts))) ||
 	    (err = read_seconds(root, "executionDuration", &j->execution_duration)) ||
-	    (err = read_seconds(root, "quote", &j->quote)) ||
-	    (err = read_limits(j, root)))
+	    (err = read_seconds(root, "quote", &j->quote)) || (err = read_limits(j, root)))
 		return err;
 	if (!j->script || !j->script[strspn(j->script, " \t\r\n")])
 		return xstrdup("script: missing or empty (the bash script a job runs)");
