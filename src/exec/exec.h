@@ -194,6 +194,9 @@ const char *exec_backend_name(const struct exec *ex);
  * Hands a job to the backend. 0 with *out filled; else a negative code and
  * *why_out (malloc'd) in words a user may read ("sbatch: error: invalid
  * partition specified: x"), the job then never produces an event.
+ * OPUS_ERR_BUSY means the backend could not reach what runs its jobs (no
+ * answer, a timeout, ssh's 255, no controller): the job was not submitted
+ * and may be submitted again later; any other code is a refusal of this job.
  */
 int exec_submit(struct exec *ex, const struct exec_spec *spec, struct exec_submitted *out,
 		char **why_out) OPUS_WUR;

@@ -108,6 +108,14 @@ static bool path_ok(const char *s)
 	return s && s[0] == '/' && strspn(s, path_chars) == strlen(s) && !strstr(s, "/../");
 }
 
+/* Did the command reach SLURM (an exit status of its own, not ssh's 255 nor
+ * "no controller")? A timeout or a failed run is checked before. */
+static bool answered(const struct exec_cmd_result *r)
+{
+	return r->exit_code >= 0 && r->exit_code != 255 && !strstr(r->err, "Unable to contact") &&
+	       !strstr(r->err, "Socket timed out");
+}
+
 /*
  * Records whether the cluster answered. squeue's arguments are ours, so any
  * failure of it is the cluster's; sbatch and scancel also fail for the job's
@@ -118,10 +126,7 @@ static void note_answer(struct slurm *sl, const char *what, int ret,
 			const struct exec_cmd_result *r)
 {
 	bool strict = strcmp(what, "squeue") == 0;
-	bool ok = ret == 0 && !r->timed_out &&
-		  (r->exit_code == 0 ||
-		   (!strict && r->exit_code > 0 && r->exit_code != 255 &&
-		    !strstr(r->err, "Unable to contact") && !strstr(r->err, "Socket timed out")));
+	bool ok = ret == 0 && !r->timed_out && (r->exit_code == 0 || (!strict && answered(r)));
 	char *why = NULL;
 
 	if (!ok) {
@@ -386,6 +391,11 @@ static int sbatch(struct slurm *sl, const struct exec_spec *spec, const char *ba
 		ret = 0;
 	} else if (ret == 0 && r.timed_out) {
 		*why = xasprintf("sbatch did not answer within %lld ms", (long long)sl->timeout_ms);
+		ret = OPUS_ERR_BUSY;
+	} else if (ret == 0 && !answered(&r)) {
+		/* No controller, or ssh could not reach the login node: not the job's fault. */
+		*why = xasprintf("SLURM cluster not reachable: %.*s", (int)strcspn(r.err, "\n"),
+				 r.err);
 		ret = OPUS_ERR_BUSY;
 	} else if (ret == 0) {
 		size_t len = r.err_len;

@@ -556,6 +556,26 @@ static json_t *disk_doc(struct http_request *req, const struct store_usage_total
 	return o;
 }
 
+/* A string, or a placeholder when t is not UTF-8 (a command's stderr). */
+static json_t *text_or_null(bool show, const char *t)
+{
+	json_t *v = show ? json_string(t) : NULL;
+	return v ? v : show ? json_string("(not UTF-8)") : json_null();
+}
+
+/* The backend's cluster, from exec's last answer (never a command on this thread). */
+static json_t *cluster_doc(const struct sched_stats *st)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "reachable", json_boolean(st->reachable));
+	json_object_set_new(o, "reason", text_or_null(!st->reachable, st->unreachable_why));
+	json_object_set_new(o, "jobs_waiting", json_integer((json_int_t)st->waiting_for_cluster));
+	json_object_set_new(o, "waiting_reason",
+			    text_or_null(st->waiting_for_cluster > 0, st->waiting_why));
+	return o;
+}
+
 static void status_show(struct http_request *req)
 {
 	struct store_usage_totals sum;
@@ -569,7 +589,8 @@ static void status_show(struct http_request *req)
 		log_warn("/admin/status: cannot add up the usage totals");
 	json_object_set_new(doc, "version", json_string(OPUS_VERSION));
 	json_object_set_new(doc, "uptime_s", json_integer(process_uptime_s()));
-	json_object_set_new(doc, "executor", json_string("local"));
+	json_object_set_new(doc, "executor", json_string(st.executor));
+	json_object_set_new(doc, "executor_status", cluster_doc(&st));
 	json_object_set_new(doc, "store", json_string("sqlite"));
 	json_object_set_new(doc, "queued", json_integer((json_int_t)st.queued));
 	json_object_set_new(doc, "running", json_integer((json_int_t)st.running));

@@ -30,13 +30,30 @@ static bool is_disabled(const struct disabled_set *d, const char *name)
 	return false;
 }
 
+/* Text for an XML note: markup escaped; bytes outside printable ASCII (a
+ * command's stderr may hold anything) become '?'. */
+static void note_text(struct sbuf *b, const char *t)
+{
+	for (; *t; t++) {
+		unsigned char c = (unsigned char)*t;
+		if (c == '&')
+			sbuf_addf(b, "&amp;");
+		else if (c == '<')
+			sbuf_addf(b, "&lt;");
+		else if (c == '>')
+			sbuf_addf(b, "&gt;");
+		else
+			sbuf_addf(b, "%c", c >= 0x20 && c < 0x7f ? c : '?');
+	}
+}
+
 void http_availability(struct http_request *req)
 {
 	struct sched_stats st;
 	bool ok;
 
 	sched_get_stats(req->srv->deps.sched, &st);
-	ok = st.ends_unrecorded == 0;
+	ok = st.ends_unrecorded == 0 && st.reachable;
 	req->reply.status = 200;
 	req->reply.content_type = "text/xml; charset=utf-8";
 	sbuf_addf(&req->reply.body,
@@ -46,11 +63,18 @@ void http_availability(struct http_request *req)
 		  "  <vosi:available>%s</vosi:available>\n",
 		  ok ? "true" : "false");
 	/* A job end the store refuses is retried; meanwhile the service is not well. */
-	if (!ok)
+	if (st.ends_unrecorded)
 		sbuf_addf(&req->reply.body,
 			  "  <vosi:note>the store is failing: %zu job end(s) not recorded yet, "
 			  "retried</vosi:note>\n",
 			  st.ends_unrecorded);
+	/* exec's last answer (never a command here); jobs wait QUEUED meanwhile. */
+	if (!st.reachable) {
+		sbuf_addf(&req->reply.body, "  <vosi:note>SLURM cluster not reachable: ");
+		note_text(&req->reply.body, st.unreachable_why);
+		sbuf_addf(&req->reply.body, "; %zu queued job(s) wait for it</vosi:note>\n",
+			  st.waiting_for_cluster);
+	}
 	sbuf_addf(&req->reply.body,
 		  "  <vosi:note>%zu jobs executing, %zu queued, %zu clients waiting</vosi:note>\n"
 		  "</vosi:availability>\n",

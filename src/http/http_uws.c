@@ -61,7 +61,13 @@ static void reply_job(struct http_request *req, const struct uws_job *job)
 {
 	struct uws_render r = render_ctx(req);
 	struct sbuf doc = SBUF_INIT;
-	int ret = req->want_json ? uws_job_json(&r, job, &doc) : uws_job_xml(&r, job, &doc);
+	char reason[300];
+	int ret;
+
+	if (req->want_json && job->phase == UWS_QUEUED &&
+	    sched_queue_reason(req->srv->deps.sched, job->id, reason, sizeof(reason)))
+		r.queue_reason = reason;
+	ret = req->want_json ? uws_job_json(&r, job, &doc) : uws_job_xml(&r, job, &doc);
 	http_reply_doc(req, &doc, ret);
 }
 

@@ -34,6 +34,9 @@
 /* Back-off of a job end the store refused: doubling from MIN up to MAX. */
 #define SCHED_END_RETRY_MIN_MS 100
 #define SCHED_END_RETRY_MAX_MS 5000
+/* Back-off of submissions while the backend's cluster does not answer. */
+#define SCHED_HOLD_MIN_MS 1000
+#define SCHED_HOLD_MAX_MS 60000
 
 #define sched_container_of(ptr, type, member)                                                      \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -160,6 +163,12 @@ struct sched {
 	struct sched_task *task_head, *task_tail;
 	size_t ntasks;
 	size_t nend_failed; /* runs whose end the store refused: /availability */
+	/* sched_retry.c: no start before hold_until (time_mono_ms) while the
+	 * cluster does not answer; hold_ms the current back-off (0: none, and
+	 * then no queued job waits for the cluster). */
+	int64_t hold_until;
+	int64_t hold_ms;
+	char hold_why[256];
 	bool purge_pending;
 	bool work_stop;
 	pthread_t *workers;
@@ -248,10 +257,21 @@ void sched_run_signal(struct sched *s, struct sched_run *run, int sig);
 /* Submits a run (no lock held), records the start, and hands an end seen
  * meanwhile to a worker. The run may be gone on return. */
 void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job);
+/* sched_retry.c */
+/* Puts back at the head of the queue a job whose submission found the
+ * cluster unreachable (why), and holds every start for the next back-off.
+ * s->lock held; the caller then releases the run's slot. */
+void sched_hold_locked(struct sched *s, const char *id, struct sched_owner *own, const char *why);
+/* A submission went through: the back-off starts again from its minimum. s->lock held. */
+void sched_hold_clear_locked(struct sched *s);
+/* Are starts held now? 0, or the ms to wait. s->lock held. */
+int64_t sched_held_ms_locked(const struct sched *s);
+
 /* Prepares the job's files and submits it: NULL, or why it could not
- * (malloc'd). No lock held. */
+ * (malloc'd) with exec_submit's code in *err (OPUS_ERR_BUSY: the cluster
+ * did not answer). No lock held. */
 char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
-		   struct exec_submitted *sub);
+		   struct exec_submitted *sub, int *err);
 /* A run that the backend started later (STARTED): QUEUED -> EXECUTING with
  * its start time, waiters woken, its duration armed. A worker. */
 void sched_record_started(struct sched *s, const char *id, const char *handle);

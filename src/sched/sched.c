@@ -646,7 +646,7 @@ static struct sched *sched_new(const struct sched_config *cfg, struct store *st,
 	cond_init_monotonic(&s->tick);
 	cond_init_monotonic(&s->idle);
 	pthread_cond_init(&s->stage_cond, NULL);
-	pthread_cond_init(&s->work_cond, NULL);
+	cond_init_monotonic(&s->work_cond); /* timed while starts are held */
 	return s;
 }
 

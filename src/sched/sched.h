@@ -189,7 +189,19 @@ struct sched_stats {
 	size_t running;
 	size_t waiters;
 	size_t ends_unrecorded; /* job ends the store refused so far (retried) */
+	/* The backend: its name, whether it reaches its cluster (exec_reachable,
+	 * the last answer seen: never blocks) and why not. */
+	const char *executor;
+	bool reachable;
+	char unreachable_why[256];
+	/* Queued jobs held because their submission found the cluster
+	 * unreachable (0 when starts are not held), and that reason. */
+	size_t waiting_for_cluster;
+	char waiting_why[256];
 };
 void sched_get_stats(struct sched *s, struct sched_stats *out);
+/* When the job is queued and held because the cluster does not answer:
+ * true with the reason in buf. Never blocks. */
+bool sched_queue_reason(struct sched *s, const char *id, char *buf, size_t len);
 
 #endif

@@ -373,12 +373,13 @@ static struct sched_run *run_add_locked(struct sched *s, const struct uws_job *j
 }
 
 char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
-		   struct exec_submitted *sub)
+		   struct exec_submitted *sub, int *err)
 {
 	struct start_files f = {0};
 	char *why = NULL;
 	char **env = NULL;
 
+	*err = OPUS_ERR_IO;
 	if (prepare_files(s, job, j, &f) == 0) {
 		env = build_env(job, j, f.dir);
 		struct exec_spec spec = {
@@ -399,7 +400,8 @@ char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl 
 					      }),
 		    .time_limit_s = job->execution_duration,
 		};
-		if (exec_submit(s->ex, &spec, sub, &why) == 0) {
+		*err = exec_submit(s->ex, &spec, sub, &why);
+		if (*err == 0) {
 			free(why);
 			why = NULL;
 		} else if (!why) {
@@ -505,18 +507,32 @@ done:
 	uws_job_release(&job);
 }
 
+static void run_unlink_locked(struct sched *s, struct sched_run *run);
+
 void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job)
 {
 	char id[UWS_ID_LEN + 1];
 	struct exec_submitted sub = {0};
 	char *why;
-	bool started;
+	bool started, staged;
+	int err;
 
 	memcpy(id, run->id, sizeof(id));
 	pthread_mutex_lock(&s->lock);
 	run->launching = true;
+	staged = run->staging; /* EXECUTING already: it cannot go back to the queue */
 	pthread_mutex_unlock(&s->lock);
-	why = sched_launch(s, job, run->jdl, &sub); /* no lock held: it may block */
+	why = sched_launch(s, job, run->jdl, &sub, &err); /* no lock held: it may block */
+	if (why && err == OPUS_ERR_BUSY && !staged) {
+		/* The cluster did not answer: QUEUED again, its slot released (sched_retry.c). */
+		pthread_mutex_lock(&s->lock);
+		sched_hold_locked(s, id, run->own, why);
+		run_unlink_locked(s, run);
+		pthread_mutex_unlock(&s->lock);
+		sched_run_free(run);
+		free(why);
+		return;
+	}
 	if (why) {
 		pthread_mutex_lock(&s->lock);
 		run->launching = false;
@@ -526,6 +542,7 @@ void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 		return;
 	}
 	pthread_mutex_lock(&s->lock);
+	sched_hold_clear_locked(s);
 	memcpy(run->handle, sub.handle, sizeof(run->handle));
 	run->staging = false;
 	started = sub.started || run->started_seen;

@@ -304,10 +304,19 @@ void sched_deadline_stop(struct sched *s)
 
 void sched_get_stats(struct sched *s, struct sched_stats *out)
 {
+	char *why = NULL;
+
 	pthread_mutex_lock(&s->lock);
 	out->queued = s->nqueued;
 	out->running = s->nrunning + s->nstarting;
 	out->waiters = s->nwaiters;
 	out->ends_unrecorded = s->nend_failed;
+	out->waiting_for_cluster = s->hold_ms ? s->nqueued : 0;
+	snprintf(out->waiting_why, sizeof(out->waiting_why), "%s", s->hold_why);
 	pthread_mutex_unlock(&s->lock);
+	/* exec's last answer, read with no sched lock held. */
+	out->executor = s->ex ? exec_backend_name(s->ex) : "local";
+	out->reachable = !s->ex || exec_reachable(s->ex, &why);
+	snprintf(out->unreachable_why, sizeof(out->unreachable_why), "%s", why ? why : "");
+	free(why);
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum sched_task_kind { SCHED_TASK_END, SCHED_TASK_STARTED, SCHED_TASK_RMTREE, SCHED_TASK_PURGE };
 
@@ -143,7 +144,25 @@ static void task_run(struct sched *s, struct sched_task *t)
 /* A queued job may start: a slot is free and sched is not stopping. s->lock held. */
 static bool may_start(const struct sched *s)
 {
-	return !s->stopping && s->qhead && s->nrunning + s->nstarting < (size_t)s->cfg.max_running;
+	return !s->stopping && s->qhead && s->nrunning + s->nstarting < (size_t)s->cfg.max_running &&
+	       sched_held_ms_locked(s) == 0;
+}
+
+/* Waits for work; while starts are held (sched_retry.c), until the hold ends. */
+static void work_wait_locked(struct sched *s)
+{
+	int64_t held = s->qhead && !s->stopping ? sched_held_ms_locked(s) : 0;
+	struct timespec ts;
+	int64_t until;
+
+	if (!held) {
+		pthread_cond_wait(&s->work_cond, &s->lock);
+		return;
+	}
+	until = time_mono_ms() + held;
+	ts.tv_sec = (time_t)(until / 1000);
+	ts.tv_nsec = (long)(until % 1000) * 1000000L;
+	pthread_cond_timedwait(&s->work_cond, &s->lock, &ts); /* CLOCK_MONOTONIC */
 }
 
 static void *worker_main(void *arg)
@@ -170,7 +189,7 @@ static void *worker_main(void *arg)
 		}
 		if (s->work_stop)
 			break;
-		pthread_cond_wait(&s->work_cond, &s->lock);
+		work_wait_locked(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;

@@ -123,6 +123,9 @@ struct uws_render {
 	/* A finished job's results list also shows its provenance documents
 	 * (provenance.result_links; OPUS's provjson, provxml, provsvg). */
 	bool result_links;
+	/* NULL, or why a QUEUED job waits (JSON only: queueReason; the UWS XML
+	 * has no element for it). */
+	const char *queue_reason;
 };
 
 /*

@@ -178,6 +178,8 @@ int uws_job_json(const struct uws_render *r, const struct uws_job *job, struct s
 	jset(&b, o, "results", json_results(&b, r, job));
 	jset(&b, o, "errorSummary", json_error(&b, job));
 	jset(&b, o, "metrics", json_metrics(&b, job));
+	if (r->queue_reason && job->phase == UWS_QUEUED)
+		jset(&b, o, "queueReason", jstr(r->queue_reason));
 	return jfinish(&b, o, out);
 }
 

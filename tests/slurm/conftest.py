@@ -57,6 +57,16 @@ class Cluster:
         it.wait_until(lambda: not it.process_alive(pid), 30, 0.05, "slurmctld to stop")
         self.script("up")
 
+    def stop_controller(self):
+        """Stops slurmctld only (munged and slurmd keep running): the cluster
+        no longer answers. start_controller() brings it back."""
+        pid = int((self.base / "slurmctld.pid").read_text())
+        os.kill(pid, signal.SIGTERM)
+        it.wait_until(lambda: not it.process_alive(pid), 30, 0.05, "slurmctld to stop")
+
+    def start_controller(self):
+        self.script("up")  # idempotent: starts only what is stopped
+
     def cmd(self, *argv):
         return subprocess.run(list(argv), capture_output=True, text=True, timeout=60,
                               env=self.env())

@@ -1,0 +1,77 @@
+/*
+ * sched_retry: a cluster that does not answer. A submission that failed
+ * because the backend could not reach its cluster (exec_submit's
+ * OPUS_ERR_BUSY), not because the job was refused, puts the job back at the
+ * head of the queue, still QUEUED, its slot released; every start then waits
+ * for a back-off (SCHED_HOLD_MIN_MS doubling to SCHED_HOLD_MAX_MS) and the
+ * next submission tries again, until one goes through. Meanwhile every job
+ * of the queue waits for the cluster, with the reason visible: the job's
+ * JSON (queueReason), /availability and /admin/status.
+ * Holding every start, not only that job's: one backend serves them all, so
+ * the next submission would meet the same cluster; and no more than the
+ * workers already in sbatch wait for its timeout, the others stay free for
+ * ends, STARTED and file removal.
+ */
+#include "sched/sched-int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sched_hold_locked(struct sched *s, const char *id, struct sched_owner *own, const char *why)
+{
+	struct sched_qent *q = xcalloc(1, sizeof(*q));
+
+	snprintf(q->id, sizeof(q->id), "%s", id);
+	q->own = own;
+	q->own->queued++;
+	q->next = s->qhead; /* it keeps its place */
+	s->qhead = q;
+	if (!s->qtail)
+		s->qtail = q;
+	s->nqueued++;
+	s->hold_ms = s->hold_ms ? s->hold_ms * 2 : SCHED_HOLD_MIN_MS;
+	if (s->hold_ms > SCHED_HOLD_MAX_MS)
+		s->hold_ms = SCHED_HOLD_MAX_MS;
+	s->hold_until = time_mono_ms() + s->hold_ms;
+	snprintf(s->hold_why, sizeof(s->hold_why), "%s", why);
+	log_warn("job %s: %s; left QUEUED, submitted again in %lld ms", id, why,
+		 (long long)s->hold_ms);
+}
+
+void sched_hold_clear_locked(struct sched *s)
+{
+	if (s->hold_ms)
+		log_info("sched: the cluster answers again; starts resume");
+	s->hold_ms = 0;
+	s->hold_until = 0;
+	s->hold_why[0] = '\0';
+}
+
+int64_t sched_held_ms_locked(const struct sched *s)
+{
+	int64_t left;
+
+	if (!s->hold_until)
+		return 0;
+	left = s->hold_until - time_mono_ms();
+	return left > 0 ? left : 0;
+}
+
+bool sched_queue_reason(struct sched *s, const char *id, char *buf, size_t len)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->hold_ms) {
+		for (const struct sched_qent *q = s->qhead; q; q = q->next) {
+			if (strcmp(q->id, id) == 0) {
+				snprintf(buf, len, "waiting for the cluster: %s", s->hold_why);
+				found = true;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}

@@ -1,0 +1,98 @@
+"""Operations on SLURM: a cluster that does not answer (slurmctld stopped)
+is shown by /availability and /admin/status, and jobs wait QUEUED with the
+reason visible instead of failing; once the controller is back they run,
+submitted once. A job sbatch refuses (invalid partition) is still ERROR.
+Waits are for answers and phases, never fixed sleeps; no timing assertion:
+requests made while sbatch hangs must answer at all (the client's timeout
+of a few seconds is a liveness check, not a speed test)."""
+import xml.etree.ElementTree as ET
+
+from conftest import it
+
+WAIT = 90
+ADMIN = "root"
+VOSI = "{http://www.ivoa.net/xml/VOSIAvailability/v1.0}"
+ALIVE_S = 10  # a request made while sbatch hangs answers within this
+
+
+def availability(c):
+    r = c.get("/availability", timeout=ALIVE_S)
+    assert r.status_code == 200, r.text
+    root = ET.fromstring(r.content)
+    ok = root.find(VOSI + "available").text
+    assert ok in ("true", "false"), r.text
+    return ok == "true", [n.text for n in root.findall(VOSI + "note")]
+
+
+def status(c):
+    r = c.get("/admin/status", timeout=ALIVE_S)
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert s["executor"] == "slurm", s
+    return s["executor_status"]
+
+
+def job_json(c, url):
+    r = c.get(url, headers={"Accept": "application/json"}, timeout=ALIVE_S)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_unreachable_cluster_keeps_jobs_queued(cluster, daemon_factory):
+    d = daemon_factory(cluster.daemon_config(command_timeout_ms=5000), users=[(ADMIN, True)])
+    c = d.client(auth=(ADMIN, d.tokens[ADMIN]))
+    assert availability(c)[0]
+    st = status(c)
+    assert st["reachable"] is True and st["reason"] is None and st["jobs_waiting"] == 0, st
+    url = None
+    try:
+        cluster.stop_controller()
+        # exec's poll notices (squeue fails); /availability never runs a command itself.
+        it.wait_until(lambda: not availability(c)[0], WAIT, 0.1, "/availability false")
+        ok, notes = availability(c)
+        assert any(n.startswith("SLURM cluster not reachable: ") for n in notes), notes
+        st = status(c)
+        assert st["reachable"] is False and st["reason"], st
+
+        url = c.create("echo", {"text": "after the outage"}, run=True)
+        job_id = url.rsplit("/", 1)[1]
+        # sbatch fails (or hangs to its timeout): the job goes back to the queue.
+        it.wait_until(lambda: "queueReason" in job_json(c, url), WAIT, 0.1,
+                      "the job's queueReason")
+        j = job_json(c, url)
+        assert j["phase"] == "QUEUED", j
+        assert j["queueReason"].startswith("waiting for the cluster: "), j
+        assert j["errorSummary"] is None, j
+        assert c.phase(url) == "QUEUED"
+        c.job(url)  # the UWS XML stays schema-valid (the client validates it)
+        st = status(c)
+        assert st["jobs_waiting"] >= 1 and st["waiting_reason"], st
+        # Requests keep answering while submissions fail or hang.
+        r = c.get("/rest/echo", timeout=ALIVE_S)
+        assert r.status_code == 200 and job_id in r.text
+        assert any("queued job(s) wait for it" in n for n in availability(c)[1])
+    finally:
+        cluster.start_controller()
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=2 * WAIT) \
+        == "COMPLETED", job_json(c, url)
+    r = cluster.cmd("squeue", "--noheader", "--states=all", f"--name=opus-{job_id}",
+                    "--format=%i")
+    assert len(r.stdout.split()) == 1, r.stdout  # submitted once
+    assert "queueReason" not in job_json(c, url)
+    it.wait_until(lambda: availability(c)[0], WAIT, 0.1, "/availability true again")
+    st = status(c)
+    assert st["reachable"] is True and st["jobs_waiting"] == 0, st
+
+
+def test_refused_submission_is_still_error(cluster, daemon_factory):
+    """sbatch answered and refused the job: ERROR with sbatch's words, the
+    cluster counts as reachable."""
+    d = daemon_factory(cluster.daemon_config(partition="nosuchpartition"),
+                       users=[(ADMIN, True)])
+    c = d.client(auth=(ADMIN, d.tokens[ADMIN]))
+    url = c.create("echo", {"text": "x"}, run=True)
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "ERROR"
+    j = job_json(c, url)
+    assert "partition" in j["errorSummary"]["message"], j
+    assert availability(c)[0]
+    assert status(c)["reachable"] is True
