@@ -7,7 +7,8 @@
 # daemon does not start, dies, or exits badly on SIGTERM.
 # Needs: wrk, /usr/bin/python3 (stdlib only); for step 8, node, tests/web's
 # playwright-core (npm ci --prefix tests/web, done here when missing) and
-# /usr/bin/chromium. Runs in about 4-5 minutes.
+# /usr/bin/chromium; for the SLURM rows (bench/slurm.sh), scripts/slurm.sh's cluster
+# (its packages are installed when missing). Runs in about 5-6 minutes.
 set -uo pipefail
 
 bin=${1:-build/rel/opusd}
@@ -319,6 +320,9 @@ else
 fi
 
 stop_daemon
+# ---- S. SLURM: a cluster and a daemon of its own (bench/slurm.sh), rows for the table
+echo "bench: S SLURM (bench/slurm.sh)" >&2
+slurm_rows=$("$here/slurm.sh" "$bin")
 warnings=$(grep -E ' (warn|error) ' "$tmp/opusd.log" | grep -vc EXTERNAL_LOGGER)
 [ "$warnings" -eq 0 ] || notes+=("daemon log: $warnings warn/error lines, e.g. $(grep -E ' (warn|error) ' "$tmp/opusd.log" | grep -v EXTERNAL_LOGGER | head -n 1)")
 
@@ -341,6 +345,7 @@ echo "| 7 | ProvSAP DEPTH=ALL, PROV-JSON, chain of ${chained:-0} jobs ($json_act
 echo "| 7b | the same in PROV-SVG (past 1,000 elements the summarised drawing opusd lays out itself, jobs and files: docs/provenance.md; $svg_bytes bytes) | p50 $svg_p50 ms (max $svg_max ms, 5 runs) | a few s at most | $(verdict le "$svg_p50" 3000) |"
 echo "| 7c | daemon memory after 7 | VmHWM $hwm2_mb MB | — | — |"
 [ -z "$web_rows" ] || echo "$web_rows" | sed 's/^| web |/| 8 | web:/'
+[ -z "$slurm_rows" ] || echo "$slurm_rows"
 if [ ${#notes[@]} -gt 0 ]; then
 	echo
 	for n in "${notes[@]}"; do echo "- $n"; done
