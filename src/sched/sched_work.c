@@ -144,7 +144,8 @@ static void task_run(struct sched *s, struct sched_task *t)
 /* A queued job may start: a slot is free and sched is not stopping. s->lock held. */
 static bool may_start(const struct sched *s)
 {
-	return !s->stopping && s->qhead && s->nrunning + s->nstarting < (size_t)s->cfg.max_running &&
+	return !s->stopping && s->qhead &&
+	       s->nrunning + s->nstarting < (size_t)s->cfg.max_running &&
 	       sched_held_ms_locked(s) == 0;
 }
 
