@@ -22,9 +22,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libxml/parser.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -454,7 +454,8 @@ static int event_key_load(const char *data_dir, unsigned char key[AUTH_EVENT_KEY
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		bool ok = RAND_bytes(key, AUTH_EVENT_KEY_LEN) == 1 &&
-			  write(fd, key, AUTH_EVENT_KEY_LEN) == AUTH_EVENT_KEY_LEN && fsync(fd) == 0;
+			  write(fd, key, AUTH_EVENT_KEY_LEN) == AUTH_EVENT_KEY_LEN &&
+			  fsync(fd) == 0;
 		close(fd);
 		if (ok) {
 			log_info("%s: new job event key", path);
@@ -475,7 +476,8 @@ static int event_key_load(const char *data_dir, unsigned char key[AUTH_EVENT_KEY
 	if (fd < 0)
 		log_error("%s: cannot read: %s", path, strerror(errno));
 	else if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & 07777) != 0600)
-		log_error("%s: refused: the job event key must be a regular file of mode 0600", path);
+		log_error("%s: refused: the job event key must be a regular file of mode 0600",
+			  path);
 	else if (sb.st_size != AUTH_EVENT_KEY_LEN ||
 		 read(fd, key, AUTH_EVENT_KEY_LEN) != AUTH_EVENT_KEY_LEN)
 		log_error("%s: refused: the job event key must hold exactly %d bytes", path,

@@ -40,7 +40,6 @@
  */
 #include "exec/exec-int.h"
 
-
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -950,7 +949,8 @@ static void *slurm_thread(void *arg)
 			next_ping = next_round + 4 * sl->poll_ms;
 			pthread_mutex_lock(&sl->lock);
 			if (sl->hurry > 0) {
-				int64_t gap = SLURM_HURRY_FIRST_MS << (SLURM_HURRY_ROUNDS - sl->hurry);
+				int64_t gap = SLURM_HURRY_FIRST_MS
+					      << (SLURM_HURRY_ROUNDS - sl->hurry);
 				sl->hurry--;
 				if (gap < sl->poll_ms)
 					next_round = time_mono_ms() + gap;

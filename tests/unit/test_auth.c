@@ -154,14 +154,15 @@ TEST(event_token)
 	auth_event_token(key, id, t);
 	CHECK_STR(t, want);
 	CHECK(auth_event_token_ok(key, id, want));
-	CHECK(!auth_event_token_ok(other, id, want));				  /* another key */
-	CHECK(!auth_event_token_ok(key, "0123456789abcdef0123456789abcdee", want)); /* another job */
+	CHECK(!auth_event_token_ok(other, id, want)); /* another key */
+	CHECK(
+	    !auth_event_token_ok(key, "0123456789abcdef0123456789abcdee", want)); /* another job */
 	snprintf(bad, sizeof(bad), "%s", want);
 	bad[63] = bad[63] == '0' ? '1' : '0';
 	CHECK(!auth_event_token_ok(key, id, bad));
-	CHECK(!auth_event_token_ok(key, id, "66fc"));	 /* too short */
+	CHECK(!auth_event_token_ok(key, id, "66fc")); /* too short */
 	CHECK(!auth_event_token_ok(key, id, ""));
-	CHECK(!auth_event_token_ok(NULL, id, want));	 /* no key: nothing is valid */
+	CHECK(!auth_event_token_ok(NULL, id, want)); /* no key: nothing is valid */
 	CHECK(!auth_event_token_ok(key, id, NULL));
 }
 
