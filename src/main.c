@@ -18,14 +18,19 @@
 #include "sched/sched.h"
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libxml/parser.h>
 #include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The account commands: "user add" and the others, "app add". */
@@ -436,11 +441,67 @@ static void log_banner(const struct conf *c, struct jdl_registry *reg)
 	free(names);
 }
 
+/* The job event key, {data_dir}/event.key: AUTH_EVENT_KEY_LEN random bytes,
+ * mode 0600, made at the first start and read at every start (so that the
+ * tokens of running jobs survive a restart). A file of another size or mode
+ * is refused. */
+static int event_key_load(const char *data_dir, unsigned char key[AUTH_EVENT_KEY_LEN])
+{
+	char *path = xasprintf("%s/event.key", data_dir);
+	struct stat sb;
+	int fd, ret = -1;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		bool ok = RAND_bytes(key, AUTH_EVENT_KEY_LEN) == 1 &&
+			  write(fd, key, AUTH_EVENT_KEY_LEN) == AUTH_EVENT_KEY_LEN &&
+			  fsync(fd) == 0;
+		close(fd);
+		if (ok) {
+			log_info("%s: new job event key", path);
+			free(path);
+			return 0;
+		}
+		(void)unlink(path);
+		log_error("%s: cannot write the job event key", path);
+		free(path);
+		return -1;
+	}
+	if (errno != EEXIST) {
+		log_error("%s: cannot create: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		log_error("%s: cannot read: %s", path, strerror(errno));
+	else if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & 07777) != 0600)
+		log_error("%s: refused: the job event key must be a regular file of mode 0600",
+			  path);
+	else if (sb.st_size != AUTH_EVENT_KEY_LEN ||
+		 read(fd, key, AUTH_EVENT_KEY_LEN) != AUTH_EVENT_KEY_LEN)
+		log_error("%s: refused: the job event key must hold exactly %d bytes", path,
+			  AUTH_EVENT_KEY_LEN);
+	else
+		ret = 0;
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0)
+		OPENSSL_cleanse(key, AUTH_EVENT_KEY_LEN);
+	free(path);
+	return ret;
+}
+
 static int serve(struct conf *c)
 {
 	struct fetch_policy fp;
 	struct exec_user job_user;
 	char *why = NULL;
+	unsigned char event_key[AUTH_EVENT_KEY_LEN];
+	/* Where jobs post their events: [slurm] event_url, else our own address. */
+	char *event_url = c->slurm_event_url && c->slurm_event_url[0]
+			      ? xstrdup(c->slurm_event_url)
+			      : xasprintf("http://%s/handler/job_event", c->listen);
 	/* The backend and its settings; sched adds its event callback. */
 	struct exec_slurm_config slurm = {
 	    .cluster = c->slurm_cluster,
@@ -457,7 +518,7 @@ static int serve(struct conf *c)
 	    .ssh_port = (int)c->slurm_ssh_port,
 	    .ssh_key = c->slurm_ssh_key,
 	    .ssh_known_hosts = c->slurm_ssh_known_hosts,
-	    .event_url = c->slurm_event_url,
+	    .event_url = event_url,
 	};
 	struct exec_config ec = {
 	    .backend = c->backend,
@@ -481,6 +542,7 @@ static int serve(struct conf *c)
 			   .processes = c->max_processes,
 			   .open_files = c->max_open_files,
 			   .cpu_seconds = c->max_cpu_time},
+	    .event_key = event_key,
 	};
 	struct store *st = NULL;
 	struct jdl_registry *reg = NULL;
@@ -504,7 +566,7 @@ static int serve(struct conf *c)
 
 	auth_config_of(c, &ac);
 	if (fetch_policy_init(c, &fp) < 0 || fetch_global_init() < 0 || open_store(c, &st) < 0 ||
-	    auth_open(st, &ac, &au) < 0)
+	    auth_open(st, &ac, &au) < 0 || event_key_load(c->data_dir, event_key) < 0)
 		goto done;
 	if (exec_user_resolve(c->run_as, &job_user, &why) < 0 ||
 	    exec_user_check_reach(&job_user, c->data_dir, &why) < 0 ||
@@ -545,7 +607,8 @@ static int serve(struct conf *c)
 					 .jdls = reg,
 					 .fetch = &fp,
 					 .prov = pv,
-					 .auth = au};
+					 .auth = au,
+					 .event_key = event_key};
 		if (http_start(&deps, &srv) < 0)
 			goto done;
 	}
@@ -564,6 +627,8 @@ done:
 	fetch_policy_release(&fp);
 	fetch_global_cleanup();
 	xmlCleanupParser();
+	OPENSSL_cleanse(event_key, sizeof(event_key));
+	free(event_url);
 	log_info("opusd stopped%s", ret == 0 ? "" : " (start-up failed)");
 	return ret;
 }

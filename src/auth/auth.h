@@ -108,6 +108,19 @@ void auth_hash_token(const char *token, char out[65]);
 /* A new token: AUTH_TOKEN_LEN hex digits + NUL, 256 bits from the OS. */
 void auth_token_new(char out[AUTH_TOKEN_LEN + 1]);
 
+/*
+ * Job events (POST /handler/job_event): a job's token is the HMAC-SHA256 of
+ * its id under the server's event key ({data_dir}/event.key, 32 bytes), as
+ * AUTH_TOKEN_LEN hex digits + NUL. The job receives it as OPUS_EVENT_TOKEN;
+ * a restart keeps it valid (the key is kept). auth_event_token_ok compares
+ * in constant time; false for a token of the wrong length or a NULL key.
+ */
+#define AUTH_EVENT_KEY_LEN 32
+void auth_event_token(const unsigned char key[AUTH_EVENT_KEY_LEN], const char *job_id,
+		      char out[AUTH_TOKEN_LEN + 1]);
+bool auth_event_token_ok(const unsigned char key[AUTH_EVENT_KEY_LEN], const char *job_id,
+			 const char *token);
+
 /* May this identity see and act on a job owned by `owner` (NULL = anonymous)? */
 bool auth_may_access(const struct auth_identity *who, const char *owner);
 /* May it create and run jobs of this description? Always true with

@@ -21,7 +21,9 @@
  * so every answer about a SLURM id is checked against that name.
  *
  * One thread follows the submitted and adopted jobs: every poll_interval_ms,
- * and at once on exec_poll() or after a cancel, one `squeue --states=all
+ * and at once on exec_poll() (then again after 250 ms, 500 ms, .. 8 s: a job's
+ * own COMPLETED signal comes while its batch script still runs) or after a
+ * cancel, one `squeue --states=all
  * --name=opus-a,opus-b,..` for all of them (PENDING: nothing; RUNNING and
  * later: STARTED once). A job that squeue shows ended, or no longer lists, is
  * looked up once: first `scontrol show job -o ID` (slurmctld keeps an ended
@@ -49,6 +51,9 @@
 #define SLURM_DEFAULT_PATH   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define SLURM_NAMES_PER_CALL 400
 #define SLURM_ID_MAX	     24
+/* After exec_poll: rounds again after 250 ms, 500 ms, 1 s, .. 8 s (6 rounds). */
+#define SLURM_HURRY_ROUNDS   6
+#define SLURM_HURRY_FIRST_MS 250
 
 /* What a value of an #SBATCH line or an option may hold. */
 static const char value_chars[] =
@@ -88,6 +93,7 @@ struct slurm {
 	struct sjob *jobs;
 	struct scancel *cancels, **cancels_tail;
 	bool poll_now, stopping;
+	int hurry; /* rounds left at a short, doubling interval (exec_poll) */
 	bool reachable;
 	char *unreachable_why;
 	pthread_t thread;
@@ -507,6 +513,7 @@ static void slurm_poll(struct exec *ex)
 
 	pthread_mutex_lock(&sl->lock);
 	sl->poll_now = true;
+	sl->hurry = SLURM_HURRY_ROUNDS;
 	pthread_cond_signal(&sl->wake);
 	pthread_mutex_unlock(&sl->lock);
 }
@@ -951,6 +958,13 @@ static void *slurm_thread(void *arg)
 			next_round = time_mono_ms() + sl->poll_ms;
 			next_ping = next_round + 4 * sl->poll_ms;
 			pthread_mutex_lock(&sl->lock);
+			if (sl->hurry > 0) {
+				int64_t gap = SLURM_HURRY_FIRST_MS
+					      << (SLURM_HURRY_ROUNDS - sl->hurry);
+				sl->hurry--;
+				if (gap < sl->poll_ms)
+					next_round = time_mono_ms() + gap;
+			}
 			continue;
 		}
 		if (!have_jobs && now >= next_ping) {

@@ -218,6 +218,9 @@ char *http_entity_prov_url(const struct http_request *req, const char *entity_id
  * an entity's bytes, owner or admin only. */
 void http_store(struct http_request *req);
 
+/* http_event.c: POST /handler/job_event, a job's own signals (its token). */
+void http_job_event(struct http_request *req);
+
 /* http_static.c: the web client, paths.web_dir held in memory. */
 struct http_static;
 /* (Re)reads web_dir; on failure the table is empty and "/" says why. */

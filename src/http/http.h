@@ -37,6 +37,7 @@ struct http_deps {
 	const struct fetch_policy *fetch; /* checks input references at create */
 	struct prov *prov;		  /* entity store and provenance documents */
 	struct auth *auth;		  /* identities, roles, permissions, back-off */
+	const unsigned char *event_key;	  /* job event tokens (AUTH_EVENT_KEY_LEN); borrowed */
 };
 
 /* Binds and starts serving. OPUS_ERR_IO when the address cannot be bound. */

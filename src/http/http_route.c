@@ -24,7 +24,8 @@ static const struct route routes[] = {
     {"jdl", 1, 4, "GET, HEAD, POST, DELETE", NULL, http_jdl},	/* each resource checks */
     {"rest", 2, 5, NULL, "GET, HEAD, POST, DELETE", http_rest}, /* checks its own methods */
     {"provsap", 1, 1, "GET, HEAD", NULL, http_provsap},
-    {"store", 1, 3, "GET, HEAD", NULL, http_store}, /* ?ID= or /{id}[/{file name}] */
+    {"store", 1, 3, "GET, HEAD", NULL, http_store},  /* ?ID= or /{id}[/{file name}] */
+    {"handler", 2, 2, "POST", NULL, http_job_event}, /* /handler/job_event, a job's token */
     /* issue 13: JSON APIs, each resource checks its methods (http_json_dispatch) */
     {"users", 1, 3, NULL, "GET, HEAD, POST, PATCH, DELETE", http_users},
     {"admin", 2, 4, NULL, "GET, HEAD, POST, PUT, PATCH, DELETE", http_admin},

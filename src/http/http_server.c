@@ -226,6 +226,12 @@ static bool is_public(const struct http_request *req)
 	       (!strcmp(req->segs[0], "availability") || !strcmp(req->segs[0], "capabilities"));
 }
 
+static bool is_job_event(const struct http_request *req)
+{
+	return req->nsegs == 2 && !strcmp(req->segs[0], "handler") &&
+	       !strcmp(req->segs[1], "job_event");
+}
+
 /* The client's address as text ("" when unknown): the back-off counts per address. */
 static void client_address(struct MHD_Connection *conn, char *out, size_t len)
 {
@@ -295,7 +301,8 @@ static enum MHD_Result request_begin(struct http_request *req, const char *versi
 	}
 	if (http_cors_guard(req) < 0)
 		return queue_reply(req);
-	if (request_authenticate(req) < 0)
+	/* A job's event carries the job's own token, not an account's (http_event.c). */
+	if (!is_job_event(req) && request_authenticate(req) < 0)
 		return queue_reply(req);
 	http_fields_collect_query(req);
 	for (size_t i = 0; i < req->nfields; i++) {

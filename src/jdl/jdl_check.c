@@ -23,7 +23,8 @@ static const char *const uws_words[] = {
  * would not receive its value intact or would run differently. Compared
  * exactly (case-sensitive), as the kernel, the C library and bash compare
  * them: `seconds`, `home` or `tz` are free names, `SECONDS` is not.
- *  - what the scheduler sets (sched_run.c): PATH, HOME, LANG, OPUS_JOB_ID;
+ *  - what the scheduler sets (sched_run.c): PATH, HOME, LANG, OPUS_JOB_ID,
+ *    OPUS_EVENT_TOKEN, and the SLURM backend OPUS_EVENT_URL (the OPUS_ family);
  *  - what bash assigns or resets when it starts, so that a parameter of that
  *    name arrives overwritten (bash 5: IFS, PS4, SECONDS, RANDOM, SHLVL, PWD,
  *    OPTIND, PPID, ...), or keeps read-only (UID, EUID, GROUPS, SHELLOPTS,

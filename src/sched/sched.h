@@ -78,6 +78,9 @@ struct sched_config {
 	const char *cgroup;		    /* exec_spec.cgroup */
 	struct exec_limits job_limits;	    /* caps of what descriptions ask */
 	struct prov *prov;		    /* entities and provenance; borrowed */
+	/* The job event key (AUTH_EVENT_KEY_LEN bytes, borrowed): every job gets
+	 * OPUS_EVENT_TOKEN = auth_event_token(key, id). NULL: none. */
+	const unsigned char *event_key;
 };
 
 /*
@@ -199,6 +202,17 @@ struct sched_stats {
 	size_t waiting_for_cluster;
 	char waiting_why[256];
 };
+/*
+ * A job's own signal (POST /handler/job_event), checked by the caller.
+ * Never blocks; idempotent; phases only forward. EXECUTING for a run the
+ * backend still holds QUEUED: recorded as a STARTED event would be.
+ * COMPLETED and ERROR: the backend reconciles now (exec_poll); the end is
+ * recorded from the backend's own ENDED event (its state and exit code).
+ * A job sched does not follow (ended, never started, unknown): nothing.
+ */
+enum sched_signal { SCHED_SIGNAL_EXECUTING, SCHED_SIGNAL_COMPLETED, SCHED_SIGNAL_ERROR };
+void sched_job_signal(struct sched *s, const char *id, enum sched_signal sig);
+
 void sched_get_stats(struct sched *s, struct sched_stats *out);
 /* When the job is queued and held because the cluster does not answer:
  * true with the reason in buf. Never blocks. */

@@ -18,6 +18,7 @@
  * held back until the launcher has recorded the submission, so an end is
  * never recorded before its start.
  */
+#include "auth/auth.h"
 #include "sched/sched-int.h"
 
 #include <fcntl.h>
@@ -36,7 +37,10 @@
 _Static_assert(EXEC_HANDLE_MAX == UWS_HANDLE_MAX, "a job stores exec's handle");
 
 /* The environment a job starts with before its parameters; never overridden. */
-static const char *const base_env_names[] = {"PATH", "HOME", "LANG", "OPUS_JOB_ID"};
+/* OPUS_EVENT_URL is the backend's to add (exec_slurm.c); jdl_check.c refuses
+ * every OPUS_ name as a parameter name. */
+static const char *const base_env_names[] = {"PATH", "HOME", "LANG", "OPUS_JOB_ID",
+					     "OPUS_EVENT_TOKEN"};
 
 void sched_queue_push(struct sched *s, const char *id, const char *owner, int64_t max_running)
 {
@@ -227,7 +231,8 @@ static char *input_paths(const char *dir, const char *name, const struct uws_par
  * array malloc'd. Names are the declared ones; a name that is not declared,
  * or that is one of the base names, is left out.
  */
-static char **build_env(const struct uws_job *job, const struct jdl *j, const char *dir)
+static char **build_env(const struct sched *s, const struct uws_job *job, const struct jdl *j,
+			const char *dir)
 {
 	size_t cap = OPUS_ARRAY_LEN(base_env_names) + job->nparams + j->ngenerated + 1, n = 0;
 	char **env = xcalloc(cap, sizeof(*env));
@@ -236,6 +241,11 @@ static char **build_env(const struct uws_job *job, const struct jdl *j, const ch
 	env[n++] = xasprintf("HOME=%s", dir);
 	env[n++] = xstrdup("LANG=C.UTF-8");
 	env[n++] = xasprintf("OPUS_JOB_ID=%s", job->id);
+	if (s->cfg.event_key) {
+		char tok[AUTH_TOKEN_LEN + 1];
+		auth_event_token(s->cfg.event_key, job->id, tok);
+		env[n++] = xasprintf("OPUS_EVENT_TOKEN=%s", tok);
+	}
 	for (size_t i = 0; i < job->nparams; i++) {
 		const struct uws_param *p = &job->params[i];
 		const struct jdl_param *jp = jdl_find_param(j, p->name);
@@ -381,7 +391,7 @@ char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl 
 
 	*err = OPUS_ERR_IO;
 	if (prepare_files(s, job, j, &f) == 0) {
-		env = build_env(job, j, f.dir);
+		env = build_env(s, job, j, f.dir);
 		struct exec_spec spec = {
 		    .job_id = job->id,
 		    .workdir = f.dir,
@@ -1114,4 +1124,24 @@ void sched_on_event(void *ctx, const struct exec_event *ev)
 		break;
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+void sched_job_signal(struct sched *s, const char *id, enum sched_signal sig)
+{
+	struct sched_run *run;
+	bool poll = false, followed;
+
+	pthread_mutex_lock(&s->lock);
+	run = sched_run_find(s, id);
+	followed = run && !run->ended && !run->staging;
+	if (followed) {
+		if (sig == SCHED_SIGNAL_EXECUTING)
+			on_started_locked(s, run); /* nothing unless it is pending */
+		else
+			poll = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	log_debug("job %s: signal %d%s", id, (int)sig, followed ? "" : " (not followed)");
+	if (poll)
+		exec_poll(s->ex); /* never blocks: the backend reconciles on its thread */
 }

@@ -138,6 +138,34 @@ TEST(tokens_and_hashes)
 	CHECK(strcmp(t1, t2) != 0);
 }
 
+/* Known vector: key 00 01 .. 1f, message a job id; the value computed
+ * independently with Python's hmac.new(key, id, hashlib.sha256). */
+TEST(event_token)
+{
+	unsigned char key[AUTH_EVENT_KEY_LEN], other[AUTH_EVENT_KEY_LEN];
+	const char *id = "0123456789abcdef0123456789abcdef";
+	const char *want = "66fc66f2575a06af5f464345a49885beccb7cf1f922c7d126d3fe36c31683e0c";
+	char t[AUTH_TOKEN_LEN + 1], bad[AUTH_TOKEN_LEN + 1];
+
+	for (int i = 0; i < AUTH_EVENT_KEY_LEN; i++) {
+		key[i] = (unsigned char)i;
+		other[i] = (unsigned char)(i + 1);
+	}
+	auth_event_token(key, id, t);
+	CHECK_STR(t, want);
+	CHECK(auth_event_token_ok(key, id, want));
+	CHECK(!auth_event_token_ok(other, id, want)); /* another key */
+	CHECK(
+	    !auth_event_token_ok(key, "0123456789abcdef0123456789abcdee", want)); /* another job */
+	snprintf(bad, sizeof(bad), "%s", want);
+	bad[63] = bad[63] == '0' ? '1' : '0';
+	CHECK(!auth_event_token_ok(key, id, bad));
+	CHECK(!auth_event_token_ok(key, id, "66fc")); /* too short */
+	CHECK(!auth_event_token_ok(key, id, ""));
+	CHECK(!auth_event_token_ok(NULL, id, want)); /* no key: nothing is valid */
+	CHECK(!auth_event_token_ok(key, id, NULL));
+}
+
 TEST(globs)
 {
 	CHECK(!auth_globs_match("", "copy"));
@@ -636,6 +664,7 @@ int main(void)
 	log_set_level(LOG_ERROR);
 	RUN(names);
 	RUN(tokens_and_hashes);
+	RUN(event_token);
 	RUN(globs);
 	RUN(backoff_table);
 	RUN(backoff_table_is_bounded);

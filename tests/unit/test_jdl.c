@@ -361,6 +361,7 @@ TEST(reserved_names)
 	    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LD_PRELOAD", "LD_LIBRARY_PATH",
 	    "IFS", "PWD", "OLDPWD", "TMPDIR", "ENV", "BASH_ENV", "BASH_FUNC_x", "PS4",
 	    "SHELLOPTS", "BASHOPTS", "CDPATH", "GLOBIGNORE", "OPUS_JOB_ID", "OPUS_x",
+	    "OPUS_EVENT_TOKEN", "OPUS_EVENT_URL",
 	    "SECONDS", "RANDOM", "SRANDOM", "LINENO", "SHLVL", "UID", "EUID", "PPID",
 	    "GLIBC_TUNABLES", "GCONV_PATH", "TZDIR", "MALLOC_ARENA_MAX", "_", "BASH",
 	    /* UWS words stay refused whatever their case */
