@@ -324,11 +324,13 @@ static int check_user_resources(const char *list, char **err_out)
 		p += strspn(p, " ,");
 		n = strcspn(p, " ,");
 		for (size_t i = 0; n && i < OPUS_ARRAY_LEN(names); i++)
-			known = known || (strlen(names[i]) == n && strncasecmp(p, names[i], n) == 0);
+			known =
+			    known || (strlen(names[i]) == n && strncasecmp(p, names[i], n) == 0);
 		if (n && !known) {
-			*err_out = xasprintf("slurm.user_resources: \"%.*s\" is not one of partition, "
-					     "account, gres, nodes, tasksPerNode, cpusPerTask",
-					     (int)n, p);
+			*err_out =
+			    xasprintf("slurm.user_resources: \"%.*s\" is not one of partition, "
+				      "account, gres, nodes, tasksPerNode, cpusPerTask",
+				      (int)n, p);
 			return OPUS_ERR_INVAL;
 		}
 		p += n;

@@ -591,8 +591,8 @@ TEST(batch_resources_round_trip)
 		CHECK(strstr(sbuf_str(&js), "\"tasksPerNode\":4") != NULL);
 		/* the JSON view read back (with the script, as an upload has it) */
 		const char *tail = strrchr(sbuf_str(&js), '}');
-		char *up = xasprintf("%.*s,\"script\":\"echo\"}",
-				     (int)(tail - sbuf_str(&js)), sbuf_str(&js));
+		char *up = xasprintf("%.*s,\"script\":\"echo\"}", (int)(tail - sbuf_str(&js)),
+				     sbuf_str(&js));
 		CHECK(jdl_parse_json(up, strlen(up), NULL, &c, &err) == 0);
 		expect_batch(c);
 		free(up);
