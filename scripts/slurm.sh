@@ -130,6 +130,8 @@ Waittime=0
 $extra
 NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=$cpus RealMemory=${mem:-1024} State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+# A second one, for tests that choose a partition (debug stays the default).
+PartitionName=other Nodes=localhost MaxTime=INFINITE State=UP
 EOF
 	mv "$conf.new" "$conf"
 	printf 'export SLURM_CONF=%q\n' "$conf" >"$dir/env"
@@ -138,7 +140,7 @@ EOF
 ctld_up() { scontrol ping | grep -q 'is UP'; }
 
 node_ready() {
-	case $(sinfo -h -N -n localhost -o %t) in
+	case $(sinfo -h -N -n localhost -p debug -o %t) in
 	idle | mix | alloc) return 0 ;;
 	*) return 1 ;;
 	esac

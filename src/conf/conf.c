@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 enum conf_type { CONF_STR, CONF_INT, CONF_BOOL };
@@ -84,6 +85,9 @@ static const struct conf_key keys[] = {
       "sbatch --account unless a description asks (empty = none)"),
     K("slurm", "sbatch_args", CONF_STR, slurm_sbatch_args, "", 0,
       "more sbatch options for every job, space separated --name=value (letters, digits, _.:,=-)"),
+    K("slurm", "user_resources", CONF_STR, slurm_user_resources, "", 0,
+      "resources a job may ask for itself when it is created, comma separated: partition, "
+      "account, gres, nodes, tasksPerNode, cpusPerTask (empty = none)"),
     K("slurm", "poll_interval_ms", CONF_INT, slurm_poll_interval_ms, "2000", 100,
       "milliseconds between two squeue calls while jobs are followed"),
     K("slurm", "command_timeout_ms", CONF_INT, slurm_command_timeout_ms, "30000", 1000,
@@ -292,6 +296,48 @@ int conf_listen_parse(const char *listen, char *host, size_t host_len, int *port
 	return 0;
 }
 
+bool conf_user_resource_allowed(const struct conf *c, const char *name)
+{
+	const char *list = c->slurm_user_resources ? c->slurm_user_resources : "";
+	size_t len = strlen(name);
+
+	for (const char *p = list; *p;) {
+		size_t n;
+		p += strspn(p, " ,");
+		n = strcspn(p, " ,");
+		if (n == len && n > 0 && strncasecmp(p, name, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* slurm.user_resources: names of resources (the description's PARAMs). */
+static int check_user_resources(const char *list, char **err_out)
+{
+	static const char *const names[] = {"partition", "account",	 "gres",
+					    "nodes",	 "tasksPerNode", "cpusPerTask"};
+
+	for (const char *p = list; *p;) {
+		size_t n;
+		bool known = false;
+		p += strspn(p, " ,");
+		n = strcspn(p, " ,");
+		for (size_t i = 0; n && i < OPUS_ARRAY_LEN(names); i++)
+			known =
+			    known || (strlen(names[i]) == n && strncasecmp(p, names[i], n) == 0);
+		if (n && !known) {
+			*err_out =
+			    xasprintf("slurm.user_resources: \"%.*s\" is not one of partition, "
+				      "account, gres, nodes, tasksPerNode, cpusPerTask",
+				      (int)n, p);
+			return OPUS_ERR_INVAL;
+		}
+		p += n;
+	}
+	return 0;
+}
+
 /* inputs.file_roots: ':'-separated absolute paths (existence is checked at start). */
 static int check_roots(const char *roots, char **err_out)
 {
@@ -336,6 +382,8 @@ int conf_check(struct conf *c, char **err_out)
 				   "the cluster's shared file system");
 		return OPUS_ERR_INVAL;
 	}
+	if (check_user_resources(c->slurm_user_resources, err_out) < 0)
+		return OPUS_ERR_INVAL;
 	if (c->slurm_ssh_port > 65535) {
 		*err_out = xstrdup("slurm.ssh_port: not a port (1..65535)");
 		return OPUS_ERR_INVAL;

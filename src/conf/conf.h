@@ -50,6 +50,9 @@ struct conf {
 	char *slurm_partition;
 	char *slurm_account;
 	char *slurm_sbatch_args;
+	/* Comma-separated resources a job may ask for itself at creation
+	 * (partition, account, gres, nodes, tasksPerNode, cpusPerTask); "" none. */
+	char *slurm_user_resources;
 	int64_t slurm_poll_interval_ms;
 	int64_t slurm_command_timeout_ms;
 	char *slurm_ssh_host;
@@ -89,5 +92,7 @@ int conf_check(struct conf *c, char **err_out) OPUS_WUR;
 int conf_listen_parse(const char *listen, char *host, size_t host_len, int *port) OPUS_WUR;
 /* Writes every key with its value as an INI document (for docs and -n). */
 void conf_dump(const struct conf *c, struct sbuf *out);
+/* Whether slurm.user_resources lists name (case-insensitive). */
+bool conf_user_resource_allowed(const struct conf *c, const char *name);
 
 #endif

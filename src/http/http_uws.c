@@ -319,6 +319,31 @@ static void take_param(struct take *t, const struct http_field *f)
 	set_param(t->job, name, sbuf_str(&f->value), false);
 }
 
+/* A resource the job asks for itself (partition, ..., cpusPerTask, where the
+ * description has no parameter of that name): only when slurm.user_resources
+ * lists it. Stored as a parameter of the job under the PARAM's spelling; the
+ * script's environment never gets it (build_env passes declared ones only). */
+static bool take_resource(struct take *t, const struct http_field *f)
+{
+	int i = jdl_resource_index(f->name);
+	const char *name = i >= 0 ? jdl_resource_names[i] : NULL;
+	char *reason;
+
+	if (!name || jdl_find_param(t->j, f->name) || jdl_find_used(t->j, f->name))
+		return false;
+	if (!conf_user_resource_allowed(t->req->srv->deps.conf, name))
+		sbuf_addf(t->why, "%s: not allowed by the server configuration\n", name);
+	else if (f->path)
+		sbuf_addf(t->why, "%s: is not a file parameter\n", name);
+	else if ((reason = jdl_resource_check(i, sbuf_str(&f->value)))) {
+		sbuf_addf(t->why, "%s: %s\n", name, reason);
+		free(reason);
+	} else {
+		set_param(t->job, name, sbuf_str(&f->value), false);
+	}
+	return true;
+}
+
 /* Every non-control field becomes a parameter of job; reasons collect in why. */
 static void take_params(struct http_request *req, const struct jdl *j, struct uws_job *job,
 			struct sbuf *why)
@@ -326,7 +351,7 @@ static void take_params(struct http_request *req, const struct jdl *j, struct uw
 	struct take t = {.req = req, .j = j, .job = job, .why = why};
 
 	for (size_t i = 0; i < req->nfields && !t.stop; i++) {
-		if (!is_control(req->fields[i].name))
+		if (!is_control(req->fields[i].name) && !take_resource(&t, &req->fields[i]))
 			take_param(&t, &req->fields[i]);
 	}
 	for (size_t i = 0; i < t.nacc; i++) {

@@ -83,6 +83,12 @@ struct jdl {
 	 * maxOpenFiles, maxCpuTime seconds); 0 when absent; capped by the
 	 * configuration's. */
 	int64_t max_memory, max_processes, max_open_files, max_cpu_time;
+	/* What a batch backend asks its scheduler for (PARAMs partition,
+	 * account, gres, nodes, tasksPerNode, cpusPerTask); NULL / 0 when
+	 * absent (the server's default). The strings are 1 to 64 characters of
+	 * [A-Za-z0-9_.:,=-], as the SLURM backend requires. */
+	char *partition, *account, *gres;
+	int64_t nodes, tasks_per_node, cpus_per_task;
 	char *script; /* bash script text; never NULL after a successful parse */
 	struct jdl_param *params;
 	size_t nparams;
@@ -164,6 +170,24 @@ int jdl_write_json(const struct jdl *j, struct sbuf *out) OPUS_WUR;
 
 /* Case-insensitive lookups; borrowed pointers, NULL when absent. */
 const struct jdl_param *jdl_find_param(const struct jdl *j, const char *name);
+
+/* Longest partition / account / gres value (of a description or a job). */
+#define JDL_RESOURCE_MAX 64
+/* Whether s may be a partition, account or gres: 1 to JDL_RESOURCE_MAX
+ * characters of [A-Za-z0-9_.:,=-] (what the SLURM backend puts in #SBATCH
+ * lines). */
+bool jdl_resource_value_ok(const char *s);
+
+/* The resources a job may ask for itself at creation (control parameters,
+ * when [slurm] user_resources lists them), spelt as the PARAMs. */
+#define JDL_NRESOURCES 6
+extern const char *const jdl_resource_names[JDL_NRESOURCES];
+/* The index in jdl_resource_names of name (case-insensitive), or -1. */
+int jdl_resource_index(const char *name);
+/* NULL when value suits resource `i` (a partition / account / gres string,
+ * or a count of 1 to 100000 for nodes, tasksPerNode, cpusPerTask), else a
+ * malloc'd reason. */
+char *jdl_resource_check(int i, const char *value);
 const struct jdl_entity *jdl_find_used(const struct jdl *j, const char *name);
 const struct jdl_entity *jdl_find_generated(const struct jdl *j, const char *name);
 

@@ -385,13 +385,67 @@ static char *check_names(const struct jdl *j)
 	return msg;
 }
 
+bool jdl_resource_value_ok(const char *s)
+{
+	static const char chars[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:,=-";
+	size_t len = s ? strlen(s) : 0;
+
+	return len > 0 && len <= JDL_RESOURCE_MAX && strspn(s, chars) == len;
+}
+
+const char *const jdl_resource_names[JDL_NRESOURCES] = {
+    "partition", "account", "gres", "nodes", "tasksPerNode", "cpusPerTask",
+};
+
+int jdl_resource_index(const char *name)
+{
+	for (int i = 0; name && i < JDL_NRESOURCES; i++) {
+		if (strcasecmp(name, jdl_resource_names[i]) == 0)
+			return i;
+	}
+	return -1;
+}
+
+char *jdl_resource_check(int i, const char *value)
+{
+	int64_t n;
+
+	if (i < 0 || i >= JDL_NRESOURCES)
+		return xstrdup("not a resource");
+	if (i < 3)
+		return jdl_resource_value_ok(value)
+			   ? NULL
+			   : xasprintf("must be 1 to %d characters of [A-Za-z0-9_.:,=-]",
+				       JDL_RESOURCE_MAX);
+	if (!value || parse_int64(value, &n) != 0 || n < 1 || n > 100000)
+		return xstrdup("must be a whole number from 1 to 100000");
+	return NULL;
+}
+
+/* partition, account, gres: they become #SBATCH lines of the SLURM backend. */
+static char *check_resources(const struct jdl *j)
+{
+	const struct {
+		const char *name, *value;
+	} r[] = {{"partition", j->partition}, {"account", j->account}, {"gres", j->gres}};
+
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(r); i++) {
+		if (r[i].value && !jdl_resource_value_ok(r[i].value))
+			return xasprintf("PARAM \"%s\": value must be 1 to %d characters of "
+					 "[A-Za-z0-9_.:,=-]",
+					 r[i].name, JDL_RESOURCE_MAX);
+	}
+	return NULL;
+}
+
 char *jdl_validate(const struct jdl *j)
 {
 	char *msg;
 
 	if (!j->script || !j->script[strspn(j->script, " \t\r\n")])
 		return xstrdup("PARAM \"script\": missing or empty");
-	if ((msg = check_names(j)))
+	if ((msg = check_names(j)) || (msg = check_resources(j)))
 		return msg;
 	for (size_t i = 0; i < j->nparams; i++) {
 		struct named n = {"PARAM", "InputParams", j->params[i].name};

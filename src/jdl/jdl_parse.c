@@ -209,6 +209,12 @@ static const struct meta {
     {"maxProcesses", META_SECONDS, offsetof(struct jdl, max_processes)},
     {"maxOpenFiles", META_SECONDS, offsetof(struct jdl, max_open_files)},
     {"maxCpuTime", META_SECONDS, offsetof(struct jdl, max_cpu_time)},
+    {"partition", META_TEXT, offsetof(struct jdl, partition)},
+    {"account", META_TEXT, offsetof(struct jdl, account)},
+    {"gres", META_TEXT, offsetof(struct jdl, gres)},
+    {"nodes", META_SECONDS, offsetof(struct jdl, nodes)},
+    {"tasksPerNode", META_SECONDS, offsetof(struct jdl, tasks_per_node)},
+    {"cpusPerTask", META_SECONDS, offsetof(struct jdl, cpus_per_task)},
     {"script", META_TEXT, offsetof(struct jdl, script)},
 };
 

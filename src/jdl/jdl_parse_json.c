@@ -309,6 +309,8 @@ static const char *const root_keys[] = {
     "quote",	    "script",	     "parameters",
     "used",	    "generated",     "maxMemory",
     "maxProcesses", "maxOpenFiles",  "maxCpuTime",
+    "partition",    "account",	     "gres",
+    "nodes",	    "tasksPerNode",  "cpusPerTask",
 };
 
 static const struct text_field root_texts[] = {
@@ -320,6 +322,9 @@ static const struct text_field root_texts[] = {
     {"contact_name", TEXT_ATTR, offsetof(struct jdl, contact_name)},
     {"contact_email", TEXT_ATTR, offsetof(struct jdl, contact_email)},
     {"script", TEXT_ATTR, offsetof(struct jdl, script)},
+    {"partition", TEXT_ATTR, offsetof(struct jdl, partition)},
+    {"account", TEXT_ATTR, offsetof(struct jdl, account)},
+    {"gres", TEXT_ATTR, offsetof(struct jdl, gres)},
 };
 
 /* The same rule as the VOTable's RESOURCE name. */
@@ -368,7 +373,10 @@ static char *read_limits(struct jdl *j, const json_t *root)
 
 	if ((err = read_count(root, "maxMemory", "bytes", &j->max_memory)) ||
 	    (err = read_count(root, "maxProcesses", "processes", &j->max_processes)) ||
-	    (err = read_count(root, "maxOpenFiles", "files", &j->max_open_files)))
+	    (err = read_count(root, "maxOpenFiles", "files", &j->max_open_files)) ||
+	    (err = read_count(root, "nodes", "nodes", &j->nodes)) ||
+	    (err = read_count(root, "tasksPerNode", "tasks", &j->tasks_per_node)) ||
+	    (err = read_count(root, "cpusPerTask", "CPUs", &j->cpus_per_task)))
 		return err;
 	return read_count(root, "maxCpuTime", "seconds", &j->max_cpu_time);
 }

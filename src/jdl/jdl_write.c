@@ -96,6 +96,18 @@ static void write_meta(struct xw *w, const struct jdl *j)
 		xw_int_param(w, "maxOpenFiles", j->max_open_files, NULL);
 	if (j->max_cpu_time)
 		xw_int_param(w, "maxCpuTime", j->max_cpu_time, NULL);
+	if (j->partition)
+		xw_char_param(w, "partition", j->partition, NULL);
+	if (j->account)
+		xw_char_param(w, "account", j->account, NULL);
+	if (j->gres)
+		xw_char_param(w, "gres", j->gres, NULL);
+	if (j->nodes)
+		xw_int_param(w, "nodes", j->nodes, NULL);
+	if (j->tasks_per_node)
+		xw_int_param(w, "tasksPerNode", j->tasks_per_node, NULL);
+	if (j->cpus_per_task)
+		xw_int_param(w, "cpusPerTask", j->cpus_per_task, NULL);
 	xw_char_param(w, "script", j->script, NULL);
 }
 
@@ -303,6 +315,13 @@ static json_t *jdl_json(const struct jdl *j)
 	json_object_set_new(o, "maxProcesses", json_integer(j->max_processes));
 	json_object_set_new(o, "maxOpenFiles", json_integer(j->max_open_files));
 	json_object_set_new(o, "maxCpuTime", json_integer(j->max_cpu_time));
+	/* What a batch backend asks its scheduler for (null / 0: the server's default). */
+	json_object_set_new(o, "partition", str_or_null(j->partition));
+	json_object_set_new(o, "account", str_or_null(j->account));
+	json_object_set_new(o, "gres", str_or_null(j->gres));
+	json_object_set_new(o, "nodes", json_integer(j->nodes));
+	json_object_set_new(o, "tasksPerNode", json_integer(j->tasks_per_node));
+	json_object_set_new(o, "cpusPerTask", json_integer(j->cpus_per_task));
 	json_object_set_new(o, "parameters", params);
 	json_object_set_new(o, "used", entities_json(j->used, j->nused));
 	json_object_set_new(o, "generated", entities_json(j->generated, j->ngenerated));

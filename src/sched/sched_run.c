@@ -382,6 +382,43 @@ static struct sched_run *run_add_locked(struct sched *s, const struct uws_job *j
 	return run;
 }
 
+/* A resource the job asked for itself (a control parameter http took only
+ * when the configuration allows it), unless the description has a parameter
+ * of that name; NULL otherwise. Borrowed from job. */
+static const char *job_resource(const struct uws_job *job, const struct jdl *j, int i)
+{
+	const char *name = jdl_resource_names[i];
+	const struct uws_param *p = uws_job_param(job, name);
+
+	if (!p || p->by_ref || !p->value || jdl_find_param(j, name) || jdl_find_used(j, name))
+		return NULL;
+	return p->value;
+}
+
+static int64_t job_count(const struct uws_job *job, const struct jdl *j, int i, int64_t dflt)
+{
+	const char *v = job_resource(job, j, i);
+	int64_t n;
+
+	return v && parse_int64(v, &n) == 0 && n > 0 ? n : dflt;
+}
+
+/* The job's value, else the description's; NULL / 0: the backend's default. */
+static struct exec_resources resources_of(const struct uws_job *job, const struct jdl *j)
+{
+	const char *partition = job_resource(job, j, 0), *account = job_resource(job, j, 1),
+		   *gres = job_resource(job, j, 2);
+
+	return (struct exec_resources){
+	    .partition = partition ? partition : j->partition,
+	    .account = account ? account : j->account,
+	    .gres = gres ? gres : j->gres,
+	    .nodes = job_count(job, j, 3, j->nodes),
+	    .tasks_per_node = job_count(job, j, 4, j->tasks_per_node),
+	    .cpus_per_task = job_count(job, j, 5, j->cpus_per_task),
+	};
+}
+
 char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl *j,
 		   struct exec_submitted *sub, int *err)
 {
@@ -409,6 +446,7 @@ char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl 
 						  .cpu_seconds = j->max_cpu_time,
 					      }),
 		    .time_limit_s = job->execution_duration,
+		    .res = resources_of(job, j),
 		};
 		*err = exec_submit(s->ex, &spec, sub, &why);
 		if (*err == 0) {

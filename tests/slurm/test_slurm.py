@@ -164,6 +164,39 @@ def test_execution_duration_on_slurm(cluster, daemon_factory):
     assert "#SBATCH --time=2\n" in text  # 3 s: one minute rounded up, plus one
 
 
+def test_resources_reach_slurm(cluster, daemon_factory):
+    """cpusPerTask from the description and partition from the job itself
+    (allowed by slurm.user_resources) are what SLURM runs the job with."""
+    d = daemon_factory(cluster.daemon_config(user_resources="partition"), start=False)
+    src = (d.jdl_dir / "sleeper.xml").read_text()
+    wide = src.replace('ID="sleeper" name="sleeper"', 'ID="wide" name="wide"').replace(
+        '<PARAM name="script"',
+        '<PARAM name="cpusPerTask" value="2" datatype="int"/>\n    <PARAM name="script"', 1)
+    assert 'name="cpusPerTask"' in wide and 'name="wide"' in wide
+    (d.jdl_dir / "wide.xml").write_text(wide)
+    d.start()
+    c = d.client()
+    url = c.create("wide", {"secs": "300", "partition": "other"}, run=True)
+    job_id = url.rsplit("/", 1)[1]
+    assert c.wait_for_phase(url, ("EXECUTING", "ERROR", "COMPLETED"), timeout=WAIT) == "EXECUTING"
+    assert c.job(url)["parameters"]["partition"]["value"] == "other"
+    sid = slurm_id(cluster, job_id)
+    r = cluster.cmd("scontrol", "show", "job", sid)
+    assert r.returncode == 0, r.stderr
+    fields = r.stdout.split()
+    assert "Partition=other" in fields and "CPUs/Task=2" in fields, r.stdout
+    text = (d.job_dir(job_id) / ".opusd" / "slurm.sh").read_text()
+    assert "#SBATCH --partition=other\n" in text and "#SBATCH --cpus-per-task=2\n" in text
+    c.set_phase(url, "ABORT")
+    assert c.wait_for_phase(url, ("ABORTED", "ERROR", "COMPLETED"), timeout=WAIT) == "ABORTED"
+    it.wait_until(lambda: sid not in cluster.squeue_ids(), WAIT, 0.1, "the SLURM job gone")
+    # without the job's own: the cluster's default partition, the description's CPUs
+    url = c.create("wide", {"secs": "0"}, run=True)
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "COMPLETED"
+    text = (d.job_dir(url.rsplit("/", 1)[1]) / ".opusd" / "slurm.sh").read_text()
+    assert "--partition" not in text and "#SBATCH --cpus-per-task=2\n" in text
+
+
 def test_many_jobs_at_once(cluster, daemon_factory):
     """200 jobs posted at once all complete, each once on SLURM."""
     d = daemon_factory({**cluster.daemon_config(), "jobs": {"backend": "slurm",

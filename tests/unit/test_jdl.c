@@ -551,6 +551,126 @@ TEST(limits_round_trip)
 	free(xml);
 }
 
+/* What a SLURM job asks for (partition ... cpusPerTask): read from the
+ * VOTable and the JSON view, written back by both, and refused at load when a
+ * string holds a character the SLURM backend would not put in #SBATCH. */
+static const char batch_xml[] =
+    "<VOTABLE version=\"1.3\">\n"
+    "<RESOURCE name=\"bat\" utype=\"voprov:ActivityDescription\">\n"
+    "<PARAM name=\"partition\" value=\"long\" datatype=\"char\" arraysize=\"*\"/>\n"
+    "<PARAM name=\"account\" value=\"astro-1\" datatype=\"char\" arraysize=\"*\"/>\n"
+    "<PARAM name=\"gres\" value=\"gpu:2\" datatype=\"char\" arraysize=\"*\"/>\n"
+    "<PARAM name=\"nodes\" value=\"3\" datatype=\"int\"/>\n"
+    "<PARAM name=\"tasksPerNode\" value=\"4\" datatype=\"int\"/>\n"
+    "<PARAM name=\"cpusPerTask\" value=\"2\" datatype=\"int\"/>\n"
+    "<PARAM name=\"script\" value=\"echo hi&#10;\" datatype=\"char\"/>\n"
+    "<GROUP name=\"InputParams\"/>\n</RESOURCE></VOTABLE>\n";
+
+static void expect_batch(const struct jdl *j)
+{
+	CHECK(j && j->partition && strcmp(j->partition, "long") == 0);
+	CHECK(j && j->account && strcmp(j->account, "astro-1") == 0);
+	CHECK(j && j->gres && strcmp(j->gres, "gpu:2") == 0);
+	CHECK(j && j->nodes == 3 && j->tasks_per_node == 4 && j->cpus_per_task == 2);
+}
+
+TEST(batch_resources_round_trip)
+{
+	char *err = NULL;
+	struct jdl *a = parse_str(batch_xml, NULL, &err), *b = NULL, *c = NULL;
+	struct sbuf out = SBUF_INIT, js = SBUF_INIT;
+
+	CHECK(a != NULL);
+	expect_batch(a);
+	if (a) {
+		CHECK(jdl_write_xml(a, &out) == 0);
+		CHECK(strstr(sbuf_str(&out), "name=\"cpusPerTask\" value=\"2\"") != NULL);
+		b = parse_str(sbuf_str(&out), NULL, &err);
+		expect_batch(b);
+		CHECK(jdl_write_json(a, &js) == 0);
+		CHECK(strstr(sbuf_str(&js), "\"partition\":\"long\"") != NULL);
+		CHECK(strstr(sbuf_str(&js), "\"tasksPerNode\":4") != NULL);
+		/* the JSON view read back (with the script, as an upload has it) */
+		const char *tail = strrchr(sbuf_str(&js), '}');
+		char *up = xasprintf("%.*s,\"script\":\"echo\"}", (int)(tail - sbuf_str(&js)),
+				     sbuf_str(&js));
+		CHECK(jdl_parse_json(up, strlen(up), NULL, &c, &err) == 0);
+		expect_batch(c);
+		free(up);
+	}
+	/* absent: NULL and 0, and nothing written */
+	char *plain = doc("plain", "", "");
+	struct jdl *d = parse_str(plain, NULL, &err);
+	struct sbuf none = SBUF_INIT;
+	CHECK(d && !d->partition && !d->account && !d->gres && d->nodes == 0 &&
+	      d->cpus_per_task == 0);
+	CHECK(d && jdl_write_xml(d, &none) == 0 && !strstr(sbuf_str(&none), "partition"));
+	sbuf_release(&none);
+	free(plain);
+	jdl_unref(d);
+	jdl_unref(a);
+	jdl_unref(b);
+	jdl_unref(c);
+	sbuf_release(&out);
+	sbuf_release(&js);
+	free(err);
+}
+
+TEST(batch_resources_refusals)
+{
+	static const struct {
+		const char *from, *to, *want;
+	} cases[] = {
+	    {"value=\"long\"", "value=\"lo ng\"", "PARAM \"partition\": value must be"},
+	    {"value=\"astro-1\"", "value=\"a;b\"", "PARAM \"account\": value must be"},
+	    {"value=\"gpu:2\"", "value=\"gpu$(id)\"", "PARAM \"gres\": value must be"},
+	    {"value=\"3\"", "value=\"-3\"", "PARAM \"nodes\": value \"-3\" must be"},
+	    {"value=\"4\"", "value=\"four\"", "PARAM \"tasksPerNode\": value"},
+	};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(cases); i++) {
+		const char *at = strstr(batch_xml, cases[i].from);
+		char *xml = xasprintf("%.*s%s%s", (int)(at - batch_xml), batch_xml, cases[i].to,
+				      at + strlen(cases[i].from));
+		char *err = refusal_of(xml);
+		CHECK(err && strstr(err, cases[i].want) != NULL);
+		if (!err || !strstr(err, cases[i].want))
+			fprintf(stderr, "case %zu: %s\n", i, err ? err : "(accepted)");
+		free(err);
+		free(xml);
+	}
+	/* 65 characters: one too many */
+	char *longp = xasprintf("{\"name\": \"bat\", \"script\": \"echo\", \"partition\": "
+				"\"%065d\"}",
+				0);
+	struct jdl *j = NULL;
+	char *err = NULL;
+	CHECK(jdl_parse_json(longp, strlen(longp), NULL, &j, &err) != 0 && !j);
+	CHECK(err && strstr(err, "partition") != NULL);
+	free(err);
+	err = NULL;
+	free(longp);
+	longp = xstrdup("{\"name\": \"bat\", \"script\": \"echo\", \"cpusPerTask\": -2}");
+	CHECK(jdl_parse_json(longp, strlen(longp), NULL, &j, &err) != 0 && !j);
+	CHECK(err && strstr(err, "cpusPerTask: must be a non-negative integer") != NULL);
+	free(err);
+	free(longp);
+	/* the job's own values */
+	CHECK(jdl_resource_index("PARTITION") == 0 && jdl_resource_index("cpuspertask") == 5 &&
+	      jdl_resource_index("runid") == -1);
+	char *why = jdl_resource_check(0, "debug");
+	CHECK(why == NULL);
+	free(why);
+	why = jdl_resource_check(2, "gpu 1");
+	CHECK(why && strstr(why, "[A-Za-z0-9_.:,=-]") != NULL);
+	free(why);
+	why = jdl_resource_check(3, "0");
+	CHECK(why && strstr(why, "1 to 100000") != NULL);
+	free(why);
+	why = jdl_resource_check(5, "2");
+	CHECK(why == NULL);
+	free(why);
+}
+
 /* OPUS names an output file with a parameter and a result of the same name. */
 TEST(result_named_like_a_parameter_loads)
 {
@@ -1741,6 +1861,8 @@ int main(void)
 	RUN(inline_refusals);
 	RUN(result_named_like_a_parameter_loads);
 	RUN(limits_round_trip);
+	RUN(batch_resources_round_trip);
+	RUN(batch_resources_refusals);
 	RUN(buffer_edge_cases);
 	RUN(refcount);
 	RUN(registry_reload);

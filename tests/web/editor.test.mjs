@@ -403,7 +403,8 @@ test('the editor writes and reads XML as the server does, for every example and 
   docs.push({name: 'awkward', description: ' quote " amp & lt < gt > tab\there é ✓ \n', doculink: null,
     type: null, subtype: null, version: '1', contact_name: 'a "b" <c>', contact_email: null,
     executionDuration: 3000000000, quote: 0,
-    maxMemory: 8589934592, maxProcesses: 50, maxOpenFiles: 0, maxCpuTime: 30, script: 'echo "a\tb" > x\r\necho \'<&>\'\n',
+    maxMemory: 8589934592, maxProcesses: 50, maxOpenFiles: 0, maxCpuTime: 30,
+    partition: 'long', account: null, gres: 'gpu:1', nodes: 2, tasksPerNode: 0, cpusPerTask: 4, script: 'echo "a\tb" > x\r\necho \'<&>\'\n',
     parameters: [{...none, name: 'p', datatype: 'double', required: false, default: '1.5',
       description: ' spaced\nlines ', unit: 'm"s', min: '0', max: '10', options: ['1.5', '2']},
     {...none, name: 'f', datatype: 'file', required: true, default: null, description: null, options: []},
@@ -428,7 +429,8 @@ test('the editor writes and reads XML as the server does, for every example and 
     const sorted = (v) => (Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object'
       ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])])) : v);
     const fields = (x) => JSON.stringify(sorted([x.parameters, x.used, x.generated, x.version,
-      x.executionDuration, x.maxMemory, x.maxProcesses, x.maxOpenFiles, x.maxCpuTime]));
+      x.executionDuration, x.maxMemory, x.maxProcesses, x.maxOpenFiles, x.maxCpuTime,
+      x.partition, x.account, x.gres, x.nodes, x.tasksPerNode, x.cpusPerTask]));
     const trimmed = JSON.parse(JSON.stringify(doc), (k, v) => (k === 'description' && typeof v === 'string'
       ? v.trim() || null : v));
     assert.equal(fields(back), fields(trimmed), name);

@@ -20,6 +20,9 @@ const META_TEXT = ['doculink', 'type', 'subtype', 'version', 'contact_name', 'co
 const META_SECONDS = ['executionDuration', 'quote'];
 // the resource limits: written only when set, as the server does (0: none)
 const META_LIMITS = ['maxMemory', 'maxProcesses', 'maxOpenFiles', 'maxCpuTime'];
+// what a batch backend (SLURM) asks for: written only when set (null / 0: the server's default)
+const META_BATCH_TEXT = ['partition', 'account', 'gres'];
+const META_BATCH_COUNTS = ['nodes', 'tasksPerNode', 'cpusPerTask'];
 const META_DROPPED = [];
 const ENTITY_FIELDS = ['role', 'multiplicity', 'default', 'content_type', 'url'];
 
@@ -112,23 +115,27 @@ export function fromXml(text) {
   const doc = {name: attrSet(res, 'name'), description: description(res), doculink: null,
     type: null, subtype: null, version: null, contact_name: null, contact_email: null,
     executionDuration: 0, quote: 0, maxMemory: 0, maxProcesses: 0, maxOpenFiles: 0, maxCpuTime: 0,
+    partition: null, account: null, gres: null, nodes: 0, tasksPerNode: 0, cpusPerTask: 0,
     script: null, parameters: [], used: [], generated: []};
   const dropped = [];
   const seen = new Set();
   for (const c of res.children) {
     if (c.localName === 'PARAM') {
       const pn = (attr(c, 'name') || '').toLowerCase();
-      const all = [...META_TEXT, ...META_SECONDS, ...META_LIMITS, ...META_DROPPED];
+      const all = [...META_TEXT, ...META_SECONDS, ...META_LIMITS, ...META_BATCH_TEXT,
+        ...META_BATCH_COUNTS, ...META_DROPPED];
       const m = all.find((k) => k.toLowerCase() === pn);
       if (!m) continue;
       if (seen.has(m)) throw new Error(`PARAM "${m}": given twice`);
       seen.add(m);
       const v = attrSet(c, 'value');
-      if (META_TEXT.includes(m)) {
+      if (META_TEXT.includes(m) || META_BATCH_TEXT.includes(m)) {
         doc[m] = v;
       } else if (v !== null) {
         if (!/^[0-9]+$/.test(v)) throw new Error(`PARAM "${m}": value "${v}" must be a non-negative integer`);
-        if (META_SECONDS.includes(m) || META_LIMITS.includes(m)) doc[m] = Number(v);
+        if (META_SECONDS.includes(m) || META_LIMITS.includes(m) || META_BATCH_COUNTS.includes(m)) {
+          doc[m] = Number(v);
+        }
         else if (Number(v) > 0) dropped.push(m);
       }
     } else if (c.localName === 'GROUP') {
@@ -255,6 +262,8 @@ export function toXml(doc) {
   intParam(w, 'executionDuration', doc.executionDuration, 'uws:Job.executionDuration');
   intParam(w, 'quote', doc.quote, 'uws:Job.quote');
   for (const m of META_LIMITS) if (Number(doc[m]) > 0) intParam(w, m, doc[m], null);
+  for (const m of META_BATCH_TEXT) if (doc[m]) charParam(w, m, doc[m], null);
+  for (const m of META_BATCH_COUNTS) if (Number(doc[m]) > 0) intParam(w, m, doc[m], null);
   charParam(w, 'script', doc.script, null);
   w.start('GROUP', [['name', 'InputParams']]);
   for (const p of doc.parameters || []) writeParam(w, p);

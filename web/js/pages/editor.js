@@ -58,6 +58,13 @@ const META = [
   ['maxProcesses', 'Process limit', 'count', 'Processes the job may run at once; 0: none.'],
   ['maxOpenFiles', 'Open file limit', 'count', 'Files each process may hold open; 0: none.'],
   ['maxCpuTime', 'CPU time limit (s)', 'count', 'CPU seconds per process; 0: none.'],
+  // what a batch backend (SLURM) asks its scheduler for; empty / 0: the server's default
+  ['partition', 'SLURM partition', 'text', 'Letters, digits and _.:,=- only; empty: the server\'s.'],
+  ['account', 'SLURM account', 'text', 'Letters, digits and _.:,=- only; empty: the server\'s.'],
+  ['gres', 'SLURM generic resources', 'text', 'Such as gpu:1; empty: none.'],
+  ['nodes', 'Nodes', 'count', 'Nodes a SLURM job asks for; 0: SLURM\'s default.'],
+  ['tasksPerNode', 'Tasks per node', 'count', '0: SLURM\'s default.'],
+  ['cpusPerTask', 'CPUs per task', 'count', '0: SLURM\'s default.'],
 ];
 
 const PARAM_COLS = [
@@ -84,6 +91,7 @@ function emptyDoc() {
   return {name: '', description: null, doculink: null, type: null, subtype: null, version: null,
     contact_name: null, contact_email: null, executionDuration: 0, quote: 0,
     maxMemory: 0, maxProcesses: 0, maxOpenFiles: 0, maxCpuTime: 0,
+    partition: null, account: null, gres: null, nodes: 0, tasksPerNode: 0, cpusPerTask: 0,
     script: '#!/bin/bash\n', parameters: [], used: [], generated: []};
 }
 
