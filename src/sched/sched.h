@@ -214,8 +214,9 @@ enum sched_signal { SCHED_SIGNAL_EXECUTING, SCHED_SIGNAL_COMPLETED, SCHED_SIGNAL
 void sched_job_signal(struct sched *s, const char *id, enum sched_signal sig);
 
 void sched_get_stats(struct sched *s, struct sched_stats *out);
-/* When the job is queued and held because the cluster does not answer:
- * true with the reason in buf. Never blocks. */
-bool sched_queue_reason(struct sched *s, const char *id, char *buf, size_t len);
+/* While starts are held because the cluster does not answer: true with the
+ * reason in buf (every job QUEUED without an exec handle waits for it).
+ * Never blocks, reads no queue. */
+bool sched_queue_reason(struct sched *s, char *buf, size_t len);
 
 #endif

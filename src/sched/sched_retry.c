@@ -58,20 +58,16 @@ int64_t sched_held_ms_locked(const struct sched *s)
 	return left > 0 ? left : 0;
 }
 
-bool sched_queue_reason(struct sched *s, const char *id, char *buf, size_t len)
+bool sched_queue_reason(struct sched *s, char *buf, size_t len)
 {
-	bool found = false;
+	bool held;
 
+	/* No look at the queue: while starts are held every job still to be
+	 * submitted waits for the cluster, whatever its place. */
 	pthread_mutex_lock(&s->lock);
-	if (s->hold_ms) {
-		for (const struct sched_qent *q = s->qhead; q; q = q->next) {
-			if (strcmp(q->id, id) == 0) {
-				snprintf(buf, len, "waiting for the cluster: %s", s->hold_why);
-				found = true;
-				break;
-			}
-		}
-	}
+	held = s->hold_ms != 0;
+	if (held)
+		snprintf(buf, len, "waiting for the cluster: %s", s->hold_why);
 	pthread_mutex_unlock(&s->lock);
-	return found;
+	return held;
 }

@@ -182,6 +182,24 @@ test('the server\'s 400 reason is shown at its field', async () => {
   await p.context().close();
 });
 
+test('a failed job\'s page shows its error summary, stdout and stderr', async () => {
+  const id = await createJob('failer', {text: '<b>not bold</b>', PHASE: 'RUN'});
+  const job = await waitPhase('failer', id, 'ERROR');
+  const p = await signedIn();
+  await lib.goto(p, `#/job/failer/${id}`);
+  await p.waitForSelector('#job-phase .phase-error');
+  await p.waitForSelector('#error-summary:not([hidden]) .error-message');
+  const shown = await p.textContent('#error-summary .error-message');
+  assert.equal(shown, job.errorSummary.message);
+  assert.match(shown, /boom: <b>not bold<\/b>/); // the script's stderr, as text
+  await p.waitForSelector('#log-stdout:text("some output")');
+  await p.waitForSelector('#log-stderr:text("first stderr line")');
+  assert.equal(await p.locator('#error-summary b, #log-stderr b').count(), 0);
+  await lib.shot(p, 'jobs-error');
+  lib.expectNoConsoleErrors(p);
+  await p.context().close();
+});
+
 test('abort a running job from its page: the phase and elapsed time change live', async () => {
   const id = await createJob('sleeper', {secs: '60', PHASE: 'RUN'});
   await waitPhase('sleeper', id, 'EXECUTING');
