@@ -22,7 +22,7 @@ static const struct route routes[] = {
     {"availability", 1, 1, "GET, HEAD", NULL, http_availability},
     {"capabilities", 1, 1, "GET, HEAD", NULL, http_capabilities},
     {"jdl", 1, 4, "GET, HEAD, POST, DELETE", NULL, http_jdl},	/* each resource checks */
-    {"rest", 2, 5, NULL, "GET, HEAD, POST, DELETE", http_rest}, /* checks its own methods */
+    {"rest", 1, 5, NULL, "GET, HEAD, POST, DELETE", http_rest}, /* checks its own methods */
     {"provsap", 1, 1, "GET, HEAD", NULL, http_provsap},
     {"store", 1, 3, "GET, HEAD", NULL, http_store},  /* ?ID= or /{id}[/{file name}] */
     {"handler", 2, 2, "POST", NULL, http_job_event}, /* /handler/job_event, a job's token */

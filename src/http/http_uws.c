@@ -555,18 +555,19 @@ static int list_filter(struct http_request *req, struct store_filter *f)
 	return 0;
 }
 
-static void rest_list(struct http_request *req)
+/* Answers the list of filter f's jobs (f's jobdef and jobdefs set; the
+ * request's filters and owner are added here). */
+static void rest_list_of(struct http_request *req, struct store_filter *f)
 {
-	struct store_filter f = {.jobdef = JOBDEF};
 	struct uws_render r = render_ctx(req);
 	struct uws_job *jobs = NULL;
 	struct sbuf doc = SBUF_INIT;
 	size_t n = 0;
 	int ret;
 
-	if (list_filter(req, &f) < 0)
+	if (list_filter(req, f) < 0)
 		return;
-	ret = store_job_list(req->srv->deps.store, &f, &jobs, &n);
+	ret = store_job_list(req->srv->deps.store, f, &jobs, &n);
 	if (ret < 0) {
 		http_reply_error(req, ret, "cannot list jobs");
 		return;
@@ -575,6 +576,42 @@ static void rest_list(struct http_request *req)
 			     : uws_joblist_xml(&r, jobs, n, &doc);
 	store_jobs_free(jobs, n);
 	http_reply_doc(req, &doc, ret);
+}
+
+static void rest_list(struct http_request *req)
+{
+	struct store_filter f = {.jobdef = JOBDEF};
+	rest_list_of(req, &f);
+}
+
+/*
+ * GET /rest (opusd extension): one list across every description, with the
+ * filters and paging of /rest/{jobdef}, each job with its own jobdef in its
+ * href (and in the JSON). Where permissions apply, only the descriptions the
+ * caller may run and that are served: a job of any other stays out of reach,
+ * as in its own list.
+ */
+static void rest_list_every(struct http_request *req)
+{
+	struct store_filter f = {0};
+	char **names = NULL;
+	size_t n = 0, kept = 0;
+
+	if (http_perm_applies(req)) {
+		names = jdl_registry_names(req->srv->deps.jdls, &n);
+		for (size_t i = 0; i < n; i++) {
+			if (name_is_safe(names[i], JDL_NAME_MAX) && http_may_run(req, names[i]))
+				names[kept++] = names[i];
+			else
+				free(names[i]);
+		}
+		f.jobdefs = (const char *const *)(names ? names : (char *[]){NULL});
+		f.njobdefs = kept;
+	}
+	rest_list_of(req, &f);
+	for (size_t i = 0; i < kept; i++)
+		free(names[i]);
+	free(names);
 }
 
 /* Reads RUNID, EXECUTIONDURATION, DESTRUCTION and PHASE of a create request. */
@@ -1124,6 +1161,13 @@ static void rest_child(struct http_request *req, struct uws_job *job)
 void http_rest(struct http_request *req)
 {
 	struct uws_job job = {0};
+	if (req->nsegs == 1) {
+		if (is_get(req))
+			rest_list_every(req);
+		else
+			reply_405(req, "GET, HEAD");
+		return;
+	}
 	if (!name_is_safe(JOBDEF, JDL_NAME_MAX)) {
 		http_reply_text(req, 404, "no job description named %s\n", JOBDEF);
 		return;

@@ -102,8 +102,11 @@ int store_job_list(struct store *st, const struct store_filter *f, struct uws_jo
 		*jobs_out = NULL;
 	if (n_out)
 		*n_out = 0;
-	if (!st || !f || !f->jobdef || f->last < 0 || !jobs_out || !n_out)
+	if (!st || !f || f->last < 0 || !jobs_out || !n_out)
 		return OPUS_ERR_INVAL;
+	for (size_t i = 0; !f->jobdef && f->jobdefs && i < f->njobdefs; i++)
+		if (!name_is_safe(f->jobdefs[i], 255)) /* nothing to escape in SQL text or JSON */
+			return OPUS_ERR_INVAL;
 	if ((f->before_id && (!f->before || !uws_id_is_valid(f->before_id))) ||
 	    (f->since_id && (!f->since || !uws_id_is_valid(f->since_id))))
 		return OPUS_ERR_INVAL;

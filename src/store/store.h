@@ -56,7 +56,11 @@ int store_job_delete(struct store *st, const char *id) OPUS_WUR;
 
 /* List filters; all combine with AND. */
 struct store_filter {
-	const char *jobdef; /* required */
+	const char *jobdef; /* NULL: every description (see jobdefs) */
+	/* With jobdef NULL: when jobdefs is non-NULL, only these descriptions
+	 * (njobdefs names, each name_is_safe; 0 names: nothing matches). */
+	const char *const *jobdefs;
+	size_t njobdefs;
 	const char *owner;  /* NULL: every owner (admin); "" would match anonymous jobs */
 	bool owner_is_null; /* true: only anonymous jobs (owner IS NULL) */
 	uint32_t phases;    /* bit (1u << phase); 0 = every phase but ARCHIVED */
@@ -79,7 +83,10 @@ struct store_filter {
  * end_time, destruction_time filled; no params/results), oldest first unless
  * `last`, `before` or `since` is set (then newest first, ties by id).
  * Uses indexes; never a full-table scan for a given jobdef+owner, at any
- * paging depth. OPUS_ERR_INVAL for a negative `last` or a malformed id.
+ * paging depth; across every description (jobdef NULL) the newest-first
+ * orders walk the (owner, creation_time, id) or (creation_time, id) index,
+ * `jobdefs` filtering the rows walked. OPUS_ERR_INVAL for a negative `last`,
+ * a malformed id or an unsafe name in `jobdefs`.
  */
 int store_job_list(struct store *st, const struct store_filter *f, struct uws_job **jobs_out,
 		   size_t *n_out) OPUS_WUR;

@@ -278,6 +278,17 @@ static const struct store_sqlite_migration store_sqlite_migrations[] = {
     {4, "ALTER TABLE jobs ADD COLUMN exec_handle TEXT NOT NULL DEFAULT '';"
 	"UPDATE jobs SET exec_handle = CAST(pgid AS TEXT) WHERE pgid > 0;"
 	"PRAGMA user_version = 4;"},
+    /* v5: a list across every description (jobdef NULL), newest first at
+     * any depth, per owner or for everyone; id breaks ties in the index.
+     * One description's indexes gain the id too: with it, the planner keeps
+     * them for that list (no sort of the ties either). */
+    {5, "DROP INDEX jobs_jobdef_owner_ctime;"
+	"CREATE INDEX jobs_jobdef_owner_ctime ON jobs (jobdef, owner, creation_time, id);"
+	"DROP INDEX jobs_jobdef_ctime;"
+	"CREATE INDEX jobs_jobdef_ctime ON jobs (jobdef, creation_time, id);"
+	"CREATE INDEX jobs_owner_ctime ON jobs (owner, creation_time, id);"
+	"CREATE INDEX jobs_ctime ON jobs (creation_time, id);"
+	"PRAGMA user_version = 5;"},
 };
 
 /* The SQL texts spell ARCHIVED as 9 and EXECUTING as 2. */
@@ -297,9 +308,9 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
  * set is a bound bitmask and an absent position is bound as INT64_MAX (or
  * INT64_MIN) with a NULL id, so that one text serves every filter. A NULL id
  * makes `id < ?7` NULL: the time alone is then a strict bound. The positions
- * bound creation_time, so the (jobdef[, owner], creation_time) index gives
- * the range at any depth; ties within one millisecond are ordered by id in
- * a small sort of their own (TEMP B-TREE FOR RIGHT PART OF ORDER BY). */
+ * bound creation_time, so the (jobdef[, owner], creation_time, id) index
+ * gives the range at any depth, in order (ties within one millisecond by
+ * id, in every order). */
 #define STORE_SQLITE_LIST_HEAD                                                                     \
 	"SELECT id, jobdef, owner, run_id, phase, creation_time, start_time, end_time, "           \
 	"destruction_time FROM jobs WHERE jobdef = ?1 AND "
@@ -307,6 +318,14 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 	"creation_time > ?3 AND ((?4 >> phase) & 1) "                                              \
 	"AND creation_time <= ?6 AND (creation_time < ?6 OR id < ?7) "                             \
 	"AND creation_time >= ?8 AND (creation_time > ?8 OR id > ?9) "
+/* Across descriptions (jobdef NULL, ?1 bound NULL): ?10 is NULL or a JSON
+ * array of the descriptions to keep; `+jobdef` keeps the planner on the
+ * (owner, creation_time, id) or (creation_time, id) index, the names only
+ * filtering the rows it walks. */
+#define STORE_SQLITE_XLIST_HEAD                                                                    \
+	"SELECT id, jobdef, owner, run_id, phase, creation_time, start_time, end_time, "           \
+	"destruction_time FROM jobs WHERE ?1 IS NULL AND "                                         \
+	"(?10 IS NULL OR +jobdef IN (SELECT value FROM json_each(?10))) AND "
 #define STORE_SQLITE_LIST_DESC "ORDER BY creation_time DESC, id DESC LIMIT ?5"
 #define STORE_SQLITE_LIST_UP   "ORDER BY creation_time, id LIMIT ?5"
 
@@ -528,16 +547,24 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 	X(RESULTS_DELETE, "DELETE FROM results WHERE job_id = ?1")                                 \
 	X(RESULT_INSERT, "INSERT INTO results (job_id, rid, path, mime, size, entity_id, sha256) " \
 			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                    \
-	X(LIST_ALL_ASC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL                              \
-			"ORDER BY creation_time, rowid LIMIT ?5")                                  \
+	X(LIST_ALL_ASC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)        \
 	X(LIST_ALL_DESC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC)     \
 	X(LIST_ALL_UP, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)         \
-	X(LIST_OWNER_ASC, STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL         \
-			  "ORDER BY creation_time, rowid LIMIT ?5")                                \
+	X(LIST_OWNER_ASC,                                                                          \
+	  STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)   \
 	X(LIST_OWNER_DESC,                                                                         \
 	  STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC) \
 	X(LIST_OWNER_UP,                                                                           \
 	  STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)   \
+	X(XLIST_ALL_ASC, STORE_SQLITE_XLIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)      \
+	X(XLIST_ALL_DESC, STORE_SQLITE_XLIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC)   \
+	X(XLIST_ALL_UP, STORE_SQLITE_XLIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)       \
+	X(XLIST_OWNER_ASC,                                                                         \
+	  STORE_SQLITE_XLIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)  \
+	X(XLIST_OWNER_DESC,                                                                        \
+	  STORE_SQLITE_XLIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC)\
+	X(XLIST_OWNER_UP,                                                                          \
+	  STORE_SQLITE_XLIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)  \
 	X(IDS_IN_PHASE, "SELECT id FROM jobs WHERE phase = ?1 "                                    \
 			"ORDER BY run_request_time, creation_time, rowid")                         \
 	X(IDS_EXPIRED, "SELECT id FROM jobs WHERE destruction_time > 0 AND phase != 9 AND "        \
@@ -1794,6 +1821,13 @@ static enum store_sqlite_stmt_id store_sqlite_list_id(const struct store_filter 
 	bool by_owner = f->owner || f->owner_is_null;
 	bool up = f->since && f->last;
 	bool desc = f->last || f->before || f->since;
+	if (!f->jobdef) {
+		if (up)
+			return by_owner ? STORE_SQLITE_XLIST_OWNER_UP : STORE_SQLITE_XLIST_ALL_UP;
+		if (by_owner)
+			return desc ? STORE_SQLITE_XLIST_OWNER_DESC : STORE_SQLITE_XLIST_OWNER_ASC;
+		return desc ? STORE_SQLITE_XLIST_ALL_DESC : STORE_SQLITE_XLIST_ALL_ASC;
+	}
 	if (up)
 		return by_owner ? STORE_SQLITE_LIST_OWNER_UP : STORE_SQLITE_LIST_ALL_UP;
 	if (by_owner)
@@ -1801,9 +1835,25 @@ static enum store_sqlite_stmt_id store_sqlite_list_id(const struct store_filter 
 	return desc ? STORE_SQLITE_LIST_ALL_DESC : STORE_SQLITE_LIST_ALL_ASC;
 }
 
-static void store_sqlite_list_bind(struct store_sqlite_bind *b, const struct store_filter *f)
+/* A JSON array of ids or names (hex, 'e' or name_is_safe: nothing to escape). */
+static void store_sqlite_json_ids(struct sbuf *sb, const char *const *ids, size_t n)
+{
+	sbuf_addc(sb, '[');
+	for (size_t i = 0; i < n; i++)
+		sbuf_addf(sb, "%s\"%s\"", i ? "," : "", ids[i]);
+	sbuf_addc(sb, ']');
+}
+
+static void store_sqlite_list_bind(struct store_sqlite_bind *b, const struct store_filter *f,
+				   struct sbuf *names)
 {
 	store_sqlite_bind_text(b, 1, f->jobdef);
+	if (!f->jobdef && f->jobdefs) {
+		store_sqlite_json_ids(names, f->jobdefs, f->njobdefs);
+		if (names->err)
+			b->rc = SQLITE_NOMEM;
+		store_sqlite_bind_text(b, 10, sbuf_str(names));
+	}
 	if (f->owner || f->owner_is_null)
 		store_sqlite_bind_text(b, 2, f->owner_is_null ? NULL : f->owner);
 	store_sqlite_bind_int(b, 3, f->after ? f->after : INT64_MIN);
@@ -1831,11 +1881,12 @@ static int store_sqlite_job_list(struct store *st, const struct store_filter *f,
 	enum store_sqlite_stmt_id id = store_sqlite_list_id(f);
 	struct store_sqlite_bind b = {NULL, SQLITE_OK};
 	struct uws_job *jobs = NULL;
+	struct sbuf names = SBUF_INIT;
 	size_t n = 0, alloc = 0;
 	int rc, ret = OPUS_ERR_INTERNAL;
 	if (!c || !(b.s = store_sqlite_stmt(c, id)))
 		goto done;
-	store_sqlite_list_bind(&b, f);
+	store_sqlite_list_bind(&b, f, &names);
 	rc = b.rc;
 	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
 		struct uws_job *j;
@@ -1861,11 +1912,13 @@ static int store_sqlite_job_list(struct store *st, const struct store_filter *f,
 	ret = rc == SQLITE_DONE ? 0 : store_sqlite_fail(c, rc, store_sqlite_sql[id]);
 	store_sqlite_done_with(b.s);
 done:
+	sbuf_release(&names);
 	if (ret < 0) {
 		store_jobs_free(jobs, n);
 		return ret;
 	}
-	if (id == STORE_SQLITE_LIST_ALL_UP || id == STORE_SQLITE_LIST_OWNER_UP)
+	if (id == STORE_SQLITE_LIST_ALL_UP || id == STORE_SQLITE_LIST_OWNER_UP ||
+	    id == STORE_SQLITE_XLIST_ALL_UP || id == STORE_SQLITE_XLIST_OWNER_UP)
 		store_sqlite_jobs_reverse(jobs, n);
 	*jobs_out = jobs;
 	*n_out = n;
@@ -2114,15 +2167,6 @@ static int store_sqlite_activity_get(struct store *st, const char *id, struct st
 
 /* Walked rows at most, whatever the graph (each (activity, hop) once). */
 #define STORE_SQLITE_WALK_ROWS 2000000
-
-/* A JSON array of ids (hex and 'e': nothing to escape). */
-static void store_sqlite_json_ids(struct sbuf *sb, const char *const *ids, size_t n)
-{
-	sbuf_addc(sb, '[');
-	for (size_t i = 0; i < n; i++)
-		sbuf_addf(sb, "%s\"%s\"", i ? "," : "", ids[i]);
-	sbuf_addc(sb, ']');
-}
 
 /* A walked row. */
 struct store_sqlite_walk_row {
@@ -3129,6 +3173,7 @@ int store_sqlite_list_plan(struct store *st, const struct store_filter *f, struc
 	/* Constant SQL from the table above; the values are bound as for the list. */
 	char *sql = xasprintf("EXPLAIN QUERY PLAN %s", store_sqlite_sql[id]);
 	struct store_sqlite_bind b = {NULL, SQLITE_OK};
+	struct sbuf names = SBUF_INIT;
 	int rc, ret = OPUS_ERR_INTERNAL;
 	if (!c)
 		goto done;
@@ -3137,7 +3182,7 @@ int store_sqlite_list_plan(struct store *st, const struct store_filter *f, struc
 		ret = store_sqlite_fail(c, rc, sql);
 		goto done;
 	}
-	store_sqlite_list_bind(&b, f);
+	store_sqlite_list_bind(&b, f, &names);
 	rc = b.rc;
 	while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(b.s)) == SQLITE_ROW) {
 		sbuf_adds(out, (const char *)sqlite3_column_text(b.s, 3));
@@ -3146,6 +3191,7 @@ int store_sqlite_list_plan(struct store *st, const struct store_filter *f, struc
 	ret = rc == SQLITE_DONE ? out->err : store_sqlite_fail(c, rc, sql);
 done:
 	sqlite3_finalize(b.s);
+	sbuf_release(&names);
 	free(sql);
 	return ret;
 }

@@ -195,6 +195,7 @@ int uws_joblist_json(const struct uws_render *r, const struct uws_job *jobs, siz
 		char *href = uws_href(r, job, NULL, NULL);
 		jset(&b, o, "jobId", jstr(job->id));
 		jset(&b, o, "href", jstr(href));
+		jset(&b, o, "jobdef", jstr(job->jobdef)); /* opusd: lists across descriptions */
 		jset(&b, o, "phase", json_string(uws_phase_name(job->phase)));
 		jset(&b, o, "runId", jstr(job->run_id));
 		jset(&b, o, "ownerId", jstr(job->owner));

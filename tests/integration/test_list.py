@@ -150,7 +150,8 @@ def _pos(j):
 
 
 def _json_list(c, jobdef, params):
-    r = c.get(f"/rest/{jobdef}", params=params, headers={"Accept": "application/json"})
+    """The JSON list of one description, or of every one (jobdef "")."""
+    r = c.get(f"/rest/{jobdef}" if jobdef else "/rest", params=params, headers={"Accept": "application/json"})
     assert r.status_code == 200, (params, r.status_code, r.text[:300])
     return r.json()["jobs"]
 
@@ -262,3 +263,88 @@ def test_bad_positions_are_400(client, jobs, params):
     r = client.get("/rest/echo", params=params)
     assert_plain_error(r, 400)
     assert next(iter(params)) in r.text
+
+
+# ---- GET /rest: one list across every description (opusd extension)
+
+@pytest.fixture(scope="module")
+def mixed(module_factory):
+    """A daemon with 12 jobs of three descriptions, made in turn (echo,
+    choices, sleeper), 3 of them aborted. Returns (daemon, {id: jobdef})."""
+    d = module_factory(name="mixed")
+    c = d.client()
+    made = {}
+    for i in range(12):
+        jobdef = ("echo", "choices", "sleeper")[i % 3]
+        url = c.create(jobdef, {"secs": "0"} if jobdef == "sleeper" else None)
+        if i % 4 == 0:
+            c.set_phase(url, "ABORT")
+        made[url.rsplit("/", 1)[1]] = jobdef
+    c.close()
+    return d, made
+
+
+def _newest_first(jobs):
+    return sorted(jobs, key=lambda j: (j["creationTime"], j["jobId"]), reverse=True)
+
+
+def test_every_description_in_one_list_newest_first(mixed):
+    d, made = mixed
+    c = d.client()
+    jobs = _json_list(c, "", {"LAST": "100"})
+    assert {j["jobId"]: j["jobdef"] for j in jobs} == made
+    assert jobs == _newest_first(jobs)
+    for j in jobs:
+        assert j["href"].endswith(f"/rest/{j['jobdef']}/{j['jobId']}")
+    # the XML list: schema-valid, the same jobs, each jobref to its own description
+    root = validate_uws(c.get("/rest").content)
+    refs = {r.get("id"): r.get("{http://www.w3.org/1999/xlink}href")
+            for r in root.iterfind("uws:jobref", NS)}
+    assert set(refs) == set(made)
+    for jid, href in refs.items():
+        assert href.endswith(f"/rest/{made[jid]}/{jid}")
+    c.close()
+
+
+@pytest.mark.parametrize("size", [1, 5, 12])
+def test_every_description_pages_with_before(mixed, size):
+    d, made = mixed
+    c = d.client()
+    order = [j["jobId"] for j in _json_list(c, "", {"LAST": "100"})]
+    seen, params = [], {"LAST": str(size)}
+    for _ in range(20):
+        page = _json_list(c, "", params)
+        if not page:
+            break
+        seen += [j["jobId"] for j in page]
+        params = {"LAST": str(size), "BEFORE": _pos(page[-1])}
+    c.close()
+    assert seen == order and len(order) == 12
+
+
+def test_every_description_since_and_phase(mixed):
+    d, made = mixed
+    c = d.client()
+    full = _json_list(c, "", {"LAST": "100"})
+    near = _json_list(c, "", {"LAST": "3", "SINCE": _pos(full[-1])})
+    assert [j["jobId"] for j in near] == [j["jobId"] for j in full[-4:-1]]
+    aborted = _json_list(c, "", {"PHASE": "ABORTED"})
+    assert {j["jobId"] for j in aborted} == {j for i, j in enumerate(made) if i % 4 == 0}
+    c.close()
+
+
+@pytest.mark.parametrize("params", [{"PHASE": "DONE"}, {"LAST": "0"},
+                                    {"BEFORE": "yesterday"}])
+def test_every_description_bad_filters_are_400(mixed, params):
+    c = mixed[0].client()
+    assert_plain_error(c.get("/rest", params=params), 400)
+    c.close()
+
+
+def test_every_description_list_is_read_only(mixed):
+    d, made = mixed
+    c = d.client()
+    r = c.post("/rest", data={"text": "x"})
+    assert r.status_code == 405 and "GET" in r.headers.get("Allow", "")
+    assert len(_json_list(c, "", {"LAST": "100"})) == len(made)  # nothing made
+    c.close()

@@ -98,6 +98,28 @@ def test_list_of_a_description_not_granted_is_403(perm):
     assert r.status_code == 403 and "sleeper" in r.json()["message"]
 
 
+def test_list_across_descriptions_keeps_to_the_granted(perm):
+    """GET /rest: alice's own jobs of the descriptions she may run (not her
+    sleeper jobs, out of reach since her role changed); bob's own; root's all."""
+    alice, bob, root = (as_user(perm, n) for n in ("alice", "bob", "root"))
+    mine = run_done(alice, "echo", {"text": "across"}).rsplit("/", 1)[1]
+    his = bob.create("sleeper", {"secs": "0"}).rsplit("/", 1)[1]
+    sleepers = {u.rsplit("/", 1)[1] for u in (perm.done, perm.pending)}
+
+    def listed(c, owner=None):
+        r = c.get("/rest", params={"LAST": "1000"}, headers=JSON)
+        assert r.status_code == 200, r.text
+        jobs = r.json()["jobs"]
+        assert owner is None or {j["ownerId"] for j in jobs} == {owner}
+        return {j["jobId"]: j["jobdef"] for j in jobs}
+
+    got = listed(alice, "alice")
+    assert got.get(mine) == "echo" and not sleepers & set(got)
+    assert set(got.values()) == {"echo"}
+    assert listed(bob, "bob").get(his) == "sleeper"
+    assert {mine, his} | sleepers <= set(listed(root))
+
+
 @pytest.mark.parametrize("method,suffix,data", [
     ("GET", "", None), ("GET", "/phase", None), ("GET", "/parameters", None),
     ("GET", "/parameters/secs", None), ("GET", "/results", None),

@@ -507,6 +507,106 @@ TEST(list_paging)
 	free(path);
 }
 
+/* Has the plan of this filter's list statement the index, a range on
+ * creation_time, and neither a full scan nor a sort of the whole list? */
+static void check_list_plan(struct store *st, const struct store_filter *f, const char *index)
+{
+	struct sbuf plan = SBUF_INIT;
+	CHECK(store_sqlite_list_plan(st, f, &plan) == 0);
+	printf("plan (%s): %s", index, sbuf_str(&plan));
+	CHECK(strstr(sbuf_str(&plan), index) != NULL);
+	CHECK(strstr(sbuf_str(&plan), "creation_time<") != NULL ||
+	      strstr(sbuf_str(&plan), "creation_time>") != NULL);
+	CHECK(strstr(sbuf_str(&plan), "SCAN jobs") == NULL);
+	CHECK(strstr(sbuf_str(&plan), "TEMP B-TREE") == NULL);
+	sbuf_release(&plan);
+}
+
+/* A list across every description (jobdef NULL): the same paging as one
+ * description's list, the jobs of every description merged newest first,
+ * `jobdefs` keeping only the ones named; each order on its own index. */
+TEST(list_across_descriptions)
+{
+	char *path = db_path("across");
+	struct store *st = open_store(path);
+	static const char *const defs[] = {"da", "db", "dc"};
+	enum { N = 41 };
+	static char got[N + 5][UWS_ID_LEN + 1];
+	struct uws_job j, *jobs = NULL;
+	size_t n = 0, nj = 0;
+	for (int i = 0; i < N; i++) {
+		make_job(&j, defs[i % 3], (i % 2) ? "alice" : "bob", UWS_PENDING,
+			 7000 + (int64_t)(i / 4)); /* ties: 4 jobs per millisecond */
+		CHECK(store_job_create(st, &j) == 0);
+		uws_job_release(&j);
+	}
+	struct store_filter f = {.last = 5};
+	CHECK(page_through(st, f, got, N + 5, &n) == (N + 4) / 5);
+	CHECK(n == N);
+	for (size_t a = 0; a < n; a++)
+		for (size_t k = 0; k < a; k++)
+			CHECK(strcmp(got[a], got[k]) != 0);
+	CHECK(store_job_list(st, &f, &jobs, &nj) == 0);
+	CHECK(nj == 5);
+	for (size_t i = 1; i < nj; i++)
+		CHECK(jobs[i - 1].creation_time > jobs[i].creation_time ||
+		      (jobs[i - 1].creation_time == jobs[i].creation_time &&
+		       strcmp(jobs[i - 1].id, jobs[i].id) > 0));
+	store_jobs_free(jobs, nj);
+	/* every description, oldest first without paging */
+	struct store_filter all = {0};
+	CHECK(list_count(st, &all) == N);
+	/* an owner: her jobs of every description */
+	all.owner = "alice";
+	CHECK(list_count(st, &all) == N / 2);
+	f.owner = "alice";
+	CHECK(page_through(st, f, got, N + 5, &n) >= 1);
+	CHECK(n == N / 2);
+	/* only the descriptions named; none named: nothing */
+	static const char *const two[] = {"da", "dc"};
+	struct store_filter some = {.jobdefs = two, .njobdefs = 2};
+	size_t want = 0;
+	for (int i = 0; i < N; i++)
+		want += i % 3 != 1;
+	CHECK(list_count(st, &some) == want);
+	some.njobdefs = 0;
+	CHECK(list_count(st, &some) == 0);
+	/* SINCE upwards: the page just newer, newest first */
+	struct store_filter d = {.before = 1 << 30};
+	CHECK(store_job_list(st, &d, &jobs, &nj) == 0);
+	CHECK(nj == N);
+	if (nj == N) {
+		struct uws_job *up = NULL;
+		size_t nu = 0;
+		struct store_filter u = {
+		    .last = 6, .since = jobs[20].creation_time, .since_id = jobs[20].id};
+		CHECK(store_job_list(st, &u, &up, &nu) == 0);
+		CHECK(nu == 6);
+		for (size_t i = 0; i < nu && i < 6; i++)
+			CHECK_STR(up[i].id, jobs[14 + i].id);
+		store_jobs_free(up, nu);
+	}
+	store_jobs_free(jobs, nj);
+	/* a name that is not a description name is refused */
+	static const char *const bad[] = {"da", "x\"y"};
+	struct store_filter b = {.jobdefs = bad, .njobdefs = 2};
+	CHECK(store_job_list(st, &b, &jobs, &nj) == OPUS_ERR_INVAL);
+
+	/* the plans, at any depth: the owner's or everyone's time index */
+	struct store_filter pf = {.last = 20, .before = 7005, .before_id = got[3]};
+	check_list_plan(st, &pf, "jobs_ctime");
+	pf.jobdefs = two;
+	pf.njobdefs = 2;
+	check_list_plan(st, &pf, "jobs_ctime");
+	pf.owner = "alice";
+	check_list_plan(st, &pf, "jobs_owner_ctime");
+	pf = (struct store_filter){
+	    .owner_is_null = true, .last = 20, .since = 7002, .since_id = got[3], .phases = 3};
+	check_list_plan(st, &pf, "jobs_owner_ctime");
+	store_close(st);
+	free(path);
+}
+
 struct worker {
 	struct store *st;
 	const char *jobdef;
@@ -1521,7 +1621,7 @@ TEST(migration_from_v1)
 
 	st = open_store(path);
 	CHECK(sql_int(path, "PRAGMA user_version", NULL) == store_sqlite_schema_version());
-	CHECK(store_sqlite_schema_version() == 4);
+	CHECK(store_sqlite_schema_version() == 5);
 	CHECK(store_job_get(st, id, &got) == 0);
 	CHECK_STR(got.jobdef, "old");
 	CHECK_STR(got.owner, "alice");
@@ -1572,7 +1672,7 @@ TEST(migration_from_v3_pgid_becomes_handle)
 	CHECK(sql_int(path, "PRAGMA user_version", NULL) == 3);
 
 	st = open_store(path);
-	CHECK(sql_int(path, "PRAGMA user_version", NULL) == 4);
+	CHECK(sql_int(path, "PRAGMA user_version", NULL) == store_sqlite_schema_version());
 	CHECK(store_job_get(st, running, &got) == 0);
 	CHECK(got.phase == UWS_EXECUTING && got.start_time == 43);
 	CHECK_STR(got.exec_handle, "4242");
@@ -1683,6 +1783,7 @@ int main(void)
 	RUN(save_params_finish_delete);
 	RUN(list_filters);
 	RUN(list_paging);
+	RUN(list_across_descriptions);
 	RUN(group_commit_and_reopen);
 	RUN(expiry_and_phase_order);
 	RUN(accounts);

@@ -50,7 +50,7 @@ ${generated('image', 'head.fits', 'application/fits')}
 `;
 
 before(async () => {
-  d = await lib.startDaemon({users: {alice: false, bob: false}, jdlFiles: {'previews.xml': PREVIEWS_XML}});
+  d = await lib.startDaemon({users: {alice: false, bob: false, carol: false}, jdlFiles: {'previews.xml': PREVIEWS_XML}});
   b = await lib.browser();
 });
 
@@ -402,6 +402,31 @@ test('paging with positions: older, newer and a deep page, one list request a pa
   await p.check('#flt-phase-pending');
   await rowsAre(runIds(0, 20));
   await lib.shot(p, 'jobs-paging');
+  lib.expectNoConsoleErrors(p);
+  await p.context().close();
+});
+
+test('every description in one list request, asked for before the names of /jdl', async () => {
+  const user = 'carol';
+  const made = [];
+  for (let i = 0; i < 3; i++) {
+    made.push(['echo', await createJob('echo', {RUNID: `across echo ${i}`}, user)]);
+    made.push(['failer', await createJob('failer', {RUNID: `across failer ${i}`}, user)]);
+  }
+  const p = await signedIn(user);
+  const asked = [];
+  p.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/jdl' || u.pathname.startsWith('/rest')) asked.push(u.pathname);
+  });
+  await lib.goto(p, '#/jobs');
+  await p.waitForFunction((n) => document.querySelectorAll('#jobs-table tbody tr').length === n,
+    made.length, {timeout: 5000});
+  const rows = await p.$$eval('#jobs-table tbody tr', (rs) => rs.map((r) => r.querySelector('td.col-jobdef').textContent));
+  assert.deepEqual([...rows].sort(), made.map(([jd]) => jd).sort());
+  // the list of every description and the names, in flight together, the list first
+  assert.deepEqual(asked.slice(0, 2), ['/rest', '/jdl']);
+  assert.deepEqual(asked.filter((a) => a !== '/rest' && a !== '/jdl'), [], 'a request per description or row');
   lib.expectNoConsoleErrors(p);
   await p.context().close();
 });

@@ -2,8 +2,10 @@
 // filtered by phase and creation time with the UWS filters (PHASE, AFTER),
 // paged newest first with LAST and opusd's positions (BEFORE: the page older
 // than a job, SINCE: the page just newer), sorted, with start / abort / delete
-// per row and for a selection. One list request per description and page,
-// at any depth: the JSON list carries the times a row shows. Updated live by
+// per row and for a selection. One list request per page, at any depth:
+// /rest/{jobdef}, or /rest across every description (opusd's extension; the
+// JSON list carries each job's description and the times a row shows),
+// made at the same time as the one for the descriptions' names. Updated live by
 // polling with back-off: rows change in place, the page never reloads.
 import { h, clear, phaseBadge, fmtTime } from '../dom.js';
 import { request } from '../api.js';
@@ -81,12 +83,15 @@ class JobList {
     this.ctx.setTitle(this.st.jobdef ? `Jobs: ${this.st.jobdef}` : 'Jobs');
     clear(this.root);
     this.root.append(h('p', { class: 'loading' }, 'Loading jobs…'));
+    // the first page and the names of the filter's select, in parallel
+    const first = this.fetchLists(this.st.before ? { BEFORE: this.st.before } : {});
+    first.catch(() => {}); // awaited below; a page left meanwhile drops it
     const r = await request('GET', '/jdl', { signal: this.abort.signal });
     if (this.stopped) return;
     this.jobdefs = r.ok && Array.isArray(r.data) ? r.data.map((d) => (typeof d === 'string' ? d : d.name)) : [];
     if (this.st.jobdef && !this.jobdefs.includes(this.st.jobdef)) this.jobdefs.push(this.st.jobdef);
     this.build();
-    await this.refresh(true);
+    await this.refresh(true, first);
   }
 
   // --- the static part: filters, toolbar, table head, pager
@@ -249,39 +254,34 @@ class JobList {
     this.changed();
   }
 
-  // One list request per description in scope (the UWS filters, LAST = a
-  // page and one more, and a position), merged newest first.
+  // One list request: one description's or every one's (the UWS filters,
+  // LAST = a page and one more, and a position), newest first.
   async fetchLists(pos) {
     const st = this.st;
-    const scope = st.jobdef ? [st.jobdef] : this.jobdefs;
     const q = new URLSearchParams();
     q.set('LAST', String(st.size + 1));
     for (const p of st.phases) q.append('PHASE', p);
     if (st.after) q.set('AFTER', st.after);
     for (const [k, v] of Object.entries(pos)) q.set(k, v);
-    // all at once: the browser runs six per host, the rest queue behind them
-    const lists = await pool(scope, 8, (jd) => request('GET', `/rest/${enc(jd)}?${q}`, { signal: this.abort.signal })
-      .then((r) => ({ jd, r })));
-    const all = [];
-    const errors = [];
-    for (const { jd, r } of lists) {
-      if (!r.ok || !r.data || !Array.isArray(r.data.jobs)) {
-        // a description the user may not run (403) just has no jobs to show
-        if (r.status !== 403 || st.jobdef) errors.push(`${jd}: ${errorText(r)}`);
-        continue;
-      }
-      for (const j of r.data.jobs) all.push({ ...j, jobdef: jd, key: `${jd}/${j.jobId}` });
+    const path = st.jobdef ? `/rest/${enc(st.jobdef)}` : '/rest';
+    const r = await request('GET', `${path}?${q}`, { signal: this.abort.signal });
+    if (!r.ok || !r.data || !Array.isArray(r.data.jobs)) {
+      return { all: [], errors: [`${st.jobdef || 'jobs'}: ${errorText(r)}`] };
     }
+    const all = r.data.jobs.map((j) => {
+      const jd = j.jobdef || st.jobdef;
+      return { ...j, jobdef: jd, key: `${jd}/${j.jobId}` };
+    });
     all.sort(newestFirst);
-    return { all, errors };
+    return { all, errors: [] };
   }
 
   // --- fetching: this page's list; rows change in place
-  async refresh(reset) {
+  async refresh(reset, pending) {
     if (this.stopped) return;
     if (this.loading) { this.again = this.again || reset; return; }
     if (reset) this.delay = POLL_MIN;
-    this.loading = this.fetchPage().catch((e) => { this.status.textContent = `update failed: ${e.message || e}`; return false; });
+    this.loading = this.fetchPage(pending).catch((e) => { this.status.textContent = `update failed: ${e.message || e}`; return false; });
     const changed = await this.loading;
     this.loading = null;
     if (this.stopped) return;
@@ -292,9 +292,10 @@ class JobList {
     this.schedule();
   }
 
-  async fetchPage() {
+  // pending: the list already asked for (the first page, made with /jdl)
+  async fetchPage(pending) {
     const st = this.st;
-    const { all, errors } = await this.fetchLists(st.before ? { BEFORE: st.before } : {});
+    const { all, errors } = await (pending || this.fetchLists(st.before ? { BEFORE: st.before } : {}));
     if (this.stopped) return false;
     this.hasMore = all.length > st.size;
     const shown = all.slice(0, st.size);
