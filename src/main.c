@@ -122,20 +122,14 @@ static int parse_command(int argc, char **argv, struct options *o)
 /* Flags override the file, so they are applied after it: collect them first. */
 static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 {
-	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-						 {"listen", required_argument, NULL, 'l'},
-						 {"data-dir", required_argument, NULL, 'd'},
-						 {"jdl-dir", required_argument, NULL, 'j'},
-						 {"run-as", required_argument, NULL, 'u'},
-						 {"check-config", no_argument, NULL, 'n'},
-						 {"admin", no_argument, NULL, 'a'},
-						 {"roles", required_argument, NULL, 'r'},
-						 {"run", required_argument, NULL, 'R'},
-						 {"jobdata", required_argument, NULL, 'J'},
-						 {"results", required_argument, NULL, 'S'},
-						 {"tokens", required_argument, NULL, 'T'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},	{"listen", required_argument, NULL, 'l'},
+	    {"data-dir", required_argument, NULL, 'd'}, {"jdl-dir", required_argument, NULL, 'j'},
+	    {"run-as", required_argument, NULL, 'u'},	{"check-config", no_argument, NULL, 'n'},
+	    {"admin", no_argument, NULL, 'a'},		{"roles", required_argument, NULL, 'r'},
+	    {"run", required_argument, NULL, 'R'},	{"jobdata", required_argument, NULL, 'J'},
+	    {"results", required_argument, NULL, 'S'},	{"tokens", required_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
 	const char *flags[4][2] = {
 	    {"listen", NULL}, {"data_dir", NULL}, {"jdl_dir", NULL}, {"run_as", NULL}};
 	char *err = NULL;
@@ -398,7 +392,8 @@ static int cmd_import(const struct conf *c, const struct options *o)
 	if (ret == 0)
 		ret = auth_open(d.st, &ac, &d.auth);
 	if (ret == 0) {
-		d.reg = jdl_registry_new(c->jdl_dir, mkdir_p(versions, 0750) == 0 ? versions : NULL);
+		d.reg =
+		    jdl_registry_new(c->jdl_dir, mkdir_p(versions, 0750) == 0 ? versions : NULL);
 		(void)jdl_registry_load(d.reg);
 		ret = prov_open(&pc, d.st, d.reg, &d.prov);
 	}

@@ -66,8 +66,8 @@ static int imp_prepare(struct imp *im, const char *sql, sqlite3_stmt **out, char
 {
 	if (sqlite3_prepare_v2(im->db, sql, -1, out, NULL) == SQLITE_OK)
 		return 0;
-	*why = xasprintf("%s: not an OPUS job database (%s)", im->cfg->source,
-			 sqlite3_errmsg(im->db));
+	*why =
+	    xasprintf("%s: not an OPUS job database (%s)", im->cfg->source, sqlite3_errmsg(im->db));
 	return OPUS_ERR_INVAL;
 }
 
@@ -101,9 +101,9 @@ static int imp_open_source(struct imp *im, char **why)
 		return OPUS_ERR_IO;
 	}
 	(void)sqlite3_busy_timeout(im->db, 5000); /* OPUS may be writing it */
-	dir = imp_parent_dir(src); /* OPUS: VAR_PATH/db/job_database.db */
-	im->jobdata = im->cfg->jobdata_dir ? xstrdup(im->cfg->jobdata_dir)
-					   : xasprintf("%s/../jobdata", dir);
+	dir = imp_parent_dir(src);		  /* OPUS: VAR_PATH/db/job_database.db */
+	im->jobdata =
+	    im->cfg->jobdata_dir ? xstrdup(im->cfg->jobdata_dir) : xasprintf("%s/../jobdata", dir);
 	free(dir);
 	dir = xstrdup(im->jobdata);
 	{
@@ -113,8 +113,8 @@ static int imp_open_source(struct imp *im, char **why)
 		else
 			strcpy(dir, ".");
 	}
-	im->results = im->cfg->results_dir ? xstrdup(im->cfg->results_dir)
-					   : xasprintf("%s/results", dir);
+	im->results =
+	    im->cfg->results_dir ? xstrdup(im->cfg->results_dir) : xasprintf("%s/results", dir);
 	free(dir);
 	return 0;
 }
@@ -287,8 +287,20 @@ static int imp_time(const char *s, int64_t *ms)
 }
 
 /* The columns of the jobs query below. */
-enum { J_ID, J_NAME, J_PHASE, J_QUOTE, J_DUR, J_ERR, J_CTIME, J_STIME, J_ETIME, J_DTIME,
-       J_OWNER, J_RUNID };
+enum {
+	J_ID,
+	J_NAME,
+	J_PHASE,
+	J_QUOTE,
+	J_DUR,
+	J_ERR,
+	J_CTIME,
+	J_STIME,
+	J_ETIME,
+	J_DTIME,
+	J_OWNER,
+	J_RUNID
+};
 
 static int imp_times(sqlite3_stmt *s, struct uws_job *job)
 {
@@ -361,8 +373,7 @@ static int imp_job_fields(struct imp *im, sqlite3_stmt *s, struct uws_job *job,
 }
 
 /* A finished job's end: results, their entities and the activity, one commit. */
-static int imp_job_end(struct imp *im, struct uws_job *job, const struct jdl *jdl,
-		       const char *dir)
+static int imp_job_end(struct imp *im, struct uws_job *job, const struct jdl *jdl, const char *dir)
 {
 	struct store_entity *gen = NULL;
 	struct store_activity act;
@@ -429,11 +440,12 @@ done:
 static int imp_jobs(struct imp *im, char **why)
 {
 	sqlite3_stmt *s = NULL;
-	int ret = imp_prepare(im,
-			      "SELECT jobid, jobname, phase, quote, execution_duration, error, "
-			      "creation_time, start_time, end_time, destruction_time, owner, run_id "
-			      "FROM jobs ORDER BY creation_time, jobid",
-			      &s, why);
+	int ret =
+	    imp_prepare(im,
+			"SELECT jobid, jobname, phase, quote, execution_duration, error, "
+			"creation_time, start_time, end_time, destruction_time, owner, run_id "
+			"FROM jobs ORDER BY creation_time, jobid",
+			&s, why);
 	int rc = SQLITE_ROW;
 
 	while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
