@@ -40,8 +40,12 @@ static const struct store_actor imp_actor = {.name = "cli", .app = "import-opus"
 static const char *imp_show(const char *s, char out[81])
 {
 	size_t n = 0;
-	for (; s && s[n] && n < 80; n++)
-		out[n] = (s[n] >= 0x20 && s[n] < 0x7f) ? s[n] : '?';
+	for (; s && s[n] && n < 80; n++) {
+		char c = s[n];
+		if (c < 0x20 || c >= 0x7f)
+			c = '?';
+		out[n] = c;
+	}
 	out[n] = '\0';
 	return s ? out : "(null)";
 }
@@ -73,15 +77,13 @@ static int imp_prepare(struct imp *im, const char *sql, sqlite3_stmt **out, char
 
 /* ---- The source ---- */
 
-static char *imp_parent_dir(const char *path)
+/* The directory holding path (malloc'd); "." when it has none. */
+static char *imp_dir_of(const char *path)
 {
-	char *real = realpath(path, NULL), *slash;
-	if (!real)
+	const char *slash = strrchr(path, '/');
+	if (!slash)
 		return xstrdup(".");
-	slash = strrchr(real, '/');
-	if (slash && slash != real)
-		*slash = '\0';
-	return real;
+	return slash == path ? xstrdup("/") : xasprintf("%.*s", (int)(slash - path), path);
 }
 
 static int imp_open_source(struct imp *im, char **why)
@@ -101,18 +103,11 @@ static int imp_open_source(struct imp *im, char **why)
 		return OPUS_ERR_IO;
 	}
 	(void)sqlite3_busy_timeout(im->db, 5000); /* OPUS may be writing it */
-	dir = imp_parent_dir(src);		  /* OPUS: VAR_PATH/db/job_database.db */
+	dir = imp_dir_of(src);			  /* OPUS: VAR_PATH/db/job_database.db */
 	im->jobdata =
 	    im->cfg->jobdata_dir ? xstrdup(im->cfg->jobdata_dir) : xasprintf("%s/../jobdata", dir);
 	free(dir);
-	dir = xstrdup(im->jobdata);
-	{
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		else
-			strcpy(dir, ".");
-	}
+	dir = imp_dir_of(im->jobdata);
 	im->results =
 	    im->cfg->results_dir ? xstrdup(im->cfg->results_dir) : xasprintf("%s/results", dir);
 	free(dir);
@@ -368,6 +363,8 @@ static int imp_job_fields(struct imp *im, sqlite3_stmt *s, struct uws_job *job,
 	job->execution_duration = sqlite3_column_int64(s, J_DUR);
 	if (job->quote < 0 || job->execution_duration < 0)
 		job->quote = job->execution_duration = 0;
+	if (!job->creation_time)
+		job->creation_time = im->now; /* lists order by it */
 	imp_settle_phase(im, job);
 	return 0;
 }
@@ -562,10 +559,14 @@ static int imp_user(struct imp *im, const char *name, const char *list, char **w
 						   : OPUS_ERR_INVAL;
 
 	store_account_release(&acct);
-	if (ret == OPUS_ERR_INVAL || (ret == OPUS_ERR_NOTFOUND && !im->cfg->tokens_path)) {
+	if (ret != OPUS_ERR_INVAL && !strcmp(name, "anonymous"))
+		ret = OPUS_ERR_FORBIDDEN; /* OPUS's anonymous: jobs without an owner here */
+	if (ret == OPUS_ERR_INVAL || ret == OPUS_ERR_FORBIDDEN ||
+	    (ret == OPUS_ERR_NOTFOUND && !im->cfg->tokens_path)) {
 		imp_skip(im, "user %s: %s", imp_show(name, shown),
-			 ret == OPUS_ERR_INVAL ? "malformed name"
-					       : "no --tokens FILE given for its new token");
+			 ret == OPUS_ERR_INVAL	     ? "malformed name"
+			 : ret == OPUS_ERR_FORBIDDEN ? "anonymous is no account in opusd"
+						     : "no --tokens FILE given for its new token");
 		return 0;
 	}
 	if (ret == 0)

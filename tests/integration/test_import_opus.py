@@ -68,7 +68,8 @@ PARAMS = {"a1b2c3": {"text": "hello opus", "n": "3"}, "d4e5f6": {"text": "pendin
 OUTPUTS = {"a1b2c3": b"hello opus", "43752df755f0": b"long\x00\xffbytes"}
 STDOUT = {"a1b2c3": b"n=3\n", "0a0b0c": b"oops\n"}
 USERS = [("opus-admin", "admin-secret-token", ""), ("alice", "alice-secret-token", "echo"),
-         ("bob", "bob-secret-token", "all,echo"), ("bad name!", "x", "echo")]
+         ("bob", "bob-secret-token", "all,echo"), ("bad name!", "x", "echo"),
+         ("anonymous", "anonymous", "")]
 
 
 def build_opus_site(root):
@@ -183,7 +184,8 @@ def check_report(out, err, tokens_path):
                 "job c0ffee result output: missing result file",
                 "job a1b2c3 result provjson: a provenance document",
                 "job 9e8d7c: phase EXECUTING imported as ERROR",
-                "user bad name!: malformed name"):
+                "user bad name!: malformed name",
+                "user anonymous: anonymous is no account in opusd"):
         assert why in out, f"{why!r} not reported:\n{out}"
     for secret in ("secret-token",):
         assert secret not in out and secret not in err
@@ -208,7 +210,8 @@ def site(tmp_path):
 
 
 def test_import_into_a_stopped_daemon(daemon_factory, site, tmp_path):
-    d = daemon_factory(start=False)
+    # with permissions on, the imported roles grant what OPUS's did
+    d = daemon_factory(config={"auth": {"check_permissions": "true"}}, start=False)
     tokens = tmp_path / "tokens.txt"
     r = run_import(d, site, "--tokens", str(tokens))  # folders found beside db/
     assert r.returncode == 0, r.stdout + r.stderr
@@ -221,6 +224,12 @@ def test_import_into_a_stopped_daemon(daemon_factory, site, tmp_path):
         "--data-dir", str(d.data_dir)).stdout.splitlines()}
     assert users["opus-admin"] == "admin" and users["alice"] == "echo"
     assert users["bob"] == "all,echo"
+    tokens = read_tokens(tokens)
+    alice = d.client(auth=("alice", tokens["alice"]))
+    bob = d.client(auth=("bob", tokens["bob"]))
+    alice.create("echo")
+    assert alice.post("/rest/sleeper", data={}).status_code == 403
+    bob.create("sleeper")
 
 
 def test_import_into_a_running_daemon(daemon_factory, site, tmp_path):
