@@ -198,8 +198,10 @@ int sched_delete(struct sched *s, const char *id);
 #define SCHED_RETIRE_LATER 1
 int sched_archive(struct sched *s, const char *id);
 /* A job that never ran (PENDING, QUEUED, HELD; a start that failed) reaches
- * a final phase: its scalars and its activity in one commit. Stripe held. */
-int sched_end_unrun(struct sched *s, const struct uws_job *job) OPUS_WUR;
+ * a final phase: its scalars and its activity in one commit, if the stored
+ * job is still in phase `from` (the one read under the stripe; else
+ * OPUS_ERR_PHASE and nothing written, see store_job_end). Stripe held. */
+int sched_end_unrun(struct sched *s, const struct uws_job *job, enum uws_phase from) OPUS_WUR;
 
 /* sched_owner.c: per-owner counts and limits (quota max_running) */
 /* The owner's limit from the store (0 = none). No lock held. */

@@ -271,12 +271,42 @@ static int change_save(struct sched *s, const struct sched_change *c, enum uws_p
 	int ret;
 
 	if (job->phase != UWS_ABORTED || was == UWS_ABORTED)
-		return c->nparams ? store_job_update(s->st, job) : store_job_save(s->st, job);
+		return c->nparams ? store_job_update(s->st, job, was)
+				  : store_job_save(s->st, job, was);
 	ret = c->nparams ? store_job_set_params(s->st, job) : 0;
-	return ret ? ret : sched_end_unrun(s, job);
+	return ret ? ret : sched_end_unrun(s, job, was);
 }
 
+/* How often a change that lost its race (another writer changed the job
+ * between its read and its write) is checked again against the newer job. */
+#define CHANGE_TRIES 4
+
+static int job_update(struct sched *s, const char *id, const struct sched_change *c, bool *lost);
+
+/*
+ * A change is checked against the job as read under its stripe and written
+ * only if the stored job is still in that phase. Another writer (another
+ * daemon on the same database) may have changed it in between: the write is
+ * then refused (OPUS_ERR_PHASE from the store, nothing written) and the
+ * change is checked again against the newer job, so that the answer is the
+ * one for the phase the job has now (a RUN of a job aborted meanwhile is
+ * refused as for an ABORTED job), never a write over the other's.
+ */
 int sched_job_update(struct sched *s, const char *id, const struct sched_change *c)
+{
+	int ret = OPUS_ERR_BUSY;
+
+	for (int i = 0; i < CHANGE_TRIES; i++) {
+		bool lost = false;
+		ret = job_update(s, id, c, &lost);
+		if (!lost)
+			return ret;
+		log_info("job %s: changed by another writer meanwhile; checking again", id);
+	}
+	return OPUS_ERR_BUSY;
+}
+
+static int job_update(struct sched *s, const char *id, const struct sched_change *c, bool *lost)
 {
 	struct uws_job job = {0};
 	struct sched_waiter *woken = NULL;
@@ -303,8 +333,10 @@ int sched_job_update(struct sched *s, const char *id, const struct sched_change 
 		j = jdl_registry_get_version(s->reg, job.jobdef, job.jdl_hash);
 		ret = c->check(c->check_ctx, &job, j);
 	}
-	if (ret == 0)
+	if (ret == 0) {
 		ret = change_save(s, c, was, &job);
+		*lost = ret == OPUS_ERR_PHASE;
+	}
 	if (ret)
 		goto done;
 	if (job.phase == UWS_QUEUED && was != UWS_QUEUED)
@@ -399,12 +431,14 @@ static int archive_end_first(struct sched *s, struct uws_job *job)
 		sched_run_stop(s, run, SCHED_KILL_ABORT);
 	pthread_mutex_unlock(&s->lock);
 	if (!uws_phase_is_final(job->phase)) {
+		enum uws_phase was = job->phase;
+
 		job->phase = UWS_ABORTED;
 		sched_set_error(job, "destruction time reached");
 		job->end_time = time_now_ms();
 		/* Final from now on, so with its activity; a running job's end
 		 * replaces that record with what the run left. */
-		ret = sched_end_unrun(s, job);
+		ret = sched_end_unrun(s, job, was);
 		if (ret)
 			return ret;
 	}
@@ -430,7 +464,7 @@ int sched_archive(struct sched *s, const char *id)
 	/* Archived once: the reaper must not list it again. */
 	if (ret == 0 && store_job_get(s->st, id, &job) == 0 && job.destruction_time != 0) {
 		job.destruction_time = 0;
-		ret = store_job_save(s->st, &job);
+		ret = store_job_save(s->st, &job, job.phase);
 	}
 	pthread_mutex_unlock(stripe);
 	uws_job_release(&job);
@@ -514,13 +548,16 @@ static void recover_lost(struct sched *s, const char *id)
 	size_t ngen = 0;
 	pthread_mutex_t *stripe;
 	struct store_activity act;
+	enum uws_phase was;
 	struct jdl *j;
+	int ret;
 
 	recover_results(s, id, &res, &gen, &ngen);
 	if (job_lock_get(s, id, &job, &stripe) != 0)
 		goto out;
 	if (job.phase != UWS_EXECUTING && job.phase != UWS_QUEUED)
 		goto done;
+	was = job.phase;
 	if (sched_set_phase(&job, UWS_ERROR) != 0)
 		goto done;
 	sched_set_error(&job, "server restarted");
@@ -534,7 +571,10 @@ static void recover_lost(struct sched *s, const char *id)
 	j = jdl_registry_get_version(s->reg, job.jobdef, job.jdl_hash);
 	prov_activity_of(&job, j, &act);
 	jdl_unref(j);
-	if (store_job_end(s->st, &job, &act, gen, ngen) != 0)
+	ret = store_job_end(s->st, &job, &act, gen, ngen, was);
+	if (ret == OPUS_ERR_PHASE || ret == OPUS_ERR_NOTFOUND)
+		log_info("job %s: changed by another writer meanwhile; left as it is", id);
+	else if (ret)
 		log_error("job %s: could not record its recovery", id);
 	store_activity_release(&act);
 done:
@@ -763,7 +803,7 @@ static void requeue(struct sched *s, const char *id)
 		free(job.error_summary);
 		job.error_summary = NULL;
 		sched_results_clear(&job);
-		if (store_job_finish(s->st, &job) != 0)
+		if (store_job_finish(s->st, &job, UWS_EXECUTING) != 0)
 			log_error("job %s: could not put it back in the queue", id);
 		else
 			log_info("job %s stopped by shutdown; QUEUED again", id);

@@ -331,14 +331,14 @@ static int prepare_files(struct sched *s, const struct uws_job *job, const struc
 	return write_script(f->script, j->script);
 }
 
-int sched_end_unrun(struct sched *s, const struct uws_job *job)
+int sched_end_unrun(struct sched *s, const struct uws_job *job, enum uws_phase from)
 {
 	struct jdl *j = jdl_registry_get_version(s->reg, job->jobdef, job->jdl_hash);
 	struct store_activity act;
 	int ret;
 
 	prov_activity_of(job, j, &act);
-	ret = store_job_end(s->st, job, &act, NULL, 0);
+	ret = store_job_end(s->st, job, &act, NULL, 0, from);
 	store_activity_release(&act);
 	jdl_unref(j);
 	return ret;
@@ -347,12 +347,14 @@ int sched_end_unrun(struct sched *s, const struct uws_job *job)
 /* Records a failed start: ERROR with a reason. Stripe held; returns waiters. */
 static struct sched_waiter *start_failed(struct sched *s, struct uws_job *job, const char *why)
 {
+	enum uws_phase was = job->phase;
+
 	log_error("job %s: %s", job->id, why);
 	if (sched_set_phase(job, UWS_ERROR) != 0)
 		return NULL;
 	sched_set_error(job, why);
 	job->end_time = time_now_ms();
-	if (sched_end_unrun(s, job) != 0)
+	if (sched_end_unrun(s, job, was) != 0)
 		return NULL;
 	return sched_waiters_take(s, job->id);
 }
@@ -486,23 +488,32 @@ static void record_start(struct sched *s, const char *id, const char *handle, bo
 	pthread_mutex_t *stripe = sched_stripe(s, id);
 	struct sched_waiter *woken = NULL;
 	struct uws_job job = {0};
+	enum uws_phase was;
 	bool was_queued;
+	int err;
 
 	pthread_mutex_lock(stripe);
 	if (store_job_get(s->st, id, &job) != 0 ||
 	    (job.phase != UWS_QUEUED && job.phase != UWS_EXECUTING))
 		goto done;
-	was_queued = job.phase == UWS_QUEUED;
+	was = job.phase;
+	was_queued = was == UWS_QUEUED;
 	if (was_queued && started) {
 		job.phase = UWS_EXECUTING;
 		job.start_time = time_now_ms();
 	}
 	snprintf(job.exec_handle, sizeof(job.exec_handle), "%s", handle);
-	if (store_job_save(s->st, &job) != 0) {
-		log_error("job %s: could not record its start; stopping it", id);
+	err = store_job_save(s->st, &job, was);
+	if (err) {
+		/* Lost to another writer (it aborted or ended the job): stopped as
+		 * an abort, its end keeps the stored one. */
+		bool lost = err == OPUS_ERR_PHASE || err == OPUS_ERR_NOTFOUND;
+		log_error("job %s: %s; stopping it", id,
+			  lost ? "changed by another writer meanwhile"
+			       : "could not record its start");
 		pthread_mutex_lock(&s->lock);
 		if (run->kill == SCHED_KILL_NONE)
-			run->kill = SCHED_KILL_FAILED;
+			run->kill = lost ? SCHED_KILL_ABORT : SCHED_KILL_FAILED;
 		pthread_mutex_unlock(&s->lock);
 		goto done;
 	}
@@ -534,7 +545,7 @@ void sched_record_started(struct sched *s, const char *id, const char *handle)
 	if (job.phase == UWS_QUEUED) {
 		job.phase = UWS_EXECUTING;
 		job.start_time = time_now_ms();
-		if (store_job_save(s->st, &job) != 0) {
+		if (store_job_save(s->st, &job, UWS_QUEUED) != 0) {
 			/* Its end will record it; its duration counts from now anyway. */
 			log_error("job %s: could not record its start", id);
 		} else {
@@ -651,7 +662,12 @@ void sched_start_one(struct sched *s, const char *id, struct sched_owner *own)
 		job.phase = UWS_EXECUTING;
 		job.start_time = time_now_ms();
 		job.exec_handle[0] = '\0';
-		if (store_job_save(s->st, &job) != 0) {
+		err = store_job_save(s->st, &job, UWS_QUEUED);
+		if (err == OPUS_ERR_PHASE || err == OPUS_ERR_NOTFOUND) {
+			log_info("job %s: changed by another writer meanwhile; not started", id);
+			goto done;
+		}
+		if (err) {
 			log_error("job %s: could not record its start; left QUEUED until the "
 				  "next start",
 				  id);
@@ -929,10 +945,37 @@ static void end_prepare(struct sched *s, struct sched_run *run)
 	uws_job_release(&job);
 }
 
+/* How often an end that lost its race is tried again on the newer job. */
+#define FINISH_TRIES 4
+
+static int finish_once(struct sched *s, const struct sched_run *run, struct sched_waiter **woken);
+
+/*
+ * The end is written only if the stored job is still in the phase it was
+ * read in. Another writer (another daemon on the same database) may have
+ * changed it meanwhile: the end is then refused by the store, nothing
+ * written, and tried again on the newer job; if that one is final (ended by
+ * the other), its stored end is kept.
+ */
 int sched_finish(struct sched *s, const struct sched_run *run, struct sched_waiter **woken)
+{
+	int err = OPUS_ERR_BUSY;
+
+	for (int i = 0; i < FINISH_TRIES; i++) {
+		err = finish_once(s, run, woken);
+		if (err != OPUS_ERR_PHASE)
+			return err;
+		log_info("job %s: changed by another writer meanwhile; its end checked again",
+			 run->id);
+	}
+	return OPUS_ERR_BUSY; /* still racing: the end is retried with back-off */
+}
+
+static int finish_once(struct sched *s, const struct sched_run *run, struct sched_waiter **woken)
 {
 	struct uws_job job = {0};
 	struct store_activity act;
+	enum uws_phase was;
 	int err = store_job_get(s->st, run->id, &job);
 
 	*woken = NULL;
@@ -952,12 +995,13 @@ int sched_finish(struct sched *s, const struct sched_run *run, struct sched_wait
 		log_warn("job %s ended in phase %s; left as is", job.id, uws_phase_name(job.phase));
 		goto done;
 	}
+	was = job.phase;
 	end_outcome(s, run, &job);
 	job.end_time = time_now_ms();
 	results_from_run(run, &job);
 	run_metrics(run, &job);
 	prov_activity_of(&job, run->jdl, &act);
-	err = store_job_end(s->st, &job, &act, run->generated, run->ngenerated);
+	err = store_job_end(s->st, &job, &act, run->generated, run->ngenerated, was);
 	store_activity_release(&act);
 	if (err)
 		goto done;

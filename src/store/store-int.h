@@ -29,10 +29,13 @@ struct store_ops {
 
 	int (*job_create)(struct store *st, const struct uws_job *job);
 	int (*job_get)(struct store *st, const char *id, struct uws_job *out);
-	int (*job_save)(struct store *st, const struct uws_job *job);
+	/* The four scalar writes: applied only while the row is in phase `from`
+	 * (a valid phase), else OPUS_ERR_PHASE (or OPUS_ERR_NOTFOUND) and
+	 * nothing of the call is written; see store.h. */
+	int (*job_save)(struct store *st, const struct uws_job *job, enum uws_phase from);
 	int (*job_set_params)(struct store *st, const struct uws_job *job);
-	int (*job_update)(struct store *st, const struct uws_job *job);
-	int (*job_finish)(struct store *st, const struct uws_job *job);
+	int (*job_update)(struct store *st, const struct uws_job *job, enum uws_phase from);
+	int (*job_finish)(struct store *st, const struct uws_job *job, enum uws_phase from);
 	int (*job_delete)(struct store *st, const char *id);
 	int (*job_list)(struct store *st, const struct store_filter *f, struct uws_job **jobs_out,
 			size_t *n_out);
@@ -97,7 +100,7 @@ struct store_ops {
 	int (*blob_refs)(struct store *st, const char *sha256, int64_t *n_out);
 	int (*job_end)(struct store *st, const struct uws_job *job,
 		       const struct store_activity *act, const struct store_entity *generated,
-		       size_t ngenerated);
+		       size_t ngenerated, enum uws_phase from);
 	int (*job_retire)(struct store *st, const char *job_id, bool archive, int64_t now_ms,
 			  char ***blobs_out, size_t *n_out);
 	int (*activity_get)(struct store *st, const char *id, struct store_activity *out);
@@ -111,6 +114,11 @@ extern const struct store_ops store_sqlite_ops;
 /* Debug hooks of the SQLite backend; `st` must be a SQLite store. */
 /* Transactions committed by the writer thread since the store was opened. */
 uint64_t store_sqlite_commit_count(const struct store *st);
+/* Writes queued for the writer thread and not yet taken into a batch, and
+ * (*writing_out) whether the writer is running a batch now: a test waits
+ * for several writes to be queued behind a busy writer, so that they share
+ * the next batch. */
+size_t store_sqlite_queued(struct store *st, bool *writing_out);
 /* The schema version of the newest migration (PRAGMA user_version). */
 int store_sqlite_schema_version(void);
 /* Appends the EXPLAIN QUERY PLAN of the statement store_job_list would run

@@ -59,18 +59,18 @@ int store_job_get(struct store *st, const char *id, struct uws_job *out)
 	return st->ops->job_get(st, id, out);
 }
 
-int store_job_save(struct store *st, const struct uws_job *job)
+int store_job_save(struct store *st, const struct uws_job *job, enum uws_phase from)
 {
-	if (!st || !store_job_is_valid(job))
+	if (!st || !store_job_is_valid(job) || (unsigned)from >= UWS_PHASE_COUNT)
 		return OPUS_ERR_INVAL;
-	return st->ops->job_save(st, job);
+	return st->ops->job_save(st, job, from);
 }
 
-int store_job_update(struct store *st, const struct uws_job *job)
+int store_job_update(struct store *st, const struct uws_job *job, enum uws_phase from)
 {
-	if (!st || !store_job_is_valid(job))
+	if (!st || !store_job_is_valid(job) || (unsigned)from >= UWS_PHASE_COUNT)
 		return OPUS_ERR_INVAL;
-	return st->ops->job_update(st, job);
+	return st->ops->job_update(st, job, from);
 }
 
 int store_job_set_params(struct store *st, const struct uws_job *job)
@@ -80,11 +80,11 @@ int store_job_set_params(struct store *st, const struct uws_job *job)
 	return st->ops->job_set_params(st, job);
 }
 
-int store_job_finish(struct store *st, const struct uws_job *job)
+int store_job_finish(struct store *st, const struct uws_job *job, enum uws_phase from)
 {
-	if (!st || !store_job_is_valid(job))
+	if (!st || !store_job_is_valid(job) || (unsigned)from >= UWS_PHASE_COUNT)
 		return OPUS_ERR_INVAL;
-	return st->ops->job_finish(st, job);
+	return st->ops->job_finish(st, job, from);
 }
 
 int store_job_delete(struct store *st, const char *id)
@@ -342,14 +342,14 @@ static struct store_entity *store_generated_norm(const struct uws_job *job,
 }
 
 int store_job_end(struct store *st, const struct uws_job *job, const struct store_activity *act,
-		  const struct store_entity *generated, size_t ngenerated)
+		  const struct store_entity *generated, size_t ngenerated, enum uws_phase from)
 {
 	struct store_activity a;
 	struct store_entity *g;
 	int ret;
 	if (!st || !store_job_is_valid(job) || !store_phase_is_end(job->phase) || !act ||
-	    (act->id[0] && strcmp(act->id, job->id) != 0) || (!act->params && act->nparams) ||
-	    (!generated && ngenerated))
+	    (unsigned)from >= UWS_PHASE_COUNT || (act->id[0] && strcmp(act->id, job->id) != 0) ||
+	    (!act->params && act->nparams) || (!generated && ngenerated))
 		return OPUS_ERR_INVAL;
 	for (size_t i = 0; i < act->nparams; i++) {
 		if (!act->params[i].name)
@@ -363,7 +363,7 @@ int store_job_end(struct store *st, const struct uws_job *job, const struct stor
 	a.jobdef = act->jobdef ? act->jobdef : job->jobdef;
 	a.owner = (char *)store_owner_norm(act->owner);
 	a.phase = job->phase;
-	ret = st->ops->job_end(st, job, &a, g, ngenerated);
+	ret = st->ops->job_end(st, job, &a, g, ngenerated, from);
 	free(g);
 	return ret;
 }

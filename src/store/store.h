@@ -39,17 +39,30 @@ int store_job_create(struct store *st, const struct uws_job *job) OPUS_WUR;
 /* Loads a whole job (parameters and results too). OPUS_ERR_NOTFOUND. */
 int store_job_get(struct store *st, const char *id, struct uws_job *out) OPUS_WUR;
 /*
+ * Conditional writes. store_job_save, store_job_update, store_job_finish and
+ * store_job_end take `from`, the phase the caller read the job in (under its
+ * lock): the write is applied only when the stored row is still in phase
+ * `from` (UPDATE ... WHERE id = ? AND phase = ?), so that of two writers
+ * (threads or daemons sharing one database) who read the same phase, only
+ * the first changes the job and the other learns it lost. Otherwise nothing
+ * of the call changes (no scalar, parameter, result, metric, activity or
+ * entity) and it returns OPUS_ERR_PHASE when the job is there in another
+ * phase, OPUS_ERR_NOTFOUND when it is gone; the caller reloads the job and
+ * acts on what it finds, never writes over it. `from == job->phase` is the
+ * normal case for a save that does not change the phase. `from` must be a
+ * valid phase, else OPUS_ERR_INVAL.
+ */
+/*
  * Saves every scalar field of the job (phase, run_id, times, durations,
  * error, run_request_time, exec_handle); parameters and results are untouched.
- * OPUS_ERR_NOTFOUND if the job is gone.
  */
-int store_job_save(struct store *st, const struct uws_job *job) OPUS_WUR;
+int store_job_save(struct store *st, const struct uws_job *job, enum uws_phase from) OPUS_WUR;
 /* Saves the scalar fields AND replaces the parameters with job->params, atomically. */
-int store_job_update(struct store *st, const struct uws_job *job) OPUS_WUR;
-/* Replaces all parameters of a job with job->params. */
+int store_job_update(struct store *st, const struct uws_job *job, enum uws_phase from) OPUS_WUR;
+/* Replaces all parameters of a job with job->params (unconditional). */
 int store_job_set_params(struct store *st, const struct uws_job *job) OPUS_WUR;
 /* Saves the scalar fields AND replaces the results with job->results, atomically. */
-int store_job_finish(struct store *st, const struct uws_job *job) OPUS_WUR;
+int store_job_finish(struct store *st, const struct uws_job *job, enum uws_phase from) OPUS_WUR;
 /* Deletes a job, its parameters and results. OPUS_ERR_NOTFOUND. Like
  * store_job_retire(archive false), but without the list of blobs. */
 int store_job_delete(struct store *st, const char *id) OPUS_WUR;
@@ -353,14 +366,16 @@ int store_blob_refs(struct store *st, const char *sha256, int64_t *n_out) OPUS_W
  * entity_id and sha256 included), its metrics, the activity, and the
  * entities it generated. Every transition to a final phase goes through
  * here (ngenerated 0 when it never ran), so that a job is final with its
- * provenance, never before. OPUS_ERR_NOTFOUND if the job row is gone.
- * job->phase must be COMPLETED, ERROR or ABORTED; the activity is stored
- * with the job's id, phase and (when act->jobdef is NULL) jobdef; each
- * generated entity's generated_by is the job (NULL is taken as such).
- * store_job_finish() is the same write without activity and entities.
+ * provenance, never before. Conditional on `from` (see store_job_save):
+ * OPUS_ERR_PHASE when another writer ended or changed the job first,
+ * OPUS_ERR_NOTFOUND if the job row is gone. job->phase must be COMPLETED,
+ * ERROR or ABORTED; the activity is stored with the job's id, phase and
+ * (when act->jobdef is NULL) jobdef; each generated entity's generated_by is the job (NULL is taken
+ * as such). store_job_finish() is the same write without activity and entities.
  */
 int store_job_end(struct store *st, const struct uws_job *job, const struct store_activity *act,
-		  const struct store_entity *generated, size_t ngenerated) OPUS_WUR;
+		  const struct store_entity *generated, size_t ngenerated,
+		  enum uws_phase from) OPUS_WUR;
 
 /*
  * The job's files go (DELETE: archive false, the job row, its parameters

@@ -6,7 +6,8 @@
  * into a struct store_sqlite_op (a closure: a function plus its data), queues
  * it and sleeps on the op's own condition variable. The writer takes every
  * queued op, runs them all in one BEGIN IMMEDIATE..COMMIT, each inside its own
- * SAVEPOINT so that one op's failure (duplicate id, missing job) undoes only
+ * SAVEPOINT so that one op's failure (duplicate id, missing job, a job no
+ * longer in the phase its writer read: a lost race) undoes only
  * that op, then wakes each caller with its own result: N concurrent writes
  * share one fsync.
  *
@@ -530,7 +531,7 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 		      "creation_time = ?6, start_time = ?7, end_time = ?8, destruction_time = ?9, "\
 		      "execution_duration = ?10, quote = ?11, error_summary = ?12, "               \
 		      "error_type = ?13, run_request_time = ?14, exec_handle = ?15, jdl_hash = ?16 "\
-		      "WHERE id = ?1")                                                             \
+		      "WHERE id = ?1 AND phase = ?17")                                             \
 	X(JOB_EXISTS, "SELECT 1 FROM jobs WHERE id = ?1")                                          \
 	X(JOB_DELETE, "DELETE FROM jobs WHERE id = ?1")                                            \
 	X(JOB_GET, "SELECT " STORE_SQLITE_JOB_COLS ", " STORE_SQLITE_METRICS_COLS " FROM jobs "    \
@@ -667,6 +668,7 @@ struct store_sqlite_op {
 	pthread_cond_t done_cond;
 	struct store_activity act; /* job_end */
 	struct uws_job job;
+	enum uws_phase from; /* job save, update, finish, end: the phase the row must have */
 	int k;
 	int result;
 	bool has_act;
@@ -687,6 +689,7 @@ struct store_sqlite {
 	pthread_cond_t wake;  /* the writer waits here for work */
 	struct store_sqlite_op *head, **tail;
 	bool stopping;
+	bool writing; /* the writer runs a batch (a test's view; under lock) */
 	pthread_t thread;
 	bool thread_ok;
 	atomic_uint_fast64_t commits;
@@ -1051,38 +1054,54 @@ static int store_sqlite_run_create(struct store_sqlite_conn *c, const struct sto
 	return store_sqlite_insert_params(c, &op->job);
 }
 
-/* UPDATE of every scalar field; OPUS_ERR_NOTFOUND when no row matched. */
-static int store_sqlite_update_job(struct store_sqlite_conn *c, const struct uws_job *job)
+/* Is there a row for the job? 0 (yes), OPUS_ERR_NOTFOUND or an error. */
+static int store_sqlite_job_exists(struct store_sqlite_conn *c, const char *id)
+{
+	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_JOB_EXISTS), SQLITE_OK};
+	int rc, ret;
+	if (!b.s)
+		return OPUS_ERR_INTERNAL;
+	store_sqlite_bind_text(&b, 1, id);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(b.s) : b.rc;
+	ret = rc == SQLITE_ROW	  ? 0
+	      : rc == SQLITE_DONE ? OPUS_ERR_NOTFOUND
+				  : store_sqlite_fail(c, rc, "job exists");
+	store_sqlite_done_with(b.s);
+	return ret;
+}
+
+/*
+ * UPDATE of every scalar field, applied only while the row is in phase
+ * `from`. When no row matched: OPUS_ERR_PHASE if the job is there in another
+ * phase (another writer changed it first), OPUS_ERR_NOTFOUND if it is gone.
+ */
+static int store_sqlite_update_job(struct store_sqlite_conn *c, const struct uws_job *job,
+				   enum uws_phase from)
 {
 	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_JOB_UPDATE), SQLITE_OK};
 	int ret;
 	if (!b.s)
 		return OPUS_ERR_INTERNAL;
 	store_sqlite_bind_job(&b, job);
+	store_sqlite_bind_int(&b, 17, from);
 	ret = store_sqlite_step_done(c, &b);
-	if (ret == 0 && sqlite3_changes(c->db) == 0)
-		ret = OPUS_ERR_NOTFOUND;
+	if (ret == 0 && sqlite3_changes(c->db) == 0) {
+		ret = store_sqlite_job_exists(c, job->id);
+		if (ret == 0)
+			ret = OPUS_ERR_PHASE;
+	}
 	return ret;
 }
 
 static int store_sqlite_run_save(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
 {
-	return store_sqlite_update_job(c, &op->job);
+	return store_sqlite_update_job(c, &op->job, op->from);
 }
 
 static int store_sqlite_run_set_params(struct store_sqlite_conn *c,
 				       const struct store_sqlite_op *op)
 {
-	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_JOB_EXISTS), SQLITE_OK};
-	int rc, ret;
-	if (!b.s)
-		return OPUS_ERR_INTERNAL;
-	store_sqlite_bind_text(&b, 1, op->job.id);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(b.s) : b.rc;
-	ret = rc == SQLITE_ROW	  ? 0
-	      : rc == SQLITE_DONE ? OPUS_ERR_NOTFOUND
-				  : store_sqlite_fail(c, rc, "job exists");
-	store_sqlite_done_with(b.s);
+	int ret = store_sqlite_job_exists(c, op->job.id);
 	if (ret == 0)
 		ret = store_sqlite_exec_id(c, STORE_SQLITE_PARAMS_DELETE, op->job.id);
 	if (ret == 0)
@@ -1092,7 +1111,7 @@ static int store_sqlite_run_set_params(struct store_sqlite_conn *c,
 
 static int store_sqlite_run_update(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
 {
-	int ret = store_sqlite_update_job(c, &op->job);
+	int ret = store_sqlite_update_job(c, &op->job, op->from);
 	if (ret == 0)
 		ret = store_sqlite_exec_id(c, STORE_SQLITE_PARAMS_DELETE, op->job.id);
 	if (ret == 0)
@@ -1314,11 +1333,12 @@ static int store_sqlite_put_activity(struct store_sqlite_conn *c, const struct s
  * A job's end (store_job_end; store_job_finish without the activity): the
  * scalars, the metrics, the results, the activity, the generated entities.
  * A generated entity already there (the same end recorded twice) is kept.
+ * Nothing is written unless the row is still in phase op->from.
  */
 static int store_sqlite_run_end(struct store_sqlite_conn *c, const struct store_sqlite_op *op)
 {
 	struct store_sqlite_bind b = {store_sqlite_stmt(c, STORE_SQLITE_JOB_METRICS), SQLITE_OK};
-	int ret = store_sqlite_update_job(c, &op->job);
+	int ret = store_sqlite_update_job(c, &op->job, op->from);
 	if (ret < 0)
 		return ret;
 	if (!b.s)
@@ -1497,9 +1517,11 @@ static void *store_sqlite_writer_main(void *arg)
 		batch = sq->head;
 		sq->head = NULL;
 		sq->tail = &sq->head;
+		sq->writing = true;
 		pthread_mutex_unlock(&sq->lock);
 		store_sqlite_run_batch(sq, batch);
 		pthread_mutex_lock(&sq->lock);
+		sq->writing = false;
 		/* Once `done` is set and the lock dropped, the op's owner may free it. */
 		while (batch) {
 			struct store_sqlite_op *op = batch;
@@ -1546,38 +1568,39 @@ static int store_sqlite_submit(struct store_sqlite *sq, struct store_sqlite_op *
 	return ret;
 }
 
-static int store_sqlite_submit_job(struct store *st, const struct uws_job *job,
+static int store_sqlite_submit_job(struct store *st, const struct uws_job *job, enum uws_phase from,
 				   int (*run)(struct store_sqlite_conn *,
 					      const struct store_sqlite_op *))
 {
-	struct store_sqlite_op op = {.run = run};
+	struct store_sqlite_op op = {.run = run, .from = from};
 	uws_job_copy(&op.job, job);
 	return store_sqlite_submit(store_sqlite_of(st), &op);
 }
 
 static int store_sqlite_job_create(struct store *st, const struct uws_job *job)
 {
-	return store_sqlite_submit_job(st, job, store_sqlite_run_create);
+	return store_sqlite_submit_job(st, job, job->phase, store_sqlite_run_create);
 }
 
-static int store_sqlite_job_save(struct store *st, const struct uws_job *job)
+static int store_sqlite_job_save(struct store *st, const struct uws_job *job, enum uws_phase from)
 {
-	return store_sqlite_submit_job(st, job, store_sqlite_run_save);
+	return store_sqlite_submit_job(st, job, from, store_sqlite_run_save);
 }
 
 static int store_sqlite_job_set_params(struct store *st, const struct uws_job *job)
 {
-	return store_sqlite_submit_job(st, job, store_sqlite_run_set_params);
+	return store_sqlite_submit_job(st, job, job->phase, store_sqlite_run_set_params);
 }
 
-static int store_sqlite_job_update(struct store *st, const struct uws_job *job)
+static int store_sqlite_job_update(struct store *st, const struct uws_job *job, enum uws_phase from)
 {
-	return store_sqlite_submit_job(st, job, store_sqlite_run_update);
+	return store_sqlite_submit_job(st, job, from, store_sqlite_run_update);
 }
 
-static int store_sqlite_job_finish(struct store *st, const struct uws_job *job)
+static int store_sqlite_job_finish(struct store *st, const struct uws_job *job, enum uws_phase from)
 {
-	struct store_sqlite_op op = {.run = store_sqlite_run_end, .may_use_reserve = true};
+	struct store_sqlite_op op = {
+	    .run = store_sqlite_run_end, .from = from, .may_use_reserve = true};
 	uws_job_copy(&op.job, job);
 	return store_sqlite_submit(store_sqlite_of(st), &op);
 }
@@ -1676,9 +1699,11 @@ static int store_sqlite_usages_clear(struct store *st, const char *job_id, const
 
 static int store_sqlite_job_end(struct store *st, const struct uws_job *job,
 				const struct store_activity *act,
-				const struct store_entity *generated, size_t ngenerated)
+				const struct store_entity *generated, size_t ngenerated,
+				enum uws_phase from)
 {
-	struct store_sqlite_op op = {.run = store_sqlite_run_end, .may_use_reserve = true};
+	struct store_sqlite_op op = {
+	    .run = store_sqlite_run_end, .from = from, .may_use_reserve = true};
 	uws_job_copy(&op.job, job);
 	store_sqlite_activity_copy(&op.act, act);
 	op.has_act = true;
@@ -3102,6 +3127,19 @@ static int store_sqlite_usage_sum(struct store *st, struct store_usage_totals *o
 }
 
 /* ---- debug hooks ---- */
+
+size_t store_sqlite_queued(struct store *st, bool *writing_out)
+{
+	struct store_sqlite *sq = store_sqlite_of(st);
+	size_t n = 0;
+
+	pthread_mutex_lock(&sq->lock);
+	for (const struct store_sqlite_op *op = sq->head; op; op = op->next)
+		n++;
+	*writing_out = sq->writing;
+	pthread_mutex_unlock(&sq->lock);
+	return n;
+}
 
 uint64_t store_sqlite_commit_count(const struct store *st)
 {

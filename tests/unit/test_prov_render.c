@@ -52,7 +52,7 @@ static void end_job(struct store *st, struct uws_job *j, char gen[STORE_ENTITY_I
 	a.metrics = j->metrics;
 	a.params = params;
 	a.nparams = 2;
-	CHECK(store_job_end(st, j, &a, &g, 1) == 0);
+	CHECK(store_job_end(st, j, &a, &g, 1, UWS_PENDING) == 0);
 }
 
 /* n jobs of `owner`, each using the result of the one before. */

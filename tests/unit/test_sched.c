@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -971,6 +972,113 @@ TEST(update_is_all_or_nothing)
 }
 
 /* A job of owner (NULL: anonymous) running "sleepy" for secs. */
+/* Another writer (another daemon on the same database) aborts the job
+ * between sched's read and its write: here, from inside the change's check,
+ * which runs under the job's stripe after the read. */
+static atomic_int raced;
+static int race_check(void *ctx, const struct uws_job *job, const struct jdl *j)
+{
+	struct store_activity act = {.jobdef = NULL};
+	struct uws_job other = {0};
+	int ret;
+
+	(void)ctx;
+	(void)j;
+	if (atomic_exchange(&raced, 1))
+		return 0;
+	CHECK(store_job_get(st, job->id, &other) == 0); /* as stored: PENDING */
+	other.phase = UWS_ABORTED;
+	other.end_time = time_now_ms();
+	free(other.error_summary);
+	other.error_summary = xstrdup("aborted elsewhere");
+	ret = store_job_end(st, &other, &act, NULL, 0, UWS_PENDING);
+	uws_job_release(&other);
+	CHECK(ret == 0);
+	return 0;
+}
+
+/* A lost race is never an overwrite: the change is checked again against
+ * the newer job and answered as for it (a RUN of an ABORTED job). */
+TEST(lost_race_is_not_an_overwrite)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0};
+	struct sched_change c = {.action = SCHED_ACTION_RUN, .check = race_check};
+	struct sched_stats stats;
+
+	create("sleepy", false, 0, id, "secs", "30", NULL);
+	atomic_store(&raced, 0);
+	/* The answer for an ABORTED job, as a RUN of it gets now. */
+	CHECK(sched_job_update(sc, id, &c) == OPUS_ERR_PHASE);
+	CHECK(atomic_load(&raced) == 1);
+	CHECK(sched_job_run(sc, id) == OPUS_ERR_PHASE);
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.phase == UWS_ABORTED && job.run_request_time == 0);
+	CHECK_STR(job.error_summary, "aborted elsewhere");
+	uws_job_release(&job);
+	CHECK(activity_phase(id, NULL) == UWS_ABORTED);
+	sched_get_stats(sc, &stats);
+	CHECK(stats.queued == 0 && stats.running == 0); /* never queued, never started */
+}
+
+/* Runs one SQL statement on the test's own connection to the database. */
+static void sql_exec(const char *sql)
+{
+	char *db = xasprintf("%s/opusd.db", tmp);
+	sqlite3 *h = NULL;
+
+	CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+	CHECK(sqlite3_busy_timeout(h, 5000) == SQLITE_OK);
+	CHECK(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(h);
+	free(db);
+}
+
+static bool wait_ends_unrecorded(size_t n, int64_t timeout_ms)
+{
+	int64_t end = time_mono_ms() + timeout_ms;
+	struct sched_stats stats;
+
+	for (;;) {
+		sched_get_stats(sc, &stats);
+		if (stats.ends_unrecorded == n)
+			return true;
+		if (time_mono_ms() > end)
+			return false;
+		usleep(10000);
+	}
+}
+
+/*
+ * The store refuses a job's end (a trigger of the test's: what a full disk
+ * or a lost database does to the write): the end is retried with back-off
+ * on sched's timer and workers, the job reads EXECUTING meanwhile, and once
+ * the store takes it again the job is final with its results.
+ */
+TEST(refused_end_is_retried)
+{
+	char id[UWS_ID_LEN + 1];
+	struct uws_job job = {0};
+	char *trigger =
+	    xasprintf("CREATE TRIGGER inject_end_refused BEFORE UPDATE OF phase ON jobs "
+		      "WHEN NEW.phase = %d BEGIN SELECT RAISE(ABORT, 'injected'); END",
+		      (int)UWS_COMPLETED);
+
+	sql_exec(trigger);
+	free(trigger);
+	create("copy", true, 0, id, "text", "retried", NULL);
+	CHECK(wait_ends_unrecorded(1, 10000));
+	CHECK(phase_of(id) == UWS_EXECUTING); /* not final before its end is recorded */
+	sql_exec("DROP TRIGGER inject_end_refused");
+	CHECK(wait_phase(id, UWS_COMPLETED, 10000));
+	CHECK(wait_ends_unrecorded(0, 10000));
+	CHECK(store_job_get(st, id, &job) == 0);
+	CHECK(job.end_time > 0 && uws_job_result(&job, "output") != NULL);
+	uws_job_release(&job);
+	CHECK(activity_phase(id, NULL) == UWS_COMPLETED);
+	CHECK(wait_idle(3000));
+}
+
 static void create_owned(const char *owner, const char *secs, char id_out[UWS_ID_LEN + 1])
 {
 	struct uws_job job = {0};
@@ -1108,6 +1216,8 @@ int main(void)
 	RUN(queued_with_handle_is_not_submitted_again);
 	RUN(blocked_start_blocks_no_request);
 	RUN(update_is_all_or_nothing);
+	RUN(lost_race_is_not_an_overwrite);
+	RUN(refused_end_is_retried);
 	RUN(owner_max_running_queues);
 	sched_close(sc);
 	prov_close(pv);

@@ -10,8 +10,11 @@
 #include "store/store-int.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static char test_dir[64];
 
@@ -143,9 +146,9 @@ TEST(errors_exists_notfound)
 	CHECK(store_job_create(st, &j) == OPUS_ERR_EXISTS);
 	CHECK(store_job_get(st, ghost.id, &got) == OPUS_ERR_NOTFOUND);
 	CHECK(got.jobdef == NULL);
-	CHECK(store_job_save(st, &ghost) == OPUS_ERR_NOTFOUND);
+	CHECK(store_job_save(st, &ghost, UWS_PENDING) == OPUS_ERR_NOTFOUND);
 	CHECK(store_job_set_params(st, &ghost) == OPUS_ERR_NOTFOUND);
-	CHECK(store_job_finish(st, &ghost) == OPUS_ERR_NOTFOUND);
+	CHECK(store_job_finish(st, &ghost, UWS_PENDING) == OPUS_ERR_NOTFOUND);
 	CHECK(store_job_delete(st, ghost.id) == OPUS_ERR_NOTFOUND);
 	/* A duplicate parameter name is bad input, and leaves no job behind. */
 	uws_job_add_param(&ghost, "a", "1", false);
@@ -189,7 +192,7 @@ TEST(save_params_finish_delete)
 	s.run_request_time = 150;
 	s.destruction_time = 999;
 	snprintf(s.exec_handle, sizeof(s.exec_handle), "slurm:c:77");
-	CHECK(store_job_save(st, &s) == 0);
+	CHECK(store_job_save(st, &s, UWS_PENDING) == 0);
 	CHECK(store_job_get(st, j.id, &got) == 0);
 	CHECK(got.phase == UWS_QUEUED);
 	CHECK_STR(got.run_id, "later");
@@ -214,7 +217,7 @@ TEST(save_params_finish_delete)
 	s.end_time = 200;
 	uws_job_add_result(&s, "stdout", "stdout.txt", "text/plain", 12);
 	uws_job_add_result(&s, "image", "out/a.png", NULL, -1);
-	CHECK(store_job_finish(st, &s) == 0);
+	CHECK(store_job_finish(st, &s, UWS_QUEUED) == 0);
 	CHECK(store_job_get(st, j.id, &got) == 0);
 	CHECK(got.phase == UWS_COMPLETED && got.end_time == 200);
 	CHECK(got.nresults == 2);
@@ -240,7 +243,7 @@ TEST(save_params_finish_delete)
 	s2.results = NULL;
 	s2.nresults = 0;
 	uws_job_add_result(&s2, "only", "only.fits", "application/fits", 2880);
-	CHECK(store_job_finish(st, &s2) == 0);
+	CHECK(store_job_finish(st, &s2, UWS_COMPLETED) == 0);
 	CHECK(store_job_get(st, j.id, &got) == 0);
 	CHECK(got.nresults == 1);
 	if (got.nresults == 1)
@@ -881,7 +884,7 @@ static int end_job(struct store *st, struct uws_job *j, char digit,
 	a.metrics = j->metrics;
 	a.params = params;
 	a.nparams = 2;
-	ret = store_job_end(st, j, &a, &g, digit ? 1 : 0);
+	ret = store_job_end(st, j, &a, &g, digit ? 1 : 0, UWS_PENDING);
 	return ret;
 }
 
@@ -1114,16 +1117,16 @@ TEST(job_end_records_everything)
 	create_job(st, &bad, NULL);
 	act.params = NULL;
 	act.nparams = 0;
-	CHECK(store_job_end(st, &bad, &act, NULL, 0) == OPUS_ERR_INVAL); /* PENDING */
+	CHECK(store_job_end(st, &bad, &act, NULL, 0, UWS_PENDING) == OPUS_ERR_INVAL); /* PENDING */
 	bad.phase = UWS_ABORTED;
-	CHECK(store_job_end(st, &bad, NULL, NULL, 0) == OPUS_ERR_INVAL);
+	CHECK(store_job_end(st, &bad, NULL, NULL, 0, UWS_PENDING) == OPUS_ERR_INVAL);
 	memcpy(act.id, j.id, sizeof(act.id));
-	CHECK(store_job_end(st, &bad, &act, NULL, 0) == OPUS_ERR_INVAL);
+	CHECK(store_job_end(st, &bad, &act, NULL, 0, UWS_PENDING) == OPUS_ERR_INVAL);
 	act.id[0] = '\0';
 	store_entity_id_new(ent.id);
 	fake_sha(ent.sha256, '7');
 	ent.generated_by = j.id;
-	CHECK(store_job_end(st, &bad, &act, &ent, 1) == OPUS_ERR_INVAL);
+	CHECK(store_job_end(st, &bad, &act, &ent, 1, UWS_PENDING) == OPUS_ERR_INVAL);
 	ent.generated_by = NULL;
 	memset(&ent, 0, sizeof(ent));
 	/* One transaction: a bad activity (a parameter twice) leaves the job
@@ -1136,7 +1139,7 @@ TEST(job_end_records_everything)
 	fake_sha(ent.sha256, '6');
 	act.params = twice;
 	act.nparams = 2;
-	CHECK(store_job_end(st, &tx, &act, &ent, 1) == OPUS_ERR_INVAL);
+	CHECK(store_job_end(st, &tx, &act, &ent, 1, UWS_PENDING) == OPUS_ERR_INVAL);
 	CHECK(store_job_get(st, bad.id, &got) == 0);
 	CHECK(got.phase == UWS_PENDING && got.nresults == 0);
 	uws_job_release(&got);
@@ -1147,7 +1150,7 @@ TEST(job_end_records_everything)
 	act.params = NULL;
 	act.nparams = 0;
 	/* An ABORTED job that never ran: an activity with no entity. */
-	CHECK(store_job_end(st, &bad, &act, NULL, 0) == 0);
+	CHECK(store_job_end(st, &bad, &act, NULL, 0, UWS_PENDING) == 0);
 	CHECK(store_activity_get(st, bad.id, &act) == 0);
 	CHECK(act.phase == UWS_ABORTED && act.nparams == 0 && !act.metrics.known);
 	CHECK_STR(act.jobdef, "prov"); /* taken from the job */
@@ -1156,6 +1159,208 @@ TEST(job_end_records_everything)
 	uws_job_release(&j);
 	uws_job_release(&ghost);
 	uws_job_release(&bad);
+	store_close(st);
+	free(path);
+}
+
+/* The stored job is as it was: PENDING, parameter a=1, no result, no activity. */
+static void check_untouched(struct store *st, const char *id)
+{
+	struct uws_job got = {0};
+	struct store_activity act;
+
+	CHECK(store_job_get(st, id, &got) == 0);
+	CHECK(got.phase == UWS_PENDING && got.run_id == NULL && got.nresults == 0);
+	CHECK(got.nparams == 1 && strcmp(got.params[0].value, "1") == 0);
+	uws_job_release(&got);
+	CHECK(store_activity_get(st, id, &act) == OPUS_ERR_NOTFOUND);
+}
+
+/* Each conditional write: a wrong `from` changes nothing (OPUS_ERR_PHASE),
+ * the right one lands, a deleted job is OPUS_ERR_NOTFOUND, a bad `from`
+ * OPUS_ERR_INVAL. */
+TEST(conditional_writes)
+{
+	char *path = db_path("cond");
+	struct store *st = open_store(path);
+	struct store_activity act = {.jobdef = NULL};
+	struct store_entity ent = {0};
+	struct uws_job j, w, got = {0};
+
+	make_job(&j, "c", "dora", UWS_PENDING, 10);
+	uws_job_add_param(&j, "a", "1", false);
+	CHECK(store_job_create(st, &j) == 0);
+	uws_job_copy(&w, &j);
+	w.phase = UWS_QUEUED;
+	w.run_id = xstrdup("lost");
+	free(w.params[0].value);
+	w.params[0].value = xstrdup("2");
+	uws_job_add_result(&w, "r", "r.txt", NULL, 1);
+	CHECK(store_job_save(st, &w, UWS_QUEUED) == OPUS_ERR_PHASE);
+	check_untouched(st, j.id);
+	CHECK(store_job_update(st, &w, UWS_EXECUTING) == OPUS_ERR_PHASE);
+	check_untouched(st, j.id);
+	CHECK(store_job_finish(st, &w, UWS_ABORTED) == OPUS_ERR_PHASE);
+	check_untouched(st, j.id);
+	w.phase = UWS_COMPLETED;
+	store_entity_id_new(ent.id);
+	fake_sha(ent.sha256, '3');
+	CHECK(store_job_end(st, &w, &act, &ent, 1, UWS_EXECUTING) == OPUS_ERR_PHASE);
+	check_untouched(st, j.id);
+	{
+		struct store_entity none;
+		CHECK(store_entity_get(st, ent.id, &none) == OPUS_ERR_NOTFOUND);
+	}
+	CHECK(store_job_save(st, &w, UWS_PHASE_COUNT) == OPUS_ERR_INVAL);
+	CHECK(store_job_save(st, &w, (enum uws_phase) - 1) == OPUS_ERR_INVAL);
+	CHECK(store_job_end(st, &w, &act, NULL, 0, UWS_PHASE_COUNT) == OPUS_ERR_INVAL);
+	check_untouched(st, j.id);
+
+	/* The matching phase: each lands. */
+	w.phase = UWS_QUEUED;
+	CHECK(store_job_save(st, &w, UWS_PENDING) == 0);
+	w.phase = UWS_EXECUTING;
+	CHECK(store_job_update(st, &w, UWS_QUEUED) == 0);
+	CHECK(store_job_get(st, j.id, &got) == 0);
+	CHECK(got.phase == UWS_EXECUTING && got.nresults == 0);
+	CHECK(got.nparams == 1 && strcmp(got.params[0].value, "2") == 0);
+	uws_job_release(&got);
+	w.phase = UWS_COMPLETED;
+	CHECK(store_job_end(st, &w, &act, &ent, 1, UWS_EXECUTING) == 0);
+	CHECK(store_job_get(st, j.id, &got) == 0);
+	CHECK(got.phase == UWS_COMPLETED && got.nresults == 1);
+	uws_job_release(&got);
+	CHECK(store_activity_get(st, j.id, &act) == 0);
+	store_activity_release(&act);
+	memset(&act, 0, sizeof(act));
+	/* An end already recorded: a second one from EXECUTING loses. */
+	w.phase = UWS_ERROR;
+	CHECK(store_job_finish(st, &w, UWS_EXECUTING) == OPUS_ERR_PHASE);
+	CHECK(store_job_end(st, &w, &act, NULL, 0, UWS_EXECUTING) == OPUS_ERR_PHASE);
+	CHECK(store_job_get(st, j.id, &got) == 0);
+	CHECK(got.phase == UWS_COMPLETED);
+	uws_job_release(&got);
+	CHECK(store_job_finish(st, &w, UWS_COMPLETED) == 0); /* re-recorded on purpose */
+
+	/* Gone: OPUS_ERR_NOTFOUND, whatever the phase. */
+	CHECK(store_job_delete(st, j.id) == 0);
+	CHECK(store_job_save(st, &w, UWS_ERROR) == OPUS_ERR_NOTFOUND);
+	CHECK(store_job_update(st, &w, UWS_ERROR) == OPUS_ERR_NOTFOUND);
+	CHECK(store_job_finish(st, &w, UWS_ERROR) == OPUS_ERR_NOTFOUND);
+	CHECK(store_job_end(st, &w, &act, NULL, 0, UWS_ERROR) == OPUS_ERR_NOTFOUND);
+	uws_job_release(&w);
+	uws_job_release(&j);
+	store_close(st);
+	free(path);
+}
+
+struct race_writer {
+	struct store *st;
+	struct uws_job job;
+	bool end; /* store_job_end, else store_job_update */
+	int result;
+};
+
+static void *race_writer_main(void *arg)
+{
+	struct race_writer *w = arg;
+	struct store_activity act = {.jobdef = NULL};
+
+	w->result = w->end ? store_job_end(w->st, &w->job, &act, NULL, 0, UWS_PENDING)
+			   : store_job_update(w->st, &w->job, UWS_PENDING);
+	return NULL;
+}
+
+static void *race_blocker_main(void *arg)
+{
+	struct race_writer *w = arg;
+
+	w->result = store_job_save(w->st, &w->job, UWS_PENDING);
+	return NULL;
+}
+
+/* Waits (bounded: 3 s, less than the writer's busy timeout) until the store
+ * has n writes queued behind a writer running a batch. */
+static bool wait_queued(struct store *st, size_t n)
+{
+	for (int i = 0; i < 3000; i++) {
+		bool writing;
+		if (store_sqlite_queued(st, &writing) == n && writing)
+			return true;
+		sched_yield();
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * Two writers of one job in one batch of the group commit, both having read
+ * it PENDING: the first lands, the second loses its race (OPUS_ERR_PHASE)
+ * and only its own work is undone. A third job's write, taken first while an
+ * outside connection holds the database, keeps the writer busy until both
+ * are queued, so that they share the next batch (one commit).
+ */
+TEST(group_commit_lost_race)
+{
+	char *path = db_path("race");
+	struct store *st = open_store(path);
+	struct race_writer blk = {.st = st}, w[2] = {{.st = st}, {.st = st}};
+	struct store_activity act;
+	struct uws_job j, got = {0};
+	pthread_t tb, tw[2];
+	sqlite3 *db = NULL;
+	uint64_t commits;
+
+	make_job(&j, "race", "eve", UWS_PENDING, 1);
+	uws_job_add_param(&j, "a", "1", false);
+	CHECK(store_job_create(st, &j) == 0);
+	make_job(&blk.job, "race", "eve", UWS_PENDING, 2);
+	CHECK(store_job_create(st, &blk.job) == 0);
+	blk.job.quote = 7;
+	uws_job_copy(&w[0].job, &j);
+	w[0].end = true;
+	w[0].job.phase = UWS_ABORTED;
+	uws_job_copy(&w[1].job, &j);
+	w[1].job.phase = UWS_QUEUED;
+	free(w[1].job.params[0].value);
+	w[1].job.params[0].value = xstrdup("2");
+
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+	commits = store_sqlite_commit_count(st);
+	CHECK(pthread_create(&tb, NULL, race_blocker_main, &blk) == 0);
+	CHECK(wait_queued(st, 0)); /* taken: the writer waits for the lock */
+	for (int i = 0; i < 2; i++)
+		CHECK(pthread_create(&tw[i], NULL, race_writer_main, &w[i]) == 0);
+	CHECK(wait_queued(st, 2));
+	CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(pthread_join(tb, NULL) == 0);
+	for (int i = 0; i < 2; i++)
+		CHECK(pthread_join(tw[i], NULL) == 0);
+	CHECK(blk.result == 0);
+	CHECK(store_sqlite_commit_count(st) == commits + 2); /* both in one batch */
+	CHECK((w[0].result == 0) != (w[1].result == 0));
+	CHECK(w[0].result == 0 || w[0].result == OPUS_ERR_PHASE);
+	CHECK(w[1].result == 0 || w[1].result == OPUS_ERR_PHASE);
+	CHECK(store_job_get(st, j.id, &got) == 0);
+	CHECK(got.nparams == 1);
+	if (w[0].result == 0) { /* the end landed; the update left nothing */
+		CHECK(got.phase == UWS_ABORTED && strcmp(got.params[0].value, "1") == 0);
+		CHECK(store_activity_get(st, j.id, &act) == 0);
+		store_activity_release(&act);
+	} else { /* the update landed; the end left nothing */
+		CHECK(got.phase == UWS_QUEUED && strcmp(got.params[0].value, "2") == 0);
+		CHECK(store_activity_get(st, j.id, &act) == OPUS_ERR_NOTFOUND);
+	}
+	uws_job_release(&got);
+	CHECK(store_job_get(st, blk.job.id, &got) == 0);
+	CHECK(got.quote == 7);
+	uws_job_release(&got);
+	for (int i = 0; i < 2; i++)
+		uws_job_release(&w[i].job);
+	uws_job_release(&blk.job);
+	uws_job_release(&j);
 	store_close(st);
 	free(path);
 }
@@ -1171,7 +1376,7 @@ TEST(job_finish_keeps_entity_columns)
 	j.metrics = (struct uws_metrics){true, 1, 2, 3, 137};
 	uws_job_add_result(&j, "stdout", "stdout", NULL, 0);
 	j.results[0].entity_id = xstrdup("e0123456789abcdef0123456789abcdef");
-	CHECK(store_job_finish(st, &j) == 0);
+	CHECK(store_job_finish(st, &j, UWS_PENDING) == 0);
 	CHECK(store_job_get(st, j.id, &got) == 0);
 	CHECK(got.metrics.known && got.metrics.exit_code == 137 && got.metrics.max_rss_kb == 3);
 	CHECK(got.nresults == 1);
@@ -1681,7 +1886,7 @@ TEST(migration_from_v3_pgid_becomes_handle)
 	CHECK_STR(got.exec_handle, "");
 	/* The handle is a string from now on, written and read back as one. */
 	snprintf(got.exec_handle, sizeof(got.exec_handle), "slurm:cluster:991");
-	CHECK(store_job_save(st, &got) == 0);
+	CHECK(store_job_save(st, &got, got.phase) == 0);
 	uws_job_release(&got);
 	CHECK(store_job_get(st, done, &got) == 0);
 	CHECK_STR(got.exec_handle, "slurm:cluster:991");
@@ -1794,6 +1999,8 @@ int main(void)
 	RUN(usages_replace_and_clear);
 	RUN(job_end_records_everything);
 	RUN(job_finish_keeps_entity_columns);
+	RUN(conditional_writes);
+	RUN(group_commit_lost_race);
 	RUN(job_retire_rules);
 	RUN(lineage_back_forth_hops);
 	RUN(lineage_long_chain_bounded_queries);

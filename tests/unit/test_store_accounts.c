@@ -590,6 +590,8 @@ static bool usage_matches_recount(const char *path)
 /* The job ends with results of these sizes (-1: unknown). */
 static void finish(struct store *st, struct uws_job *j, const int64_t *sizes, size_t n)
 {
+	enum uws_phase from = j->phase;
+
 	j->phase = UWS_COMPLETED;
 	j->end_time = time_now_ms();
 	for (size_t i = 0; i < n; i++) {
@@ -597,7 +599,7 @@ static void finish(struct store *st, struct uws_job *j, const int64_t *sizes, si
 		snprintf(rid, sizeof(rid), "r%zu", i);
 		uws_job_add_result(j, rid, rid, "text/plain", sizes[i]);
 	}
-	CHECK(store_job_finish(st, j) == 0);
+	CHECK(store_job_finish(st, j, from) == 0);
 }
 
 TEST(usage_triggers)
@@ -626,22 +628,22 @@ TEST(usage_triggers)
 
 	/* Running, then done with results; a save that changes no phase changes nothing. */
 	a1.phase = UWS_EXECUTING;
-	CHECK(store_job_save(st, &a1) == 0);
+	CHECK(store_job_save(st, &a1, UWS_PENDING) == 0);
 	a2.phase = UWS_EXECUTING;
-	CHECK(store_job_update(st, &a2) == 0);
+	CHECK(store_job_update(st, &a2, UWS_QUEUED) == 0);
 	CHECK(usage_is(st, "alice", 3, 2, 0));
 	a1.quote = 5;
-	CHECK(store_job_save(st, &a1) == 0);
+	CHECK(store_job_save(st, &a1, UWS_EXECUTING) == 0);
 	CHECK(usage_is(st, "alice", 3, 2, 0));
 	finish(st, &a1, sizes, 3);
 	CHECK(usage_is(st, "alice", 3, 1, 30));
 	/* A job end recorded again replaces the results: no double count. */
-	CHECK(store_job_finish(st, &a1) == 0);
+	CHECK(store_job_finish(st, &a1, UWS_COMPLETED) == 0);
 	CHECK(usage_is(st, "alice", 3, 1, 30));
 	struct store_activity act = {.jobdef = NULL};
 	a2.phase = UWS_ERROR;
 	uws_job_add_result(&a2, "log", "log.txt", "text/plain", 5);
-	CHECK(store_job_end(st, &a2, &act, NULL, 0) == 0);
+	CHECK(store_job_end(st, &a2, &act, NULL, 0, UWS_EXECUTING) == 0);
 	CHECK(usage_is(st, "alice", 3, 0, 35));
 	struct store_usage_totals all = {0};
 	CHECK(store_usage_sum(st, &all) == 0);
@@ -660,7 +662,7 @@ TEST(usage_triggers)
 	store_ids_free(blobs, n);
 	CHECK(usage_is(st, "alice", 1, 0, 0));
 	a3.phase = UWS_EXECUTING;
-	CHECK(store_job_save(st, &a3) == 0);
+	CHECK(store_job_save(st, &a3, UWS_PENDING) == 0);
 	CHECK(usage_is(st, "alice", 1, 1, 0));
 	CHECK(store_job_delete(st, a3.id) == 0);
 	CHECK(usage_is(st, "alice", 0, 0, 0));
@@ -708,7 +710,7 @@ static void *usage_worker_main(void *arg)
 		w->failures += store_job_create(w->st, &j) != 0;
 		if (r >= 1) {
 			j.phase = UWS_EXECUTING;
-			w->failures += store_job_save(w->st, &j) != 0;
+			w->failures += store_job_save(w->st, &j, UWS_QUEUED) != 0;
 		}
 		if (r >= 2) {
 			j.phase = r == 2 ? UWS_ABORTED : UWS_COMPLETED;
@@ -717,7 +719,7 @@ static void *usage_worker_main(void *arg)
 				snprintf(rid, sizeof(rid), "r%zu", k);
 				uws_job_add_result(&j, rid, rid, NULL, sizes[k]);
 			}
-			w->failures += store_job_finish(w->st, &j) != 0;
+			w->failures += store_job_finish(w->st, &j, UWS_EXECUTING) != 0;
 		}
 		if (r >= 3)
 			w->failures +=
