@@ -110,7 +110,9 @@ int store_pg_read_ids(const PGresult *res, struct store_pg_ids *ids) OPUS_WUR;
  * retired, its row archived or deleted (OPUS_ERR_NOTFOUND when there is
  * none), what it generated or used that nothing live holds is invalidated,
  * and (blobs non-NULL) the blobs no live entity refers to are listed. Takes
- * STORE_PG_LOCK_ENTITIES. store_pg.c's job_delete runs it with blobs NULL.
+ * STORE_PG_LOCK_ENTITIES: run it first in the transaction, before touching
+ * any of the job's rows (a writer holding a job row never waits for that
+ * lock, so no cycle forms). store_pg.c's job_delete runs it with blobs NULL.
  */
 int store_pg_retire_in(PGconn *c, const char *job_id, bool archive, int64_t now_ms,
 		       struct store_pg_ids *blobs) OPUS_WUR;
