@@ -214,10 +214,16 @@ static int prepare_data_dir(struct conf *c)
 static int open_store(const struct conf *c, struct store **st)
 {
 	char *path = xasprintf("%s/opusd.db", c->data_dir);
-	struct store_config sc = {.backend = "sqlite", .path = path};
+	bool pg = strcmp(c->store_backend, "postgresql") == 0;
+	struct store_config sc = {.backend = c->store_backend,
+				  .path = path,
+				  .url = c->store_url,
+				  .password_file = c->store_password_file,
+				  .pool_size = c->store_pool_size};
 	int ret = store_open(&sc, st);
-	if (ret < 0)
-		fprintf(stderr, "opusd: cannot open database %s: %s\n", path, opus_strerror(ret));
+	if (ret < 0) /* the reason (libpq's, SQLite's) is in the log above */
+		fprintf(stderr, "opusd: cannot open database %s: %s\n", pg ? c->store_url : path,
+			opus_strerror(ret));
 	free(path);
 	return ret;
 }

@@ -45,6 +45,16 @@ static const struct conf_key keys[] = {
     K("paths", "jdl_dir", CONF_STR, jdl_dir, "./jobdefs", 0, "job descriptions (*.xml)"),
     K("paths", "web_dir", CONF_STR, web_dir, "./web", 0,
       "the web client served at / (read at start and on SIGHUP; empty = none)"),
+    K("store", "backend", CONF_STR, store_backend, "sqlite", 0,
+      "where jobs and accounts are kept: sqlite (paths.data_dir/opusd.db) or postgresql "
+      "(store.url)"),
+    K("store", "url", CONF_STR, store_url, "", 0,
+      "the PostgreSQL database, postgresql://USER@HOST:PORT/DBNAME (no password here: "
+      "store.password_file, PGPASSWORD or ~/.pgpass)"),
+    K("store", "password_file", CONF_STR, store_password_file, "", 0,
+      "file whose first line is the PostgreSQL password (empty = libpq's own)"),
+    K("store", "pool_size", CONF_INT, store_pool_size, "8", 1,
+      "PostgreSQL connections opened at most"),
     K("jobs", "backend", CONF_STR, backend, "local", 0,
       "where jobs run: local (processes of this machine) or slurm (see [slurm])"),
     K("jobs", "max_running", CONF_INT, max_running, "0", 0,
@@ -353,6 +363,36 @@ static int check_roots(const char *roots, char **err_out)
 	return 0;
 }
 
+/* [store]: a known backend; a PostgreSQL URL without a password in it (a
+ * password is never printed: --check-config and /admin/config show the URL). */
+static int check_store(const struct conf *c, char **err_out)
+{
+	const char *u = c->store_url, *at, *colon;
+	if (strcmp(c->store_backend, "sqlite") != 0 &&
+	    strcmp(c->store_backend, "postgresql") != 0) {
+		*err_out = xasprintf("store.backend: \"%s\" is not sqlite or postgresql",
+				     c->store_backend);
+		return OPUS_ERR_INVAL;
+	}
+	if (strcmp(c->store_backend, "postgresql") != 0)
+		return 0;
+	if (strncmp(u, "postgresql://", 13) != 0 && strncmp(u, "postgres://", 11) != 0) {
+		*err_out =
+		    xstrdup("store.url: a postgresql://USER@HOST:PORT/DBNAME URL is required "
+			    "with store.backend = postgresql");
+		return OPUS_ERR_INVAL;
+	}
+	u = strstr(u, "://") + 3;
+	at = strchr(u, '@');
+	colon = strchr(u, ':');
+	if ((at && colon && colon < at) || strstr(u, "password=")) {
+		*err_out = xstrdup("store.url: holds a password; put it in store.password_file "
+				   "(or PGPASSWORD, ~/.pgpass) so that it is never shown");
+		return OPUS_ERR_INVAL;
+	}
+	return 0;
+}
+
 int conf_check(struct conf *c, char **err_out)
 {
 	char host[256];
@@ -372,6 +412,8 @@ int conf_check(struct conf *c, char **err_out)
 		return OPUS_ERR_INVAL;
 	}
 	if (check_roots(c->file_roots, err_out) < 0)
+		return OPUS_ERR_INVAL;
+	if (check_store(c, err_out) < 0)
 		return OPUS_ERR_INVAL;
 	if (strcmp(c->backend, "local") != 0 && strcmp(c->backend, "slurm") != 0) {
 		*err_out = xasprintf("jobs.backend: \"%s\" is not local or slurm", c->backend);

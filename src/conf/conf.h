@@ -28,6 +28,11 @@ struct conf {
 	char *data_dir;
 	char *jdl_dir;
 	char *web_dir; /* the web client's files; "" = none */
+	/* [store] */
+	char *store_backend; /* "sqlite" or "postgresql" */
+	char *store_url;     /* postgresql://USER@HOST:PORT/DBNAME, never with a password */
+	char *store_password_file;
+	int64_t store_pool_size;
 	/* [jobs] */
 	char *backend; /* "local" or "slurm" */
 	int64_t max_running;

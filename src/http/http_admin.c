@@ -591,7 +591,7 @@ static void status_show(struct http_request *req)
 	json_object_set_new(doc, "uptime_s", json_integer(process_uptime_s()));
 	json_object_set_new(doc, "executor", json_string(st.executor));
 	json_object_set_new(doc, "executor_status", cluster_doc(&st));
-	json_object_set_new(doc, "store", json_string("sqlite"));
+	json_object_set_new(doc, "store", json_string(req->srv->deps.conf->store_backend));
 	json_object_set_new(doc, "queued", json_integer((json_int_t)st.queued));
 	json_object_set_new(doc, "running", json_integer((json_int_t)st.running));
 	json_object_set_new(doc, "waiters", json_integer((json_int_t)st.waiters));

@@ -110,6 +110,7 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 /* Debug hooks of the SQLite backend; `st` must be a SQLite store. */
 /* Transactions committed by the writer thread since the store was opened. */

@@ -10,6 +10,7 @@
 
 static const struct store_ops *const store_backends[] = {
     &store_sqlite_ops,
+    &store_pg_ops,
 };
 
 #define STORE_PHASES_ALL     ((uint32_t)((1u << UWS_PHASE_COUNT) - 1u))
@@ -20,9 +21,11 @@ int store_open(const struct store_config *cfg, struct store **out)
 	const char *name;
 	if (out)
 		*out = NULL;
-	if (!cfg || !out || !cfg->path || !*cfg->path)
+	if (!cfg || !out)
 		return OPUS_ERR_INVAL;
 	name = cfg->backend ? cfg->backend : "sqlite";
+	if (!strcmp(name, "sqlite") && (!cfg->path || !*cfg->path))
+		return OPUS_ERR_INVAL;
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(store_backends); i++) {
 		if (strcmp(store_backends[i]->name, name) == 0)
 			return store_backends[i]->open(cfg, out);

@@ -1,7 +1,7 @@
 /*
- * store: persistence of jobs and accounts behind one interface, so that a
- * PostgreSQL backend (store_pg.c) can replace SQLite (store_sqlite.c)
- * without changing callers. Every statement is parameterised.
+ * store: persistence of jobs and accounts behind one interface: SQLite
+ * (store_sqlite.c) or PostgreSQL (store_pg.c, store_pg_accounts.c,
+ * store_pg_prov.c), the same for callers. Every statement is parameterised.
  *
  * Durability: a write returns only once it is committed durably. Writes from
  * many threads are batched into shared transactions (group commit): one
@@ -25,8 +25,11 @@
 struct store;
 
 struct store_config {
-	const char *backend; /* "sqlite" (the only one for now) */
-	const char *path;    /* sqlite: database file, created when missing */
+	const char *backend;	   /* "sqlite" (NULL too) or "postgresql" */
+	const char *path;	   /* sqlite: database file, created when missing */
+	const char *url;	   /* postgresql: libpq's URI of the database */
+	const char *password_file; /* postgresql: its first line is the password; NULL: libpq's */
+	int64_t pool_size;	   /* postgresql: connections at most (0: 8) */
 };
 
 /* Opens (creating and migrating the schema as needed). */

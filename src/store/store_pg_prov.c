@@ -572,7 +572,7 @@ static int store_pg_run_end(PGconn *c, void *arg)
 	int ret = store_pg_end_scalars(c, e->job, e->from);
 	if (ret == 0)
 		ret = store_pg_end_results(c, e->job);
-	if (ret == 0)
+	if (ret == 0 && e->act) /* NULL: store_job_finish, no activity */
 		ret = store_pg_put_activity(c, e->act);
 	for (size_t i = 0; ret == 0 && i < e->ngen; i++) {
 		struct store_pg_args a = {0};

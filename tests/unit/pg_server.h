@@ -54,6 +54,8 @@ static int pg_server_script(const struct pg_server *s, const char *verb, char *o
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	/* or the server pg_ctl starts keeps the pipe open, and read() never ends */
+	posix_spawn_file_actions_addclose(&fa, fds[1]);
 	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		close(fds[0]);

@@ -1,0 +1,995 @@
+/*
+ * store_pg: the PostgreSQL backend (libpq). This file holds the core: the
+ * connection pool, the prepared statements of every file of the backend,
+ * the versioned schema, and the job operations; store_pg_accounts.c and
+ * store_pg_prov.c hold the accounts and provenance operations
+ * (store_pg-int.h is the API between them).
+ *
+ * Durability: a write returns once its COMMIT has returned, with the
+ * server's synchronous_commit (on by default: the commit is flushed to the
+ * WAL). Concurrent requests run on different pooled connections, and the
+ * server flushes the commits that arrive together in one WAL write (its own
+ * group commit), so durable commits are shared between requests as SQLite's
+ * writer thread shares them.
+ *
+ * Connections: at most pool_size, opened on demand and kept; a caller waits
+ * (bounded) for a free one. A connection that breaks (the server restarted
+ * or went away) fails its statement with OPUS_ERR_BUSY and is dropped at
+ * release; the next acquire opens a new one: the daemon reconnects by
+ * itself, and the HTTP layer answers 503 with Retry-After meanwhile.
+ *
+ * Every statement is prepared on each connection when it opens and run with
+ * PQexecPrepared: parameters are never spliced into SQL text.
+ */
+#include "store/store_pg-int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STORE_PG_POOL_DEFAULT 8
+#define STORE_PG_WAIT_MS      10000 /* for a free connection, then OPUS_ERR_BUSY */
+#define STORE_PG_SCHEMA	      1
+
+struct store_pg {
+	struct store base;
+	char *url;
+	char *password; /* from password_file; NULL: libpq's own (PGPASSWORD, ~/.pgpass) */
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	PGconn **idle;
+	size_t nidle, nopen, max;
+};
+
+static struct store_pg *store_pg_of(struct store *st)
+{
+	return (struct store_pg *)st;
+}
+
+/* ---- the schema (version 1: SQLite's v5, in PostgreSQL's words) ---- */
+
+/* clang-format off */
+static const char store_pg_schema_v1[] =
+	"CREATE TABLE jobs ("
+	" id TEXT PRIMARY KEY, jobdef TEXT NOT NULL, owner TEXT, run_id TEXT,"
+	" phase INTEGER NOT NULL, creation_time BIGINT NOT NULL,"
+	" start_time BIGINT NOT NULL DEFAULT 0, end_time BIGINT NOT NULL DEFAULT 0,"
+	" destruction_time BIGINT NOT NULL DEFAULT 0,"
+	" execution_duration BIGINT NOT NULL DEFAULT 0, quote BIGINT NOT NULL DEFAULT 0,"
+	" error_summary TEXT, error_type INTEGER NOT NULL DEFAULT 0,"
+	" run_request_time BIGINT NOT NULL DEFAULT 0, jdl_hash TEXT,"
+	" metrics_known INTEGER NOT NULL DEFAULT 0, wall_ms BIGINT NOT NULL DEFAULT 0,"
+	" cpu_ms BIGINT NOT NULL DEFAULT 0, max_rss_kb BIGINT NOT NULL DEFAULT 0,"
+	" exit_code INTEGER NOT NULL DEFAULT 0, exec_handle TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE params (seq BIGSERIAL,"
+	" job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL, value TEXT, by_ref INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (job_id, name));"
+	"CREATE TABLE results (seq BIGSERIAL,"
+	" job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	" rid TEXT NOT NULL, path TEXT NOT NULL, mime TEXT, size BIGINT NOT NULL DEFAULT -1,"
+	" entity_id TEXT, sha256 TEXT, PRIMARY KEY (job_id, rid));"
+	"CREATE INDEX jobs_jobdef_owner_ctime ON jobs (jobdef, owner, creation_time, id);"
+	"CREATE INDEX jobs_jobdef_ctime ON jobs (jobdef, creation_time, id);"
+	"CREATE INDEX jobs_owner_ctime ON jobs (owner, creation_time, id);"
+	"CREATE INDEX jobs_ctime ON jobs (creation_time, id);"
+	"CREATE INDEX jobs_phase ON jobs (phase, run_request_time, creation_time);"
+	"CREATE INDEX jobs_destruction_live ON jobs (destruction_time)"
+	" WHERE destruction_time > 0 AND phase <> 9;"
+	"CREATE TABLE entities (seq BIGSERIAL, id TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
+	" size BIGINT NOT NULL DEFAULT 0, content_type TEXT, file_name TEXT, generated_by TEXT,"
+	" role TEXT, result_id TEXT, source TEXT, owner TEXT,"
+	" creation_time BIGINT NOT NULL DEFAULT 0, invalidation_time BIGINT NOT NULL DEFAULT 0,"
+	" invalidated_by TEXT);"
+	"CREATE TABLE usages (job_id TEXT NOT NULL, role TEXT NOT NULL, k INTEGER NOT NULL,"
+	" entity_id TEXT NOT NULL, PRIMARY KEY (job_id, role, k));"
+	"CREATE TABLE activities (id TEXT PRIMARY KEY, jobdef TEXT NOT NULL, jdl_hash TEXT,"
+	" owner TEXT, run_id TEXT, phase INTEGER NOT NULL,"
+	" creation_time BIGINT NOT NULL DEFAULT 0, start_time BIGINT NOT NULL DEFAULT 0,"
+	" end_time BIGINT NOT NULL DEFAULT 0, error_summary TEXT,"
+	" metrics_known INTEGER NOT NULL DEFAULT 0, wall_ms BIGINT NOT NULL DEFAULT 0,"
+	" cpu_ms BIGINT NOT NULL DEFAULT 0, max_rss_kb BIGINT NOT NULL DEFAULT 0,"
+	" exit_code INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE activity_params (seq BIGSERIAL, activity_id TEXT NOT NULL,"
+	" name TEXT NOT NULL, value TEXT, is_default INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (activity_id, name));"
+	"CREATE TABLE retired (job_id TEXT PRIMARY KEY, time BIGINT NOT NULL DEFAULT 0);"
+	"CREATE INDEX entities_owner_sha ON entities (owner, sha256, creation_time)"
+	" WHERE invalidation_time = 0;"
+	"CREATE INDEX entities_live_sha ON entities (sha256) WHERE invalidation_time = 0;"
+	"CREATE INDEX entities_generated_by ON entities (generated_by)"
+	" WHERE generated_by IS NOT NULL;"
+	"CREATE INDEX entities_invalidated_by ON entities (invalidated_by)"
+	" WHERE invalidated_by IS NOT NULL;"
+	"CREATE INDEX usages_entity ON usages (entity_id);"
+	"CREATE TABLE accounts (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL,"
+	" admin INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1,"
+	" roles TEXT NOT NULL DEFAULT 'user', email TEXT, display_name TEXT,"
+	" max_running BIGINT NOT NULL DEFAULT -1, max_jobs BIGINT NOT NULL DEFAULT -1,"
+	" max_bytes BIGINT NOT NULL DEFAULT -1, created BIGINT NOT NULL DEFAULT 0,"
+	" modified BIGINT NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX accounts_token_hash ON accounts (token_hash);"
+	"CREATE TABLE roles (name TEXT PRIMARY KEY, run TEXT NOT NULL DEFAULT '',"
+	" submit INTEGER NOT NULL DEFAULT 0, admin INTEGER NOT NULL DEFAULT 0,"
+	" max_running BIGINT NOT NULL DEFAULT 0, max_jobs BIGINT NOT NULL DEFAULT 0,"
+	" max_bytes BIGINT NOT NULL DEFAULT 0, modified BIGINT NOT NULL DEFAULT 0);"
+	"INSERT INTO roles (name, run, admin) VALUES ('admin', '*', 1), ('user', '*', 0),"
+	" ('anonymous', '*', 0);"
+	"CREATE TABLE apps (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL,"
+	" run TEXT NOT NULL DEFAULT '', active INTEGER NOT NULL DEFAULT 1,"
+	" created BIGINT NOT NULL DEFAULT 0, modified BIGINT NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX apps_token_hash ON apps (token_hash);"
+	/* names and token hashes are unique across accounts and apps */
+	"CREATE FUNCTION accounts_unique() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" IF EXISTS (SELECT 1 FROM apps WHERE (TG_OP = 'INSERT' AND name = NEW.name)"
+	" OR token_hash = NEW.token_hash) THEN"
+	" RAISE unique_violation USING MESSAGE = 'name or token hash taken by an application';"
+	" END IF; RETURN NEW; END $$;"
+	"CREATE TRIGGER accounts_unique BEFORE INSERT OR UPDATE OF token_hash ON accounts"
+	" FOR EACH ROW EXECUTE FUNCTION accounts_unique();"
+	"CREATE FUNCTION apps_unique() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" IF EXISTS (SELECT 1 FROM accounts WHERE (TG_OP = 'INSERT' AND name = NEW.name)"
+	" OR token_hash = NEW.token_hash) THEN"
+	" RAISE unique_violation USING MESSAGE = 'name or token hash taken by an account';"
+	" END IF; RETURN NEW; END $$;"
+	"CREATE TRIGGER apps_unique BEFORE INSERT OR UPDATE OF token_hash ON apps"
+	" FOR EACH ROW EXECUTE FUNCTION apps_unique();"
+	"CREATE TABLE audit (id BIGSERIAL PRIMARY KEY, time BIGINT NOT NULL, actor TEXT NOT NULL,"
+	" app TEXT, address TEXT, action TEXT NOT NULL, target TEXT NOT NULL DEFAULT '',"
+	" detail TEXT);"
+	"CREATE TABLE jdl_disabled (jobdef TEXT PRIMARY KEY, time BIGINT NOT NULL DEFAULT 0);"
+	/* per-owner usage kept by triggers, '' for anonymous (never a scan) */
+	"CREATE TABLE owner_usage (owner TEXT PRIMARY KEY, jobs BIGINT NOT NULL DEFAULT 0,"
+	" running BIGINT NOT NULL DEFAULT 0, bytes BIGINT NOT NULL DEFAULT 0);"
+	"CREATE FUNCTION usage_add(o TEXT, j BIGINT, r BIGINT, b BIGINT) RETURNS void"
+	" LANGUAGE sql AS $$"
+	" INSERT INTO owner_usage (owner, jobs, running, bytes) VALUES (coalesce(o, ''), j, r, b)"
+	" ON CONFLICT (owner) DO UPDATE SET jobs = owner_usage.jobs + excluded.jobs,"
+	" running = owner_usage.running + excluded.running,"
+	" bytes = owner_usage.bytes + excluded.bytes $$;"
+	"CREATE FUNCTION job_bytes(id TEXT) RETURNS BIGINT LANGUAGE sql STABLE AS $$"
+	" SELECT coalesce(sum(greatest(r.size, 0)), 0)::bigint FROM results r"
+	" WHERE r.job_id = id $$;"
+	"CREATE FUNCTION jobs_usage() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.phase <> 9 THEN"
+	" PERFORM usage_add(OLD.owner, -1, -(OLD.phase = 2)::int, -job_bytes(OLD.id));"
+	" ELSIF TG_OP IN ('UPDATE', 'DELETE') THEN PERFORM usage_add(OLD.owner, 0, 0, 0);"
+	" END IF;"
+	" IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.phase <> 9 THEN"
+	" PERFORM usage_add(NEW.owner, 1, (NEW.phase = 2)::int, job_bytes(NEW.id));"
+	" END IF;"
+	" IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$;"
+	"CREATE TRIGGER jobs_usage_insert AFTER INSERT ON jobs FOR EACH ROW"
+	" EXECUTE FUNCTION jobs_usage();"
+	"CREATE TRIGGER jobs_usage_delete BEFORE DELETE ON jobs FOR EACH ROW"
+	" EXECUTE FUNCTION jobs_usage();"
+	"CREATE TRIGGER jobs_usage_update AFTER UPDATE OF phase, owner ON jobs FOR EACH ROW"
+	" WHEN (OLD.phase IS DISTINCT FROM NEW.phase OR OLD.owner IS DISTINCT FROM NEW.owner)"
+	" EXECUTE FUNCTION jobs_usage();"
+	"CREATE FUNCTION results_usage() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" IF TG_OP IN ('UPDATE', 'DELETE') THEN"
+	" UPDATE owner_usage SET bytes = bytes - greatest(OLD.size, 0) WHERE owner ="
+	" (SELECT coalesce(j.owner, '') FROM jobs j WHERE j.id = OLD.job_id AND j.phase <> 9);"
+	" END IF;"
+	" IF TG_OP IN ('INSERT', 'UPDATE') THEN"
+	" UPDATE owner_usage SET bytes = bytes + greatest(NEW.size, 0) WHERE owner ="
+	" (SELECT coalesce(j.owner, '') FROM jobs j WHERE j.id = NEW.job_id AND j.phase <> 9);"
+	" END IF; RETURN NULL; END $$;"
+	"CREATE TRIGGER results_usage AFTER INSERT OR DELETE OR UPDATE OF size, job_id"
+	" ON results FOR EACH ROW EXECUTE FUNCTION results_usage();";
+
+#define STORE_PG_JOB_COLS                                                                          \
+	"id, jobdef, owner, run_id, phase, creation_time, start_time, end_time, "                  \
+	"destruction_time, execution_duration, quote, error_summary, error_type, "                 \
+	"run_request_time, exec_handle, jdl_hash"
+#define STORE_PG_LIST_COLS                                                                         \
+	"id, jobdef, owner, run_id, phase, creation_time, start_time, end_time, destruction_time"
+
+static const struct store_pg_stmt store_pg_job_stmts[] = {
+    {"job_insert", "INSERT INTO jobs (" STORE_PG_JOB_COLS ") VALUES ($1, $2, $3, $4, $5, $6, "
+		   "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16)", 16},
+    /* conditional: only while the row is in the phase the caller read ($17) */
+    {"job_update", "UPDATE jobs SET jobdef = $2, owner = $3, run_id = $4, phase = $5, "
+		   "creation_time = $6, start_time = $7, end_time = $8, destruction_time = $9, "
+		   "execution_duration = $10, quote = $11, error_summary = $12, "
+		   "error_type = $13, run_request_time = $14, exec_handle = $15, jdl_hash = $16 "
+		   "WHERE id = $1 AND phase = $17", 17},
+    {"job_exists", "SELECT 1 FROM jobs WHERE id = $1", 1},
+    {"job_get", "SELECT " STORE_PG_JOB_COLS ", metrics_known, wall_ms, cpu_ms, max_rss_kb, "
+		"exit_code FROM jobs WHERE id = $1", 1},
+    {"params_get", "SELECT name, value, by_ref FROM params WHERE job_id = $1 ORDER BY seq", 1},
+    {"params_delete", "DELETE FROM params WHERE job_id = $1", 1},
+    {"param_insert", "INSERT INTO params (job_id, name, value, by_ref) VALUES ($1, $2, $3, $4)",
+     4},
+    {"results_get", "SELECT rid, path, mime, size, entity_id, sha256 FROM results "
+		    "WHERE job_id = $1 ORDER BY seq", 1},
+    {"ids_in_phase", "SELECT id FROM jobs WHERE phase = $1 "
+		     "ORDER BY run_request_time, creation_time, id", 1},
+    {"ids_expired", "SELECT id FROM jobs WHERE destruction_time > 0 AND phase <> 9 AND "
+		    "destruction_time <= $1 ORDER BY destruction_time LIMIT $2", 2},
+    {"next_destruction", "SELECT min(destruction_time) FROM jobs "
+			 "WHERE destruction_time > 0 AND phase <> 9", 0},
+    {"read_snapshot", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0},
+    {NULL, NULL, 0},
+};
+/* clang-format on */
+
+/* ---- the list statements: one per shape, generated once ---- */
+
+/* Descriptions: one (jobdef = $), every one, or some (= ANY($)); owners:
+ * every one, one (owner = $), anonymous (IS NULL); orders: oldest first,
+ * newest first, upwards from SINCE (the page just newer, reversed after). */
+enum { STORE_PG_LIST_DEFS = 3, STORE_PG_LIST_OWNERS = 3, STORE_PG_LIST_ORDERS = 3 };
+#define STORE_PG_LIST_N (STORE_PG_LIST_DEFS * STORE_PG_LIST_OWNERS * STORE_PG_LIST_ORDERS)
+
+static char store_pg_list_names[STORE_PG_LIST_N][16];
+static char *store_pg_list_sql[STORE_PG_LIST_N];
+static struct store_pg_stmt store_pg_list_stmts[STORE_PG_LIST_N + 1];
+static pthread_once_t store_pg_list_once = PTHREAD_ONCE_INIT;
+
+static int store_pg_list_index(int defs, int owners, int order)
+{
+	return (defs * STORE_PG_LIST_OWNERS + owners) * STORE_PG_LIST_ORDERS + order;
+}
+
+/* The parameters, numbered in the order they appear: the description(s),
+ * the owner, then AFTER, the phase mask, the BEFORE time and id, the SINCE
+ * time and id, the limit (NULL: none). store_pg_list_args binds the same. */
+static char *store_pg_list_build(int defs, int owners, int order, int *nparams)
+{
+	struct sbuf sb = SBUF_INIT;
+	int n = 0;
+	sbuf_adds(&sb, "SELECT " STORE_PG_LIST_COLS " FROM jobs WHERE ");
+	if (defs == 0)
+		sbuf_addf(&sb, "jobdef = $%d AND ", ++n);
+	else if (defs == 2)
+		sbuf_addf(&sb, "jobdef = ANY($%d::text[]) AND ", ++n);
+	if (owners == 1)
+		sbuf_addf(&sb, "owner = $%d AND ", ++n);
+	else if (owners == 2)
+		sbuf_adds(&sb, "owner IS NULL AND ");
+	sbuf_addf(&sb, "creation_time > $%d AND (($%d::bigint >> phase) & 1) = 1 ", n + 1, n + 2);
+	sbuf_addf(&sb, "AND creation_time <= $%d AND (creation_time < $%d OR id < $%d) ", n + 3,
+		  n + 3, n + 4);
+	sbuf_addf(&sb, "AND creation_time >= $%d AND (creation_time > $%d OR id > $%d) ", n + 5,
+		  n + 5, n + 6);
+	sbuf_addf(&sb, "ORDER BY %s LIMIT $%d",
+		  order == 1 ? "creation_time DESC, id DESC" : "creation_time, id", n + 7);
+	*nparams = n + 7;
+	return sbuf_detach(&sb, NULL);
+}
+
+static void store_pg_list_init(void)
+{
+	for (int d = 0; d < STORE_PG_LIST_DEFS; d++)
+		for (int o = 0; o < STORE_PG_LIST_OWNERS; o++)
+			for (int r = 0; r < STORE_PG_LIST_ORDERS; r++) {
+				int i = store_pg_list_index(d, o, r);
+				snprintf(store_pg_list_names[i], sizeof(store_pg_list_names[i]),
+					 "list_%d", i);
+				store_pg_list_sql[i] =
+				    store_pg_list_build(d, o, r, &store_pg_list_stmts[i].nparams);
+				store_pg_list_stmts[i].name = store_pg_list_names[i];
+				store_pg_list_stmts[i].sql = store_pg_list_sql[i];
+			}
+}
+
+/* ---- connections ---- */
+
+static const struct store_pg_stmt *const *store_pg_tables(void)
+{
+	static const struct store_pg_stmt *const tables[] = {
+	    store_pg_job_stmts, store_pg_list_stmts, store_pg_accounts_stmts, store_pg_prov_stmts,
+	    NULL};
+	pthread_once(&store_pg_list_once, store_pg_list_init);
+	return tables;
+}
+
+static PGconn *store_pg_connect(const struct store_pg *pg)
+{
+	const char *keys[] = {"dbname", pg->password ? "password" : NULL, NULL};
+	const char *vals[] = {pg->url, pg->password, NULL};
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* Prepares every statement of every file on a new connection. */
+static int store_pg_prepare_all(PGconn *c)
+{
+	for (const struct store_pg_stmt *const *t = store_pg_tables(); *t; t++) {
+		for (const struct store_pg_stmt *s = *t; s->name; s++) {
+			PGresult *r = PQprepare(c, s->name, s->sql, s->nparams, NULL);
+			bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+			if (!ok)
+				log_error("store: cannot prepare %s: %s", s->name,
+					  PQresultErrorMessage(r));
+			PQclear(r);
+			if (!ok)
+				return PQstatus(c) == CONNECTION_OK ? OPUS_ERR_INTERNAL
+								    : OPUS_ERR_BUSY;
+		}
+	}
+	return 0;
+}
+
+/* A new connection with every statement prepared; NULL (logged) on failure. */
+static PGconn *store_pg_open_conn(const struct store_pg *pg)
+{
+	PGconn *c = store_pg_connect(pg);
+	if (PQstatus(c) != CONNECTION_OK) {
+		log_warn("store: cannot connect to PostgreSQL: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	if (store_pg_prepare_all(c) < 0) {
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void store_pg_deadline(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+int store_pg_acquire(struct store *st, PGconn **out)
+{
+	struct store_pg *pg = store_pg_of(st);
+	struct timespec until;
+	bool open_one = false;
+	int rc = 0;
+	*out = NULL;
+	store_pg_deadline(&until, STORE_PG_WAIT_MS);
+	pthread_mutex_lock(&pg->lock);
+	while (!pg->nidle && pg->nopen >= pg->max && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&pg->freed, &pg->lock, &until);
+	if (pg->nidle)
+		*out = pg->idle[--pg->nidle];
+	else if (pg->nopen < pg->max)
+		open_one = true, pg->nopen++;
+	pthread_mutex_unlock(&pg->lock);
+	if (*out)
+		return 0;
+	if (!open_one) {
+		log_warn("store: every PostgreSQL connection (%zu) stayed busy", pg->max);
+		return OPUS_ERR_BUSY;
+	}
+	*out = store_pg_open_conn(pg);
+	if (*out)
+		return 0;
+	pthread_mutex_lock(&pg->lock);
+	pg->nopen--;
+	pthread_cond_signal(&pg->freed);
+	pthread_mutex_unlock(&pg->lock);
+	return OPUS_ERR_BUSY;
+}
+
+/* A broken connection (or one left inside a transaction) is closed: the next
+ * acquire opens a fresh one. */
+void store_pg_release(struct store *st, PGconn *c)
+{
+	struct store_pg *pg = store_pg_of(st);
+	bool keep = PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (!keep)
+		PQfinish(c);
+	pthread_mutex_lock(&pg->lock);
+	if (keep)
+		pg->idle[pg->nidle++] = c;
+	else
+		pg->nopen--;
+	pthread_cond_signal(&pg->freed);
+	pthread_mutex_unlock(&pg->lock);
+}
+
+/* The result's status as an OPUS_ERR_* (logged when it is not one a caller
+ * expects: a unique violation is OPUS_ERR_EXISTS, a lost server OPUS_ERR_BUSY). */
+static int store_pg_status(PGconn *c, const PGresult *r, const char *what)
+{
+	ExecStatusType s = PQresultStatus(r);
+	const char *state;
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return 0;
+	if (PQstatus(c) != CONNECTION_OK) {
+		log_warn("store: PostgreSQL connection lost (%s): %s", what, PQerrorMessage(c));
+		return OPUS_ERR_BUSY;
+	}
+	state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	if (state && !strcmp(state, "23505"))
+		return OPUS_ERR_EXISTS;
+	/* admin shutdown, crash recovery, cannot connect now: try again later */
+	if (state && (!strncmp(state, "57P", 3) || !strncmp(state, "08", 2)))
+		return OPUS_ERR_BUSY;
+	log_error("store: %s: %s", what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+	return OPUS_ERR_IO;
+}
+
+int store_pg_exec(PGconn *c, const char *name, int nparams, const char *const *values,
+		  PGresult **res_out)
+{
+	PGresult *r = PQexecPrepared(c, name, nparams, values, NULL, NULL, 0);
+	int ret = store_pg_status(c, r, name);
+	if (res_out && ret == 0)
+		*res_out = r;
+	else
+		PQclear(r);
+	return ret;
+}
+
+/* A statement without parameters nor user data (transaction control). */
+static int store_pg_simple(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int ret = store_pg_status(c, r, sql);
+	PQclear(r);
+	return ret;
+}
+
+int store_pg_begin(PGconn *c)
+{
+	return store_pg_simple(c, "BEGIN");
+}
+
+int store_pg_commit(PGconn *c)
+{
+	return store_pg_simple(c, "COMMIT");
+}
+
+void store_pg_rollback(PGconn *c)
+{
+	if (PQtransactionStatus(c) != PQTRANS_IDLE)
+		(void)store_pg_simple(c, "ROLLBACK");
+}
+
+char *store_pg_col_str(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
+}
+
+int64_t store_pg_col_i64(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* ---- open, migrate, close ---- */
+
+static int store_pg_password_read(const char *path, char **out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ret = file_read_all(path, 4096, &text, &len);
+	if (ret < 0) {
+		log_error("store: cannot read the password file %s: %s", path, opus_strerror(ret));
+		return ret;
+	}
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	*out = text;
+	return 0;
+}
+
+/* Creates the schema when the database has none, under an advisory lock so
+ * that instances starting together migrate once. */
+static int store_pg_migrate(PGconn *c)
+{
+	int ret = store_pg_simple(c, "SELECT pg_advisory_lock(1869641075, 0)");
+	PGresult *r = NULL;
+	int64_t v = 0;
+	if (ret < 0)
+		return ret;
+	ret = store_pg_simple(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)");
+	if (ret == 0) {
+		r = PQexec(c, "SELECT coalesce(max(version), 0) FROM schema_version");
+		ret = store_pg_status(c, r, "schema_version");
+		if (ret == 0)
+			v = store_pg_col_i64(r, 0, 0);
+		PQclear(r);
+	}
+	if (ret == 0 && v > STORE_PG_SCHEMA) {
+		log_error("store: database schema v%" PRId64 " is newer than this opusd (v%d)", v,
+			  STORE_PG_SCHEMA);
+		ret = OPUS_ERR_INVAL;
+	}
+	if (ret == 0 && v < 1) {
+		ret = store_pg_simple(c, "BEGIN");
+		if (ret == 0)
+			ret = store_pg_simple(c, store_pg_schema_v1);
+		if (ret == 0)
+			ret = store_pg_simple(c, "INSERT INTO schema_version VALUES (1)");
+		ret = ret == 0 ? store_pg_simple(c, "COMMIT") : (store_pg_rollback(c), ret);
+	}
+	(void)store_pg_simple(c, "SELECT pg_advisory_unlock(1869641075, 0)");
+	return ret;
+}
+
+static void store_pg_free(struct store_pg *pg)
+{
+	for (size_t i = 0; i < pg->nidle; i++)
+		PQfinish(pg->idle[i]);
+	free(pg->idle);
+	free(pg->url);
+	if (pg->password)
+		memset(pg->password, 0, strlen(pg->password));
+	free(pg->password);
+	pthread_mutex_destroy(&pg->lock);
+	pthread_cond_destroy(&pg->freed);
+	free(pg);
+}
+
+static int store_pg_open(const struct store_config *cfg, struct store **out)
+{
+	struct store_pg *pg;
+	PGconn *c;
+	int ret = 0;
+	if (!cfg->url || !*cfg->url) {
+		log_error("store: backend postgresql needs [store] url");
+		return OPUS_ERR_INVAL;
+	}
+	pg = xcalloc(1, sizeof(*pg));
+	pg->base.ops = &store_pg_ops;
+	pg->url = xstrdup(cfg->url);
+	pg->max = cfg->pool_size > 0 ? (size_t)cfg->pool_size : STORE_PG_POOL_DEFAULT;
+	pg->idle = xcalloc(pg->max, sizeof(*pg->idle));
+	pthread_mutex_init(&pg->lock, NULL);
+	pthread_cond_init(&pg->freed, NULL);
+	if (cfg->password_file && *cfg->password_file)
+		ret = store_pg_password_read(cfg->password_file, &pg->password);
+	if (ret < 0) {
+		store_pg_free(pg);
+		return ret;
+	}
+	/* the first connection: the server's reason when it cannot be reached */
+	c = store_pg_connect(pg);
+	if (PQstatus(c) != CONNECTION_OK) {
+		log_error("store: cannot connect to PostgreSQL: %s", PQerrorMessage(c));
+		PQfinish(c);
+		store_pg_free(pg);
+		return OPUS_ERR_IO;
+	}
+	ret = store_pg_migrate(c);
+	PQfinish(c);
+	if (ret < 0) {
+		store_pg_free(pg);
+		return ret;
+	}
+	*out = &pg->base;
+	return 0;
+}
+
+static void store_pg_close(struct store *st)
+{
+	store_pg_free(store_pg_of(st));
+}
+
+/* ---- job writes ---- */
+
+static void store_pg_job_args(struct store_pg_args *a, const struct uws_job *job)
+{
+	store_pg_arg_text(a, job->id);
+	store_pg_arg_text(a, job->jobdef);
+	store_pg_arg_text(a, job->owner && *job->owner ? job->owner : NULL);
+	store_pg_arg_text(a, job->run_id);
+	store_pg_arg_int(a, job->phase);
+	store_pg_arg_int(a, job->creation_time);
+	store_pg_arg_int(a, job->start_time);
+	store_pg_arg_int(a, job->end_time);
+	store_pg_arg_int(a, job->destruction_time);
+	store_pg_arg_int(a, job->execution_duration);
+	store_pg_arg_int(a, job->quote);
+	store_pg_arg_text(a, job->error_summary);
+	store_pg_arg_int(a, job->error_type);
+	store_pg_arg_int(a, job->run_request_time);
+	store_pg_arg_text(a, job->exec_handle);
+	store_pg_arg_text(a, job->jdl_hash);
+}
+
+static int store_pg_insert_params(PGconn *c, const struct uws_job *job)
+{
+	for (size_t i = 0; i < job->nparams; i++) {
+		struct store_pg_args a = {0};
+		int ret;
+		store_pg_arg_text(&a, job->id);
+		store_pg_arg_text(&a, job->params[i].name);
+		store_pg_arg_text(&a, job->params[i].value);
+		store_pg_arg_int(&a, job->params[i].by_ref);
+		ret = store_pg_run(c, "param_insert", &a, NULL);
+		if (ret < 0) /* the same name twice: bad input */
+			return ret == OPUS_ERR_EXISTS ? OPUS_ERR_INVAL : ret;
+	}
+	return 0;
+}
+
+static int store_pg_job_exists(PGconn *c, const char *id)
+{
+	struct store_pg_args a = {0};
+	PGresult *r = NULL;
+	int ret;
+	store_pg_arg_text(&a, id);
+	ret = store_pg_run(c, "job_exists", &a, &r);
+	if (ret == 0 && PQntuples(r) == 0)
+		ret = OPUS_ERR_NOTFOUND;
+	PQclear(r);
+	return ret;
+}
+
+/* The scalars, only while the row is in phase `from`: OPUS_ERR_PHASE when
+ * it is in another, OPUS_ERR_NOTFOUND when it is gone. */
+static int store_pg_update_job(PGconn *c, const struct uws_job *job, enum uws_phase from)
+{
+	struct store_pg_args a = {0};
+	int64_t n = 0;
+	int ret;
+	store_pg_job_args(&a, job);
+	store_pg_arg_int(&a, from);
+	ret = store_pg_run_count(c, "job_update", &a, &n);
+	if (ret == 0 && n == 0) {
+		ret = store_pg_job_exists(c, job->id);
+		if (ret == 0)
+			ret = OPUS_ERR_PHASE;
+	}
+	return ret;
+}
+
+struct store_pg_jobop {
+	const struct uws_job *job;
+	enum uws_phase from;
+	bool scalars, params;
+};
+
+static int store_pg_run_jobop(PGconn *c, void *arg)
+{
+	const struct store_pg_jobop *op = arg;
+	struct store_pg_args a = {0};
+	int ret = 0;
+	if (op->scalars)
+		ret = store_pg_update_job(c, op->job, op->from);
+	else if (op->params)
+		ret = store_pg_job_exists(c, op->job->id);
+	if (ret == 0 && op->params) {
+		store_pg_arg_text(&a, op->job->id);
+		ret = store_pg_run(c, "params_delete", &a, NULL);
+	}
+	if (ret == 0 && op->params)
+		ret = store_pg_insert_params(c, op->job);
+	return ret;
+}
+
+static int store_pg_run_create(PGconn *c, void *arg)
+{
+	const struct uws_job *job = arg;
+	struct store_pg_args a = {0};
+	int ret;
+	store_pg_job_args(&a, job);
+	ret = store_pg_run(c, "job_insert", &a, NULL);
+	return ret == 0 ? store_pg_insert_params(c, job) : ret;
+}
+
+static int store_pg_job_create(struct store *st, const struct uws_job *job)
+{
+	return store_pg_in_tx(st, 0, store_pg_run_create, (void *)job);
+}
+
+static int store_pg_job_save(struct store *st, const struct uws_job *job, enum uws_phase from)
+{
+	struct store_pg_jobop op = {job, from, true, false};
+	return store_pg_in_tx(st, 0, store_pg_run_jobop, &op);
+}
+
+static int store_pg_job_update(struct store *st, const struct uws_job *job, enum uws_phase from)
+{
+	struct store_pg_jobop op = {job, from, true, true};
+	return store_pg_in_tx(st, 0, store_pg_run_jobop, &op);
+}
+
+static int store_pg_job_set_params(struct store *st, const struct uws_job *job)
+{
+	struct store_pg_jobop op = {job, UWS_PENDING, false, true};
+	return store_pg_in_tx(st, 0, store_pg_run_jobop, &op);
+}
+
+/* store_job_end without the activity and the entities (store_pg_prov.c). */
+static int store_pg_job_finish(struct store *st, const struct uws_job *job, enum uws_phase from)
+{
+	return store_pg_job_end(st, job, NULL, NULL, 0, from);
+}
+
+static int store_pg_run_delete(PGconn *c, void *arg)
+{
+	return store_pg_retire_in(c, arg, false, time_now_ms(), NULL);
+}
+
+static int store_pg_job_delete(struct store *st, const char *id)
+{
+	return store_pg_in_tx(st, 0, store_pg_run_delete, (void *)id);
+}
+
+/* ---- job reads ---- */
+
+static void store_pg_read_job(const PGresult *r, struct uws_job *job)
+{
+	store_pg_col_buf(r, 0, 0, job->id, sizeof(job->id));
+	job->jobdef = store_pg_col_str(r, 0, 1);
+	job->owner = store_pg_col_str(r, 0, 2);
+	job->run_id = store_pg_col_str(r, 0, 3);
+	job->phase = (enum uws_phase)store_pg_col_i64(r, 0, 4);
+	job->creation_time = store_pg_col_i64(r, 0, 5);
+	job->start_time = store_pg_col_i64(r, 0, 6);
+	job->end_time = store_pg_col_i64(r, 0, 7);
+	job->destruction_time = store_pg_col_i64(r, 0, 8);
+	job->execution_duration = store_pg_col_i64(r, 0, 9);
+	job->quote = store_pg_col_i64(r, 0, 10);
+	job->error_summary = store_pg_col_str(r, 0, 11);
+	job->error_type = store_pg_col_i64(r, 0, 12) == UWS_ERROR_TRANSIENT ? UWS_ERROR_TRANSIENT
+									    : UWS_ERROR_FATAL;
+	job->run_request_time = store_pg_col_i64(r, 0, 13);
+	store_pg_col_buf(r, 0, 14, job->exec_handle, sizeof(job->exec_handle));
+	job->jdl_hash = store_pg_col_str(r, 0, 15);
+	job->metrics.known = store_pg_col_i64(r, 0, 16) != 0;
+	job->metrics.wall_ms = store_pg_col_i64(r, 0, 17);
+	job->metrics.cpu_ms = store_pg_col_i64(r, 0, 18);
+	job->metrics.max_rss_kb = store_pg_col_i64(r, 0, 19);
+	job->metrics.exit_code = (int)store_pg_col_i64(r, 0, 20);
+}
+
+static void store_pg_read_children(const PGresult *p, const PGresult *res, struct uws_job *job)
+{
+	for (int i = 0; i < PQntuples(p); i++)
+		uws_job_add_param(job, PQgetvalue(p, i, 0),
+				  PQgetisnull(p, i, 1) ? NULL : PQgetvalue(p, i, 1),
+				  store_pg_col_i64(p, i, 2) != 0);
+	for (int i = 0; i < PQntuples(res); i++) {
+		uws_job_add_result(job, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+				   PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
+				   store_pg_col_i64(res, i, 3));
+		job->results[job->nresults - 1].entity_id = store_pg_col_str(res, i, 4);
+		job->results[job->nresults - 1].sha256 = store_pg_col_str(res, i, 5);
+	}
+}
+
+/* Three reads in one snapshot: a concurrent end is seen whole or not at all. */
+static int store_pg_read_job_all(PGconn *c, const char *id, struct uws_job *job)
+{
+	struct store_pg_args a = {0};
+	PGresult *r = NULL, *p = NULL, *res = NULL;
+	int ret = store_pg_begin(c);
+	store_pg_arg_text(&a, id);
+	if (ret == 0)
+		ret = store_pg_run(c, "read_snapshot", &(struct store_pg_args){0}, NULL);
+	if (ret == 0)
+		ret = store_pg_run(c, "job_get", &a, &r);
+	if (ret == 0 && PQntuples(r) == 0)
+		ret = OPUS_ERR_NOTFOUND;
+	if (ret == 0)
+		ret = store_pg_run(c, "params_get", &a, &p);
+	if (ret == 0)
+		ret = store_pg_run(c, "results_get", &a, &res);
+	if (ret == 0)
+		ret = store_pg_commit(c);
+	else
+		store_pg_rollback(c);
+	if (ret == 0) {
+		store_pg_read_job(r, job);
+		store_pg_read_children(p, res, job);
+	}
+	PQclear(r);
+	PQclear(p);
+	PQclear(res);
+	return ret;
+}
+
+static int store_pg_job_get(struct store *st, const char *id, struct uws_job *out)
+{
+	PGconn *c = NULL;
+	struct uws_job job = {0};
+	int ret = store_pg_acquire(st, &c);
+	if (ret < 0)
+		return ret;
+	ret = store_pg_read_job_all(c, id, &job);
+	store_pg_release(st, c);
+	if (ret == 0)
+		*out = job;
+	else
+		uws_job_release(&job);
+	return ret;
+}
+
+/* A PostgreSQL array literal of names (name_is_safe: nothing to quote). */
+static char *store_pg_names_array(const char *const *names, size_t n)
+{
+	struct sbuf sb = SBUF_INIT;
+	sbuf_addc(&sb, '{');
+	for (size_t i = 0; i < n; i++)
+		sbuf_addf(&sb, "%s\"%s\"", i ? "," : "", names[i]);
+	sbuf_addc(&sb, '}');
+	return sbuf_detach(&sb, NULL);
+}
+
+static int store_pg_list_stmt(const struct store_filter *f)
+{
+	int defs = f->jobdef ? 0 : f->jobdefs ? 2 : 1;
+	int owners = f->owner_is_null ? 2 : f->owner ? 1 : 0;
+	int order = f->since && f->last ? 2 : (f->last || f->before || f->since) ? 1 : 0;
+	return store_pg_list_index(defs, owners, order);
+}
+
+/* The list's parameters in store_pg_list_build's order; *names_out is the
+ * array literal the caller frees after the run. */
+static void store_pg_list_args(struct store_pg_args *a, const struct store_filter *f,
+			       char **names_out)
+{
+	*names_out = NULL;
+	if (f->jobdef)
+		store_pg_arg_text(a, f->jobdef);
+	else if (f->jobdefs)
+		store_pg_arg_text(a, *names_out = store_pg_names_array(f->jobdefs, f->njobdefs));
+	if (f->owner && !f->owner_is_null)
+		store_pg_arg_text(a, f->owner);
+	store_pg_arg_int(a, f->after ? f->after : INT64_MIN);
+	store_pg_arg_int(a, f->phases);
+	store_pg_arg_int(a, f->before ? f->before : INT64_MAX);
+	store_pg_arg_text(a, f->before ? f->before_id : NULL);
+	store_pg_arg_int(a, f->since ? f->since : INT64_MIN);
+	store_pg_arg_text(a, f->since ? f->since_id : NULL);
+	if (f->last)
+		store_pg_arg_int(a, f->last);
+	else
+		store_pg_arg_text(a, NULL);
+}
+
+static void store_pg_list_row(const PGresult *r, int i, struct uws_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	store_pg_col_buf(r, i, 0, j->id, sizeof(j->id));
+	j->jobdef = store_pg_col_str(r, i, 1);
+	j->owner = store_pg_col_str(r, i, 2);
+	j->run_id = store_pg_col_str(r, i, 3);
+	j->phase = (enum uws_phase)store_pg_col_i64(r, i, 4);
+	j->creation_time = store_pg_col_i64(r, i, 5);
+	j->start_time = store_pg_col_i64(r, i, 6);
+	j->end_time = store_pg_col_i64(r, i, 7);
+	j->destruction_time = store_pg_col_i64(r, i, 8);
+}
+
+static int store_pg_job_list(struct store *st, const struct store_filter *f,
+			     struct uws_job **jobs_out, size_t *n_out)
+{
+	int id = store_pg_list_stmt(f);
+	bool up = id % STORE_PG_LIST_ORDERS == 2;
+	struct store_pg_args a = {0};
+	struct uws_job *jobs = NULL;
+	PGconn *c = NULL;
+	PGresult *r = NULL;
+	char *names;
+	size_t n;
+	int ret;
+	store_pg_tables(); /* the list statements are made */
+	store_pg_list_args(&a, f, &names);
+	ret = store_pg_acquire(st, &c);
+	if (ret == 0) {
+		ret = store_pg_run(c, store_pg_list_names[id], &a, &r);
+		store_pg_release(st, c);
+	}
+	free(names);
+	if (ret < 0)
+		return ret;
+	n = (size_t)PQntuples(r);
+	jobs = n ? xcalloc(n, sizeof(*jobs)) : NULL;
+	for (size_t i = 0; i < n; i++)
+		store_pg_list_row(r, (int)(up ? n - 1 - i : i), &jobs[i]);
+	PQclear(r);
+	*jobs_out = jobs;
+	*n_out = n;
+	return 0;
+}
+
+/* Column 0 of a one-parameter (or two) query, as strings. */
+static int store_pg_ids_query(struct store *st, const char *name, const struct store_pg_args *a,
+			      char ***ids_out, size_t *n_out)
+{
+	struct store_pg_ids ids = {0};
+	PGconn *c = NULL;
+	PGresult *r = NULL;
+	int ret = store_pg_acquire(st, &c);
+	if (ret == 0) {
+		ret = store_pg_run(c, name, a, &r);
+		store_pg_release(st, c);
+	}
+	if (ret == 0)
+		ret = store_pg_read_ids(r, &ids);
+	PQclear(r);
+	if (ret < 0)
+		return ret;
+	*ids_out = ids.v;
+	*n_out = ids.n;
+	return 0;
+}
+
+static int store_pg_job_ids_in_phase(struct store *st, enum uws_phase phase, char ***ids_out,
+				     size_t *n_out)
+{
+	struct store_pg_args a = {0};
+	store_pg_arg_int(&a, phase);
+	return store_pg_ids_query(st, "ids_in_phase", &a, ids_out, n_out);
+}
+
+static int store_pg_job_ids_expired(struct store *st, int64_t now_ms, size_t max, char ***ids_out,
+				    size_t *n_out)
+{
+	struct store_pg_args a = {0};
+	store_pg_arg_int(&a, now_ms);
+	store_pg_arg_int(&a, (int64_t)max);
+	return store_pg_ids_query(st, "ids_expired", &a, ids_out, n_out);
+}
+
+static int store_pg_next_destruction(struct store *st, int64_t *ms_out)
+{
+	PGconn *c = NULL;
+	PGresult *r = NULL;
+	int ret = store_pg_acquire(st, &c);
+	if (ret == 0) {
+		ret = store_pg_run(c, "next_destruction", &(struct store_pg_args){0}, &r);
+		store_pg_release(st, c);
+	}
+	if (ret == 0)
+		*ms_out = store_pg_col_i64(r, 0, 0);
+	PQclear(r);
+	return ret;
+}
+
+const struct store_ops store_pg_ops = {
+    .name = "postgresql",
+    .open = store_pg_open,
+    .close = store_pg_close,
+    .job_create = store_pg_job_create,
+    .job_get = store_pg_job_get,
+    .job_save = store_pg_job_save,
+    .job_set_params = store_pg_job_set_params,
+    .job_update = store_pg_job_update,
+    .job_finish = store_pg_job_finish,
+    .job_delete = store_pg_job_delete,
+    .job_list = store_pg_job_list,
+    .job_ids_in_phase = store_pg_job_ids_in_phase,
+    .job_ids_expired = store_pg_job_ids_expired,
+    .next_destruction = store_pg_next_destruction,
+    .account_create = store_pg_account_create,
+    .account_get = store_pg_account_get,
+    .account_by_token = store_pg_account_by_token,
+    .account_update = store_pg_account_update,
+    .account_delete = store_pg_account_delete,
+    .account_list = store_pg_account_list,
+    .role_put = store_pg_role_put,
+    .role_get = store_pg_role_get,
+    .role_delete = store_pg_role_delete,
+    .role_list = store_pg_role_list,
+    .app_put = store_pg_app_put,
+    .app_get = store_pg_app_get,
+    .app_by_token = store_pg_app_by_token,
+    .app_delete = store_pg_app_delete,
+    .app_list = store_pg_app_list,
+    .audit_add = store_pg_audit_add,
+    .audit_list = store_pg_audit_list,
+    .jdl_set_enabled = store_pg_jdl_set_enabled,
+    .jdl_is_enabled = store_pg_jdl_is_enabled,
+    .jdl_disabled = store_pg_jdl_disabled,
+    .owner_usage = store_pg_owner_usage,
+    .usage_sum = store_pg_usage_sum,
+    .input_use = store_pg_input_use,
+    .usage_put = store_pg_usage_put,
+    .usages_clear = store_pg_usages_clear,
+    .entity_get = store_pg_entity_get,
+    .entity_find = store_pg_entity_find,
+    .blob_refs = store_pg_blob_refs,
+    .job_end = store_pg_job_end,
+    .job_retire = store_pg_job_retire,
+    .activity_get = store_pg_activity_get,
+    .lineage_get = store_pg_lineage_get,
+};
