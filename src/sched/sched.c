@@ -273,8 +273,9 @@ static int change_save(struct sched *s, const struct sched_change *c, enum uws_p
 	if (job->phase != UWS_ABORTED || was == UWS_ABORTED)
 		return c->nparams ? store_job_update(s->st, job, was)
 				  : store_job_save(s->st, job, was);
-	ret = c->nparams ? store_job_set_params(s->st, job) : 0;
-	return ret ? ret : sched_end_unrun(s, job, was);
+	/* The end first: lost to another writer, it leaves the parameters too. */
+	ret = sched_end_unrun(s, job, was);
+	return ret || !c->nparams ? ret : store_job_set_params(s->st, job);
 }
 
 /* How often a change that lost its race (another writer changed the job
