@@ -282,31 +282,6 @@ static int change_save(struct sched *s, const struct sched_change *c, enum uws_p
  * between its read and its write) is checked again against the newer job. */
 #define CHANGE_TRIES 4
 
-static int job_update(struct sched *s, const char *id, const struct sched_change *c, bool *lost);
-
-/*
- * A change is checked against the job as read under its stripe and written
- * only if the stored job is still in that phase. Another writer (another
- * daemon on the same database) may have changed it in between: the write is
- * then refused (OPUS_ERR_PHASE from the store, nothing written) and the
- * change is checked again against the newer job, so that the answer is the
- * one for the phase the job has now (a RUN of a job aborted meanwhile is
- * refused as for an ABORTED job), never a write over the other's.
- */
-int sched_job_update(struct sched *s, const char *id, const struct sched_change *c)
-{
-	int ret = OPUS_ERR_BUSY;
-
-	for (int i = 0; i < CHANGE_TRIES; i++) {
-		bool lost = false;
-		ret = job_update(s, id, c, &lost);
-		if (!lost)
-			return ret;
-		log_info("job %s: changed by another writer meanwhile; checking again", id);
-	}
-	return OPUS_ERR_BUSY;
-}
-
 static int job_update(struct sched *s, const char *id, const struct sched_change *c, bool *lost)
 {
 	struct uws_job job = {0};
@@ -357,6 +332,29 @@ done:
 	jdl_unref(j);
 	sched_waiters_fire(woken);
 	return ret;
+}
+
+/*
+ * A change is checked against the job as read under its stripe and written
+ * only if the stored job is still in that phase. Another writer (another
+ * daemon on the same database) may have changed it in between: the write is
+ * then refused (OPUS_ERR_PHASE from the store, nothing written) and the
+ * change is checked again against the newer job, so that the answer is the
+ * one for the phase the job has now (a RUN of a job aborted meanwhile is
+ * refused as for an ABORTED job), never a write over the other's.
+ */
+int sched_job_update(struct sched *s, const char *id, const struct sched_change *c)
+{
+	int ret = OPUS_ERR_BUSY;
+
+	for (int i = 0; i < CHANGE_TRIES; i++) {
+		bool lost = false;
+		ret = job_update(s, id, c, &lost);
+		if (!lost)
+			return ret;
+		log_info("job %s: changed by another writer meanwhile; checking again", id);
+	}
+	return OPUS_ERR_BUSY;
 }
 
 int sched_job_run(struct sched *s, const char *id)
