@@ -5,14 +5,17 @@
  *   opusd user add NAME [--admin] [--roles ROLES] [--config FILE] [--data-dir DIR]
  *   opusd user list|rotate NAME|roles NAME ROLES|deactivate NAME|activate NAME|delete NAME
  *   opusd app add NAME --run GLOBS
+ *   opusd import-opus SOURCE [--jobdata DIR] [--results DIR] [--tokens FILE]
  * The user and app commands open the store the daemon uses (SQLite WAL: they
- * work while it runs) and record their changes in the audit log as "cli".
+ * work while it runs) and record their changes in the audit log as "cli";
+ * so does import-opus (src/import), which brings an OPUS site's jobs over.
  * Signals are handled by the main thread alone with sigwait(): SIGTERM and
  * SIGINT stop cleanly, SIGHUP reloads the job descriptions.
  */
 #include "auth/auth.h"
 #include "conf/conf.h"
 #include "http/http.h"
+#include "import/import.h"
 #include "jdl/jdl.h"
 #include "prov/prov.h"
 #include "sched/sched.h"
@@ -43,7 +46,8 @@ enum command {
 	CMD_USER_DEACTIVATE,
 	CMD_USER_ACTIVATE,
 	CMD_USER_DELETE,
-	CMD_APP_ADD
+	CMD_APP_ADD,
+	CMD_IMPORT_OPUS
 };
 
 struct options {
@@ -54,6 +58,8 @@ struct options {
 	const char *name;  /* the user or application */
 	const char *roles; /* `user roles NAME ROLES`, `user add --roles` */
 	const char *run;   /* `app add --run` */
+	/* import-opus SOURCE --jobdata DIR --results DIR --tokens FILE */
+	const char *source, *jobdata, *results, *tokens;
 };
 
 static void usage(FILE *f)
@@ -66,7 +72,9 @@ static void usage(FILE *f)
 		   "       opusd user rotate|deactivate|activate|delete NAME [--config FILE] "
 		   "[--data-dir DIR]\n"
 		   "       opusd user roles NAME ROLES [--config FILE] [--data-dir DIR]\n"
-		   "       opusd app add NAME --run GLOBS [--config FILE] [--data-dir DIR]\n");
+		   "       opusd app add NAME --run GLOBS [--config FILE] [--data-dir DIR]\n"
+		   "       opusd import-opus SOURCE [--jobdata DIR] [--results DIR] "
+		   "[--tokens FILE] [--config FILE] [--data-dir DIR]\n");
 }
 
 /* The words after the flags: which command, with how many words. */
@@ -90,6 +98,11 @@ static int parse_command(int argc, char **argv, struct options *o)
 
 	if (n == 0)
 		return 0;
+	if (n == 2 && !strcmp(argv[optind], "import-opus")) {
+		o->cmd = CMD_IMPORT_OPUS;
+		o->source = argv[optind + 1];
+		return 0;
+	}
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(table); i++) {
 		if (n != table[i].words || n < 2 || strcmp(argv[optind], table[i].group) ||
 		    strcmp(argv[optind + 1], table[i].verb))
@@ -109,23 +122,20 @@ static int parse_command(int argc, char **argv, struct options *o)
 /* Flags override the file, so they are applied after it: collect them first. */
 static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 {
-	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-						 {"listen", required_argument, NULL, 'l'},
-						 {"data-dir", required_argument, NULL, 'd'},
-						 {"jdl-dir", required_argument, NULL, 'j'},
-						 {"run-as", required_argument, NULL, 'u'},
-						 {"check-config", no_argument, NULL, 'n'},
-						 {"admin", no_argument, NULL, 'a'},
-						 {"roles", required_argument, NULL, 'r'},
-						 {"run", required_argument, NULL, 'R'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},	{"listen", required_argument, NULL, 'l'},
+	    {"data-dir", required_argument, NULL, 'd'}, {"jdl-dir", required_argument, NULL, 'j'},
+	    {"run-as", required_argument, NULL, 'u'},	{"check-config", no_argument, NULL, 'n'},
+	    {"admin", no_argument, NULL, 'a'},		{"roles", required_argument, NULL, 'r'},
+	    {"run", required_argument, NULL, 'R'},	{"jobdata", required_argument, NULL, 'J'},
+	    {"results", required_argument, NULL, 'S'},	{"tokens", required_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
 	const char *flags[4][2] = {
 	    {"listen", NULL}, {"data_dir", NULL}, {"jdl_dir", NULL}, {"run_as", NULL}};
 	char *err = NULL;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:l:d:j:u:nahr:R:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:l:d:j:u:nahr:R:J:S:T:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -153,6 +163,15 @@ static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 			break;
 		case 'R':
 			o->run = optarg;
+			break;
+		case 'J':
+			o->jobdata = optarg;
+			break;
+		case 'S':
+			o->results = optarg;
+			break;
+		case 'T':
+			o->tokens = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -349,6 +368,48 @@ static int cmd_accounts(const struct conf *c, const struct options *o)
 			o->name ? " " : "", o->name ? o->name : "", cli_error(ret, why));
 	auth_close(a);
 	store_close(st);
+	return ret == 0 ? 0 : 1;
+}
+
+/* import-opus: the store, auth, the descriptions (to know which OPUS job
+ * names exist here) and the entity store, as the daemon has them. */
+static int cmd_import(const struct conf *c, const struct options *o)
+{
+	struct import_config ic = {.source = o->source,
+				   .jobdata_dir = o->jobdata,
+				   .results_dir = o->results,
+				   .tokens_path = o->tokens,
+				   .data_dir = c->data_dir};
+	struct prov_config pc = {.data_dir = c->data_dir, .base_url = c->base_url};
+	struct import_deps d = {0};
+	struct import_report rep = {0};
+	struct auth_config ac;
+	char *versions = xasprintf("%s/jdl-versions", c->data_dir), *why = NULL;
+	int ret;
+
+	auth_config_of(c, &ac);
+	ret = open_store(c, &d.st);
+	if (ret == 0)
+		ret = auth_open(d.st, &ac, &d.auth);
+	if (ret == 0) {
+		d.reg =
+		    jdl_registry_new(c->jdl_dir, mkdir_p(versions, 0750) == 0 ? versions : NULL);
+		(void)jdl_registry_load(d.reg);
+		ret = prov_open(&pc, d.st, d.reg, &d.prov);
+	}
+	if (ret == 0) {
+		ret = import_opus_run(&ic, &d, &rep, &why);
+		import_report_print(&rep, stdout);
+	}
+	if (ret < 0)
+		fprintf(stderr, "opusd: import-opus: %s\n", why ? why : opus_strerror(ret));
+	import_report_release(&rep);
+	free(why);
+	free(versions);
+	prov_close(d.prov);
+	jdl_registry_free(d.reg);
+	auth_close(d.auth);
+	store_close(d.st);
 	return ret == 0 ? 0 : 1;
 }
 
@@ -659,7 +720,10 @@ int main(int argc, char **argv)
 		conf_release(&c);
 		return 1;
 	}
-	ret = o.cmd != CMD_SERVE ? cmd_accounts(&c, &o) : serve(&c);
+	if (o.cmd == CMD_IMPORT_OPUS)
+		ret = cmd_import(&c, &o);
+	else
+		ret = o.cmd != CMD_SERVE ? cmd_accounts(&c, &o) : serve(&c);
 	conf_release(&c);
 	return ret;
 }

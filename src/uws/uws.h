@@ -45,7 +45,11 @@ bool uws_phase_is_active(enum uws_phase p);
 /* Room for a job's executor handle (exec.h: EXEC_HANDLE_MAX), its NUL included. */
 #define UWS_HANDLE_MAX 96
 void uws_id_new(char out[UWS_ID_LEN + 1]);
-bool uws_id_is_valid(const char *s); /* exactly UWS_ID_LEN lowercase hex */
+/* An id opusd accepts: UWS_ID_MIN_LEN to UWS_ID_LEN lowercase hex digits.
+ * opusd makes UWS_ID_LEN; shorter ones are OPUS's (uuid4 tails, 6 digits by
+ * default) kept by `opusd import-opus` so that old job URLs still work. */
+#define UWS_ID_MIN_LEN 6
+bool uws_id_is_valid(const char *s);
 
 struct uws_param {
 	char *name;  /* as declared in the job description */

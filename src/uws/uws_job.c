@@ -103,7 +103,7 @@ bool uws_id_is_valid(const char *s)
 		    !((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
 			return false;
 	}
-	return n == UWS_ID_LEN;
+	return n >= UWS_ID_MIN_LEN;
 }
 
 void uws_job_release(struct uws_job *job)

@@ -254,7 +254,8 @@ def test_positions_combine_with_phase_after_and_xml(tied):
     {"BEFORE": "2026-01-01T00:00:00.000Z,"},
     {"BEFORE": "2026-01-01T00:00:00.000Z,NOTANID"},
     {"BEFORE": "2026-01-01T00:00:00.000Z," + "A" * 32},
-    {"BEFORE": "2026-01-01T00:00:00.000Z," + "a" * 31},
+    {"BEFORE": "2026-01-01T00:00:00.000Z," + "a" * 5},  # ids: 6 to 32 digits
+    {"BEFORE": "2026-01-01T00:00:00.000Z," + "a" * 33},
     {"BEFORE": "," + "a" * 32},
     {"SINCE": "2026-13-01T00:00:00Z"}, {"SINCE": ""},
     {"SINCE": "2026-01-01T00:00:00.000Z;" + "a" * 32},

@@ -228,7 +228,14 @@ TEST(ids)
 	free(ids);
 	CHECK(uws_id_is_valid("0123456789abcdef0123456789abcdef"));
 	CHECK(!uws_id_is_valid("0123456789ABCDEF0123456789abcdef"));
-	CHECK(!uws_id_is_valid("0123456789abcdef0123456789abcde"));
+	/* OPUS's ids (uuid4 tails) as import-opus keeps them: 6 to 32 digits */
+	CHECK(uws_id_is_valid("0123456789abcdef0123456789abcde"));
+	CHECK(uws_id_is_valid("f755f0"));
+	CHECK(uws_id_is_valid("43752df755f0"));
+	CHECK(!uws_id_is_valid("755f0"));
+	CHECK(!uws_id_is_valid("F755F0"));
+	CHECK(!uws_id_is_valid("a1a7-43752df755f0"));
+	CHECK(!uws_id_is_valid("f755f0/.."));
 	CHECK(!uws_id_is_valid("0123456789abcdef0123456789abcdef0"));
 	CHECK(!uws_id_is_valid("0123456789abcdef0123456789abcdeg"));
 	CHECK(!uws_id_is_valid("../3456789abcdef0123456789abcdef"));
