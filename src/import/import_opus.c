@@ -383,8 +383,7 @@ static int imp_job_end(struct imp *im, struct uws_job *job, const struct jdl *jd
 	}
 	prov_activity_of(job, jdl, &act);
 	if (ret == 0)
-		ret =
-		    store_job_end(im->d->st, job, &act, gen, ngen, job->phase); /* created final */
+		ret = store_job_end(im->d->st, job, &act, gen, ngen, job->phase); /* created so */
 	store_activity_release(&act);
 	for (size_t i = 0; i < ngen; i++)
 		store_entity_release(&gen[i]);

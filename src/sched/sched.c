@@ -273,38 +273,14 @@ static int change_save(struct sched *s, const struct sched_change *c, enum uws_p
 	if (job->phase != UWS_ABORTED || was == UWS_ABORTED)
 		return c->nparams ? store_job_update(s->st, job, was)
 				  : store_job_save(s->st, job, was);
-	ret = c->nparams ? store_job_set_params(s->st, job) : 0;
-	return ret ? ret : sched_end_unrun(s, job, was);
+	/* The end first: lost to another writer, it leaves the parameters too. */
+	ret = sched_end_unrun(s, job, was);
+	return ret || !c->nparams ? ret : store_job_set_params(s->st, job);
 }
 
 /* How often a change that lost its race (another writer changed the job
  * between its read and its write) is checked again against the newer job. */
 #define CHANGE_TRIES 4
-
-static int job_update(struct sched *s, const char *id, const struct sched_change *c, bool *lost);
-
-/*
- * A change is checked against the job as read under its stripe and written
- * only if the stored job is still in that phase. Another writer (another
- * daemon on the same database) may have changed it in between: the write is
- * then refused (OPUS_ERR_PHASE from the store, nothing written) and the
- * change is checked again against the newer job, so that the answer is the
- * one for the phase the job has now (a RUN of a job aborted meanwhile is
- * refused as for an ABORTED job), never a write over the other's.
- */
-int sched_job_update(struct sched *s, const char *id, const struct sched_change *c)
-{
-	int ret = OPUS_ERR_BUSY;
-
-	for (int i = 0; i < CHANGE_TRIES; i++) {
-		bool lost = false;
-		ret = job_update(s, id, c, &lost);
-		if (!lost)
-			return ret;
-		log_info("job %s: changed by another writer meanwhile; checking again", id);
-	}
-	return OPUS_ERR_BUSY;
-}
 
 static int job_update(struct sched *s, const char *id, const struct sched_change *c, bool *lost)
 {
@@ -356,6 +332,29 @@ done:
 	jdl_unref(j);
 	sched_waiters_fire(woken);
 	return ret;
+}
+
+/*
+ * A change is checked against the job as read under its stripe and written
+ * only if the stored job is still in that phase. Another writer (another
+ * daemon on the same database) may have changed it in between: the write is
+ * then refused (OPUS_ERR_PHASE from the store, nothing written) and the
+ * change is checked again against the newer job, so that the answer is the
+ * one for the phase the job has now (a RUN of a job aborted meanwhile is
+ * refused as for an ABORTED job), never a write over the other's.
+ */
+int sched_job_update(struct sched *s, const char *id, const struct sched_change *c)
+{
+	int ret = OPUS_ERR_BUSY;
+
+	for (int i = 0; i < CHANGE_TRIES; i++) {
+		bool lost = false;
+		ret = job_update(s, id, c, &lost);
+		if (!lost)
+			return ret;
+		log_info("job %s: changed by another writer meanwhile; checking again", id);
+	}
+	return OPUS_ERR_BUSY;
 }
 
 int sched_job_run(struct sched *s, const char *id)

@@ -948,29 +948,6 @@ static void end_prepare(struct sched *s, struct sched_run *run)
 /* How often an end that lost its race is tried again on the newer job. */
 #define FINISH_TRIES 4
 
-static int finish_once(struct sched *s, const struct sched_run *run, struct sched_waiter **woken);
-
-/*
- * The end is written only if the stored job is still in the phase it was
- * read in. Another writer (another daemon on the same database) may have
- * changed it meanwhile: the end is then refused by the store, nothing
- * written, and tried again on the newer job; if that one is final (ended by
- * the other), its stored end is kept.
- */
-int sched_finish(struct sched *s, const struct sched_run *run, struct sched_waiter **woken)
-{
-	int err = OPUS_ERR_BUSY;
-
-	for (int i = 0; i < FINISH_TRIES; i++) {
-		err = finish_once(s, run, woken);
-		if (err != OPUS_ERR_PHASE)
-			return err;
-		log_info("job %s: changed by another writer meanwhile; its end checked again",
-			 run->id);
-	}
-	return OPUS_ERR_BUSY; /* still racing: the end is retried with back-off */
-}
-
 static int finish_once(struct sched *s, const struct sched_run *run, struct sched_waiter **woken)
 {
 	struct uws_job job = {0};
@@ -1011,6 +988,27 @@ static int finish_once(struct sched *s, const struct sched_run *run, struct sche
 done:
 	uws_job_release(&job);
 	return err;
+}
+
+/*
+ * The end is written only if the stored job is still in the phase it was
+ * read in. Another writer (another daemon on the same database) may have
+ * changed it meanwhile: the end is then refused by the store, nothing
+ * written, and tried again on the newer job; if that one is final (ended by
+ * the other), its stored end is kept.
+ */
+int sched_finish(struct sched *s, const struct sched_run *run, struct sched_waiter **woken)
+{
+	int err = OPUS_ERR_BUSY;
+
+	for (int i = 0; i < FINISH_TRIES; i++) {
+		err = finish_once(s, run, woken);
+		if (err != OPUS_ERR_PHASE)
+			return err;
+		log_info("job %s: changed by another writer meanwhile; its end checked again",
+			 run->id);
+	}
+	return OPUS_ERR_BUSY; /* still racing: the end is retried with back-off */
 }
 
 /* The end was refused: try again later, with back-off. Stripe and s->lock held. */
