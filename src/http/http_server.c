@@ -196,6 +196,8 @@ static enum MHD_Result queue_reply(struct http_request *req)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"opusd\"");
 	}
+	if (r->status == 503 && r->retry_after_s <= 0)
+		r->retry_after_s = 2; /* busy (the store's server away, a full disk): soon again */
 	if (r->retry_after_s > 0) {
 		char secs[24];
 		snprintf(secs, sizeof(secs), "%d", r->retry_after_s);
