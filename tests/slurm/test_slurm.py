@@ -225,10 +225,11 @@ def test_job_the_cluster_forgot_is_lost(cluster, daemon_factory):
 
 
 def test_bad_slurm_settings_are_refused(daemon_factory):
-    """An unknown backend and a non-empty workdir_root fail --check-config
+    """An unknown backend and a relative workdir_root fail --check-config
     (exit 2, naming the key); a partition that would be script text stops the
     daemon at start, before any job."""
-    for sec, kv in (("jobs", {"backend": "condor"}), ("slurm", {"workdir_root": "/shared"}),
+    for sec, kv in (("jobs", {"backend": "condor"}),
+                    ("slurm", {"workdir_root": "shared/relative"}),
                     ("slurm", {"ssh_port": "70000"})):
         d = daemon_factory({sec: kv}, start=False)
         r = subprocess.run([str(it.opusd_bin()), "--config", str(d.config_path),
