@@ -548,8 +548,8 @@ static void env_file(struct slurm *sl, const struct exec_spec *spec, const struc
 /* Is path below dir ("dir/...")? */
 static bool below(const char *path, const char *dir)
 {
-	size_t n = strlen(dir);
-	return strncmp(path, dir, n) == 0 && path[n] == '/';
+	size_t n = dir ? strlen(dir) : 0;
+	return path && n && strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
 static bool check_spec(const struct slurm *sl, const struct exec_spec *spec, char **why)
