@@ -142,3 +142,28 @@ def test_workdir_root_overlapping_data_dir_is_refused(cluster, daemon_factory):
         r = subprocess.run([str(it.opusd_bin()), "--config", str(d.config_path)],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode != 0 and "slurm.workdir_root" in r.stderr, (bad, r.stderr)
+
+
+def test_workdir_root_adopted_after_kill9(cluster, sshd, root, daemon_factory):
+    """kill -9 of opusd while the job runs in ROOT/{id}: the next daemon adopts
+    it and still brings its files back into {data_dir}/jobs/{id}."""
+    d = daemon_factory(cluster.daemon_config(workdir_root=str(root), **ssh_settings(sshd)),
+                       start=False)
+    add_jobdef(d, "slow", "sleep 4&#10;" + WHERE_SCRIPT)
+    d.start()
+    c = d.client()
+    url = c.create("slow", files={"input": ("in.bin", DATA, "application/octet-stream")},
+                   run=True)
+    job_id = url.rsplit("/", 1)[1]
+    assert c.wait_for_phase(url, ("EXECUTING", "COMPLETED", "ERROR"), timeout=WAIT) == "EXECUTING"
+    d.kill9()
+    d.start()
+    c = d.client()
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "COMPLETED", \
+        c.job(url).get("errorSummary")
+    assert c.get(url + "/results/output").content == DATA
+    assert "pwd=" + f"{root}/{job_id}" in c.get(url + "/results/stdout").text
+    assert not (root / job_id).exists()
+    r = cluster.cmd("squeue", "--noheader", "--states=all", f"--name=opus-{job_id}",
+                    "--format=%i")
+    assert len(r.stdout.split()) == 1, r.stdout  # one SLURM job, not two
