@@ -232,8 +232,8 @@ static char *cluster_path(const struct slurm *sl, const struct exec_spec *spec, 
 }
 
 /* One step of a copy: 0 when it went well; else *why says what failed and the
- * code is OPUS_ERR_BUSY when the cluster did not answer (not run, a timeout,
- * ssh's 255: try again later), OPUS_ERR_IO otherwise. */
+ * code is OPUS_ERR_BUSY when the cluster (a remote step) did not answer (not
+ * run, a timeout, ssh's 255: try again later), OPUS_ERR_IO otherwise. */
 static int step_result(const char *what, bool remote, int ret, const struct exec_cmd_result *r,
 		       char **why)
 {
@@ -251,7 +251,7 @@ static int step_result(const char *what, bool remote, int ret, const struct exec
 		*why = xasprintf("%s: %.*s", what, (int)strcspn(r->err, "\n"), r->err);
 	else
 		*why = xasprintf("%s: exit code %d", what, r->exit_code);
-	if (ret != 0 || r->timed_out || (remote && (r->exit_code == 255 || r->exit_code < 0)))
+	if (remote && (ret != 0 || r->timed_out || r->exit_code == 255 || r->exit_code < 0))
 		return OPUS_ERR_BUSY;
 	return OPUS_ERR_IO;
 }
