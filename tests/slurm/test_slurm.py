@@ -19,13 +19,13 @@ def driver_bin():
 
 def test_backend_driver(cluster):
     """tests/unit/test_exec_slurm.c against the cluster: complete, fail, cancel
-    PENDING and RUNNING (TERM, KILL), adopt, lost."""
+    PENDING and RUNNING (TERM, KILL), adopt, lost, workdir_root's copy."""
     b = driver_bin()
     assert b.exists(), f"{b}: build it (make unit-bins)"
     r = subprocess.run([str(b)], capture_output=True, text=True, timeout=600,
                        env={**os.environ, "OPUS_TEST_SLURM_CONF": str(cluster.conf)})
     assert r.returncode == 0, r.stdout + r.stderr[-4000:]
-    assert "5 passed, 0 failed" in r.stdout, r.stdout
+    assert "6 passed, 0 failed" in r.stdout, r.stdout
 
 
 def check_batch_script(d, url):
