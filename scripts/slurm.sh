@@ -132,6 +132,10 @@ NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=$cpus RealMemo
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 # A second one, for tests that choose a partition (debug stays the default).
 PartitionName=other Nodes=localhost MaxTime=INFINITE State=UP
+# SLURM's shortest limit, for the test of a time limit SLURM enforces itself:
+# a job without --time gets DefaultTime (1 minute) and, with OverTimeLimit=0,
+# SLURM ends it TIMEOUT at slurmctld's next check of limits (every 30 s).
+PartitionName=short Nodes=localhost DefaultTime=1 MaxTime=1 State=UP
 EOF
 	mv "$conf.new" "$conf"
 	printf 'export SLURM_CONF=%q\n' "$conf" >"$dir/env"

@@ -569,12 +569,15 @@ static int serve(struct conf *c)
 	char *event_url = c->slurm_event_url && c->slurm_event_url[0]
 			      ? xstrdup(c->slurm_event_url)
 			      : xasprintf("http://%s/handler/job_event", c->listen);
+	/* sched's job directories (sched_job_dir): slurm.workdir_root copies them. */
+	char *jobs_dir = xasprintf("%s/jobs", c->data_dir);
 	/* The backend and its settings; sched adds its event callback. */
 	struct exec_slurm_config slurm = {
 	    .cluster = c->slurm_cluster,
 	    .slurm_conf = c->slurm_conf,
 	    .path = c->slurm_path,
 	    .workdir_root = c->slurm_workdir_root,
+	    .jobs_dir = jobs_dir,
 	    .partition = c->slurm_partition,
 	    .account = c->slurm_account,
 	    .sbatch_args = c->slurm_sbatch_args,
@@ -696,6 +699,7 @@ done:
 	xmlCleanupParser();
 	OPENSSL_cleanse(event_key, sizeof(event_key));
 	free(event_url);
+	free(jobs_dir);
 	log_info("opusd stopped%s", ret == 0 ? "" : " (start-up failed)");
 	return ret;
 }

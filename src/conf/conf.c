@@ -87,8 +87,10 @@ static const struct conf_key keys[] = {
       "PATH the SLURM commands are found in, here or on the login node (empty = the usual "
       "sbin and bin directories)"),
     K("slurm", "workdir_root", CONF_STR, slurm_workdir_root, "", 0,
-      "jobs' directories on the cluster's shared file system: not supported yet, must be empty "
-      "(put paths.data_dir on the shared file system)"),
+      "an absolute directory on the cluster (here, or on the login node) where each job runs "
+      "in {workdir_root}/{job id}: its files are copied there before sbatch and back when it "
+      "ends (empty = the job runs in its own directory of paths.data_dir, which the cluster "
+      "must see under the same path)"),
     K("slurm", "partition", CONF_STR, slurm_partition, "", 0,
       "sbatch --partition unless a description asks (empty = the cluster's default)"),
     K("slurm", "account", CONF_STR, slurm_account, "", 0,
@@ -419,9 +421,9 @@ int conf_check(struct conf *c, char **err_out)
 		*err_out = xasprintf("jobs.backend: \"%s\" is not local or slurm", c->backend);
 		return OPUS_ERR_INVAL;
 	}
-	if (*c->slurm_workdir_root) {
-		*err_out = xstrdup("slurm.workdir_root: not supported yet; put paths.data_dir on "
-				   "the cluster's shared file system");
+	if (*c->slurm_workdir_root &&
+	    (c->slurm_workdir_root[0] != '/' || strcmp(c->slurm_workdir_root, "/") == 0)) {
+		*err_out = xstrdup("slurm.workdir_root: an absolute directory other than /");
 		return OPUS_ERR_INVAL;
 	}
 	if (check_user_resources(c->slurm_user_resources, err_out) < 0)

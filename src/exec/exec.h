@@ -237,8 +237,14 @@ struct exec_slurm_config {
 	const char *cluster; /* the handle's middle part ("slurm:{cluster}:{id}"); NULL: "slurm" */
 	const char *slurm_conf; /* SLURM_CONF of the commands; NULL: SLURM's default */
 	const char *path; /* PATH of the commands (here, or on the login node); NULL: standard */
-	const char *workdir_root; /* jobs' directories on the shared file system; NULL: data_dir */
-	const char *partition;	  /* defaults of struct exec_resources */
+	/* NULL: a job runs in its own directory (exec_spec.workdir), which the
+	 * cluster sees under the same path. Else an absolute directory on the
+	 * cluster (here, or on ssh_host): the job runs in workdir_root/{job id},
+	 * its directory is copied there before sbatch and back (into
+	 * jobs_dir/{job id}) before ENDED is reported, then removed there. */
+	const char *workdir_root;
+	const char *jobs_dir;  /* the local job directories (jobs_dir/{id}); with workdir_root */
+	const char *partition; /* defaults of struct exec_resources */
 	const char *account;
 	const char *sbatch_args;    /* extra #SBATCH lines, checked like resources; NULL none */
 	int64_t poll_interval_ms;   /* reconciliation without an overdue signal */

@@ -1,8 +1,16 @@
 /*
  * exec_slurm: jobs as batch jobs of a SLURM cluster. Every SLURM command runs
  * through exec_cmd_run (argv only, a timeout), here or, with ssh_host, on a
- * login node through ssh; the job's directory is on a file system both see
- * under the same path.
+ * login node through ssh. Without workdir_root the job's directory is on a
+ * file system both see under the same path. With workdir_root the job runs in
+ * ROOT/{job id} on the cluster: submission copies the job's directory there
+ * (`tar -C DIR -cf - .` here, its output the stdin of `tar -C R -xf -` there,
+ * after `mkdir -p R`; over ssh with the commands' own options and quoting),
+ * and before a job's ENDED is reported the thread copies R back the same way
+ * (`tar --no-same-owner`, which replaces a file rather than writing through
+ * it: a link to a blob of the entity store stays as it is) and removes R (`rm -rf`); a copy
+ * that fails makes the end FAILED with what went wrong (R is then kept).
+ * An archive is held in memory, up to SLURM_STAGE_MAX.
  *
  * Submission writes two files beside the job's script (its .opusd dir):
  *   slurm.sh   the batch script: #SBATCH lines whose values are checked
@@ -54,6 +62,10 @@
 /* After exec_poll: rounds again after 250 ms, 500 ms, 1 s, .. 8 s (6 rounds). */
 #define SLURM_HURRY_ROUNDS   6
 #define SLURM_HURRY_FIRST_MS 250
+/* workdir_root: the largest archive of a job's directory, each way, and how
+ * many command timeouts one step of a copy may take. */
+#define SLURM_STAGE_MAX	  (1024u << 20)
+#define SLURM_STAGE_TIMES 10
 
 /* What a value of an #SBATCH line or an option may hold. */
 static const char value_chars[] =
@@ -70,6 +82,7 @@ struct sjob {
 	bool report_submitted; /* SUBMITTED still to report */
 	bool started;	       /* STARTED reported */
 	bool done;	       /* ENDED reported: removed by the thread */
+	char *local_dir;       /* workdir_root: where its files come back to; else NULL */
 };
 
 struct scancel {
@@ -81,6 +94,7 @@ struct scancel {
 struct slurm {
 	/* The configuration, copied. */
 	char *cluster, *partition, *account, *sbatch_args, *path, *conf_file, *event_url;
+	char *root, *jobs_dir; /* workdir_root (NULL: none) and the local job directories */
 	int64_t poll_ms, timeout_ms;
 	struct exec_ssh ssh;
 	bool use_ssh;
@@ -155,9 +169,27 @@ static void note_answer(struct slurm *sl, const char *what, int ret,
 	pthread_mutex_unlock(&sl->lock);
 }
 
+/* What a command gets beyond its argv: stdin, a cap of its output, a timeout. */
+struct run_io {
+	const char *in;
+	size_t in_len;
+	size_t output_max;
+	int64_t timeout_ms;
+};
+
+static int slurm_run_io(struct slurm *sl, const char *const *argv, const struct run_io *io,
+			struct exec_cmd_result *res);
+
 /* Runs one SLURM command: `env -i PATH=.. [SLURM_CONF=..] argv..`, here or
  * through ssh. 0 when it ran (see res), else a negative code. */
 static int slurm_run(struct slurm *sl, const char *const *argv, struct exec_cmd_result *res)
+{
+	const struct run_io io = {.output_max = 4u << 20, .timeout_ms = sl->timeout_ms};
+	return slurm_run_io(sl, argv, &io, res);
+}
+
+static int slurm_run_io(struct slurm *sl, const char *const *argv, const struct run_io *io,
+			struct exec_cmd_result *res)
 {
 	const char *av[64];
 	size_t n = 0;
@@ -173,11 +205,147 @@ static int slurm_run(struct slurm *sl, const char *const *argv, struct exec_cmd_
 	struct exec_cmd c = {
 	    .argv = av,
 	    .envp = sl->envp,
-	    .timeout_ms = sl->timeout_ms,
-	    .output_max = 4u << 20,
+	    .stdin_data = io->in,
+	    .stdin_len = io->in_len,
+	    .timeout_ms = io->timeout_ms,
+	    .output_max = io->output_max,
 	    .ssh = sl->use_ssh ? &sl->ssh : NULL,
 	};
 	return exec_cmd_run(&c, res);
+}
+
+/* ---- workdir_root: the job's directory copied to the cluster and back ---- */
+
+/* R, the job's directory on the cluster; malloc'd. */
+static char *remote_dir(const struct slurm *sl, const char *job_id)
+{
+	return xasprintf("%s/%s", sl->root, job_id);
+}
+
+/* Where a path of the job's directory is on the cluster: itself without
+ * workdir_root, else the same below R (check_spec made sure it is below). */
+static char *cluster_path(const struct slurm *sl, const struct exec_spec *spec, const char *path)
+{
+	if (!sl->root)
+		return xstrdup(path);
+	return xasprintf("%s/%s%s", sl->root, spec->job_id, path + strlen(spec->workdir));
+}
+
+/* One step of a copy: 0 when it went well; else *why says what failed and the
+ * code is OPUS_ERR_BUSY when the cluster (a remote step) did not answer (not
+ * run, a timeout, ssh's 255: try again later), OPUS_ERR_IO otherwise. */
+static int step_result(const char *what, bool remote, int ret, const struct exec_cmd_result *r,
+		       char **why)
+{
+	if (ret == 0 && !r->timed_out && r->exit_code == 0 && !r->truncated)
+		return 0;
+	if (ret != 0)
+		*why = xasprintf("%s could not be run: %s", what, opus_strerror(ret));
+	else if (r->timed_out)
+		*why = xasprintf("%s did not end in time", what);
+	else if (r->truncated)
+		*why = xasprintf("%s: more than %u MiB", what, SLURM_STAGE_MAX >> 20);
+	else if (r->err_len && strncmp(r->err, what, strlen(what)) == 0)
+		*why = xasprintf("%.*s", (int)strcspn(r->err, "\n"), r->err); /* "tar: ..." */
+	else if (r->err_len)
+		*why = xasprintf("%s: %.*s", what, (int)strcspn(r->err, "\n"), r->err);
+	else
+		*why = xasprintf("%s: exit code %d", what, r->exit_code);
+	if (remote && (ret != 0 || r->timed_out || r->exit_code == 255 || r->exit_code < 0))
+		return OPUS_ERR_BUSY;
+	return OPUS_ERR_IO;
+}
+
+/* tar of dir, here: its archive in r->out. */
+static int pack_here(const struct slurm *sl, const char *dir, struct exec_cmd_result *r)
+{
+	static const char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
+	const char *const argv[] = {"tar", "-C", dir, "-cf", "-", ".", NULL};
+	const struct exec_cmd c = {.argv = argv,
+				   .envp = envp,
+				   .timeout_ms = sl->timeout_ms * SLURM_STAGE_TIMES,
+				   .output_max = SLURM_STAGE_MAX};
+	return exec_cmd_run(&c, r);
+}
+
+/* Unpacks an archive into dir, here, keeping no owner of the cluster's. */
+static int unpack_here(const struct slurm *sl, const char *dir, const struct exec_cmd_result *a,
+		       struct exec_cmd_result *r)
+{
+	static const char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
+	/* GNU tar creates a file with O_EXCL and unlinks what is there first
+	 * (no --overwrite): a link to a blob of the entity store stays as it is. */
+	const char *const argv[] = {"tar", "-C", dir, "--no-same-owner", "-xf", "-", NULL};
+	const struct exec_cmd c = {.argv = argv,
+				   .envp = envp,
+				   .stdin_data = a->out,
+				   .stdin_len = a->out_len,
+				   .timeout_ms = sl->timeout_ms * SLURM_STAGE_TIMES};
+	return exec_cmd_run(&c, r);
+}
+
+/* The job's directory to R, before sbatch. 0, or a code of step_result. */
+static int stage_in(struct slurm *sl, const struct exec_spec *spec, char **why)
+{
+	char *rdir = remote_dir(sl, spec->job_id), *what = NULL;
+	const char *const mk[] = {"mkdir", "-p", rdir, NULL};
+	const char *const unpack[] = {"tar", "-C", rdir, "-xf", "-", NULL};
+	struct exec_cmd_result a, r;
+	struct run_io io = {.timeout_ms = sl->timeout_ms * SLURM_STAGE_TIMES,
+			    .output_max = 64u << 10};
+	int ret = step_result("tar", false, pack_here(sl, spec->workdir, &a), &a, &what);
+
+	if (ret == 0) {
+		ret = step_result("mkdir", true, slurm_run_io(sl, mk, &io, &r), &r, &what);
+		exec_cmd_result_release(&r);
+	}
+	if (ret == 0) {
+		io.in = a.out;
+		io.in_len = a.out_len;
+		ret = step_result("tar", true, slurm_run_io(sl, unpack, &io, &r), &r, &what);
+		exec_cmd_result_release(&r);
+	}
+	if (ret)
+		*why =
+		    xasprintf("cannot copy the job's files to %s%s%s: %s",
+			      sl->use_ssh ? sl->ssh_host : "", sl->use_ssh ? ":" : "", rdir, what);
+	exec_cmd_result_release(&a);
+	free(what);
+	free(rdir);
+	return ret;
+}
+
+/* R back into the job's own directory, then R removed. 0, or a code with *why. */
+static int stage_out(struct slurm *sl, const struct sjob *j, char **why)
+{
+	char *rdir = remote_dir(sl, j->job_id), *what = NULL;
+	const char *const pack[] = {"tar", "-C", rdir, "-cf", "-", ".", NULL};
+	const char *const rm[] = {"rm", "-rf", "--", rdir, NULL};
+	const struct run_io io = {.timeout_ms = sl->timeout_ms * SLURM_STAGE_TIMES,
+				  .output_max = SLURM_STAGE_MAX};
+	struct exec_cmd_result a, r;
+	int ret = step_result("tar", true, slurm_run_io(sl, pack, &io, &a), &a, &what);
+
+	if (ret == 0) {
+		ret = step_result("tar", false, unpack_here(sl, j->local_dir, &a, &r), &r, &what);
+		exec_cmd_result_release(&r);
+	}
+	exec_cmd_result_release(&a);
+	if (ret == 0) {
+		char *rm_why = NULL;
+		if (step_result("rm", true, slurm_run(sl, rm, &r), &r, &rm_why) != 0)
+			log_warn("exec: slurm: job %s: %s left behind: %s", j->job_id, rdir,
+				 rm_why);
+		exec_cmd_result_release(&r);
+		free(rm_why);
+	} else {
+		*why =
+		    xasprintf("could not bring back the job's files from %s%s%s: %s",
+			      sl->use_ssh ? sl->ssh_host : "", sl->use_ssh ? ":" : "", rdir, what);
+	}
+	free(what);
+	free(rdir);
+	return ret;
 }
 
 /* ---- submission ---- */
@@ -261,7 +429,34 @@ static const char batch_body[] =
     "fi\n"
     "exit \"$opus_rc\"\n";
 
-static char *batch_script(struct slurm *sl, const struct exec_spec *spec, char **why)
+/* The job's paths as the cluster sees them (cluster_path); malloc'd. */
+struct cpaths {
+	char *workdir, *script, *out, *err, *batch, *env;
+};
+
+static void cpaths_init(struct cpaths *cp, const struct slurm *sl, const struct exec_spec *spec,
+			const char *batch, const char *env)
+{
+	cp->workdir = cluster_path(sl, spec, spec->workdir);
+	cp->script = cluster_path(sl, spec, spec->script_path);
+	cp->out = cluster_path(sl, spec, spec->stdout_path);
+	cp->err = cluster_path(sl, spec, spec->stderr_path);
+	cp->batch = cluster_path(sl, spec, batch);
+	cp->env = cluster_path(sl, spec, env);
+}
+
+static void cpaths_release(struct cpaths *cp)
+{
+	free(cp->workdir);
+	free(cp->script);
+	free(cp->out);
+	free(cp->err);
+	free(cp->batch);
+	free(cp->env);
+}
+
+static char *batch_script(struct slurm *sl, const struct exec_spec *spec, const struct cpaths *cp,
+			  char **why)
 {
 	const struct exec_resources *r = &spec->res;
 	struct sbuf b = SBUF_INIT;
@@ -272,8 +467,8 @@ static char *batch_script(struct slurm *sl, const struct exec_spec *spec, char *
 	sbuf_init(&b, 1 << 20);
 	sbuf_adds(&b, "#!/bin/bash\n");
 	sbuf_addf(&b, "#SBATCH --job-name=opus-%s\n", spec->job_id);
-	sbuf_addf(&b, "#SBATCH --output=%s\n#SBATCH --error=%s\n#SBATCH --chdir=%s\n",
-		  spec->stdout_path, spec->stderr_path, spec->workdir);
+	sbuf_addf(&b, "#SBATCH --output=%s\n#SBATCH --error=%s\n#SBATCH --chdir=%s\n", cp->out,
+		  cp->err, cp->workdir);
 	sbuf_adds(&b, "#SBATCH --no-requeue\n");
 	/* Whole minutes, rounded up, and one more: sched ends the job at its
 	 * exact duration; SLURM's limit only catches what sched could not. */
@@ -294,7 +489,7 @@ static char *batch_script(struct slurm *sl, const struct exec_spec *spec, char *
 	if (sl->sbatch_args)
 		ok = ok && add_extra(&b, sl->sbatch_args, why);
 	/* Both are checked by the caller (name_is_safe, path_ok). */
-	sbuf_addf(&b, "opus_job='%s'\nopus_script='%s'\n", spec->job_id, spec->script_path);
+	sbuf_addf(&b, "opus_job='%s'\nopus_script='%s'\n", spec->job_id, cp->script);
 	sbuf_adds(&b, batch_body);
 	if (!ok || b.err) {
 		if (!*why)
@@ -305,9 +500,32 @@ static char *batch_script(struct slurm *sl, const struct exec_spec *spec, char *
 	return sbuf_detach(&b, NULL);
 }
 
-/* The job's environment as sbatch --export-file reads it: NUL-separated. */
-static void env_file(struct slurm *sl, char *const *envp, struct sbuf *out)
+/* Appends "NAME=value" with every path of the job's directory `from` in it
+ * (a word of the value that is `from` or starts with `from/`: HOME, the
+ * inputs' space-separated paths) moved to `to`, the job's directory on the
+ * cluster. */
+static void add_moved(struct sbuf *out, const char *entry, const char *from, const char *to)
 {
+	size_t n = strlen(from);
+	const char *p = strchr(entry, '=') + 1;
+
+	sbuf_add(out, entry, (size_t)(p - entry));
+	while (*p) {
+		bool word = p[-1] == '=' || p[-1] == ' ';
+		if (word && strncmp(p, from, n) == 0 && strchr("/ ", p[n]) != NULL) {
+			sbuf_adds(out, to);
+			p += n;
+		} else {
+			sbuf_addc(out, *p++);
+		}
+	}
+}
+
+/* The job's environment as sbatch --export-file reads it: NUL-separated. */
+static void env_file(struct slurm *sl, const struct exec_spec *spec, const struct cpaths *cp,
+		     struct sbuf *out)
+{
+	char *const *envp = spec->envp;
 	bool has_url = false;
 
 	for (size_t i = 0; envp[i]; i++) {
@@ -315,7 +533,10 @@ static void env_file(struct slurm *sl, char *const *envp, struct sbuf *out)
 		if (strncmp(envp[i], "SLURM_", 6) == 0 || !strchr(envp[i], '='))
 			continue;
 		has_url = has_url || strncmp(envp[i], "OPUS_EVENT_URL=", 15) == 0;
-		sbuf_adds(out, envp[i]);
+		if (sl->root)
+			add_moved(out, envp[i], spec->workdir, cp->workdir);
+		else
+			sbuf_adds(out, envp[i]);
 		sbuf_addc(out, '\0');
 	}
 	if (sl->event_url && !has_url) {
@@ -324,7 +545,14 @@ static void env_file(struct slurm *sl, char *const *envp, struct sbuf *out)
 	}
 }
 
-static bool check_spec(const struct exec_spec *spec, char **why)
+/* Is path below dir ("dir/...")? */
+static bool below(const char *path, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+	return path && n && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+static bool check_spec(const struct slurm *sl, const struct exec_spec *spec, char **why)
 {
 	const char *bad = NULL;
 
@@ -338,6 +566,19 @@ static bool check_spec(const struct exec_spec *spec, char **why)
 		bad = spec->stdout_path;
 	else if (!path_ok(spec->stderr_path))
 		bad = spec->stderr_path;
+	if (!bad && sl->root) {
+		/* copied with the job's directory: they must be in it */
+		const char *const in[] = {spec->script_path, spec->stdout_path, spec->stderr_path};
+		for (size_t i = 0; i < OPUS_ARRAY_LEN(in) && !bad; i++) {
+			if (!below(in[i], spec->workdir))
+				bad = in[i];
+		}
+		if (bad) {
+			*why = xasprintf("slurm: %s: not in the job's directory %s", bad,
+					 spec->workdir);
+			return false;
+		}
+	}
 	if (bad)
 		*why = xasprintf("slurm: %s: not usable in a batch script (letters, digits, "
 				 "_.:,=+@/- only)",
@@ -356,8 +597,17 @@ static bool parse_jobid(const char *out, char id[SLURM_ID_MAX])
 	return true;
 }
 
+static void sjob_free(struct sjob *j)
+{
+	if (!j)
+		return;
+	free(j->local_dir);
+	free(j);
+}
+
+/* local_dir: workdir_root's way back (copied), or NULL. */
 static void follow(struct slurm *sl, const char *job_id, const char *handle, const char *slurm_id,
-		   bool submitted)
+		   const char *local_dir, bool submitted)
 {
 	struct sjob *j = xcalloc(1, sizeof(*j));
 
@@ -365,6 +615,7 @@ static void follow(struct slurm *sl, const char *job_id, const char *handle, con
 	snprintf(j->handle, sizeof(j->handle), "%s", handle);
 	snprintf(j->slurm_id, sizeof(j->slurm_id), "%s", slurm_id);
 	j->report_submitted = submitted;
+	j->local_dir = xstrdup(local_dir);
 	pthread_mutex_lock(&sl->lock);
 	j->next = sl->jobs;
 	sl->jobs = j;
@@ -373,10 +624,10 @@ static void follow(struct slurm *sl, const char *job_id, const char *handle, con
 	pthread_mutex_unlock(&sl->lock);
 }
 
-static int sbatch(struct slurm *sl, const struct exec_spec *spec, const char *batch,
-		  const char *envf, char id[SLURM_ID_MAX], char **why)
+static int sbatch(struct slurm *sl, const struct exec_spec *spec, const struct cpaths *cp,
+		  char id[SLURM_ID_MAX], char **why)
 {
-	char *export = xasprintf("--export-file=%s", envf);
+	char *export = xasprintf("--export-file=%s", cp->env);
 	char uid[32], gid[32];
 	const char *argv[8] = {"sbatch", "--parsable", export};
 	size_t n = 3;
@@ -389,7 +640,7 @@ static int sbatch(struct slurm *sl, const struct exec_spec *spec, const char *ba
 		argv[n++] = uid;
 		argv[n++] = gid;
 	}
-	argv[n++] = batch;
+	argv[n++] = cp->batch;
 	argv[n] = NULL;
 	ret = slurm_run(sl, argv, &r);
 	note_answer(sl, "sbatch", ret, &r);
@@ -425,18 +676,20 @@ static int slurm_submit(struct exec *ex, const struct exec_spec *spec, struct ex
 	char *dir = NULL, *batch_path = NULL, *env_path = NULL, *text = NULL;
 	char id[SLURM_ID_MAX];
 	struct sbuf env = SBUF_INIT;
+	struct cpaths cp = {0};
 	int ret = OPUS_ERR_INVAL;
 
 	*why_out = NULL;
-	if (!check_spec(spec, why_out))
-		goto done;
-	text = batch_script(sl, spec, why_out);
-	if (!text)
+	if (!check_spec(sl, spec, why_out))
 		goto done;
 	dir = dir_of(spec->script_path);
 	batch_path = xasprintf("%s/slurm.sh", dir);
 	env_path = xasprintf("%s/slurm.env", dir);
-	env_file(sl, spec->envp, &env);
+	cpaths_init(&cp, sl, spec, batch_path, env_path);
+	text = batch_script(sl, spec, &cp, why_out);
+	if (!text)
+		goto done;
+	env_file(sl, spec, &cp, &env);
 	ret = OPUS_ERR_IO;
 	/* 0600: the environment may hold the job's event token. */
 	if (env.err || file_write_all(env_path, env.buf ? env.buf : "", env.len, 0600) != 0 ||
@@ -448,14 +701,20 @@ static int slurm_submit(struct exec *ex, const struct exec_spec *spec, struct ex
 		*why_out = xstrdup("cannot give the job's directory to its user");
 		goto done;
 	}
-	ret = sbatch(sl, spec, batch_path, env_path, id, why_out);
+	if (sl->root) {
+		ret = stage_in(sl, spec, why_out);
+		if (ret)
+			goto done;
+	}
+	ret = sbatch(sl, spec, &cp, id, why_out);
 	if (ret)
 		goto done;
 	snprintf(out->handle, sizeof(out->handle), "slurm:%s:%s", sl->cluster, id);
 	out->started = false;
 	log_info("exec: slurm: job %s submitted as %s", spec->job_id, out->handle);
-	follow(sl, spec->job_id, out->handle, id, true);
+	follow(sl, spec->job_id, out->handle, id, sl->root ? spec->workdir : NULL, true);
 done:
+	cpaths_release(&cp);
 	sbuf_release(&env);
 	free(text);
 	free(dir);
@@ -501,9 +760,14 @@ static int slurm_adopt(struct exec *ex, const char *job_id, const char *handle)
 	struct slurm *sl = slurm_of(ex);
 	char id[SLURM_ID_MAX];
 
+	char *local = NULL;
+
 	if (!name_is_safe(job_id, 48) || !handle_id(sl, handle, id))
 		return OPUS_ERR_NOTFOUND;
-	follow(sl, job_id, handle, id, false);
+	if (sl->root)
+		local = xasprintf("%s/%s", sl->jobs_dir, job_id);
+	follow(sl, job_id, handle, id, local, false);
+	free(local);
 	return 0;
 }
 
@@ -767,7 +1031,8 @@ static bool ask(struct slurm *sl, struct sjob **snap, struct found *fd, size_t n
 
 struct pending_ev {
 	struct exec_event ev;
-	char job_id[64], handle[EXEC_HANDLE_MAX], reason[200];
+	char job_id[64], handle[EXEC_HANDLE_MAX], reason[400];
+	const struct sjob *job; /* only this thread frees jobs: valid for the round */
 };
 
 static void ev_add(struct pending_ev **evs, size_t *n, size_t *cap, const struct sjob *j,
@@ -783,6 +1048,7 @@ static void ev_add(struct pending_ev **evs, size_t *n, size_t *cap, const struct
 	memset(e, 0, sizeof(*e));
 	snprintf(e->job_id, sizeof(e->job_id), "%s", j->job_id);
 	snprintf(e->handle, sizeof(e->handle), "%s", j->handle);
+	e->job = j;
 	e->ev.kind = kind;
 	e->ev.cpu_ms = -1;
 	e->ev.max_rss_kb = -1;
@@ -847,6 +1113,27 @@ static void submitted_locked(struct slurm *sl, struct pending_ev **evs, size_t *
 	}
 }
 
+/* workdir_root: each ended job's files back before its ENDED. A copy that
+ * failed is the job's failure, unless it was cancelled or lost anyway. */
+static void stage_out_ended(struct slurm *sl, struct pending_ev *evs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct exec_event *ev = &evs[i].ev;
+		char *why = NULL;
+
+		if (ev->kind != EXEC_EV_ENDED || !evs[i].job->local_dir ||
+		    stage_out(sl, evs[i].job, &why) == 0)
+			continue;
+		log_error("exec: slurm: job %s: %s", evs[i].job_id, why);
+		if (ev->end != EXEC_END_CANCELLED && ev->end != EXEC_END_LOST) {
+			ev->end = EXEC_END_FAILED;
+			ev->exit_code = -1;
+			snprintf(evs[i].reason, sizeof(evs[i].reason), "%s", why);
+		}
+		free(why);
+	}
+}
+
 static void emit_all(struct exec *ex, struct pending_ev *evs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -865,7 +1152,7 @@ static void remove_done_locked(struct slurm *sl)
 		struct sjob *j = *pp;
 		if (j->done) {
 			*pp = j->next;
-			free(j);
+			sjob_free(j);
 		} else {
 			pp = &j->next;
 		}
@@ -896,6 +1183,8 @@ static void round_of(struct exec *ex)
 		pthread_mutex_lock(&sl->lock);
 		apply_locked(sl, snap, fd, n, &evs, &nev, &cap);
 		pthread_mutex_unlock(&sl->lock);
+		if (sl->root)
+			stage_out_ended(sl, evs, nev);
 		emit_all(ex, evs, nev);
 		pthread_mutex_lock(&sl->lock);
 		remove_done_locked(sl);
@@ -994,7 +1283,7 @@ static void slurm_free(struct slurm *sl)
 	while (sl->jobs) {
 		struct sjob *j = sl->jobs;
 		sl->jobs = j->next;
-		free(j);
+		sjob_free(j);
 	}
 	while (sl->cancels) {
 		struct scancel *c = sl->cancels;
@@ -1008,6 +1297,8 @@ static void slurm_free(struct slurm *sl)
 	free(sl->path);
 	free(sl->conf_file);
 	free(sl->event_url);
+	free(sl->root);
+	free(sl->jobs_dir);
 	free(sl->ssh_host);
 	free(sl->ssh_user);
 	free(sl->ssh_key);
@@ -1018,6 +1309,17 @@ static void slurm_free(struct slurm *sl)
 	pthread_mutex_destroy(&sl->lock);
 	pthread_cond_destroy(&sl->wake);
 	free(sl);
+}
+
+/* Would workdir_root and the daemon's data (jobs_dir's parent) meet? */
+static bool roots_overlap(const char *root, const char *jobs_dir)
+{
+	char *data = dir_of(jobs_dir);
+	bool meet = strcmp(root, data) == 0 || below(root, data) || below(data, root) ||
+		    strcmp(root, "/") == 0;
+
+	free(data);
+	return meet;
 }
 
 static const char *nonempty(const char *s)
@@ -1046,6 +1348,10 @@ static struct slurm *slurm_new(const struct exec_slurm_config *c)
 	sl->path = xstrdup(nonempty(c->path) ? c->path : SLURM_DEFAULT_PATH);
 	sl->conf_file = xstrdup(nonempty(c->slurm_conf));
 	sl->event_url = xstrdup(nonempty(c->event_url));
+	sl->root = xstrdup(nonempty(c->workdir_root));
+	sl->jobs_dir = xstrdup(nonempty(c->jobs_dir));
+	while (sl->root && strlen(sl->root) > 1 && sl->root[strlen(sl->root) - 1] == '/')
+		sl->root[strlen(sl->root) - 1] = '\0';
 	sl->poll_ms = c->poll_interval_ms > 0 ? c->poll_interval_ms : 2000;
 	sl->timeout_ms = c->command_timeout_ms > 0 ? c->command_timeout_ms : 30000;
 	sl->ssh_host = xstrdup(nonempty(c->ssh_host));
@@ -1075,6 +1381,14 @@ static struct slurm *slurm_new(const struct exec_slurm_config *c)
 		bad = "slurm.slurm_conf: an absolute path of letters, digits and _.:,=+@/-";
 	else if (sl->use_ssh && (!sl->ssh_key || !sl->ssh_known))
 		bad = "slurm.ssh_host needs slurm.ssh_key and slurm.ssh_known_hosts";
+	else if (sl->root && (!path_ok(sl->root) || strcmp(sl->root, "/") == 0))
+		bad = "slurm.workdir_root: an absolute directory other than / of letters, digits "
+		      "and _.:,=+@/-";
+	else if (sl->root && !sl->jobs_dir)
+		bad = "slurm.workdir_root: the daemon's job directories are not known";
+	else if (sl->root && roots_overlap(sl->root, sl->jobs_dir))
+		bad = "slurm.workdir_root: must not be paths.data_dir, nor be in it or hold it "
+		      "(a job's copy there is removed when it ends)";
 	if (!bad && sl->sbatch_args) {
 		struct sbuf scratch = SBUF_INIT;
 		char *why = NULL;
@@ -1111,9 +1425,10 @@ static int slurm_open(struct exec *ex, const struct exec_config *cfg)
 		slurm_free(sl);
 		return OPUS_ERR_INTERNAL;
 	}
-	log_info("exec: slurm backend, cluster %s%s%s, every %lld ms", sl->cluster,
+	log_info("exec: slurm backend, cluster %s%s%s, every %lld ms%s%s", sl->cluster,
 		 sl->use_ssh ? " through ssh to " : "", sl->use_ssh ? sl->ssh_host : "",
-		 (long long)sl->poll_ms);
+		 (long long)sl->poll_ms, sl->root ? ", jobs run in " : "",
+		 sl->root ? sl->root : "");
 	return 0;
 }
 

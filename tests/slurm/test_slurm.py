@@ -19,13 +19,13 @@ def driver_bin():
 
 def test_backend_driver(cluster):
     """tests/unit/test_exec_slurm.c against the cluster: complete, fail, cancel
-    PENDING and RUNNING (TERM, KILL), adopt, lost."""
+    PENDING and RUNNING (TERM, KILL), adopt, lost, workdir_root's copy."""
     b = driver_bin()
     assert b.exists(), f"{b}: build it (make unit-bins)"
     r = subprocess.run([str(b)], capture_output=True, text=True, timeout=600,
                        env={**os.environ, "OPUS_TEST_SLURM_CONF": str(cluster.conf)})
     assert r.returncode == 0, r.stdout + r.stderr[-4000:]
-    assert "5 passed, 0 failed" in r.stdout, r.stdout
+    assert "6 passed, 0 failed" in r.stdout, r.stdout
 
 
 def check_batch_script(d, url):
@@ -225,10 +225,11 @@ def test_job_the_cluster_forgot_is_lost(cluster, daemon_factory):
 
 
 def test_bad_slurm_settings_are_refused(daemon_factory):
-    """An unknown backend and a non-empty workdir_root fail --check-config
+    """An unknown backend and a relative workdir_root fail --check-config
     (exit 2, naming the key); a partition that would be script text stops the
     daemon at start, before any job."""
-    for sec, kv in (("jobs", {"backend": "condor"}), ("slurm", {"workdir_root": "/shared"}),
+    for sec, kv in (("jobs", {"backend": "condor"}),
+                    ("slurm", {"workdir_root": "shared/relative"}),
                     ("slurm", {"ssh_port": "70000"})):
         d = daemon_factory({sec: kv}, start=False)
         r = subprocess.run([str(it.opusd_bin()), "--config", str(d.config_path),

@@ -1,6 +1,7 @@
 /* Tests of src/exec/exec_slurm.c. Without a cluster: what the backend
  * refuses before any command (bad values, foreign handles) and a cluster that
- * does not answer (sbatch's own message, exec_reachable false). With
+ * does not answer (sbatch's own message, exec_reachable false), workdir_root's
+ * copy to the cluster's directory and the paths it moves. With
  * OPUS_TEST_SLURM_CONF set to the slurm.conf of a running cluster
  * (tests/slurm starts one with scripts/slurm.sh and runs this binary): real
  * jobs that complete, fail, are cancelled PENDING and RUNNING (TERM and
@@ -182,6 +183,82 @@ TEST(test_refusals)
 		why = NULL;
 	}
 	CHECK(count_ev("refused1", EXEC_EV_SUBMITTED) == 0);
+	exec_close(ex);
+}
+
+/* slurm.workdir_root without a cluster: what is refused at open; the job's
+ * directory copied to ROOT/{id} before sbatch (which then finds no cluster),
+ * the batch script's paths and the environment's paths of the job's
+ * directory (HOME, an input) moved there, other values left alone. */
+TEST(test_workdir_root)
+{
+	char root[300], jobs[320], data[300], path[PATH_MAX + 16], home[600], input[1500];
+	struct exec_slurm_config c = {.slurm_conf = "/nonexistent/slurm.conf",
+				      .command_timeout_ms = 3000};
+	struct exec_submitted sub;
+	struct exec *ex;
+	struct job j;
+	char *why = NULL, *text = NULL;
+	size_t len = 0;
+
+	snprintf(root, sizeof(root), "%s/cluster", tmp);
+	snprintf(data, sizeof(data), "%s/data", tmp);
+	snprintf(jobs, sizeof(jobs), "%s/jobs", data);
+	c.jobs_dir = jobs;
+	c.workdir_root = "relative/dir";
+	CHECK(open_backend(&c) == NULL);
+	c.workdir_root = data; /* data_dir itself, inside it, holding it */
+	CHECK(open_backend(&c) == NULL);
+	c.workdir_root = jobs;
+	CHECK(open_backend(&c) == NULL);
+	c.workdir_root = tmp;
+	CHECK(open_backend(&c) == NULL);
+	c.workdir_root = root;
+	c.jobs_dir = NULL;
+	CHECK(open_backend(&c) == NULL);
+	c.jobs_dir = jobs;
+	ex = open_backend(&c);
+	CHECK(ex != NULL);
+	if (!ex)
+		return;
+	job_files(&j, "moved1", "true\n");
+	snprintf(path, sizeof(path), "%s/in.txt", j.dir);
+	CHECK(file_write_all(path, "input\n", 6, 0644) == 0);
+	snprintf(home, sizeof(home), "HOME=%s", j.dir);
+	snprintf(input, sizeof(input), "input=%s/in.txt %s/in.txt", j.dir, j.dir);
+	{
+		char *const env[] = {home, input, "OTHER=x/moved1 /elsewhere", NULL};
+		struct exec_spec s = spec_of(&j);
+		s.envp = env;
+		CHECK(exec_submit(ex, &s, &sub, &why) != 0);
+		CHECK(why && strstr(why, "sbatch") != NULL); /* copied, then no cluster */
+		free(why);
+	}
+	snprintf(path, sizeof(path), "%s/moved1/in.txt", root);
+	CHECK(file_read_all(path, 4096, &text, &len) == 0);
+	CHECK_STR(text, "input\n");
+	free(text);
+	snprintf(path, sizeof(path), "%s/moved1/.opusd/slurm.sh", root);
+	CHECK(file_read_all(path, 1 << 20, &text, &len) == 0);
+	snprintf(path, sizeof(path), "#SBATCH --chdir=%s/moved1\n", root);
+	CHECK(text && strstr(text, path) != NULL);
+	snprintf(path, sizeof(path), "#SBATCH --output=%s/moved1/.opusd/stdout\n", root);
+	CHECK(text && strstr(text, path) != NULL);
+	snprintf(path, sizeof(path), "opus_script='%s/moved1/.opusd/script.sh'", root);
+	CHECK(text && strstr(text, path) != NULL);
+	free(text);
+	snprintf(path, sizeof(path), "%s/moved1/.opusd/slurm.env", root);
+	CHECK(file_read_all(path, 1 << 20, &text, &len) == 0);
+	{
+		char want[1200];
+		int n = snprintf(want, sizeof(want), "HOME=%s/moved1", root);
+		CHECK(text && memmem(text, len, want, (size_t)n + 1) != NULL);
+		n = snprintf(want, sizeof(want), "input=%s/moved1/in.txt %s/moved1/in.txt", root,
+			     root);
+		CHECK(text && memmem(text, len, want, (size_t)n + 1) != NULL);
+		CHECK(text && memmem(text, len, "OTHER=x/moved1 /elsewhere", 26) != NULL);
+	}
+	free(text);
 	exec_close(ex);
 }
 
@@ -411,6 +488,7 @@ int main(void)
 	snprintf(tmp, sizeof(tmp), "%s", tmpl);
 	chmod(tmp, 0755);
 	RUN(test_refusals);
+	RUN(test_workdir_root);
 	if (cluster_conf()) {
 		RUN(test_completes);
 		RUN(test_fails);
