@@ -329,6 +329,15 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 	"(?10 IS NULL OR +jobdef IN (SELECT value FROM json_each(?10))) AND "
 #define STORE_SQLITE_LIST_DESC "ORDER BY creation_time DESC, id DESC LIMIT ?5"
 #define STORE_SQLITE_LIST_UP   "ORDER BY creation_time, id LIMIT ?5"
+/* The six list statements of one head (one description's, or every
+ * description's): every owner or one, oldest first, newest first, upwards. */
+#define STORE_SQLITE_LIST_STMTS(X, P, HEAD)                                                        \
+	X(P##_ALL_ASC, HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)                           \
+	X(P##_ALL_DESC, HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC)                        \
+	X(P##_ALL_UP, HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)                            \
+	X(P##_OWNER_ASC, HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)      \
+	X(P##_OWNER_DESC, HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC)   \
+	X(P##_OWNER_UP, HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)
 
 #define STORE_SQLITE_METRICS_COLS "metrics_known, wall_ms, cpu_ms, max_rss_kb, exit_code"
 #define STORE_SQLITE_ENTITY_COLS                                                                   \
@@ -548,24 +557,8 @@ enum { STORE_SQLITE_JOB_NCOLS = 16 };
 	X(RESULTS_DELETE, "DELETE FROM results WHERE job_id = ?1")                                 \
 	X(RESULT_INSERT, "INSERT INTO results (job_id, rid, path, mime, size, entity_id, sha256) " \
 			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                    \
-	X(LIST_ALL_ASC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)        \
-	X(LIST_ALL_DESC, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC)     \
-	X(LIST_ALL_UP, STORE_SQLITE_LIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)         \
-	X(LIST_OWNER_ASC,                                                                          \
-	  STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)   \
-	X(LIST_OWNER_DESC,                                                                         \
-	  STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC) \
-	X(LIST_OWNER_UP,                                                                           \
-	  STORE_SQLITE_LIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)   \
-	X(XLIST_ALL_ASC, STORE_SQLITE_XLIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)      \
-	X(XLIST_ALL_DESC, STORE_SQLITE_XLIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC)   \
-	X(XLIST_ALL_UP, STORE_SQLITE_XLIST_HEAD STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)       \
-	X(XLIST_OWNER_ASC,                                                                         \
-	  STORE_SQLITE_XLIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)  \
-	X(XLIST_OWNER_DESC,                                                                        \
-	  STORE_SQLITE_XLIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_DESC)\
-	X(XLIST_OWNER_UP,                                                                          \
-	  STORE_SQLITE_XLIST_HEAD "owner IS ?2 AND " STORE_SQLITE_LIST_TAIL STORE_SQLITE_LIST_UP)  \
+	STORE_SQLITE_LIST_STMTS(X, LIST, STORE_SQLITE_LIST_HEAD)                                   \
+	STORE_SQLITE_LIST_STMTS(X, XLIST, STORE_SQLITE_XLIST_HEAD)                                 \
 	X(IDS_IN_PHASE, "SELECT id FROM jobs WHERE phase = ?1 "                                    \
 			"ORDER BY run_request_time, creation_time, rowid")                         \
 	X(IDS_EXPIRED, "SELECT id FROM jobs WHERE destruction_time > 0 AND phase != 9 AND "        \
