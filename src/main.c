@@ -613,6 +613,8 @@ static int serve(struct conf *c)
 			   .open_files = c->max_open_files,
 			   .cpu_seconds = c->max_cpu_time},
 	    .event_key = event_key,
+	    .instance = c->instance,
+	    .lease_s = c->lease,
 	};
 	struct store *st = NULL;
 	struct jdl_registry *reg = NULL;

@@ -41,6 +41,12 @@ static const struct conf_key keys[] = {
       "other origins (https://host[:port]) whose pages may call this service, space or comma "
       "separated (empty = none)"),
     K("server", "log_level", CONF_STR, log_level, "info", 0, "error, warn, info or debug"),
+    K("server", "instance", CONF_STR, instance, "", 0,
+      "this daemon's name among several instances sharing one PostgreSQL database, stable "
+      "across its restarts (empty = HOSTNAME:PORT of listen)"),
+    K("server", "lease", CONF_INT, lease, "15", 1,
+      "seconds without a heartbeat after which the other instances settle an instance's "
+      "jobs (several instances on one PostgreSQL database)"),
     K("paths", "data_dir", CONF_STR, data_dir, "./var", 0, "database and job directories"),
     K("paths", "jdl_dir", CONF_STR, jdl_dir, "./jobdefs", 0, "job descriptions (*.xml)"),
     K("paths", "web_dir", CONF_STR, web_dir, "./web", 0,
@@ -395,6 +401,17 @@ static int check_store(const struct conf *c, char **err_out)
 	return 0;
 }
 
+/* HOSTNAME:PORT of listen: stable across restarts of the same daemon. */
+static void conf_default_instance(struct conf *c)
+{
+	char hostname[256] = "localhost";
+	const char *colon = strrchr(c->listen, ':');
+	if (gethostname(hostname, sizeof(hostname) - 1) != 0)
+		snprintf(hostname, sizeof(hostname), "localhost");
+	free(c->instance);
+	c->instance = xasprintf("%s:%s", hostname, colon ? colon + 1 : c->listen);
+}
+
 int conf_check(struct conf *c, char **err_out)
 {
 	char host[256];
@@ -436,6 +453,8 @@ int conf_check(struct conf *c, char **err_out)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->max_running = n > 0 ? n : 1;
 	}
+	if (!*c->instance)
+		conf_default_instance(c);
 	if (!*c->base_url) {
 		free(c->base_url);
 		c->base_url = xasprintf("http://%s", c->listen);

@@ -24,6 +24,8 @@ struct conf {
 	bool allow_anonymous;
 	char *cors_origins; /* origins whose pages may call us, space/comma separated */
 	char *log_level;
+	char *instance; /* name among instances sharing a database; "" = HOSTNAME:PORT */
+	int64_t lease;	/* seconds: an instance silent longer is dead */
 	/* [paths] */
 	char *data_dir;
 	char *jdl_dir;

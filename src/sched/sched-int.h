@@ -112,6 +112,7 @@ struct sched_run {
 struct sched_waiter {
 	struct sched_waiter *prev, *next;
 	char id[UWS_ID_LEN + 1];
+	enum uws_phase seen; /* the phase it waits to change */
 	sched_wake_fn fn;
 	void *ctx;
 	struct sched_timer timer;
@@ -180,6 +181,13 @@ struct sched {
 	bool stage_stop;
 	pthread_t *stagers;
 	size_t nstagers;
+
+	/* sched_multi.c: several instances on one store (s->lock) */
+	bool multi;		/* the store is shared: claims, heartbeat, leader work */
+	char *instance;		/* its name (cfg.instance copied); NULL without multi */
+	int64_t multi_next;	/* time_mono_ms() of the next periodic round */
+	bool multi_pending;	/* a round is queued for a worker */
+	bool claim_pending;	/* a claim of unclaimed queued jobs is queued */
 };
 
 /* sched.c */
@@ -302,6 +310,9 @@ void sched_stage_stop(struct sched *s); /* after every staging run ended */
 /* Unlinks the waiters of job id (takes s->lock); fire them with no lock held. */
 struct sched_waiter *sched_waiters_take(struct sched *s, const char *id);
 struct sched_waiter *sched_waiters_take_all_locked(struct sched *s);
+/* The same for a change to `phase` notified by the store: only the waiters
+ * that saw another phase (every one when phase is STORE_JOB_DELETED). */
+struct sched_waiter *sched_waiters_take_changed(struct sched *s, const char *id, int phase);
 void sched_waiters_fire(struct sched_waiter *list);
 /* A destruction time was set: the deadline thread must look at it. No lock held. */
 void sched_destruction_note(struct sched *s, int64_t ms);
@@ -309,6 +320,28 @@ int sched_deadline_start(struct sched *s);
 void sched_deadline_stop(struct sched *s);
 /* Archives one batch of jobs whose destruction time passed. A worker. */
 void sched_destroy_expired(struct sched *s);
+
+/* sched_multi.c: several instances on one store */
+/* The instance's name ("" with a store of one daemon). */
+const char *sched_instance(const struct sched *s);
+/* Registers the instance and starts listening (sched_open). No lock held. */
+int sched_multi_start(struct sched *s) OPUS_WUR;
+/* The store's notification callback (store_listen). */
+void sched_multi_notify(void *ctx, const char *id, int phase);
+/* The deadline thread's share: when a periodic round (heartbeat, claims,
+ * the leader's work) is due, queues it; the next time one is due
+ * (time_mono_ms), SCHED_NEVER without multi. s->lock held. */
+int64_t sched_multi_tick_locked(struct sched *s, int64_t now);
+/* One periodic round (a worker). */
+void sched_multi_round(struct sched *s);
+/* Claims unclaimed queued jobs for the free slots (a worker). */
+void sched_multi_claim(struct sched *s);
+/* A job an instance ran and that nobody follows any more ends ERROR with
+ * the results it left (why: "server restarted", "server lost"). No lock held. */
+void sched_recover_lost(struct sched *s, const char *id, const char *why);
+/* Follows a job again that the backend keeps (exec_keeps), else ends it as
+ * lost; true when adopted. No lock held. */
+bool sched_recover_submitted(struct sched *s, const struct uws_job *job, const char *why);
 
 /* sched_work.c */
 int sched_work_start(struct sched *s) OPUS_WUR;
@@ -326,5 +359,9 @@ void sched_work_rmtree(struct sched *s, char *path);
 void sched_work_rmtree_blobs(struct sched *s, char *path, char **blobs, size_t nblobs);
 /* Queues a purge of expired jobs, unless one is queued already. s->lock held. */
 void sched_work_purge_locked(struct sched *s);
+/* Queues a periodic round of sched_multi.c, unless one is queued. s->lock held. */
+void sched_work_multi_locked(struct sched *s);
+/* Queues a claim of unclaimed queued jobs, unless one is queued. s->lock held. */
+void sched_work_claim_locked(struct sched *s);
 
 #endif

@@ -537,10 +537,10 @@ static void recover_results(struct sched *s, const char *id, struct uws_job *out
 	jdl_unref(j);
 }
 
-/* Restart recovery of a job an earlier daemon had submitted (EXECUTING, or
- * QUEUED with a handle) that the backend cannot follow: ERROR "server
- * restarted", with the results it left. */
-static void recover_lost(struct sched *s, const char *id)
+/* Recovery of a job an earlier daemon (or a dead instance) had submitted
+ * (EXECUTING, or QUEUED with a handle) that the backend cannot follow:
+ * ERROR `why`, with the results it left. */
+void sched_recover_lost(struct sched *s, const char *id, const char *why)
 {
 	struct uws_job job = {0}, res = {0};
 	struct store_entity *gen = NULL;
@@ -559,7 +559,7 @@ static void recover_lost(struct sched *s, const char *id)
 	was = job.phase;
 	if (sched_set_phase(&job, UWS_ERROR) != 0)
 		goto done;
-	sched_set_error(&job, "server restarted");
+	sched_set_error(&job, why);
 	job.end_time = time_now_ms();
 	job.exec_handle[0] = '\0';
 	sched_results_clear(&job);
@@ -588,15 +588,24 @@ out:
 
 /* A job already in the backend's hands: adopted (followed as a run again),
  * else ended. True when it was adopted. */
-static bool recover_submitted(struct sched *s, const struct uws_job *job)
+bool sched_recover_submitted(struct sched *s, const struct uws_job *job, const char *why)
 {
 	if (job->exec_handle[0] && sched_run_adopt(s, job) == 0) {
 		log_info("job %s: %s job %s adopted (%s)", job->id, exec_backend_name(s->ex),
 			 job->exec_handle, uws_phase_name(job->phase));
 		return true;
 	}
-	recover_lost(s, job->id);
+	sched_recover_lost(s, job->id, why);
 	return false;
+}
+
+/* The jobs in `phase` this daemon recovers: every one with a store of its
+ * own; with a shared store, its instance's and nobody's. */
+static int recover_ids(struct sched *s, enum uws_phase phase, char ***ids, size_t *n)
+{
+	if (s->multi)
+		return store_job_ids_mine(s->st, phase, s->instance, ids, n);
+	return store_job_ids_in_phase(s->st, phase, ids, n);
 }
 
 /* A job QUEUED when the server stopped queues again, under its owner's
@@ -609,7 +618,7 @@ static void recover_queued(struct sched *s, const char *id, size_t *nadopted)
 	if (!sched_id_ok(id) || store_job_get(s->st, id, &job) != 0)
 		return;
 	if (job.exec_handle[0]) {
-		*nadopted += recover_submitted(s, &job);
+		*nadopted += sched_recover_submitted(s, &job, "server restarted");
 		uws_job_release(&job);
 		return;
 	}
@@ -624,7 +633,7 @@ static int recover(struct sched *s)
 {
 	char **ids = NULL;
 	size_t n = 0, nadopted = 0, nheld = 0;
-	int ret = store_job_ids_in_phase(s->st, UWS_QUEUED, &ids, &n);
+	int ret = recover_ids(s, UWS_QUEUED, &ids, &n);
 
 	if (ret)
 		return ret;
@@ -636,14 +645,14 @@ static int recover(struct sched *s)
 	store_ids_free(ids, n);
 	ids = NULL;
 	n = 0;
-	ret = store_job_ids_in_phase(s->st, UWS_EXECUTING, &ids, &n);
+	ret = recover_ids(s, UWS_EXECUTING, &ids, &n);
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < n; i++) {
 		struct uws_job job = {0};
 		if (!sched_id_ok(ids[i]) || store_job_get(s->st, ids[i], &job) != 0)
 			continue;
-		nadopted += recover_submitted(s, &job);
+		nadopted += sched_recover_submitted(s, &job, "server restarted");
 		uws_job_release(&job);
 	}
 	if (n)
@@ -712,6 +721,7 @@ static void sched_free(struct sched *s)
 	pthread_cond_destroy(&s->stage_cond);
 	pthread_cond_destroy(&s->work_cond);
 	free(s->data_dir);
+	free(s->instance);
 	free(s);
 }
 
@@ -751,6 +761,9 @@ int sched_open(const struct sched_config *cfg, struct store *st, struct jdl_regi
 	ret = sched_stage_start(s);
 	if (ret)
 		goto done;
+	ret = sched_multi_start(s); /* before the workers: they read s->multi */
+	if (ret)
+		goto done;
 	ret = sched_work_start(s);
 	if (ret)
 		goto done;
@@ -768,6 +781,7 @@ done:
 		pthread_mutex_lock(&s->lock);
 		s->stopping = true;
 		pthread_mutex_unlock(&s->lock);
+		store_unlisten(s->st);
 		sched_stage_stop(s);
 		exec_close(s->ex);
 		sched_work_stop(s);
@@ -891,6 +905,12 @@ void sched_close(struct sched *s)
 	for (size_t i = 0; i < n; i++)
 		requeue(s, ids[i]);
 	free(ids);
+	if (s->multi) {
+		/* No callback into s from now on; the instance left cleanly. */
+		store_unlisten(s->st);
+		if (store_instance_forget(s->st, s->instance) != 0)
+			log_warn("sched: instance %s could not be forgotten", s->instance);
+	}
 	sched_stage_stop(s);
 	exec_close(s->ex);
 	sched_work_stop(s);

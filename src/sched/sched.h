@@ -81,6 +81,12 @@ struct sched_config {
 	/* The job event key (AUTH_EVENT_KEY_LEN bytes, borrowed): every job gets
 	 * OPUS_EVENT_TOKEN = auth_event_token(key, id). NULL: none. */
 	const unsigned char *event_key;
+	/* Several instances on one shared store (store_is_shared): this
+	 * daemon's name (non-empty; borrowed) and its lease, s: an instance
+	 * whose heartbeat is older is dead, its jobs settled by the leader
+	 * (sched_multi.c). Unused with a store of one daemon. */
+	const char *instance;
+	int64_t lease_s;
 };
 
 /*

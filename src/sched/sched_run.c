@@ -651,6 +651,11 @@ void sched_start_one(struct sched *s, const char *id, struct sched_owner *own)
 			  opus_strerror(err));
 	if (err || job.phase != UWS_QUEUED)
 		goto done; /* deleted or aborted since it was queued */
+	if (s->multi && (err = store_job_claim(s->st, id, s->instance)) != 0) {
+		/* Another instance runs it (its claim came first): not ours. */
+		log_debug("job %s: not claimed (%s)", id, opus_strerror(err));
+		goto done;
+	}
 	j = jdl_registry_get_version(s->reg, job.jobdef, job.jdl_hash);
 	if (!j) {
 		woken = start_failed(s, &job, missing_jdl_reason(s, &job));

@@ -74,6 +74,7 @@ int sched_wait(struct sched *s, const char *id, enum uws_phase seen, int64_t tim
 		struct sched_waiter *w = xcalloc(1, sizeof(*w));
 		size_t b = waiter_bucket(id);
 		snprintf(w->id, sizeof(w->id), "%s", id);
+		w->seen = seen;
 		w->fn = fn;
 		w->ctx = ctx;
 		sched_timer_init(&w->timer, SCHED_TIMER_WAIT);
@@ -103,6 +104,24 @@ struct sched_waiter *sched_waiters_take(struct sched *s, const char *id)
 	for (w = s->waiters[waiter_bucket(id)]; w; w = next) {
 		next = w->next;
 		if (strcmp(w->id, id) == 0) {
+			waiter_unlink(s, w);
+			w->next = list;
+			list = w;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return list;
+}
+
+struct sched_waiter *sched_waiters_take_changed(struct sched *s, const char *id, int phase)
+{
+	struct sched_waiter *list = NULL, *w, *next;
+
+	pthread_mutex_lock(&s->lock);
+	for (w = s->waiters[waiter_bucket(id)]; w; w = next) {
+		next = w->next;
+		if (strcmp(w->id, id) == 0 &&
+		    (phase == STORE_JOB_DELETED || (int)w->seen != phase)) {
 			waiter_unlink(s, w);
 			w->next = list;
 			list = w;
@@ -171,6 +190,10 @@ void sched_destroy_expired(struct sched *s)
 	pthread_mutex_lock(&s->lock);
 	s->next_destruction = SCHED_NEVER;
 	pthread_mutex_unlock(&s->lock);
+	/* Instances sharing a store: the leader purges (its periodic round in
+	 * sched_multi.c wakes a purge); a single daemon always leads. */
+	if (!store_is_leader(s->st))
+		return;
 	if (store_job_ids_expired(s->st, now, SCHED_DESTROY_BATCH, &ids, &n) != 0) {
 		failed = true;
 		n = 0;
@@ -256,6 +279,11 @@ static void *deadline_main(void *arg)
 		top = sched_heap_top(&s->heap);
 		if (top)
 			until = top->when;
+		{
+			int64_t round = sched_multi_tick_locked(s, now);
+			if (round < until)
+				until = round;
+		}
 		if (s->next_destruction != SCHED_NEVER) {
 			int64_t d = s->next_destruction - wall;
 			if (d > DESTROY_MAX_SLEEP_MS)

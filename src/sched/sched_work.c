@@ -10,7 +10,9 @@
  *     run's slot released (sched_run.c sched_end_run);
  *   - removing job directories (deleted and destroyed jobs), then the blobs
  *     of the entity store only they held;
- *   - purging jobs whose destruction time passed.
+ *   - purging jobs whose destruction time passed;
+ *   - with several instances on one store (sched_multi.c): the periodic
+ *     round (heartbeat, claims, the leader's sweep) and claims.
  * Others hand work over with sched_work_kick() (a start may be possible) or a
  * task; the workers take tasks before starts, so that ends free slots first.
  */
@@ -21,7 +23,14 @@
 #include <string.h>
 #include <time.h>
 
-enum sched_task_kind { SCHED_TASK_END, SCHED_TASK_STARTED, SCHED_TASK_RMTREE, SCHED_TASK_PURGE };
+enum sched_task_kind {
+	SCHED_TASK_END,
+	SCHED_TASK_STARTED,
+	SCHED_TASK_RMTREE,
+	SCHED_TASK_PURGE,
+	SCHED_TASK_MULTI,
+	SCHED_TASK_CLAIM,
+};
 
 struct sched_task {
 	struct sched_task *next;
@@ -115,6 +124,28 @@ void sched_work_purge_locked(struct sched *s)
 	task_push_locked(s, t);
 }
 
+void sched_work_multi_locked(struct sched *s)
+{
+	struct sched_task *t;
+	if (s->multi_pending)
+		return;
+	s->multi_pending = true;
+	t = xcalloc(1, sizeof(*t));
+	t->kind = SCHED_TASK_MULTI;
+	task_push_locked(s, t);
+}
+
+void sched_work_claim_locked(struct sched *s)
+{
+	struct sched_task *t;
+	if (s->claim_pending)
+		return;
+	s->claim_pending = true;
+	t = xcalloc(1, sizeof(*t));
+	t->kind = SCHED_TASK_CLAIM;
+	task_push_locked(s, t);
+}
+
 static void task_run(struct sched *s, struct sched_task *t)
 {
 	switch (t->kind) {
@@ -134,6 +165,12 @@ static void task_run(struct sched *s, struct sched_task *t)
 		s->purge_pending = false;
 		pthread_mutex_unlock(&s->lock);
 		sched_destroy_expired(s);
+		break;
+	case SCHED_TASK_MULTI:
+		sched_multi_round(s);
+		break;
+	case SCHED_TASK_CLAIM:
+		sched_multi_claim(s);
 		break;
 	}
 	store_ids_free(t->blobs, t->nblobs);

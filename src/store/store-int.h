@@ -45,6 +45,24 @@ struct store_ops {
 			       size_t *n_out);
 	int (*next_destruction)(struct store *st, int64_t *ms_out);
 
+	/* Several instances (store.h); NULL in a backend that serves one daemon
+	 * (store.c answers as for a single daemon). Names are non-empty. */
+	int (*job_claim)(struct store *st, const char *id, const char *instance);
+	int (*job_claim_next)(struct store *st, const char *instance, size_t max,
+			      char ***ids_out, size_t *n_out);
+	int (*job_ids_mine)(struct store *st, enum uws_phase phase, const char *instance,
+			    char ***ids_out, size_t *n_out);
+	int (*job_ids_of)(struct store *st, const char *instance, char ***ids_out, size_t *n_out);
+	int (*job_reassign)(struct store *st, const char *id, const char *from, const char *to,
+			    enum uws_phase phase);
+	int (*instance_beat)(struct store *st, const char *instance, int64_t pid);
+	int (*instances_dead)(struct store *st, const char *me, int64_t lease_ms,
+			      char ***names_out, size_t *n_out);
+	int (*instance_forget)(struct store *st, const char *instance);
+	int (*listen)(struct store *st, store_notify_fn fn, void *ctx);
+	void (*unlisten)(struct store *st);
+	bool (*is_leader)(struct store *st);
+
 	/* Accounts, roles, applications, audit, description state, usage. Names
 	 * and token hashes are valid; an account's roles are "" or valid names,
 	 * its email and display name NULL or text, its created and modified set;

@@ -163,6 +163,113 @@ int store_next_destruction(struct store *st, int64_t *ms_out)
 	return st->ops->next_destruction(st, ms_out);
 }
 
+/* ---- several instances ---- */
+
+static bool instance_ok(const char *name)
+{
+	return name && *name && strlen(name) <= 255;
+}
+
+static int ids_init(char ***ids_out, size_t *n_out)
+{
+	if (ids_out)
+		*ids_out = NULL;
+	if (n_out)
+		*n_out = 0;
+	return ids_out && n_out ? 0 : OPUS_ERR_INVAL;
+}
+
+bool store_is_shared(const struct store *st)
+{
+	return st && st->ops->listen != NULL;
+}
+
+int store_job_claim(struct store *st, const char *id, const char *instance)
+{
+	if (!st || !id || !instance_ok(instance))
+		return OPUS_ERR_INVAL;
+	return st->ops->job_claim ? st->ops->job_claim(st, id, instance) : 0;
+}
+
+int store_job_claim_next(struct store *st, const char *instance, size_t max, char ***ids_out,
+			 size_t *n_out)
+{
+	if (ids_init(ids_out, n_out) || !st || !instance_ok(instance))
+		return OPUS_ERR_INVAL;
+	if (max == 0 || !st->ops->job_claim_next)
+		return 0;
+	return st->ops->job_claim_next(st, instance, max, ids_out, n_out);
+}
+
+int store_job_ids_mine(struct store *st, enum uws_phase phase, const char *instance,
+		       char ***ids_out, size_t *n_out)
+{
+	if (ids_init(ids_out, n_out) || !st || (unsigned)phase >= UWS_PHASE_COUNT ||
+	    !instance_ok(instance))
+		return OPUS_ERR_INVAL;
+	if (!st->ops->job_ids_mine)
+		return st->ops->job_ids_in_phase(st, phase, ids_out, n_out);
+	return st->ops->job_ids_mine(st, phase, instance, ids_out, n_out);
+}
+
+int store_job_ids_of(struct store *st, const char *instance, char ***ids_out, size_t *n_out)
+{
+	if (ids_init(ids_out, n_out) || !st || !instance_ok(instance))
+		return OPUS_ERR_INVAL;
+	return st->ops->job_ids_of ? st->ops->job_ids_of(st, instance, ids_out, n_out) : 0;
+}
+
+int store_job_reassign(struct store *st, const char *id, const char *from, const char *to,
+		       enum uws_phase phase)
+{
+	if (!st || !id || !instance_ok(from) || (to && !instance_ok(to)) ||
+	    (unsigned)phase >= UWS_PHASE_COUNT)
+		return OPUS_ERR_INVAL;
+	return st->ops->job_reassign ? st->ops->job_reassign(st, id, from, to, phase) : 0;
+}
+
+int store_instance_beat(struct store *st, const char *instance, int64_t pid)
+{
+	if (!st || !instance_ok(instance))
+		return OPUS_ERR_INVAL;
+	return st->ops->instance_beat ? st->ops->instance_beat(st, instance, pid) : 0;
+}
+
+int store_instances_dead(struct store *st, const char *me, int64_t lease_ms, char ***names_out,
+			 size_t *n_out)
+{
+	if (ids_init(names_out, n_out) || !st || !instance_ok(me) || lease_ms <= 0)
+		return OPUS_ERR_INVAL;
+	if (!st->ops->instances_dead)
+		return 0;
+	return st->ops->instances_dead(st, me, lease_ms, names_out, n_out);
+}
+
+int store_instance_forget(struct store *st, const char *instance)
+{
+	if (!st || !instance_ok(instance))
+		return OPUS_ERR_INVAL;
+	return st->ops->instance_forget ? st->ops->instance_forget(st, instance) : 0;
+}
+
+int store_listen(struct store *st, store_notify_fn fn, void *ctx)
+{
+	if (!st || !fn)
+		return OPUS_ERR_INVAL;
+	return st->ops->listen ? st->ops->listen(st, fn, ctx) : 0;
+}
+
+void store_unlisten(struct store *st)
+{
+	if (st && st->ops->unlisten)
+		st->ops->unlisten(st);
+}
+
+bool store_is_leader(struct store *st)
+{
+	return !st || !st->ops->is_leader || st->ops->is_leader(st);
+}
+
 void store_ids_free(char **ids, size_t n)
 {
 	for (size_t i = 0; ids && i < n; i++)

@@ -121,6 +121,64 @@ int store_next_destruction(struct store *st, int64_t *ms_out) OPUS_WUR;
 void store_ids_free(char **ids, size_t n);
 
 /*
+ * Several daemons on one database (PostgreSQL). Each daemon is an instance
+ * with a name of its own ([server] instance), stable across its restarts.
+ * A job QUEUED to run is claimed by the instance that runs it (the jobs
+ * column `instance`), before anything is submitted, so that a job runs
+ * once; a phase change to QUEUED from another phase unclaims it (a requeue).
+ * Instances write a heartbeat; one of them at a time is the leader (a
+ * session advisory lock held by its listener connection): it runs the
+ * periodic work (destruction, the dead-instance sweep). SQLite serves one
+ * daemon: store_is_shared() is false, every claim succeeds, the leader is
+ * always this daemon, there is nothing to listen to, and the instance
+ * functions do nothing.
+ */
+bool store_is_shared(const struct store *st);
+/* Claims a QUEUED job for `instance`: 0 when it is the instance's now (it
+ * was unclaimed or its already), OPUS_ERR_PHASE when it is not QUEUED any
+ * more or another instance holds it, OPUS_ERR_NOTFOUND. */
+int store_job_claim(struct store *st, const char *id, const char *instance) OPUS_WUR;
+/* Claims up to max unclaimed QUEUED jobs for instance, oldest run request
+ * first, skipping rows other instances are claiming at the same moment (FOR
+ * UPDATE SKIP LOCKED): their ids in *ids_out (store_ids_free). */
+int store_job_claim_next(struct store *st, const char *instance, size_t max, char ***ids_out,
+			 size_t *n_out) OPUS_WUR;
+/* Ids of jobs in `phase` that are instance's own or nobody's (restart
+ * recovery of one instance), in store_job_ids_in_phase's order. */
+int store_job_ids_mine(struct store *st, enum uws_phase phase, const char *instance,
+		       char ***ids_out, size_t *n_out) OPUS_WUR;
+/* Ids of the QUEUED and EXECUTING jobs claimed by instance. */
+int store_job_ids_of(struct store *st, const char *instance, char ***ids_out,
+		     size_t *n_out) OPUS_WUR;
+/* Moves a job claimed by `from` in `phase` to instance `to` (NULL: nobody's);
+ * OPUS_ERR_PHASE when it is not so any more. */
+int store_job_reassign(struct store *st, const char *id, const char *from, const char *to,
+		       enum uws_phase phase) OPUS_WUR;
+/* The instance's heartbeat, on the database's clock (inserted when missing). */
+int store_instance_beat(struct store *st, const char *instance, int64_t pid) OPUS_WUR;
+/* Names of the other instances whose heartbeat is older than lease_ms. */
+int store_instances_dead(struct store *st, const char *me, int64_t lease_ms, char ***names_out,
+			 size_t *n_out) OPUS_WUR;
+/* Forgets an instance (after its jobs were settled). */
+int store_instance_forget(struct store *st, const char *instance) OPUS_WUR;
+/*
+ * Phase changes committed by any instance: fn(ctx, id, phase) per change
+ * (phase -1: the job was deleted), with id NULL after a reconnection (some
+ * may have been missed). One listener thread per store, on a connection of
+ * its own (not the pool's), reconnecting with back-off; it also holds the
+ * leader lock when it can. fn runs on that thread: it must not block long.
+ * Call once; store_close stops it. SQLite: 0, fn is never called.
+ */
+#define STORE_JOB_DELETED (-1)
+typedef void (*store_notify_fn)(void *ctx, const char *id, int phase);
+int store_listen(struct store *st, store_notify_fn fn, void *ctx) OPUS_WUR;
+/* Stops the listener (the callback is not called once this returns); the
+ * leader lock goes with its connection. NULL ok; no-op when not listening. */
+void store_unlisten(struct store *st);
+/* Is this daemon the leader now? SQLite: always. */
+bool store_is_leader(struct store *st);
+
+/*
  * Accounts, roles, application tokens, audit, description state and usage
  * (issue 13, schema v3). Names are 1-64 of [A-Za-z0-9._@-] (checked by
  * auth, refused here with OPUS_ERR_INVAL too). Tokens are never stored:

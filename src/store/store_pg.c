@@ -25,7 +25,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,7 @@
 
 #define STORE_PG_POOL_DEFAULT 8
 #define STORE_PG_WAIT_MS      10000 /* for a free connection, then OPUS_ERR_BUSY */
-#define STORE_PG_SCHEMA	      1
+#define STORE_PG_SCHEMA	      2
 
 struct store_pg {
 	struct store base;
@@ -43,6 +45,14 @@ struct store_pg {
 	pthread_cond_t freed;
 	PGconn **idle;
 	size_t nidle, nopen, max;
+	/* The listener (store_pg_listen_main): its thread, its callback, and
+	 * whether its connection holds the leader lock now. */
+	pthread_t listener;
+	bool listening;
+	atomic_bool listen_stop;
+	atomic_bool leader;
+	store_notify_fn notify_fn;
+	void *notify_ctx;
 };
 
 static struct store_pg *store_pg_of(struct store *st)
@@ -182,6 +192,33 @@ static const char store_pg_schema_v1[] =
 	"CREATE TRIGGER results_usage AFTER INSERT OR DELETE OR UPDATE OF size, job_id"
 	" ON results FOR EACH ROW EXECUTE FUNCTION results_usage();";
 
+/* Version 2: several instances on one database. A job's claim (instance),
+ * cleared by any change of phase to QUEUED (a requeue: nobody's again);
+ * the instances and their heartbeats; a notification on channel opusd_job,
+ * "{id} {phase}" ("{id} -1": deleted), for every committed phase change. */
+static const char store_pg_schema_v2[] =
+	"ALTER TABLE jobs ADD COLUMN instance TEXT;"
+	"CREATE INDEX jobs_instance ON jobs (instance) WHERE instance IS NOT NULL;"
+	"CREATE TABLE instances (name TEXT PRIMARY KEY, pid BIGINT NOT NULL DEFAULT 0,"
+	" started BIGINT NOT NULL DEFAULT 0, heartbeat BIGINT NOT NULL DEFAULT 0);"
+	"CREATE FUNCTION jobs_unclaim() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" NEW.instance := NULL; RETURN NEW; END $$;"
+	"CREATE TRIGGER jobs_unclaim BEFORE UPDATE OF phase ON jobs FOR EACH ROW"
+	" WHEN (NEW.phase = 1 AND OLD.phase <> 1) EXECUTE FUNCTION jobs_unclaim();"
+	"CREATE FUNCTION jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" IF TG_OP = 'DELETE' THEN PERFORM pg_notify('opusd_job', OLD.id || ' -1');"
+	" ELSE PERFORM pg_notify('opusd_job', NEW.id || ' ' || NEW.phase); END IF;"
+	" RETURN NULL; END $$;"
+	"CREATE TRIGGER jobs_notify_insert AFTER INSERT OR DELETE ON jobs FOR EACH ROW"
+	" EXECUTE FUNCTION jobs_notify();"
+	"CREATE TRIGGER jobs_notify_update AFTER UPDATE OF phase ON jobs FOR EACH ROW"
+	" WHEN (OLD.phase IS DISTINCT FROM NEW.phase) EXECUTE FUNCTION jobs_notify();";
+/* clang-format on */
+
+/* The database's clock in ms: heartbeats and leases are compared on it only. */
+#define STORE_PG_NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
+/* clang-format off */
 #define STORE_PG_JOB_COLS                                                                          \
 	"id, jobdef, owner, run_id, phase, creation_time, start_time, end_time, "                  \
 	"destruction_time, execution_duration, quote, error_summary, error_type, "                 \
@@ -214,6 +251,26 @@ static const struct store_pg_stmt store_pg_job_stmts[] = {
     {"next_destruction", "SELECT min(destruction_time) FROM jobs "
 			 "WHERE destruction_time > 0 AND phase <> 9", 0},
     {"read_snapshot", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0},
+    {"job_claim", "UPDATE jobs SET instance = $2 WHERE id = $1 AND phase = 1 "
+		  "AND (instance IS NULL OR instance = $2)", 2},
+    {"job_claim_next", "UPDATE jobs SET instance = $1 WHERE id IN (SELECT id FROM jobs "
+		       "WHERE phase = 1 AND instance IS NULL AND exec_handle = '' "
+		       "ORDER BY run_request_time, creation_time, id LIMIT $2 "
+		       "FOR UPDATE SKIP LOCKED) RETURNING id", 2},
+    {"ids_mine", "SELECT id FROM jobs WHERE phase = $1 AND (instance IS NULL OR instance = $2) "
+		 "ORDER BY run_request_time, creation_time, id", 2},
+    {"ids_of", "SELECT id FROM jobs WHERE instance = $1 AND phase IN (1, 2) "
+	       "ORDER BY run_request_time, creation_time, id", 1},
+    {"job_reassign", "UPDATE jobs SET instance = $3 WHERE id = $1 AND instance = $2 "
+		     "AND phase = $4", 4},
+    {"instance_beat", "INSERT INTO instances (name, pid, started, heartbeat) VALUES ($1, $2, "
+		      STORE_PG_NOW_MS ", " STORE_PG_NOW_MS ") ON CONFLICT (name) DO UPDATE SET "
+		      "started = CASE WHEN instances.pid = excluded.pid THEN instances.started "
+		      "ELSE excluded.started END, pid = excluded.pid, "
+		      "heartbeat = excluded.heartbeat", 2},
+    {"instances_dead", "SELECT name FROM instances WHERE name <> $1 AND heartbeat < "
+		       STORE_PG_NOW_MS " - $2 ORDER BY name", 2},
+    {"instance_forget", "DELETE FROM instances WHERE name = $1", 1},
     {NULL, NULL, 0},
 };
 /* clang-format on */
@@ -477,6 +534,17 @@ static int store_pg_password_read(const char *path, char **out)
 	return 0;
 }
 
+/* One migration and its version row, in one transaction. */
+static int store_pg_migrate_to(PGconn *c, const char *sql, const char *version_sql)
+{
+	int ret = store_pg_simple(c, "BEGIN");
+	if (ret == 0)
+		ret = store_pg_simple(c, sql);
+	if (ret == 0)
+		ret = store_pg_simple(c, version_sql);
+	return ret == 0 ? store_pg_simple(c, "COMMIT") : (store_pg_rollback(c), ret);
+}
+
 /* Creates the schema when the database has none, under an advisory lock so
  * that instances starting together migrate once. */
 static int store_pg_migrate(PGconn *c)
@@ -499,20 +567,19 @@ static int store_pg_migrate(PGconn *c)
 			  STORE_PG_SCHEMA);
 		ret = OPUS_ERR_INVAL;
 	}
-	if (ret == 0 && v < 1) {
-		ret = store_pg_simple(c, "BEGIN");
-		if (ret == 0)
-			ret = store_pg_simple(c, store_pg_schema_v1);
-		if (ret == 0)
-			ret = store_pg_simple(c, "INSERT INTO schema_version VALUES (1)");
-		ret = ret == 0 ? store_pg_simple(c, "COMMIT") : (store_pg_rollback(c), ret);
-	}
+	if (ret == 0 && v < 1)
+		ret = store_pg_migrate_to(c, store_pg_schema_v1, "INSERT INTO schema_version VALUES (1)");
+	if (ret == 0 && v < 2)
+		ret = store_pg_migrate_to(c, store_pg_schema_v2, "INSERT INTO schema_version VALUES (2)");
 	(void)store_pg_simple(c, "SELECT pg_advisory_unlock(1869641075, 0)");
 	return ret;
 }
 
+static void store_pg_unlisten(struct store *st);
+
 static void store_pg_free(struct store_pg *pg)
 {
+	store_pg_unlisten(&pg->base);
 	for (size_t i = 0; i < pg->nidle; i++)
 		PQfinish(pg->idle[i]);
 	free(pg->idle);
@@ -945,6 +1012,249 @@ static int store_pg_next_destruction(struct store *st, int64_t *ms_out)
 	return ret;
 }
 
+/* ---- several instances ---- */
+
+static int store_pg_count_query(struct store *st, const char *name, const struct store_pg_args *a,
+				int64_t *n_out)
+{
+	PGconn *c = NULL;
+	int ret = store_pg_acquire(st, &c);
+	if (ret == 0) {
+		ret = store_pg_run_count(c, name, a, n_out);
+		store_pg_release(st, c);
+	}
+	return ret;
+}
+
+/* No row changed: OPUS_ERR_PHASE when the job is there, else OPUS_ERR_NOTFOUND. */
+static int store_pg_none_changed(struct store *st, const char *id)
+{
+	PGconn *c = NULL;
+	int ret = store_pg_acquire(st, &c);
+	if (ret == 0) {
+		ret = store_pg_job_exists(c, id);
+		store_pg_release(st, c);
+	}
+	return ret == 0 ? OPUS_ERR_PHASE : ret;
+}
+
+static int store_pg_job_claim(struct store *st, const char *id, const char *instance)
+{
+	struct store_pg_args a = {0};
+	int64_t n = 0;
+	int ret;
+	store_pg_arg_text(&a, id);
+	store_pg_arg_text(&a, instance);
+	ret = store_pg_count_query(st, "job_claim", &a, &n);
+	return ret == 0 && n == 0 ? store_pg_none_changed(st, id) : ret;
+}
+
+static int store_pg_job_claim_next(struct store *st, const char *instance, size_t max,
+				   char ***ids_out, size_t *n_out)
+{
+	struct store_pg_args a = {0};
+	store_pg_arg_text(&a, instance);
+	store_pg_arg_int(&a, (int64_t)max);
+	return store_pg_ids_query(st, "job_claim_next", &a, ids_out, n_out);
+}
+
+static int store_pg_job_ids_mine(struct store *st, enum uws_phase phase, const char *instance,
+				 char ***ids_out, size_t *n_out)
+{
+	struct store_pg_args a = {0};
+	store_pg_arg_int(&a, phase);
+	store_pg_arg_text(&a, instance);
+	return store_pg_ids_query(st, "ids_mine", &a, ids_out, n_out);
+}
+
+static int store_pg_job_ids_of(struct store *st, const char *instance, char ***ids_out,
+			       size_t *n_out)
+{
+	struct store_pg_args a = {0};
+	store_pg_arg_text(&a, instance);
+	return store_pg_ids_query(st, "ids_of", &a, ids_out, n_out);
+}
+
+static int store_pg_job_reassign(struct store *st, const char *id, const char *from,
+				 const char *to, enum uws_phase phase)
+{
+	struct store_pg_args a = {0};
+	int64_t n = 0;
+	int ret;
+	store_pg_arg_text(&a, id);
+	store_pg_arg_text(&a, from);
+	store_pg_arg_text(&a, to);
+	store_pg_arg_int(&a, phase);
+	ret = store_pg_count_query(st, "job_reassign", &a, &n);
+	return ret == 0 && n == 0 ? store_pg_none_changed(st, id) : ret;
+}
+
+static int store_pg_instance_beat(struct store *st, const char *instance, int64_t pid)
+{
+	struct store_pg_args a = {0};
+	int64_t n = 0;
+	store_pg_arg_text(&a, instance);
+	store_pg_arg_int(&a, pid);
+	return store_pg_count_query(st, "instance_beat", &a, &n);
+}
+
+static int store_pg_instances_dead(struct store *st, const char *me, int64_t lease_ms,
+				   char ***names_out, size_t *n_out)
+{
+	struct store_pg_args a = {0};
+	store_pg_arg_text(&a, me);
+	store_pg_arg_int(&a, lease_ms);
+	return store_pg_ids_query(st, "instances_dead", &a, names_out, n_out);
+}
+
+static int store_pg_instance_forget(struct store *st, const char *instance)
+{
+	struct store_pg_args a = {0};
+	int64_t n = 0;
+	store_pg_arg_text(&a, instance);
+	return store_pg_count_query(st, "instance_forget", &a, &n);
+}
+
+/* ---- the listener: notifications and the leader lock ---- */
+
+#define STORE_PG_LISTEN_POLL_MS	   200	/* how soon a stop or a leader try is seen */
+#define STORE_PG_LEADER_TRY_MS	   1000 /* between tries for the leader lock */
+#define STORE_PG_LISTEN_BACKOFF_MS 100	/* doubling up to ..._MAX while the server is away */
+#define STORE_PG_LISTEN_BACKOFF_MAX 5000
+
+/* A connection of its own that listens on opusd_job; NULL (logged) on failure. */
+static PGconn *store_pg_listen_connect(struct store_pg *pg)
+{
+	PGconn *c = store_pg_connect(pg);
+	if (PQstatus(c) != CONNECTION_OK) {
+		log_warn("store: listener cannot connect to PostgreSQL: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	if (store_pg_simple(c, "LISTEN opusd_job") < 0) {
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Tries for the session lock that makes this daemon the leader; the lock
+ * lives as long as the connection. */
+static void store_pg_leader_try(struct store_pg *pg, PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT pg_try_advisory_lock(1869641075, 3)");
+	bool won = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		   PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (won) {
+		atomic_store(&pg->leader, true);
+		log_info("store: this instance is now the leader");
+	}
+}
+
+/* Hands every notification received to the callback: "{id} {phase}". */
+static void store_pg_notifies(struct store_pg *pg, PGconn *c)
+{
+	PGnotify *n;
+	while ((n = PQnotifies(c))) {
+		char id[UWS_ID_LEN + 1];
+		const char *sp = strrchr(n->extra, ' ');
+		size_t len = sp ? (size_t)(sp - n->extra) : 0;
+		if (sp && len > 0 && len <= UWS_ID_LEN) {
+			memcpy(id, n->extra, len);
+			id[len] = '\0';
+			pg->notify_fn(pg->notify_ctx, id, (int)strtol(sp + 1, NULL, 10));
+		}
+		PQfreemem(n);
+	}
+}
+
+static void store_pg_nap(struct store_pg *pg, int ms)
+{
+	for (int t = 0; t < ms && !atomic_load(&pg->listen_stop); t += STORE_PG_LISTEN_POLL_MS)
+		(void)poll(NULL, 0, STORE_PG_LISTEN_POLL_MS);
+}
+
+/* Waits for input on c (bounded); false when the connection broke. */
+static bool store_pg_listen_wait(PGconn *c)
+{
+	struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+	if (pfd.fd < 0)
+		return false;
+	if (poll(&pfd, 1, STORE_PG_LISTEN_POLL_MS) < 0 && errno != EINTR)
+		return false;
+	return PQconsumeInput(c) == 1 && PQstatus(c) == CONNECTION_OK;
+}
+
+static void *store_pg_listen_main(void *arg)
+{
+	struct store_pg *pg = arg;
+	int backoff = STORE_PG_LISTEN_BACKOFF_MS;
+	int64_t next_try = 0;
+	bool gap = false; /* the connection was lost: notifications may be missing */
+	PGconn *c = NULL;
+
+	while (!atomic_load(&pg->listen_stop)) {
+		if (!c && !(c = store_pg_listen_connect(pg))) {
+			store_pg_nap(pg, backoff);
+			backoff = backoff * 2 > STORE_PG_LISTEN_BACKOFF_MAX ? STORE_PG_LISTEN_BACKOFF_MAX
+									   : backoff * 2;
+			continue;
+		}
+		backoff = STORE_PG_LISTEN_BACKOFF_MS;
+		if (gap)
+			pg->notify_fn(pg->notify_ctx, NULL, 0);
+		gap = false;
+		if (!atomic_load(&pg->leader) && time_mono_ms() >= next_try) {
+			store_pg_leader_try(pg, c);
+			next_try = time_mono_ms() + STORE_PG_LEADER_TRY_MS;
+		}
+		if (!store_pg_listen_wait(c)) {
+			log_warn("store: listener connection lost: %s", PQerrorMessage(c));
+			PQfinish(c);
+			c = NULL;
+			atomic_store(&pg->leader, false);
+			gap = true;
+			continue;
+		}
+		store_pg_notifies(pg, c);
+	}
+	PQfinish(c); /* NULL ok; the leader lock goes with the connection */
+	return NULL;
+}
+
+static int store_pg_listen(struct store *st, store_notify_fn fn, void *ctx)
+{
+	struct store_pg *pg = store_pg_of(st);
+	if (pg->listening)
+		return OPUS_ERR_INVAL;
+	pg->notify_fn = fn;
+	pg->notify_ctx = ctx;
+	if (pthread_create(&pg->listener, NULL, store_pg_listen_main, pg) != 0) {
+		log_error("store: cannot start the listener thread");
+		return OPUS_ERR_INTERNAL;
+	}
+	pg->listening = true;
+	return 0;
+}
+
+static void store_pg_unlisten(struct store *st)
+{
+	struct store_pg *pg = store_pg_of(st);
+	if (!pg->listening)
+		return;
+	atomic_store(&pg->listen_stop, true);
+	pthread_join(pg->listener, NULL);
+	pg->listening = false;
+	atomic_store(&pg->listen_stop, false);
+	atomic_store(&pg->leader, false);
+}
+
+static bool store_pg_is_leader(struct store *st)
+{
+	return atomic_load(&store_pg_of(st)->leader);
+}
+
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
     .open = store_pg_open,
@@ -960,6 +1270,17 @@ const struct store_ops store_pg_ops = {
     .job_ids_in_phase = store_pg_job_ids_in_phase,
     .job_ids_expired = store_pg_job_ids_expired,
     .next_destruction = store_pg_next_destruction,
+    .job_claim = store_pg_job_claim,
+    .job_claim_next = store_pg_job_claim_next,
+    .job_ids_mine = store_pg_job_ids_mine,
+    .job_ids_of = store_pg_job_ids_of,
+    .job_reassign = store_pg_job_reassign,
+    .instance_beat = store_pg_instance_beat,
+    .instances_dead = store_pg_instances_dead,
+    .instance_forget = store_pg_instance_forget,
+    .listen = store_pg_listen,
+    .unlisten = store_pg_unlisten,
+    .is_leader = store_pg_is_leader,
     .account_create = store_pg_account_create,
     .account_get = store_pg_account_get,
     .account_by_token = store_pg_account_by_token,
