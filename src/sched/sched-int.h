@@ -328,6 +328,8 @@ const char *sched_instance(const struct sched *s);
 int sched_multi_start(struct sched *s) OPUS_WUR;
 /* The store's notification callback (store_listen). */
 void sched_multi_notify(void *ctx, const char *id, int phase);
+/* Does this instance have a run of id (starting, running, ending)? Takes s->lock. */
+bool sched_multi_has_run(struct sched *s, const char *id);
 /* The deadline thread's share: when a periodic round (heartbeat, claims,
  * the leader's work) is due, queues it; the next time one is due
  * (time_mono_ms), SCHED_NEVER without multi. s->lock held. */

@@ -702,6 +702,7 @@ static void sched_free(struct sched *s)
 {
 	struct sched_run *run;
 
+	sched_heap_release(&s->heap); /* first: it may hold the timers of runs left */
 	while ((run = s->runs)) {
 		s->runs = run->next;
 		sched_run_free(run);
@@ -712,7 +713,6 @@ static void sched_free(struct sched *s)
 		free(q);
 	}
 	sched_owners_free(s);
-	sched_heap_release(&s->heap);
 	for (size_t i = 0; i < SCHED_STRIPES; i++)
 		pthread_mutex_destroy(&s->stripes[i]);
 	pthread_mutex_destroy(&s->lock);

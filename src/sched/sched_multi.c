@@ -135,6 +135,16 @@ int64_t sched_multi_tick_locked(struct sched *s, int64_t now)
 	return s->multi_next;
 }
 
+bool sched_multi_has_run(struct sched *s, const char *id)
+{
+	bool yes;
+
+	pthread_mutex_lock(&s->lock);
+	yes = sched_run_find(s, id) != NULL;
+	pthread_mutex_unlock(&s->lock);
+	return yes;
+}
+
 /* Is id in the local queue? s->lock held. */
 static bool queued_here_locked(const struct sched *s, const char *id)
 {
@@ -154,7 +164,7 @@ static void queue_claimed(struct sched *s, const char *id)
 		return;
 	limit = sched_owner_limit(s, job.owner);
 	pthread_mutex_lock(&s->lock);
-	if (!queued_here_locked(s, id))
+	if (!queued_here_locked(s, id) && !sched_run_find(s, id))
 		sched_queue_push(s, id, job.owner, limit);
 	pthread_cond_signal(&s->work_cond);
 	pthread_mutex_unlock(&s->lock);
