@@ -13,8 +13,10 @@
  *     archived or deleted (its end then keeps the stored phase).
  *   - The periodic round (every lease/3, at most 2 s) writes the heartbeat
  *     and claims; on the leader (store_is_leader) it also purges expired
- *     jobs and settles dead instances: their claimed QUEUED jobs that were
- *     never submitted are unclaimed (safe: nothing ran), those the backend
+ *     jobs and settles dead instances: their QUEUED jobs claimed for the
+ *     queue and never started are unclaimed (safe: nothing ran); those
+ *     claimed for a start (it may have begun: the process may exist before
+ *     EXECUTING is written) end like running ones; those the backend
  *     keeps (SLURM) are adopted by the leader, the others (local processes)
  *     end ERROR "server lost" with what they left: requeueing a job that ran
  *     is not safe (side effects; it may even still run).
@@ -206,10 +208,13 @@ static bool settle_job(struct sched *s, const char *dead, const char *id, size_t
 
 	if (!sched_id_ok(id) || store_job_get(s->st, id, &job) != 0)
 		return true; /* gone meanwhile */
-	if (job.phase == UWS_QUEUED && !job.exec_handle[0]) {
-		err = store_job_reassign(s->st, id, dead, NULL, UWS_QUEUED);
+	err = job.phase == UWS_QUEUED && !job.exec_handle[0]
+		  ? store_job_unclaim(s->st, id, dead)
+		  : OPUS_ERR_PHASE;
+	if (err == 0 || err == OPUS_ERR_NOTFOUND) {
 		*nrequeued += err == 0;
-		ok = err == 0 || err == OPUS_ERR_PHASE || err == OPUS_ERR_NOTFOUND;
+	} else if (err != OPUS_ERR_PHASE) {
+		ok = false;
 	} else if (job.exec_handle[0] && exec_keeps(s->ex) == EXEC_KEEP_ALL) {
 		err = store_job_reassign(s->st, id, dead, s->instance, job.phase);
 		if (err == 0)

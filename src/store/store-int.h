@@ -55,6 +55,7 @@ struct store_ops {
 	int (*job_ids_of)(struct store *st, const char *instance, char ***ids_out, size_t *n_out);
 	int (*job_reassign)(struct store *st, const char *id, const char *from, const char *to,
 			    enum uws_phase phase);
+	int (*job_unclaim)(struct store *st, const char *id, const char *instance);
 	int (*instance_beat)(struct store *st, const char *instance, int64_t pid);
 	int (*instances_dead)(struct store *st, const char *me, int64_t lease_ms,
 			      char ***names_out, size_t *n_out);

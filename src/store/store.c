@@ -222,10 +222,17 @@ int store_job_ids_of(struct store *st, const char *instance, char ***ids_out, si
 int store_job_reassign(struct store *st, const char *id, const char *from, const char *to,
 		       enum uws_phase phase)
 {
-	if (!st || !id || !instance_ok(from) || (to && !instance_ok(to)) ||
+	if (!st || !id || !instance_ok(from) || !instance_ok(to) ||
 	    (unsigned)phase >= UWS_PHASE_COUNT)
 		return OPUS_ERR_INVAL;
 	return st->ops->job_reassign ? st->ops->job_reassign(st, id, from, to, phase) : 0;
+}
+
+int store_job_unclaim(struct store *st, const char *id, const char *instance)
+{
+	if (!st || !id || !instance_ok(instance))
+		return OPUS_ERR_INVAL;
+	return st->ops->job_unclaim ? st->ops->job_unclaim(st, id, instance) : 0;
 }
 
 int store_instance_beat(struct store *st, const char *instance, int64_t pid)

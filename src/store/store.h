@@ -134,9 +134,10 @@ void store_ids_free(char **ids, size_t n);
  * functions do nothing.
  */
 bool store_is_shared(const struct store *st);
-/* Claims a QUEUED job for `instance`: 0 when it is the instance's now (it
- * was unclaimed or its already), OPUS_ERR_PHASE when it is not QUEUED any
- * more or another instance holds it, OPUS_ERR_NOTFOUND. */
+/* Claims a QUEUED job for `instance` to start it now: 0 when it is the
+ * instance's now (it was unclaimed or its already), OPUS_ERR_PHASE when it
+ * is not QUEUED any more or another instance holds it, OPUS_ERR_NOTFOUND.
+ * From here on its start may have begun (store_job_unclaim refuses). */
 int store_job_claim(struct store *st, const char *id, const char *instance) OPUS_WUR;
 /* Claims up to max unclaimed QUEUED jobs for instance, oldest run request
  * first, skipping rows other instances are claiming at the same moment (FOR
@@ -150,10 +151,14 @@ int store_job_ids_mine(struct store *st, enum uws_phase phase, const char *insta
 /* Ids of the QUEUED and EXECUTING jobs claimed by instance. */
 int store_job_ids_of(struct store *st, const char *instance, char ***ids_out,
 		     size_t *n_out) OPUS_WUR;
-/* Moves a job claimed by `from` in `phase` to instance `to` (NULL: nobody's);
- * OPUS_ERR_PHASE when it is not so any more. */
+/* Moves a job claimed by `from` in `phase` to instance `to` (adoption of a
+ * dead instance's job); OPUS_ERR_PHASE when it is not so any more. */
 int store_job_reassign(struct store *st, const char *id, const char *from, const char *to,
 		       enum uws_phase phase) OPUS_WUR;
+/* Makes a QUEUED job claimed by `instance` nobody's again, only when its
+ * start never began (claimed by store_job_claim_next alone, no exec handle):
+ * 0, else OPUS_ERR_PHASE (or OPUS_ERR_NOTFOUND). */
+int store_job_unclaim(struct store *st, const char *id, const char *instance) OPUS_WUR;
 /* The instance's heartbeat, on the database's clock (inserted when missing). */
 int store_instance_beat(struct store *st, const char *instance, int64_t pid) OPUS_WUR;
 /* Names of the other instances whose heartbeat is older than lease_ms. */

@@ -192,17 +192,19 @@ static const char store_pg_schema_v1[] =
 	"CREATE TRIGGER results_usage AFTER INSERT OR DELETE OR UPDATE OF size, job_id"
 	" ON results FOR EACH ROW EXECUTE FUNCTION results_usage();";
 
-/* Version 2: several instances on one database. A job's claim (instance),
- * cleared by any change of phase to QUEUED (a requeue: nobody's again);
+/* Version 2: several instances on one database. A job's claim (instance;
+ * starting: claimed for a start, which may have begun), cleared by any
+ * change of phase to QUEUED (a requeue: nobody's again);
  * the instances and their heartbeats; a notification on channel opusd_job,
  * "{id} {phase}" ("{id} -1": deleted), for every committed phase change. */
 static const char store_pg_schema_v2[] =
 	"ALTER TABLE jobs ADD COLUMN instance TEXT;"
+	"ALTER TABLE jobs ADD COLUMN starting INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX jobs_instance ON jobs (instance) WHERE instance IS NOT NULL;"
 	"CREATE TABLE instances (name TEXT PRIMARY KEY, pid BIGINT NOT NULL DEFAULT 0,"
 	" started BIGINT NOT NULL DEFAULT 0, heartbeat BIGINT NOT NULL DEFAULT 0);"
 	"CREATE FUNCTION jobs_unclaim() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-	" NEW.instance := NULL; RETURN NEW; END $$;"
+	" NEW.instance := NULL; NEW.starting := 0; RETURN NEW; END $$;"
 	"CREATE TRIGGER jobs_unclaim BEFORE UPDATE OF phase ON jobs FOR EACH ROW"
 	" WHEN (NEW.phase = 1 AND OLD.phase <> 1) EXECUTE FUNCTION jobs_unclaim();"
 	"CREATE FUNCTION jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
@@ -251,7 +253,7 @@ static const struct store_pg_stmt store_pg_job_stmts[] = {
     {"next_destruction", "SELECT min(destruction_time) FROM jobs "
 			 "WHERE destruction_time > 0 AND phase <> 9", 0},
     {"read_snapshot", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0},
-    {"job_claim", "UPDATE jobs SET instance = $2 WHERE id = $1 AND phase = 1 "
+    {"job_claim", "UPDATE jobs SET instance = $2, starting = 1 WHERE id = $1 AND phase = 1 "
 		  "AND (instance IS NULL OR instance = $2)", 2},
     {"job_claim_next", "UPDATE jobs SET instance = $1 WHERE id IN (SELECT id FROM jobs "
 		       "WHERE phase = 1 AND instance IS NULL AND exec_handle = '' "
@@ -263,6 +265,8 @@ static const struct store_pg_stmt store_pg_job_stmts[] = {
 	       "ORDER BY run_request_time, creation_time, id", 1},
     {"job_reassign", "UPDATE jobs SET instance = $3 WHERE id = $1 AND instance = $2 "
 		     "AND phase = $4", 4},
+    {"job_unclaim", "UPDATE jobs SET instance = NULL WHERE id = $1 AND instance = $2 "
+		    "AND phase = 1 AND exec_handle = '' AND starting = 0", 2},
     {"instance_beat", "INSERT INTO instances (name, pid, started, heartbeat) VALUES ($1, $2, "
 		      STORE_PG_NOW_MS ", " STORE_PG_NOW_MS ") ON CONFLICT (name) DO UPDATE SET "
 		      "started = CASE WHEN instances.pid = excluded.pid THEN instances.started "
@@ -1089,6 +1093,17 @@ static int store_pg_job_reassign(struct store *st, const char *id, const char *f
 	return ret == 0 && n == 0 ? store_pg_none_changed(st, id) : ret;
 }
 
+static int store_pg_job_unclaim(struct store *st, const char *id, const char *instance)
+{
+	struct store_pg_args a = {0};
+	int64_t n = 0;
+	int ret;
+	store_pg_arg_text(&a, id);
+	store_pg_arg_text(&a, instance);
+	ret = store_pg_count_query(st, "job_unclaim", &a, &n);
+	return ret == 0 && n == 0 ? store_pg_none_changed(st, id) : ret;
+}
+
 static int store_pg_instance_beat(struct store *st, const char *instance, int64_t pid)
 {
 	struct store_pg_args a = {0};
@@ -1275,6 +1290,7 @@ const struct store_ops store_pg_ops = {
     .job_ids_mine = store_pg_job_ids_mine,
     .job_ids_of = store_pg_job_ids_of,
     .job_reassign = store_pg_job_reassign,
+    .job_unclaim = store_pg_job_unclaim,
     .instance_beat = store_pg_instance_beat,
     .instances_dead = store_pg_instances_dead,
     .instance_forget = store_pg_instance_forget,

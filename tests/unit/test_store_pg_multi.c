@@ -103,12 +103,16 @@ TEST(claims)
 	CHECK(store_job_claim(st, a, "B") == OPUS_ERR_PHASE);
 	set_phase(st, a, UWS_EXECUTING, UWS_QUEUED);
 	CHECK(store_job_claim(st, a, "B") == 0);
-	/* reassign: only from the holder, in the phase said */
-	CHECK(store_job_reassign(st, a, "A", NULL, UWS_QUEUED) == OPUS_ERR_PHASE);
-	CHECK(store_job_reassign(st, a, "B", NULL, UWS_EXECUTING) == OPUS_ERR_PHASE);
-	CHECK(store_job_reassign(st, a, "B", NULL, UWS_QUEUED) == 0);
-	CHECK(store_job_claim(st, a, "C") == 0);
-	CHECK(store_job_reassign(st, a, "C", "D", UWS_QUEUED) == 0);
+	/* unclaim: only a job claimed for the queue, never one claimed for a start */
+	CHECK(store_job_unclaim(st, a, "B") == OPUS_ERR_PHASE); /* store_job_claim'd */
+	CHECK(store_job_unclaim(st, ids5[0], "C") == OPUS_ERR_PHASE); /* B's */
+	CHECK(store_job_unclaim(st, ids5[0], "B") == 0);
+	CHECK(store_job_claim(st, ids5[0], "C") == 0);
+	/* reassign (adoption): only from the holder, in the phase said */
+	CHECK(store_job_reassign(st, a, "A", "D", UWS_QUEUED) == OPUS_ERR_PHASE);
+	CHECK(store_job_reassign(st, a, "B", "D", UWS_EXECUTING) == OPUS_ERR_PHASE);
+	CHECK(store_job_reassign(st, a, "B", NULL, UWS_QUEUED) == OPUS_ERR_INVAL);
+	CHECK(store_job_reassign(st, a, "B", "D", UWS_QUEUED) == 0);
 	CHECK(store_job_ids_of(st, "D", &ids, &n) == 0);
 	CHECK(n == 1 && has_id(ids, n, a));
 	store_ids_free(ids, n);
