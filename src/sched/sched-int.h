@@ -183,11 +183,11 @@ struct sched {
 	size_t nstagers;
 
 	/* sched_multi.c: several instances on one store (s->lock) */
-	bool multi;		/* the store is shared: claims, heartbeat, leader work */
-	char *instance;		/* its name (cfg.instance copied); NULL without multi */
-	int64_t multi_next;	/* time_mono_ms() of the next periodic round */
-	bool multi_pending;	/* a round is queued for a worker */
-	bool claim_pending;	/* a claim of unclaimed queued jobs is queued */
+	bool multi;	    /* the store is shared: claims, heartbeat, leader work */
+	char *instance;	    /* its name (cfg.instance copied); NULL without multi */
+	int64_t multi_next; /* time_mono_ms() of the next periodic round */
+	bool multi_pending; /* a round is queued for a worker */
+	bool claim_pending; /* a claim of unclaimed queued jobs is queued */
 };
 
 /* sched.c */

@@ -5,8 +5,8 @@
  *   - A job runs once: sched_start_one claims it (store_job_claim) before
  *     anything is submitted; a lost claim drops the local queue entry. With
  *     free slots, an instance claims unclaimed queued jobs (created on
- *     another instance) when a "QUEUED" notification comes, and at each
- *     periodic round (the fallback poll). max_running holds per instance.
+ *     another instance, waiting for SCHED_CLAIM_AGE_MS at least) when a
+ *     "QUEUED" notification comes, and at each periodic round. max_running holds per instance.
  *   - Wake-ups cross instances: every committed phase change is notified
  *     (store_listen); sched_multi_notify wakes the local waiters whose seen
  *     phase differs, and stops a local run that another instance aborted,
@@ -35,6 +35,9 @@
 #include <unistd.h>
 
 #define SCHED_ROUND_MAX_MS 2000 /* the fallback poll for claims, at least this often */
+/* A job queued on another instance is claimed here only once it waited
+ * this long: its own instance starts it first when it has a free slot. */
+#define SCHED_CLAIM_AGE_MS 500
 
 const char *sched_instance(const struct sched *s)
 {
@@ -186,7 +189,8 @@ void sched_multi_claim(struct sched *s)
 	pthread_mutex_unlock(&s->lock);
 	if (stopping || want == 0)
 		return;
-	if (store_job_claim_next(s->st, s->instance, want, &ids, &n) != 0) {
+	if (store_job_claim_next(s->st, s->instance, want, time_now_ms() - SCHED_CLAIM_AGE_MS, &ids,
+				 &n) != 0) {
 		log_warn("sched: could not claim queued jobs; trying again at the next round");
 		return;
 	}
@@ -208,9 +212,8 @@ static bool settle_job(struct sched *s, const char *dead, const char *id, size_t
 
 	if (!sched_id_ok(id) || store_job_get(s->st, id, &job) != 0)
 		return true; /* gone meanwhile */
-	err = job.phase == UWS_QUEUED && !job.exec_handle[0]
-		  ? store_job_unclaim(s->st, id, dead)
-		  : OPUS_ERR_PHASE;
+	err = job.phase == UWS_QUEUED && !job.exec_handle[0] ? store_job_unclaim(s->st, id, dead)
+							     : OPUS_ERR_PHASE;
 	if (err == 0 || err == OPUS_ERR_NOTFOUND) {
 		*nrequeued += err == 0;
 	} else if (err != OPUS_ERR_PHASE) {

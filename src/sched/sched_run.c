@@ -651,8 +651,8 @@ void sched_start_one(struct sched *s, const char *id, struct sched_owner *own)
 			  opus_strerror(err));
 	if (err || job.phase != UWS_QUEUED)
 		goto done; /* deleted or aborted since it was queued */
-	if (s->multi && (sched_multi_has_run(s, id) ||
-			 (err = store_job_claim(s->st, id, s->instance)) != 0)) {
+	if (s->multi &&
+	    (sched_multi_has_run(s, id) || store_job_claim(s->st, id, s->instance) != 0)) {
 		/* Started here already (queued twice: here, then claimed from
 		 * the store), or another instance's claim came first. */
 		log_debug("job %s: not started here", id);

@@ -48,7 +48,7 @@ struct store_ops {
 	/* Several instances (store.h); NULL in a backend that serves one daemon
 	 * (store.c answers as for a single daemon). Names are non-empty. */
 	int (*job_claim)(struct store *st, const char *id, const char *instance);
-	int (*job_claim_next)(struct store *st, const char *instance, size_t max,
+	int (*job_claim_next)(struct store *st, const char *instance, size_t max, int64_t before,
 			      char ***ids_out, size_t *n_out);
 	int (*job_ids_mine)(struct store *st, enum uws_phase phase, const char *instance,
 			    char ***ids_out, size_t *n_out);
@@ -57,8 +57,8 @@ struct store_ops {
 			    enum uws_phase phase);
 	int (*job_unclaim)(struct store *st, const char *id, const char *instance);
 	int (*instance_beat)(struct store *st, const char *instance, int64_t pid);
-	int (*instances_dead)(struct store *st, const char *me, int64_t lease_ms,
-			      char ***names_out, size_t *n_out);
+	int (*instances_dead)(struct store *st, const char *me, int64_t lease_ms, char ***names_out,
+			      size_t *n_out);
 	int (*instance_forget)(struct store *st, const char *instance);
 	int (*listen)(struct store *st, store_notify_fn fn, void *ctx);
 	void (*unlisten)(struct store *st);

@@ -191,14 +191,14 @@ int store_job_claim(struct store *st, const char *id, const char *instance)
 	return st->ops->job_claim ? st->ops->job_claim(st, id, instance) : 0;
 }
 
-int store_job_claim_next(struct store *st, const char *instance, size_t max, char ***ids_out,
-			 size_t *n_out)
+int store_job_claim_next(struct store *st, const char *instance, size_t max, int64_t before,
+			 char ***ids_out, size_t *n_out)
 {
 	if (ids_init(ids_out, n_out) || !st || !instance_ok(instance))
 		return OPUS_ERR_INVAL;
 	if (max == 0 || !st->ops->job_claim_next)
 		return 0;
-	return st->ops->job_claim_next(st, instance, max, ids_out, n_out);
+	return st->ops->job_claim_next(st, instance, max, before, ids_out, n_out);
 }
 
 int store_job_ids_mine(struct store *st, enum uws_phase phase, const char *instance,

@@ -139,11 +139,13 @@ bool store_is_shared(const struct store *st);
  * is not QUEUED any more or another instance holds it, OPUS_ERR_NOTFOUND.
  * From here on its start may have begun (store_job_unclaim refuses). */
 int store_job_claim(struct store *st, const char *id, const char *instance) OPUS_WUR;
-/* Claims up to max unclaimed QUEUED jobs for instance, oldest run request
- * first, skipping rows other instances are claiming at the same moment (FOR
- * UPDATE SKIP LOCKED): their ids in *ids_out (store_ids_free). */
-int store_job_claim_next(struct store *st, const char *instance, size_t max, char ***ids_out,
-			 size_t *n_out) OPUS_WUR;
+/* Claims up to max unclaimed QUEUED jobs for instance whose run was
+ * requested at or before `before` (ms: the instance they were queued on
+ * gets the time to start them itself), oldest run request first, skipping
+ * rows other instances are claiming at the same moment (FOR UPDATE SKIP
+ * LOCKED): their ids in *ids_out (store_ids_free). */
+int store_job_claim_next(struct store *st, const char *instance, size_t max, int64_t before,
+			 char ***ids_out, size_t *n_out) OPUS_WUR;
 /* Ids of jobs in `phase` that are instance's own or nobody's (restart
  * recovery of one instance), in store_job_ids_in_phase's order. */
 int store_job_ids_mine(struct store *st, enum uws_phase phase, const char *instance,

@@ -257,8 +257,8 @@ static const struct store_pg_stmt store_pg_job_stmts[] = {
 		  "AND (instance IS NULL OR instance = $2)", 2},
     {"job_claim_next", "UPDATE jobs SET instance = $1 WHERE id IN (SELECT id FROM jobs "
 		       "WHERE phase = 1 AND instance IS NULL AND exec_handle = '' "
-		       "ORDER BY run_request_time, creation_time, id LIMIT $2 "
-		       "FOR UPDATE SKIP LOCKED) RETURNING id", 2},
+		       "AND run_request_time <= $3 ORDER BY run_request_time, creation_time, id LIMIT $2 "
+		       "FOR UPDATE SKIP LOCKED) RETURNING id", 3},
     {"ids_mine", "SELECT id FROM jobs WHERE phase = $1 AND (instance IS NULL OR instance = $2) "
 		 "ORDER BY run_request_time, creation_time, id", 2},
     {"ids_of", "SELECT id FROM jobs WHERE instance = $1 AND phase IN (1, 2) "
@@ -572,9 +572,11 @@ static int store_pg_migrate(PGconn *c)
 		ret = OPUS_ERR_INVAL;
 	}
 	if (ret == 0 && v < 1)
-		ret = store_pg_migrate_to(c, store_pg_schema_v1, "INSERT INTO schema_version VALUES (1)");
+		ret = store_pg_migrate_to(c, store_pg_schema_v1,
+					  "INSERT INTO schema_version VALUES (1)");
 	if (ret == 0 && v < 2)
-		ret = store_pg_migrate_to(c, store_pg_schema_v2, "INSERT INTO schema_version VALUES (2)");
+		ret = store_pg_migrate_to(c, store_pg_schema_v2,
+					  "INSERT INTO schema_version VALUES (2)");
 	(void)store_pg_simple(c, "SELECT pg_advisory_unlock(1869641075, 0)");
 	return ret;
 }
@@ -1054,11 +1056,12 @@ static int store_pg_job_claim(struct store *st, const char *id, const char *inst
 }
 
 static int store_pg_job_claim_next(struct store *st, const char *instance, size_t max,
-				   char ***ids_out, size_t *n_out)
+				   int64_t before, char ***ids_out, size_t *n_out)
 {
 	struct store_pg_args a = {0};
 	store_pg_arg_text(&a, instance);
 	store_pg_arg_int(&a, (int64_t)max);
+	store_pg_arg_int(&a, before);
 	return store_pg_ids_query(st, "job_claim_next", &a, ids_out, n_out);
 }
 
@@ -1079,8 +1082,8 @@ static int store_pg_job_ids_of(struct store *st, const char *instance, char ***i
 	return store_pg_ids_query(st, "ids_of", &a, ids_out, n_out);
 }
 
-static int store_pg_job_reassign(struct store *st, const char *id, const char *from,
-				 const char *to, enum uws_phase phase)
+static int store_pg_job_reassign(struct store *st, const char *id, const char *from, const char *to,
+				 enum uws_phase phase)
 {
 	struct store_pg_args a = {0};
 	int64_t n = 0;
@@ -1132,9 +1135,9 @@ static int store_pg_instance_forget(struct store *st, const char *instance)
 
 /* ---- the listener: notifications and the leader lock ---- */
 
-#define STORE_PG_LISTEN_POLL_MS	   200	/* how soon a stop or a leader try is seen */
-#define STORE_PG_LEADER_TRY_MS	   1000 /* between tries for the leader lock */
-#define STORE_PG_LISTEN_BACKOFF_MS 100	/* doubling up to ..._MAX while the server is away */
+#define STORE_PG_LISTEN_POLL_MS	    200	 /* how soon a stop or a leader try is seen */
+#define STORE_PG_LEADER_TRY_MS	    1000 /* between tries for the leader lock */
+#define STORE_PG_LISTEN_BACKOFF_MS  100	 /* doubling up to ..._MAX while the server is away */
 #define STORE_PG_LISTEN_BACKOFF_MAX 5000
 
 /* A connection of its own that listens on opusd_job; NULL (logged) on failure. */
@@ -1212,8 +1215,9 @@ static void *store_pg_listen_main(void *arg)
 	while (!atomic_load(&pg->listen_stop)) {
 		if (!c && !(c = store_pg_listen_connect(pg))) {
 			store_pg_nap(pg, backoff);
-			backoff = backoff * 2 > STORE_PG_LISTEN_BACKOFF_MAX ? STORE_PG_LISTEN_BACKOFF_MAX
-									   : backoff * 2;
+			backoff = backoff * 2 > STORE_PG_LISTEN_BACKOFF_MAX
+				      ? STORE_PG_LISTEN_BACKOFF_MAX
+				      : backoff * 2;
 			continue;
 		}
 		backoff = STORE_PG_LISTEN_BACKOFF_MS;

@@ -79,14 +79,17 @@ TEST(claims)
 	CHECK(store_job_claim(st, a, "") == OPUS_ERR_INVAL);
 	for (int i = 0; i < 5; i++)
 		add_job(st, UWS_QUEUED, 200 + i, ids5[i]);
-	/* the oldest run requests first, never A's */
-	CHECK(store_job_claim_next(st, "B", 3, &ids, &n) == 0);
+	/* none requested before 200 yet; then the oldest run requests first, never A's */
+	CHECK(store_job_claim_next(st, "B", 3, 199, &ids, &n) == 0);
+	CHECK(n == 0);
+	store_ids_free(ids, n);
+	CHECK(store_job_claim_next(st, "B", 3, 1000, &ids, &n) == 0);
 	CHECK(n == 3);
 	for (int i = 0; i < 3; i++)
 		CHECK(has_id(ids, n, ids5[i]));
 	CHECK(!has_id(ids, n, a));
 	store_ids_free(ids, n);
-	CHECK(store_job_claim_next(st, "C", 10, &ids, &n) == 0);
+	CHECK(store_job_claim_next(st, "C", 10, 1000, &ids, &n) == 0);
 	CHECK(n == 2 && has_id(ids, n, ids5[3]) && has_id(ids, n, ids5[4]));
 	store_ids_free(ids, n);
 	CHECK(store_job_claim(st, ids5[0], "C") == OPUS_ERR_PHASE);
@@ -104,7 +107,7 @@ TEST(claims)
 	set_phase(st, a, UWS_EXECUTING, UWS_QUEUED);
 	CHECK(store_job_claim(st, a, "B") == 0);
 	/* unclaim: only a job claimed for the queue, never one claimed for a start */
-	CHECK(store_job_unclaim(st, a, "B") == OPUS_ERR_PHASE); /* store_job_claim'd */
+	CHECK(store_job_unclaim(st, a, "B") == OPUS_ERR_PHASE);	      /* store_job_claim'd */
 	CHECK(store_job_unclaim(st, ids5[0], "C") == OPUS_ERR_PHASE); /* B's */
 	CHECK(store_job_unclaim(st, ids5[0], "B") == 0);
 	CHECK(store_job_claim(st, ids5[0], "C") == 0);
@@ -135,7 +138,7 @@ static void *claim_main(void *arg)
 {
 	struct claimer *c = arg;
 	for (c->rounds = 0; c->rounds < 64; c->rounds++) {
-		CHECK(store_job_claim_next(c->st, c->name, 7, &c->got[c->rounds],
+		CHECK(store_job_claim_next(c->st, c->name, 7, INT64_MAX, &c->got[c->rounds],
 					   &c->ngot[c->rounds]) == 0);
 		if (c->ngot[c->rounds] == 0)
 			break;
@@ -195,8 +198,9 @@ TEST(heartbeats_and_dead_instances)
 	CHECK(n == 0);
 	store_ids_free(names, n);
 	/* A silent for 2 minutes (on the database's clock) */
-	snprintf(sql, sizeof(sql), "UPDATE instances SET heartbeat = heartbeat - 120000 "
-				   "WHERE name = 'A'");
+	snprintf(sql, sizeof(sql),
+		 "UPDATE instances SET heartbeat = heartbeat - 120000 "
+		 "WHERE name = 'A'");
 	CHECK(pg_sql_int(url, sql) == 0);
 	CHECK(store_instances_dead(st, "B", 60000, &names, &n) == 0);
 	CHECK(n == 1 && n && strcmp(names[0], "A") == 0);
@@ -307,7 +311,7 @@ TEST(sqlite_is_a_single_daemon)
 	add_job(st, UWS_QUEUED, 1, id);
 	CHECK(store_job_claim(st, id, "A") == 0);
 	CHECK(store_job_claim(st, id, "B") == 0);
-	CHECK(store_job_claim_next(st, "A", 5, &ids, &n) == 0 && n == 0);
+	CHECK(store_job_claim_next(st, "A", 5, INT64_MAX, &ids, &n) == 0 && n == 0);
 	CHECK(store_job_ids_mine(st, UWS_QUEUED, "B", &ids, &n) == 0);
 	CHECK(n == 1);
 	store_ids_free(ids, n);
