@@ -313,6 +313,8 @@ struct sched_waiter *sched_waiters_take_all_locked(struct sched *s);
 /* The same for a change to `phase` notified by the store: only the waiters
  * that saw another phase (every one when phase is STORE_JOB_DELETED). */
 struct sched_waiter *sched_waiters_take_changed(struct sched *s, const char *id, int phase);
+/* Is anyone waiting on job id? Takes s->lock. */
+bool sched_waiters_any(struct sched *s, const char *id);
 void sched_waiters_fire(struct sched_waiter *list);
 /* A destruction time was set: the deadline thread must look at it. No lock held. */
 void sched_destruction_note(struct sched *s, int64_t ms);

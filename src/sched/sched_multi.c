@@ -9,8 +9,9 @@
  *     "QUEUED" notification comes, and at each periodic round. max_running holds per instance.
  *   - Wake-ups cross instances: every committed phase change is notified
  *     (store_listen); sched_multi_notify wakes the local waiters whose seen
- *     phase differs, and stops a local run that another instance aborted,
- *     archived or deleted (its end then keeps the stored phase).
+ *     phase differs from the job's phase now (read from the store: never a
+ *     spurious return for a stale notification), and stops a local run that another instance
+ * aborted, archived or deleted (its end then keeps the stored phase).
  *   - The periodic round (every lease/3, at most 2 s) writes the heartbeat
  *     and claims; on the leader (store_is_leader) it also purges expired
  *     jobs and settles dead instances: their QUEUED jobs claimed for the
@@ -83,6 +84,22 @@ static size_t free_slots_locked(const struct sched *s)
 	return busy < max ? max - busy : 0;
 }
 
+/* The job's phase now (STORE_JOB_DELETED when gone): a notification may
+ * arrive after later changes made here, and a waiter that saw the newer
+ * phase must not wake for the older one. The notified phase when the store
+ * cannot say. Stripe held. */
+static int phase_now(struct sched *s, const char *id, int notified)
+{
+	struct uws_job job = {0};
+	int err = store_job_get(s->st, id, &job);
+	int phase = err == 0		       ? (int)job.phase
+		    : err == OPUS_ERR_NOTFOUND ? STORE_JOB_DELETED
+					       : notified;
+
+	uws_job_release(&job);
+	return phase;
+}
+
 static bool stops_run(int phase)
 {
 	return phase == STORE_JOB_DELETED || phase == UWS_ABORTED || phase == UWS_ARCHIVED;
@@ -123,8 +140,8 @@ void sched_multi_notify(void *ctx, const char *id, int phase)
 	}
 	pthread_mutex_unlock(&s->lock);
 	/* A local run's waiters wake at its recorded end, as on one daemon. */
-	if (!run || phase == STORE_JOB_DELETED)
-		woken = sched_waiters_take_changed(s, id, phase);
+	if ((!run || phase == STORE_JOB_DELETED) && sched_waiters_any(s, id))
+		woken = sched_waiters_take_changed(s, id, phase_now(s, id, phase));
 	pthread_mutex_unlock(stripe);
 	sched_waiters_fire(woken);
 }

@@ -131,6 +131,17 @@ struct sched_waiter *sched_waiters_take_changed(struct sched *s, const char *id,
 	return list;
 }
 
+bool sched_waiters_any(struct sched *s, const char *id)
+{
+	bool any = false;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct sched_waiter *w = s->waiters[waiter_bucket(id)]; w && !any; w = w->next)
+		any = strcmp(w->id, id) == 0;
+	pthread_mutex_unlock(&s->lock);
+	return any;
+}
+
 struct sched_waiter *sched_waiters_take_all_locked(struct sched *s)
 {
 	struct sched_waiter *list = NULL;
