@@ -139,6 +139,5 @@ clean:
 # --check-config with the two values it resolves put back to their defaults.
 example-config: build
 	{ sed -n '/^#/p;/^$$/q' etc/opusd.conf; echo; $(BUILD)/opusd --check-config | \
-	  sed -e 's/^base_url = .*/base_url =/' -e 's/^instance = .*/instance =/' \
-	      -e 's/^max_running = .*/max_running = 0/'; } > etc/opusd.conf.new
+	  sed -e 's/^base_url = .*/base_url =/' -e 's/^max_running = .*/max_running = 0/'; } > etc/opusd.conf.new
 	mv etc/opusd.conf.new etc/opusd.conf

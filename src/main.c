@@ -563,7 +563,7 @@ static int serve(struct conf *c)
 {
 	struct fetch_policy fp;
 	struct exec_user job_user;
-	char *why = NULL;
+	char *why = NULL, *instance = conf_instance_name(c);
 	unsigned char event_key[AUTH_EVENT_KEY_LEN];
 	/* Where jobs post their events: [slurm] event_url, else our own address. */
 	char *event_url = c->slurm_event_url && c->slurm_event_url[0]
@@ -613,7 +613,7 @@ static int serve(struct conf *c)
 			   .open_files = c->max_open_files,
 			   .cpu_seconds = c->max_cpu_time},
 	    .event_key = event_key,
-	    .instance = c->instance,
+	    .instance = instance,
 	    .lease_s = c->lease,
 	};
 	struct store *st = NULL;
@@ -701,6 +701,7 @@ done:
 	xmlCleanupParser();
 	OPENSSL_cleanse(event_key, sizeof(event_key));
 	free(event_url);
+	free(instance);
 	free(jobs_dir);
 	log_info("opusd stopped%s", ret == 0 ? "" : " (start-up failed)");
 	return ret;

@@ -401,15 +401,15 @@ static int check_store(const struct conf *c, char **err_out)
 	return 0;
 }
 
-/* HOSTNAME:PORT of listen: stable across restarts of the same daemon. */
-static void conf_default_instance(struct conf *c)
+char *conf_instance_name(const struct conf *c)
 {
 	char hostname[256] = "localhost";
 	const char *colon = strrchr(c->listen, ':');
+	if (*c->instance)
+		return xstrdup(c->instance);
 	if (gethostname(hostname, sizeof(hostname) - 1) != 0)
 		snprintf(hostname, sizeof(hostname), "localhost");
-	free(c->instance);
-	c->instance = xasprintf("%s:%s", hostname, colon ? colon + 1 : c->listen);
+	return xasprintf("%s:%s", hostname, colon ? colon + 1 : c->listen);
 }
 
 int conf_check(struct conf *c, char **err_out)
@@ -453,8 +453,6 @@ int conf_check(struct conf *c, char **err_out)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->max_running = n > 0 ? n : 1;
 	}
-	if (!*c->instance)
-		conf_default_instance(c);
 	if (!*c->base_url) {
 		free(c->base_url);
 		c->base_url = xasprintf("http://%s", c->listen);

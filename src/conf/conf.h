@@ -95,6 +95,9 @@ int conf_load_file(struct conf *c, const char *path, char **err_out) OPUS_WUR;
 int conf_set(struct conf *c, const char *key, const char *value, char **err_out) OPUS_WUR;
 /* Cross-field checks after loading (listen parses, limits positive, ...). */
 int conf_check(struct conf *c, char **err_out) OPUS_WUR;
+/* The instance name: [server] instance, else HOSTNAME:PORT of listen (stable
+ * across restarts of the same daemon). Caller frees. */
+char *conf_instance_name(const struct conf *c);
 /* Splits listen into a host and port. */
 int conf_listen_parse(const char *listen, char *host, size_t host_len, int *port) OPUS_WUR;
 /* Writes every key with its value as an INI document (for docs and -n). */
