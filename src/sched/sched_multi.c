@@ -12,17 +12,16 @@
  *     phase differs from the job's phase now (read from the store: never a
  *     spurious return for a stale notification), and stops a local run that another instance
  * aborted, archived or deleted (its end then keeps the stored phase).
- *   - The periodic round (every lease/3, at most 2 s) writes the heartbeat
- *     and claims; on the leader (store_is_leader) it also purges expired
- *     jobs and settles dead instances: their QUEUED jobs claimed for the
- *     queue and never started are unclaimed (safe: nothing ran); those
- *     claimed for a start (it may have begun: the process may exist before
- *     EXECUTING is written) end like running ones; those the backend
- *     keeps (SLURM) are adopted by the leader, the others (local processes)
- *     end ERROR "server lost" with what they left: requeueing a job that ran
- *     is not safe (side effects; it may even still run).
- * A falsely-declared-dead instance loses its later writes conditionally
- * (OPUS_ERR_PHASE: logged, never written over).
+ *   - The store's listener writes the heartbeat (every lease/3, at most
+ *     2 s): an instance is alive while its listener is, however busy its
+ *     workers. The periodic round (as often) claims; on the leader (store_is_leader) it also purges
+ * expired jobs and settles dead instances: their QUEUED jobs claimed for the queue and never
+ * started are unclaimed (safe: nothing ran); those claimed for a start (it may have begun: the
+ * process may exist before EXECUTING is written) end like running ones; those the backend keeps
+ * (SLURM) are adopted by the leader, the others (local processes) end ERROR "server lost" with what
+ * they left: requeueing a job that ran is not safe (side effects; it may even still run). A
+ * falsely-declared-dead instance loses its later writes conditionally (OPUS_ERR_PHASE: logged,
+ * never written over).
  *
  * Threading: the notification callback runs on the store's listener thread
  * and takes a job's stripe then s->lock (the order of sched-int.h); rounds
@@ -65,7 +64,11 @@ int sched_multi_start(struct sched *s)
 	s->multi = true;
 	ret = store_instance_beat(s->st, s->instance, (int64_t)getpid());
 	if (ret == 0)
-		ret = store_listen(s->st, sched_multi_notify, s);
+		ret = store_listen(s->st, &(struct store_listener){.fn = sched_multi_notify,
+								   .ctx = s,
+								   .instance = s->instance,
+								   .pid = (int64_t)getpid(),
+								   .beat_ms = round_ms(s)});
 	if (ret) {
 		log_error("sched: instance %s cannot join the shared store: %s", s->instance,
 			  opus_strerror(ret));
@@ -286,8 +289,6 @@ void sched_multi_round(struct sched *s)
 	pthread_mutex_lock(&s->lock);
 	s->multi_pending = false;
 	pthread_mutex_unlock(&s->lock);
-	if (store_instance_beat(s->st, s->instance, (int64_t)getpid()) != 0)
-		log_warn("sched: instance %s: heartbeat not written", s->instance);
 	sched_multi_claim(s);
 	leader = store_is_leader(s->st);
 	if (!leader)

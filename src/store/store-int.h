@@ -60,7 +60,7 @@ struct store_ops {
 	int (*instances_dead)(struct store *st, const char *me, int64_t lease_ms, char ***names_out,
 			      size_t *n_out);
 	int (*instance_forget)(struct store *st, const char *instance);
-	int (*listen)(struct store *st, store_notify_fn fn, void *ctx);
+	int (*listen)(struct store *st, const struct store_listener *l);
 	void (*unlisten)(struct store *st);
 	bool (*is_leader)(struct store *st);
 

@@ -259,11 +259,11 @@ int store_instance_forget(struct store *st, const char *instance)
 	return st->ops->instance_forget ? st->ops->instance_forget(st, instance) : 0;
 }
 
-int store_listen(struct store *st, store_notify_fn fn, void *ctx)
+int store_listen(struct store *st, const struct store_listener *l)
 {
-	if (!st || !fn)
+	if (!st || !l || !l->fn || (l->instance && (!instance_ok(l->instance) || l->beat_ms <= 0)))
 		return OPUS_ERR_INVAL;
-	return st->ops->listen ? st->ops->listen(st, fn, ctx) : 0;
+	return st->ops->listen ? st->ops->listen(st, l) : 0;
 }
 
 void store_unlisten(struct store *st)

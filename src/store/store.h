@@ -173,12 +173,21 @@ int store_instance_forget(struct store *st, const char *instance) OPUS_WUR;
  * (phase -1: the job was deleted), with id NULL after a reconnection (some
  * may have been missed). One listener thread per store, on a connection of
  * its own (not the pool's), reconnecting with back-off; it also holds the
- * leader lock when it can. fn runs on that thread: it must not block long.
+ * leader lock when it can, and writes the instance's heartbeat every
+ * beat_ms (so that a daemon is alive exactly while its listener is, however
+ * busy its other threads). fn runs on that thread: it must not block long.
  * Call once; store_close stops it. SQLite: 0, fn is never called.
  */
 #define STORE_JOB_DELETED (-1)
 typedef void (*store_notify_fn)(void *ctx, const char *id, int phase);
-int store_listen(struct store *st, store_notify_fn fn, void *ctx) OPUS_WUR;
+struct store_listener {
+	store_notify_fn fn;
+	void *ctx;
+	const char *instance; /* NULL: no heartbeat; else its name (copied) */
+	int64_t pid;	      /* written with the heartbeat */
+	int64_t beat_ms;      /* > 0 with an instance */
+};
+int store_listen(struct store *st, const struct store_listener *l) OPUS_WUR;
 /* Stops the listener (the callback is not called once this returns); the
  * leader lock goes with its connection. NULL ok; no-op when not listening. */
 void store_unlisten(struct store *st);

@@ -53,6 +53,9 @@ struct store_pg {
 	atomic_bool leader;
 	store_notify_fn notify_fn;
 	void *notify_ctx;
+	char *beat_name; /* the heartbeat the listener writes; NULL: none */
+	char beat_pid[24];
+	int64_t beat_ms;
 };
 
 static struct store_pg *store_pg_of(struct store *st)
@@ -219,6 +222,13 @@ static const char store_pg_schema_v2[] =
 
 /* The database's clock in ms: heartbeats and leases are compared on it only. */
 #define STORE_PG_NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+/* An instance's heartbeat ($1 name, $2 pid): prepared on pooled connections,
+ * run with PQexecParams on the listener's. */
+#define STORE_PG_BEAT_SQL                                                                          \
+	"INSERT INTO instances (name, pid, started, heartbeat) VALUES ($1, $2, " STORE_PG_NOW_MS   \
+	", " STORE_PG_NOW_MS ") ON CONFLICT (name) DO UPDATE SET started = CASE WHEN "             \
+	"instances.pid = excluded.pid THEN instances.started ELSE excluded.started END, "          \
+	"pid = excluded.pid, heartbeat = excluded.heartbeat"
 
 /* clang-format off */
 #define STORE_PG_JOB_COLS                                                                          \
@@ -267,11 +277,7 @@ static const struct store_pg_stmt store_pg_job_stmts[] = {
 		     "AND phase = $4", 4},
     {"job_unclaim", "UPDATE jobs SET instance = NULL WHERE id = $1 AND instance = $2 "
 		    "AND phase = 1 AND exec_handle = '' AND starting = 0", 2},
-    {"instance_beat", "INSERT INTO instances (name, pid, started, heartbeat) VALUES ($1, $2, "
-		      STORE_PG_NOW_MS ", " STORE_PG_NOW_MS ") ON CONFLICT (name) DO UPDATE SET "
-		      "started = CASE WHEN instances.pid = excluded.pid THEN instances.started "
-		      "ELSE excluded.started END, pid = excluded.pid, "
-		      "heartbeat = excluded.heartbeat", 2},
+    {"instance_beat", STORE_PG_BEAT_SQL, 2},
     {"instances_dead", "SELECT name FROM instances WHERE name <> $1 AND heartbeat < "
 		       STORE_PG_NOW_MS " - $2 ORDER BY name", 2},
     {"instance_forget", "DELETE FROM instances WHERE name = $1", 1},
@@ -586,6 +592,7 @@ static void store_pg_unlisten(struct store *st);
 static void store_pg_free(struct store_pg *pg)
 {
 	store_pg_unlisten(&pg->base);
+	free(pg->beat_name);
 	for (size_t i = 0; i < pg->nidle; i++)
 		PQfinish(pg->idle[i]);
 	free(pg->idle);
@@ -1187,6 +1194,17 @@ static void store_pg_notifies(struct store_pg *pg, PGconn *c)
 	}
 }
 
+/* The heartbeat, on the listener's connection (a failure shows as a broken
+ * connection at the next wait, or is tried again at the next beat). */
+static void store_pg_beat(struct store_pg *pg, PGconn *c)
+{
+	const char *v[2] = {pg->beat_name, pg->beat_pid};
+	PGresult *r = PQexecParams(c, STORE_PG_BEAT_SQL, 2, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		log_warn("store: heartbeat not written: %s", PQresultErrorMessage(r));
+	PQclear(r);
+}
+
 static void store_pg_nap(struct store_pg *pg, int ms)
 {
 	for (int t = 0; t < ms && !atomic_load(&pg->listen_stop); t += STORE_PG_LISTEN_POLL_MS)
@@ -1208,7 +1226,7 @@ static void *store_pg_listen_main(void *arg)
 {
 	struct store_pg *pg = arg;
 	int backoff = STORE_PG_LISTEN_BACKOFF_MS;
-	int64_t next_try = 0;
+	int64_t next_try = 0, next_beat = 0;
 	bool gap = false; /* the connection was lost: notifications may be missing */
 	PGconn *c = NULL;
 
@@ -1224,6 +1242,10 @@ static void *store_pg_listen_main(void *arg)
 		if (gap)
 			pg->notify_fn(pg->notify_ctx, NULL, 0);
 		gap = false;
+		if (pg->beat_name && time_mono_ms() >= next_beat) {
+			store_pg_beat(pg, c);
+			next_beat = time_mono_ms() + pg->beat_ms;
+		}
 		if (!atomic_load(&pg->leader) && time_mono_ms() >= next_try) {
 			store_pg_leader_try(pg, c);
 			next_try = time_mono_ms() + STORE_PG_LEADER_TRY_MS;
@@ -1242,13 +1264,17 @@ static void *store_pg_listen_main(void *arg)
 	return NULL;
 }
 
-static int store_pg_listen(struct store *st, store_notify_fn fn, void *ctx)
+static int store_pg_listen(struct store *st, const struct store_listener *l)
 {
 	struct store_pg *pg = store_pg_of(st);
 	if (pg->listening)
 		return OPUS_ERR_INVAL;
-	pg->notify_fn = fn;
-	pg->notify_ctx = ctx;
+	pg->notify_fn = l->fn;
+	pg->notify_ctx = l->ctx;
+	free(pg->beat_name);
+	pg->beat_name = l->instance ? xstrdup(l->instance) : NULL;
+	snprintf(pg->beat_pid, sizeof(pg->beat_pid), "%lld", (long long)l->pid);
+	pg->beat_ms = l->beat_ms;
 	if (pthread_create(&pg->listener, NULL, store_pg_listen_main, pg) != 0) {
 		log_error("store: cannot start the listener thread");
 		return OPUS_ERR_INTERNAL;

@@ -274,9 +274,18 @@ TEST(notifications_and_the_leader)
 	char id[UWS_ID_LEN + 1];
 	if (!a || !b)
 		goto out;
-	CHECK(store_listen(a, on_notify, &h) == 0);
+	CHECK(store_listen(a, &(struct store_listener){.fn = on_notify, .ctx = &h}) == 0);
 	CHECK(leader_within(a, 5000));
-	CHECK(store_listen(b, on_notify, &h) == 0);
+	CHECK(
+	    store_listen(
+		b, &(struct store_listener){
+		       .fn = on_notify, .ctx = &h, .instance = "B", .pid = 7, .beat_ms = 50}) == 0);
+	/* b's listener writes its heartbeat */
+	for (int t = 0; t < 5000 && pg_sql_int(url, "SELECT count(*) FROM instances "
+						    "WHERE name = 'B' AND pid = 7") != 1;
+	     t += 20)
+		(void)nanosleep(&(struct timespec){0, 20000000L}, NULL);
+	CHECK(pg_sql_int(url, "SELECT count(*) FROM instances WHERE name = 'B' AND pid = 7") == 1);
 	CHECK(!leader_within(b, 1500)); /* one leader at a time */
 	add_job(b, UWS_QUEUED, 500, id);
 	CHECK(heard_wait(&h, id, UWS_QUEUED));
@@ -316,7 +325,7 @@ TEST(sqlite_is_a_single_daemon)
 	CHECK(n == 1);
 	store_ids_free(ids, n);
 	CHECK(store_instance_beat(st, "A", 1) == 0);
-	CHECK(store_listen(st, on_notify, NULL) == 0);
+	CHECK(store_listen(st, &(struct store_listener){.fn = on_notify}) == 0);
 	store_unlisten(st);
 out:
 	store_close(st);
