@@ -8,7 +8,9 @@
 # Needs: wrk, /usr/bin/python3 (stdlib only); for step 8, node, tests/web's
 # playwright-core (npm ci --prefix tests/web, done here when missing) and
 # /usr/bin/chromium; for the SLURM rows (bench/slurm.sh), scripts/slurm.sh's cluster
-# (its packages are installed when missing). Runs in about 5-6 minutes.
+# (its packages are installed when missing); for the PostgreSQL rows (bench/pg.sh,
+# P1-P5: rows 1-3 on PostgreSQL, one instance against three on one database), the
+# PostgreSQL server packages (scripts/pg.sh). Runs in about 8-9 minutes.
 set -uo pipefail
 
 bin=${1:-build/rel/opusd}
@@ -323,6 +325,9 @@ stop_daemon
 # ---- S. SLURM: a cluster and a daemon of its own (bench/slurm.sh), rows for the table
 echo "bench: S SLURM (bench/slurm.sh)" >&2
 slurm_rows=$("$here/slurm.sh" "$bin")
+# ---- P. PostgreSQL: a server and instances of its own (bench/pg.sh), beside rows 1-3
+echo "bench: P PostgreSQL (bench/pg.sh)" >&2
+pg_rows=$("$here/pg.sh" "$bin" "$get_rps" "$post_rps" "$list_p50")
 warnings=$(grep -E ' (warn|error) ' "$tmp/opusd.log" | grep -vc EXTERNAL_LOGGER)
 [ "$warnings" -eq 0 ] || notes+=("daemon log: $warnings warn/error lines, e.g. $(grep -E ' (warn|error) ' "$tmp/opusd.log" | grep -v EXTERNAL_LOGGER | head -n 1)")
 
@@ -346,6 +351,7 @@ echo "| 7b | the same in PROV-SVG (past 1,000 elements the summarised drawing op
 echo "| 7c | daemon memory after 7 | VmHWM $hwm2_mb MB | — | — |"
 [ -z "$web_rows" ] || echo "$web_rows" | sed 's/^| web |/| 8 | web:/'
 [ -z "$slurm_rows" ] || echo "$slurm_rows"
+[ -z "$pg_rows" ] || echo "$pg_rows"
 if [ ${#notes[@]} -gt 0 ]; then
 	echo
 	for n in "${notes[@]}"; do echo "- $n"; done

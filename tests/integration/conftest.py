@@ -18,10 +18,23 @@ What this file gives the tests
   in Z. JSON bodies must parse. Helpers create jobs, read job documents into
   dicts and poll for phases with timeouts.
 
+* The store switch: ``OPUSD_TEST_STORE=postgresql`` (default ``sqlite``) runs
+  every daemon on PostgreSQL: one real server for the whole pytest session
+  (scripts/pg.sh, under /tmp/pg-suite-*, started by the first daemon that needs
+  it, removed at session end; its port OPUSD_TEST_PG_PORT or a free one), a
+  fresh database per data dir (made when the daemon first starts or runs a CLI
+  command), its [store] keys added unless the test wrote its own [store].
+  ``Daemon.db_query()`` / ``db_exec()`` read and write the daemon's database
+  on either backend (sqlite3, or psql with its variables: never spliced text);
+  ``STORE`` says which backend the session runs.
+
 Environment: OPUSD_BIN (default build/asan/opusd, relative to the repository;
-make test runs the suite against build/asan/opusd, then build/tsan/opusd).
+make test runs the suite against build/asan/opusd, then build/tsan/opusd),
+OPUSD_TEST_STORE, OPUSD_TEST_PG_PORT.
 Run: /usr/bin/python3 -m pytest -q tests/integration
 """
+import atexit
+import hashlib
 import getpass
 import json
 import os
@@ -29,7 +42,9 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,6 +74,12 @@ TIME_ELEMENTS = ("creationTime", "startTime", "endTime", "destruction", "quote")
 # The first line of a TSan, ASan/LSan or UBSan report in a daemon's stderr.
 SANITIZER_RE = re.compile(r"^(WARNING: ThreadSanitizer|==\d+==ERROR: \w+Sanitizer"
                           r"|\S+:\d+:\d+: runtime error: )", re.M)
+
+
+STORE = os.environ.get("OPUSD_TEST_STORE", "sqlite")
+if STORE not in ("sqlite", "postgresql"):
+    raise RuntimeError(f"OPUSD_TEST_STORE={STORE!r}: want sqlite or postgresql")
+PG_SH = REPO / "scripts" / "pg.sh"
 
 
 def opusd_bin():
@@ -198,6 +219,101 @@ def assert_plain_error(r, status):
     assert r.text.strip(), f"{r.status_code} body is empty; want a plain-text reason"
 
 
+# --------------------------------------------------------- PostgreSQL switch
+
+class PgServer:
+    """One real PostgreSQL server (scripts/pg.sh up) in a directory user
+    postgres can reach (/tmp/pg-suite-*, not pytest's 0700 tmp); the role
+    opusd may create databases. down() stops it and removes the directory."""
+
+    def __init__(self, port=None):
+        self.dir = Path(tempfile.mkdtemp(prefix="pg-suite-", dir="/tmp"))
+        os.chmod(self.dir, 0o755)
+        self.cluster = self.dir / "cluster"
+        self.port = str(port or os.environ.get("OPUSD_TEST_PG_PORT") or free_port())
+        self.up()
+        self.password_file = self.dir / "pw"
+        self.password_file.write_text(self.password + "\n")
+        self.password_file.chmod(0o600)
+
+    def up(self):
+        out = subprocess.run([str(PG_SH), "up", str(self.cluster), self.port],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, f"scripts/pg.sh up: {out.stderr}"
+        url = out.stdout.strip().splitlines()[-1]
+        m = re.match(r"postgresql://([^:]+):([^@]+)@([^/]+)/", url)
+        assert m, url
+        self.user, self.password, self.hostport = m.groups()
+
+    def stop(self):
+        """Stops the server, keeping its data (up() starts it again)."""
+        subprocess.run([str(PG_SH), "stop", str(self.cluster)], check=True, timeout=60)
+
+    def running(self):
+        return subprocess.run([str(PG_SH), "status", str(self.cluster)],
+                              timeout=30).returncode == 0
+
+    def down(self):
+        subprocess.run([str(PG_SH), "down", str(self.cluster)], timeout=60)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def url(self, db):
+        """The URL opusd gets: no password in it (password_file holds it)."""
+        return f"postgresql://{self.user}@{self.hostport}/{db}"
+
+    def psql(self, db, sql, variables=()):
+        """Runs sql (from stdin, so that psql interpolates :'name' variables as
+        quoted literals) in database db; returns stdout's lines."""
+        args = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                "-h", "127.0.0.1", "-p", self.port, "-U", self.user, "-d", db]
+        for name, value in variables:
+            args += ["-v", f"{name}={value}"]
+        r = subprocess.run(args, input=sql, capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "PGPASSWORD": self.password})
+        assert r.returncode == 0, f"psql {db}: {r.stderr}\n{sql}"
+        return r.stdout.splitlines()
+
+    def create_database(self, db):
+        """A fresh database owned by opusd, made once (db is our own hex name)."""
+        assert re.fullmatch(r"[a-z0-9_]+", db), db
+        self.psql("opusd", "SELECT format('CREATE DATABASE %I', :'db') WHERE NOT EXISTS "
+                  "(SELECT 1 FROM pg_database WHERE datname = :'db') \\gexec\n",
+                  [("db", db)])
+
+
+_PG = None  # the session's server (OPUSD_TEST_STORE=postgresql), made on first use
+
+
+def session_pg():
+    """The session's PostgreSQL server, started on the first call."""
+    global _PG
+    if _PG is None:
+        _PG = PgServer()
+        atexit.register(_pg_down)
+    return _PG
+
+
+def _pg_down():
+    global _PG
+    if _PG is not None:
+        pg, _PG = _PG, None
+        pg.down()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _pg_down()
+
+
+def _sql_params(sql, params):
+    """sqlite's ? placeholders as psql variables :'p1', :'p2'... (quoted by psql)."""
+    parts = sql.split("?")
+    assert len(parts) - 1 == len(params), (sql, params)
+    out = parts[0]
+    for i, part in enumerate(parts[1:], 1):
+        out += f":'p{i}'" + part
+    return out, [(f"p{i}", "" if v is None else str(v)) for i, v in enumerate(params, 1)]
+
+
 # -------------------------------------------------------------------- client
 
 class Client(requests.Session):
@@ -325,6 +441,13 @@ class Daemon:
         }
         for sec, kv in (config or {}).items():
             self.config.setdefault(sec, {}).update({k: str(v) for k, v in kv.items()})
+        # the session's backend, unless the test chose its own store
+        self.pg = None
+        if STORE == "postgresql" and "store" not in self.config:
+            self.pg = session_pg()
+            self.db_name = "t_" + hashlib.sha1(str(self.data_dir).encode()).hexdigest()[:24]
+            self.config["store"] = {"backend": "postgresql", "url": self.pg.url(self.db_name),
+                                    "password_file": str(self.pg.password_file)}
         self.write_config()
         self.extra_args = []  # appended to the command line (flags override the file)
         self.proc = None
@@ -340,7 +463,51 @@ class Daemon:
             lines.append("")
         self.config_path.write_text("\n".join(lines))
 
+    def ensure_store(self):
+        """Makes the daemon's PostgreSQL database when it is not there yet."""
+        if self.pg is not None:
+            self.pg.create_database(self.db_name)
+
+    def _sqlite_path(self):
+        return self.data_dir / "opusd.db"
+
+    def db_query(self, sql, params=()):
+        """The rows (tuples) of a SELECT on the daemon's database, either
+        backend; ? placeholders. On PostgreSQL through row_to_json, so numbers
+        stay numbers and NULL is None, as sqlite3 gives them."""
+        if self.pg is None:
+            con = sqlite3.connect(f"file:{self._sqlite_path()}?mode=ro", uri=True, timeout=10)
+            try:
+                return [tuple(r) for r in con.execute(sql, params)]
+            finally:
+                con.close()
+        q, variables = _sql_params(sql, params)
+        lines = self.pg.psql(self.db_name, f"SELECT row_to_json(q) FROM ({q}) q;\n", variables)
+        return [tuple(json.loads(ln).values()) for ln in lines if ln.strip()]
+
+    def db_exec(self, sql, params=()):
+        """One write statement on the daemon's database (? placeholders)."""
+        if self.pg is None:
+            con = sqlite3.connect(str(self._sqlite_path()), timeout=10)
+            try:
+                with con:
+                    con.execute(sql, params)
+            finally:
+                con.close()
+            return
+        q, variables = _sql_params(sql, params)
+        self.pg.psql(self.db_name, q + ";\n", variables)
+
+    def db_tables(self):
+        """The names of the tables of the daemon's database."""
+        if self.pg is None:
+            return [r[0] for r in self.db_query(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return [r[0] for r in self.db_query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+
     def run_cli(self, *args, timeout=30):
+        self.ensure_store()
         return subprocess.run([str(opusd_bin()), *args], capture_output=True, text=True,
                               timeout=timeout, cwd=self.root)
 
@@ -355,6 +522,7 @@ class Daemon:
 
     def start(self, timeout=20):
         assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.ensure_store()
         self._logf = open(self.log_path, "ab")
         self._logf.write(f"==== start {time.strftime('%H:%M:%S')} ====\n".encode())
         self._logf.flush()

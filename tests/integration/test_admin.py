@@ -7,6 +7,8 @@ change has its audit row, a refused one none.
 """
 import pytest
 
+from conftest import STORE
+
 ADMIN = "root"
 
 
@@ -287,7 +289,7 @@ def test_cli_changes_are_audited_as_cli(daemon):
 
 def test_status(daemon):
     s = admin(daemon).get("/admin/status").json()
-    assert s["version"] and s["executor"] == "local" and s["store"] == "sqlite"
+    assert s["version"] and s["executor"] == "local" and s["store"] == STORE
     assert 0 <= s["uptime_s"] < 3600
     for k in ("queued", "running", "waiters", "users", "jobs_stored"):
         assert isinstance(s[k], int) and s[k] >= 0, k

@@ -4,7 +4,6 @@ add --run`, each seen at once by the daemon (SQLite WAL), each change in the
 audit log with the actor "cli", bad input refused with exit 1 (or 2 for a bad
 command line) and nothing changed.
 """
-import sqlite3
 
 import pytest
 
@@ -29,12 +28,7 @@ def token_of(out):
 
 
 def audit(d):
-    db = sqlite3.connect(f"file:{d.data_dir / 'opusd.db'}?mode=ro", uri=True)
-    try:
-        return [(a, t, actor) for a, t, actor in
-                db.execute("SELECT action, target, actor FROM audit ORDER BY id")]
-    finally:
-        db.close()
+    return d.db_query("SELECT action, target, actor FROM audit ORDER BY id")
 
 
 def users(d):

@@ -13,7 +13,6 @@ deleted job's id is its provenance.
 import hashlib
 import os
 import re
-import sqlite3
 
 import pytest
 
@@ -45,17 +44,11 @@ def job_id(url):
 
 def db_rows(daemon):
     """Every row of every table, as tuples of column values."""
-    con = sqlite3.connect(f"file:{daemon.data_dir / 'opusd.db'}?mode=ro", uri=True,
-                          timeout=10)
-    try:
-        tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
-        rows = []
-        for t in tables:
-            rows += [tuple(r) for r in con.execute(f'SELECT * FROM "{t}"')]
-        return rows
-    finally:
-        con.close()
+    rows = []
+    for t in daemon.db_tables():
+        assert re.fullmatch(r"\w+", t), t  # a table name of the schema, not input
+        rows += daemon.db_query(f'SELECT * FROM "{t}"')
+    return rows
 
 
 def mentioning(daemon, *values):

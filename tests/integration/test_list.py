@@ -169,13 +169,9 @@ def tied(module_factory):
         c.set_phase(f"/rest/echo/{made[k]}", "ABORT")
     c.close()
     d.stop()
-    import sqlite3
-    con = sqlite3.connect(str(d.data_dir / "opusd.db"))
-    with con:
-        for i, jid in enumerate(made):
-            con.execute("UPDATE jobs SET creation_time = ? WHERE id = ?",
-                        (1764000000000 + 1000 * (i // 11), jid))
-    con.close()
+    for i, jid in enumerate(made):
+        d.db_exec("UPDATE jobs SET creation_time = ? WHERE id = ?",
+                  (1764000000000 + 1000 * (i // 11), jid))
     d.start()
     # newest first: by time, then by id
     order = sorted(made, key=lambda j: (1764000000000 + 1000 * (made.index(j) // 11), j),

@@ -8,7 +8,6 @@ earlier results kept; requeued without a handle); SIGHUP reloads the job
 descriptions (a new file becomes a jobdef, a broken file is skipped).
 """
 import signal
-import sqlite3
 import threading
 import time
 
@@ -25,14 +24,10 @@ def read_pid(daemon, url, name="pid.txt", timeout=5):
 
 def exec_handle(daemon, url):
     """jobs.exec_handle of the job, read from the database (the daemon stopped)."""
-    db = sqlite3.connect(f"file:{daemon.data_dir / 'opusd.db'}?mode=ro", uri=True)
-    try:
-        row = db.execute("SELECT exec_handle FROM jobs WHERE id = ?",
-                         (url.rsplit("/", 1)[1],)).fetchone()
-    finally:
-        db.close()
-    assert row is not None, url
-    return row[0]
+    rows = daemon.db_query("SELECT exec_handle FROM jobs WHERE id = ?",
+                           (url.rsplit("/", 1)[1],))
+    assert rows, url
+    return rows[0][0]
 
 
 def test_kill9_restart_recovers(daemon_factory):
