@@ -6,6 +6,8 @@
  *   opusd user list|rotate NAME|roles NAME ROLES|deactivate NAME|activate NAME|delete NAME
  *   opusd app add NAME --run GLOBS
  *   opusd import-opus SOURCE [--jobdata DIR] [--results DIR] [--tokens FILE]
+ *         [--source-password-file FILE]
+ *   opusd db copy --from SRC --to DST (src/import/db_copy.c parses its own flags)
  * The user and app commands open the store the daemon uses (SQLite WAL: they
  * work while it runs) and record their changes in the audit log as "cli";
  * so does import-opus (src/import), which brings an OPUS site's jobs over.
@@ -59,7 +61,7 @@ struct options {
 	const char *roles; /* `user roles NAME ROLES`, `user add --roles` */
 	const char *run;   /* `app add --run` */
 	/* import-opus SOURCE --jobdata DIR --results DIR --tokens FILE */
-	const char *source, *jobdata, *results, *tokens;
+	const char *source, *jobdata, *results, *tokens, *source_pw;
 };
 
 static void usage(FILE *f)
@@ -74,7 +76,11 @@ static void usage(FILE *f)
 		   "       opusd user roles NAME ROLES [--config FILE] [--data-dir DIR]\n"
 		   "       opusd app add NAME --run GLOBS [--config FILE] [--data-dir DIR]\n"
 		   "       opusd import-opus SOURCE [--jobdata DIR] [--results DIR] "
-		   "[--tokens FILE] [--config FILE] [--data-dir DIR]\n");
+		   "[--tokens FILE] [--source-password-file FILE] [--config FILE] "
+		   "[--data-dir DIR]\n"
+		   "       opusd db copy --from SQLITE_FILE|postgresql://URL "
+		   "--to SQLITE_FILE|postgresql://URL [--from-password-file FILE] "
+		   "[--to-password-file FILE]\n");
 }
 
 /* The words after the flags: which command, with how many words. */
@@ -129,13 +135,14 @@ static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 	    {"admin", no_argument, NULL, 'a'},		{"roles", required_argument, NULL, 'r'},
 	    {"run", required_argument, NULL, 'R'},	{"jobdata", required_argument, NULL, 'J'},
 	    {"results", required_argument, NULL, 'S'},	{"tokens", required_argument, NULL, 'T'},
+	    {"source-password-file", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
 	const char *flags[4][2] = {
 	    {"listen", NULL}, {"data_dir", NULL}, {"jdl_dir", NULL}, {"run_as", NULL}};
 	char *err = NULL;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:l:d:j:u:nahr:R:J:S:T:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:l:d:j:u:nahr:R:J:S:T:P:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -172,6 +179,9 @@ static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 			break;
 		case 'T':
 			o->tokens = optarg;
+			break;
+		case 'P':
+			o->source_pw = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -385,6 +395,7 @@ static int cmd_import(const struct conf *c, const struct options *o)
 				   .jobdata_dir = o->jobdata,
 				   .results_dir = o->results,
 				   .tokens_path = o->tokens,
+				   .source_password_file = o->source_pw,
 				   .data_dir = c->data_dir};
 	struct prov_config pc = {.data_dir = c->data_dir, .base_url = c->base_url};
 	struct import_deps d = {0};
@@ -714,6 +725,8 @@ int main(int argc, char **argv)
 	enum log_level lvl = LOG_INFO;
 	int ret;
 
+	if (argc >= 3 && !strcmp(argv[1], "db") && !strcmp(argv[2], "copy"))
+		return db_copy_main(argc - 2, argv + 2); /* no configuration: two stores */
 	conf_init(&c);
 	if (parse_args(argc, argv, &c, &o) < 0) {
 		conf_release(&c);

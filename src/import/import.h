@@ -3,8 +3,9 @@
  * (`opusd import-opus`).
  *
  * The source is OPUS's SQLAlchemy database (uws_server/storage.py: tables
- * jobs, job_parameters, job_results, users, entities), read-only with
- * parameterised statements, and its folders: jobdata/{jobid}/ (stdout.log,
+ * jobs, job_parameters, job_results, users, entities), its SQLite file or
+ * its PostgreSQL database (a URL; the password from a file or PGPASSWORD,
+ * never printed), read-only with parameterised statements, and its folders: jobdata/{jobid}/ (stdout.log,
  * stderr.log) and results/{jobid}/ (the files its entities name). Jobs keep
  * their ids; result files are copied into data_dir/jobs/{id}/ and registered
  * as entities of the entity store (sha256) like the results of a job run
@@ -33,7 +34,8 @@
 #include <stdio.h>
 
 struct import_config {
-	const char *source;	 /* OPUS's SQLite file; a postgresql:// URL is refused */
+	const char *source;	 /* OPUS's SQLite file or a postgresql:// URL (no password) */
+	const char *source_password_file; /* the PostgreSQL password; NULL: PGPASSWORD */
 	const char *jobdata_dir; /* OPUS's JOBDATA_PATH; NULL: {source dir}/../jobdata */
 	const char *results_dir; /* OPUS's RESULTS_PATH; NULL: beside jobdata_dir */
 	const char *tokens_path; /* where re-issued tokens go; required when users come */
@@ -63,5 +65,14 @@ int import_opus_run(const struct import_config *cfg, const struct import_deps *d
 /* The report as text for stdout. */
 void import_report_print(const struct import_report *rep, FILE *f);
 void import_report_release(struct import_report *rep);
+
+/*
+ * `opusd db copy --from SRC --to DST [--from-password-file F]
+ * [--to-password-file F]` (db_copy.c): the whole store from one database to
+ * another (store.h store_copy), each a SQLite file or a postgresql:// URL;
+ * argv[0] is "copy". The daemons on both must be stopped. Returns the exit
+ * status (0, 1 on failure, 2 on a usage error); prints the counts.
+ */
+int db_copy_main(int argc, char **argv);
 
 #endif

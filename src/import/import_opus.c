@@ -7,15 +7,16 @@
  * (jobid, name, url, content_type), users (name, token, roles) and entities
  * (entity_id, jobid, result_name, hash, creation_time, file_name, file_path,
  * access_url, owner). Times are String(19) "%Y-%m-%dT%H:%M:%S" on SQLite,
- * read as UTC. owner_token and users.token are never read.
+ * read as UTC. owner_token and users.token are never read. The rows come
+ * from import_src.c, the same queries on OPUS's SQLite file or PostgreSQL.
  */
+#include "import/import-int.h"
 #include "import/import.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ struct imp {
 	const struct import_config *cfg;
 	const struct import_deps *d;
 	struct import_report *rep;
-	sqlite3 *db;
+	struct import_src *src;
 	char *jobdata, *results; /* OPUS's folders */
 	int tokens_fd;		 /* -1 until the first user */
 	int64_t now;
@@ -61,18 +62,12 @@ static void imp_skip(struct imp *im, const char *fmt, ...)
 	im->rep->nskipped++;
 }
 
-static const char *imp_col(sqlite3_stmt *s, int i)
+/* One query of the source with up to two parameters. */
+static int imp_query(struct imp *im, const char *sql, const char *p1, const char *p2,
+		     struct store_rows *out, char **why)
 {
-	return (const char *)sqlite3_column_text(s, i);
-}
-
-static int imp_prepare(struct imp *im, const char *sql, sqlite3_stmt **out, char **why)
-{
-	if (sqlite3_prepare_v2(im->db, sql, -1, out, NULL) == SQLITE_OK)
-		return 0;
-	*why =
-	    xasprintf("%s: not an OPUS job database (%s)", im->cfg->source, sqlite3_errmsg(im->db));
-	return OPUS_ERR_INVAL;
+	const char *params[] = {p1, p2};
+	return import_src_query(im->src, sql, p2 ? 2 : p1 ? 1 : 0, params, out, why);
 }
 
 /* ---- The source ---- */
@@ -90,20 +85,17 @@ static int imp_open_source(struct imp *im, char **why)
 {
 	const char *src = im->cfg->source;
 	char *dir;
+	int ret;
 
-	if (!strncmp(src, "postgresql://", 13) || !strncmp(src, "postgres://", 11)) {
-		*why = xstrdup("a PostgreSQL source is not supported yet: give OPUS's SQLite "
-			       "file (or dump the PostgreSQL database into one)");
+	if (import_url_is_pg(src) && !im->cfg->jobdata_dir) {
+		*why = xstrdup("a PostgreSQL source needs --jobdata DIR (OPUS's JOBDATA_PATH; "
+			       "--results DIR when RESULTS_PATH is not beside it)");
 		return OPUS_ERR_INVAL;
 	}
-	if (sqlite3_open_v2(src, &im->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		*why = xasprintf("%s: cannot open: %s", src,
-				 im->db ? sqlite3_errmsg(im->db) : "out of memory");
-		return OPUS_ERR_IO;
-	}
-	(void)sqlite3_busy_timeout(im->db, 5000); /* OPUS may be writing it */
-	dir = imp_dir_of(src);			  /* OPUS: VAR_PATH/db/job_database.db */
+	ret = import_src_open(src, im->cfg->source_password_file, &im->src, why);
+	if (ret < 0)
+		return ret;
+	dir = imp_dir_of(src); /* OPUS: VAR_PATH/db/job_database.db */
 	im->jobdata =
 	    im->cfg->jobdata_dir ? xstrdup(im->cfg->jobdata_dir) : xasprintf("%s/../jobdata", dir);
 	free(dir);
@@ -153,7 +145,7 @@ done:
 static int imp_result_paths(struct imp *im, const char *id, const char *name, char **src,
 			    char **rel)
 {
-	sqlite3_stmt *s = NULL;
+	struct store_rows rows = {0};
 	char *file = NULL, *why = NULL;
 	int ret;
 
@@ -162,18 +154,14 @@ static int imp_result_paths(struct imp *im, const char *id, const char *name, ch
 		*rel = xasprintf(".opusd/%s", name);
 		return 0;
 	}
-	ret = imp_prepare(im,
-			  "SELECT file_name FROM entities WHERE jobid = ?1 AND result_name = ?2 "
-			  "ORDER BY creation_time LIMIT 1",
-			  &s, &why);
+	ret = imp_query(im,
+			"SELECT file_name FROM entities WHERE jobid = $1 AND result_name = $2 "
+			"ORDER BY creation_time LIMIT 1",
+			id, name, &rows, &why);
 	free(why);
-	if (ret == 0) {
-		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-		if (sqlite3_step(s) == SQLITE_ROW && imp_col(s, 0))
-			file = xstrdup(imp_col(s, 0));
-		sqlite3_finalize(s);
-	}
+	if (ret == 0 && store_rows_get(&rows, 0, 0))
+		file = xstrdup(store_rows_get(&rows, 0, 0));
+	store_rows_release(&rows);
 	if (!file)
 		file = xstrdup(name); /* no entities table, or no row: the result's name */
 	if (!imp_plain_name(file)) {
@@ -229,7 +217,7 @@ static void imp_result(struct imp *im, struct uws_job *job, const char *dir, con
 /* The results of a finished job, copied into its opusd directory. */
 static int imp_results(struct imp *im, struct uws_job *job, const char *dir, char **why)
 {
-	sqlite3_stmt *s = NULL;
+	struct store_rows rows = {0};
 	char *sub = xasprintf("%s/.opusd", dir);
 	int ret = mkdir_p(sub, 0750);
 
@@ -238,41 +226,35 @@ static int imp_results(struct imp *im, struct uws_job *job, const char *dir, cha
 		*why = xasprintf("%s: cannot create the job directory", dir);
 		return OPUS_ERR_IO;
 	}
-	ret = imp_prepare(im,
-			  "SELECT name, content_type FROM job_results WHERE jobid = ?1 "
-			  "ORDER BY name",
-			  &s, why);
-	if (ret < 0)
-		return ret;
-	sqlite3_bind_text(s, 1, job->id, -1, SQLITE_STATIC);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (imp_col(s, 0))
-			imp_result(im, job, dir, imp_col(s, 0), imp_col(s, 1));
+	ret = imp_query(im, "SELECT name, content_type FROM job_results WHERE jobid = $1 "
+			"ORDER BY name",
+			job->id, NULL, &rows, why);
+	for (size_t i = 0; ret == 0 && i < rows.nrows; i++) {
+		if (store_rows_get(&rows, i, 0))
+			imp_result(im, job, dir, store_rows_get(&rows, i, 0),
+				   store_rows_get(&rows, i, 1));
 	}
-	sqlite3_finalize(s);
-	return 0;
+	store_rows_release(&rows);
+	return ret;
 }
 
 /* ---- Jobs ---- */
 
 static int imp_params(struct imp *im, struct uws_job *job, char **why)
 {
-	sqlite3_stmt *s = NULL;
-	int ret = imp_prepare(im,
-			      "SELECT name, value FROM job_parameters WHERE jobid = ?1 "
-			      "ORDER BY name",
-			      &s, why);
-	if (ret < 0)
-		return ret;
-	sqlite3_bind_text(s, 1, job->id, -1, SQLITE_STATIC);
+	struct store_rows rows = {0};
+	int ret = imp_query(im, "SELECT name, value FROM job_parameters WHERE jobid = $1 "
+			    "ORDER BY name",
+			    job->id, NULL, &rows, why);
+
 	/* byref values (OPUS's upload references) come over as their text */
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (imp_col(s, 0))
-			uws_job_add_param(job, imp_col(s, 0), imp_col(s, 1) ? imp_col(s, 1) : "",
-					  false);
+	for (size_t i = 0; ret == 0 && i < rows.nrows; i++) {
+		const char *name = store_rows_get(&rows, i, 0), *value = store_rows_get(&rows, i, 1);
+		if (name)
+			uws_job_add_param(job, name, value ? value : "", false);
 	}
-	sqlite3_finalize(s);
-	return 0;
+	store_rows_release(&rows);
+	return ret;
 }
 
 static int imp_time(const char *s, int64_t *ms)
@@ -297,7 +279,25 @@ enum {
 	J_RUNID
 };
 
-static int imp_times(sqlite3_stmt *s, struct uws_job *job)
+/* One row of the jobs query. */
+struct imp_row {
+	const struct store_rows *rows;
+	size_t i;
+};
+
+static const char *imp_col(const struct imp_row *r, int col)
+{
+	return store_rows_get(r->rows, r->i, (size_t)col);
+}
+
+/* OPUS's INTEGER columns, as text from either database; 0 when empty. */
+static int64_t imp_int(const struct imp_row *r, int col)
+{
+	const char *s = imp_col(r, col);
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+static int imp_times(const struct imp_row *s, struct uws_job *job)
 {
 	int64_t *t[] = {&job->creation_time, &job->start_time, &job->end_time,
 			&job->destruction_time};
@@ -327,7 +327,7 @@ static void imp_settle_phase(struct imp *im, struct uws_job *job)
 }
 
 /* The scalar fields of a row; 1 when the row is skipped (reported). */
-static int imp_job_fields(struct imp *im, sqlite3_stmt *s, struct uws_job *job,
+static int imp_job_fields(struct imp *im, const struct imp_row *s, struct uws_job *job,
 			  struct jdl **jdl_out)
 {
 	const char *id = imp_col(s, J_ID), *name = imp_col(s, J_NAME), *owner = imp_col(s, J_OWNER);
@@ -359,8 +359,8 @@ static int imp_job_fields(struct imp *im, sqlite3_stmt *s, struct uws_job *job,
 	job->owner = owner && *owner && strcmp(owner, "anonymous") ? xstrdup(owner) : NULL;
 	job->run_id = run_id && *run_id ? xstrdup(run_id) : NULL;
 	job->error_summary = err && *err ? xstrdup(err) : NULL;
-	job->quote = sqlite3_column_int64(s, J_QUOTE);
-	job->execution_duration = sqlite3_column_int64(s, J_DUR);
+	job->quote = imp_int(s, J_QUOTE);
+	job->execution_duration = imp_int(s, J_DUR);
 	if (job->quote < 0 || job->execution_duration < 0)
 		job->quote = job->execution_duration = 0;
 	if (!job->creation_time)
@@ -391,7 +391,7 @@ static int imp_job_end(struct imp *im, struct uws_job *job, const struct jdl *jd
 	return ret;
 }
 
-static int imp_job(struct imp *im, sqlite3_stmt *s, char **why)
+static int imp_job(struct imp *im, const struct imp_row *s, char **why)
 {
 	struct uws_job job = {0}, old = {0};
 	struct jdl *jdl = NULL;
@@ -436,23 +436,18 @@ done:
 
 static int imp_jobs(struct imp *im, char **why)
 {
-	sqlite3_stmt *s = NULL;
-	int ret =
-	    imp_prepare(im,
-			"SELECT jobid, jobname, phase, quote, execution_duration, error, "
-			"creation_time, start_time, end_time, destruction_time, owner, run_id "
-			"FROM jobs ORDER BY creation_time, jobid",
-			&s, why);
-	int rc = SQLITE_ROW;
+	struct store_rows rows = {0};
+	int ret = imp_query(im,
+			    "SELECT jobid, jobname, phase, quote, execution_duration, error, "
+			    "creation_time, start_time, end_time, destruction_time, owner, run_id "
+			    "FROM jobs ORDER BY creation_time, jobid",
+			    NULL, NULL, &rows, why);
 
-	while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		ret = imp_job(im, s, why);
-	if (ret == 0 && rc != SQLITE_DONE) {
-		*why = xasprintf("%s: cannot read the jobs: %s", im->cfg->source,
-				 sqlite3_errmsg(im->db));
-		ret = OPUS_ERR_IO;
+	for (size_t i = 0; ret == 0 && i < rows.nrows; i++) {
+		struct imp_row r = {&rows, i};
+		ret = imp_job(im, &r, why);
 	}
-	sqlite3_finalize(s);
+	store_rows_release(&rows);
 	return ret;
 }
 
@@ -597,12 +592,13 @@ static int imp_user(struct imp *im, const char *name, const char *list, char **w
 
 static int imp_users(struct imp *im, char **why)
 {
-	sqlite3_stmt *s = NULL;
-	int ret = imp_prepare(im, "SELECT name, roles FROM users ORDER BY name", &s, why);
+	struct store_rows rows = {0};
+	int ret = imp_query(im, "SELECT name, roles FROM users ORDER BY name", NULL, NULL, &rows,
+			    why);
 
-	while (ret == 0 && sqlite3_step(s) == SQLITE_ROW)
-		ret = imp_user(im, imp_col(s, 0), imp_col(s, 1), why);
-	sqlite3_finalize(s);
+	for (size_t i = 0; ret == 0 && i < rows.nrows; i++)
+		ret = imp_user(im, store_rows_get(&rows, i, 0), store_rows_get(&rows, i, 1), why);
+	store_rows_release(&rows);
 	return ret;
 }
 
@@ -627,7 +623,7 @@ int import_opus_run(const struct import_config *cfg, const struct import_deps *d
 		ret = imp_jobs(&im, why_out);
 	if (im.tokens_fd >= 0)
 		close(im.tokens_fd);
-	sqlite3_close(im.db);
+	import_src_close(im.src);
 	free(im.jobdata);
 	free(im.results);
 	return ret;

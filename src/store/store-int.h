@@ -22,6 +22,37 @@ struct store {
 	const struct store_ops *ops;
 };
 
+/*
+ * One table as `opusd db copy` sees it (store_copy.c's table of tables):
+ * the columns both backends share, spelled the same. Every text here is a
+ * constant of store_copy.c, never input: the backends build the copy's
+ * statements from it, the values are always bound.
+ */
+struct store_table {
+	const char *name;
+	const char *cols; /* "a, b, c" */
+	size_t ncols;
+	const char *sqlite_order, *pg_order; /* ORDER BY of a dump (insertion order) */
+	/* The rows a fresh store holds already (roles: the built-in ones): the
+	 * load deletes them first; NULL: a fresh store's table is empty. */
+	const char *fresh;
+	/* Kept by triggers from the other tables: compared after the load, not
+	 * loaded; `where` selects the rows that matter (not all zero). */
+	bool derived;
+	const char *where;
+	const char *pg_serial; /* a column whose sequence goes past the loaded values */
+};
+extern const struct store_table store_tables[];
+extern const size_t store_ntables;
+/* Statement texts for a table (malloc'd): mark is '?' (SQLite) or '$' (PostgreSQL). */
+char *store_table_select_sql(const struct store_table *t, const char *order);
+char *store_table_insert_sql(const struct store_table *t, char mark);
+char *store_table_probe_sql(const struct store_table *t); /* a row that is not fresh */
+/* Compares a derived table read back with the source's rows: 0 or
+ * OPUS_ERR_INTERNAL with *why. */
+int store_rows_compare(const struct store_table *t, const struct store_rows *want,
+		       const struct store_rows *got, char **why);
+
 struct store_ops {
 	const char *name; /* store_config.backend */
 	int (*open)(const struct store_config *cfg, struct store **out);
@@ -126,10 +157,32 @@ struct store_ops {
 	/* max_activities >= 1 (store.c turns 0 into SIZE_MAX); every id valid. */
 	int (*lineage_get)(struct store *st, const struct store_lineage_query *q,
 			   struct store_lineage *out);
+
+	/* `opusd db copy` (store.h). Dump: every table of t[0..n) in one read
+	 * snapshot, out[i] for t[i] (derived ones filtered by `where`). Load, in
+	 * one transaction: OPUS_ERR_EXISTS (and *why naming the table) unless
+	 * each table holds only `fresh` rows; those are deleted, rows[i] go into
+	 * each table that is not derived, in order; derived tables are read back
+	 * and compared (store_rows_compare); then the commit. */
+	int (*rows_dump)(struct store *st, const struct store_table *t, size_t n,
+			 struct store_rows *out, char **why);
+	int (*rows_load)(struct store *st, const struct store_table *t, size_t n,
+			 const struct store_rows *rows, char **why);
 };
 
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
+
+/* The copy ops of each backend (store_sqlite_copy.c, store_pg_copy.c). */
+const char *store_sqlite_path(const struct store *st); /* the database file */
+int store_sqlite_rows_dump(struct store *st, const struct store_table *t, size_t n,
+			   struct store_rows *out, char **why);
+int store_sqlite_rows_load(struct store *st, const struct store_table *t, size_t n,
+			   const struct store_rows *rows, char **why);
+int store_pg_rows_dump(struct store *st, const struct store_table *t, size_t n,
+		       struct store_rows *out, char **why);
+int store_pg_rows_load(struct store *st, const struct store_table *t, size_t n,
+		       const struct store_rows *rows, char **why);
 
 /* Debug hooks of the SQLite backend; `st` must be a SQLite store. */
 /* Transactions committed by the writer thread since the store was opened. */

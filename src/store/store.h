@@ -507,4 +507,37 @@ int store_lineage_get(struct store *st, const struct store_lineage_query *q,
 		      struct store_lineage *out) OPUS_WUR;
 void store_lineage_release(struct store_lineage *l);
 
+/*
+ * Copying a whole store into another (`opusd db copy`, store_copy.c): every
+ * table (jobs with their parameters, results and executor handles, accounts
+ * with their token hashes, roles, applications, audit, description state,
+ * provenance) from `from`, read in one snapshot, into `to` in one
+ * transaction, any backend to any backend. `to` must be empty (a fresh
+ * store: its built-in roles only), else OPUS_ERR_EXISTS and nothing changes;
+ * the per-owner usage totals, kept by the destination's own triggers, are
+ * compared with the source's before the commit. The whole source is held
+ * in memory. Nothing else may write either store meanwhile (stop the
+ * daemons). Files (job directories, the entity store) are not copied: they
+ * stay in data_dir. On failure *why_out (caller frees) says what happened.
+ */
+struct store_rows {
+	size_t ncols, nrows, cap;
+	char **v; /* row-major, NULL for SQL NULL; owned */
+};
+/* Appends one row of ncols values (copied; NULL for SQL NULL). */
+void store_rows_add(struct store_rows *r, const char *const *vals);
+/* Borrowed; NULL for SQL NULL or out of range. */
+const char *store_rows_get(const struct store_rows *r, size_t row, size_t col);
+void store_rows_release(struct store_rows *r);
+
+#define STORE_COPY_TABLES_MAX 24
+struct store_copy_report {
+	size_t ntables;
+	const char *table[STORE_COPY_TABLES_MAX]; /* static names */
+	size_t rows[STORE_COPY_TABLES_MAX];
+	bool derived[STORE_COPY_TABLES_MAX]; /* compared, not copied */
+};
+int store_copy(struct store *from, struct store *to, struct store_copy_report *rep,
+	       char **why_out) OPUS_WUR;
+
 #endif

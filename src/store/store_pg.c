@@ -1359,4 +1359,6 @@ const struct store_ops store_pg_ops = {
     .job_retire = store_pg_job_retire,
     .activity_get = store_pg_activity_get,
     .lineage_get = store_pg_lineage_get,
+    .rows_dump = store_pg_rows_dump,
+    .rows_load = store_pg_rows_load,
 };

@@ -3253,6 +3253,11 @@ int store_sqlite_account_plan(struct store *st, const char *which, struct sbuf *
 	return OPUS_ERR_INVAL;
 }
 
+const char *store_sqlite_path(const struct store *st)
+{
+	return ((const struct store_sqlite *)st)->path;
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .open = store_sqlite_open,
@@ -3300,4 +3305,6 @@ const struct store_ops store_sqlite_ops = {
     .job_retire = store_sqlite_job_retire,
     .activity_get = store_sqlite_activity_get,
     .lineage_get = store_sqlite_lineage_get,
+    .rows_dump = store_sqlite_rows_dump,
+    .rows_load = store_sqlite_rows_load,
 };

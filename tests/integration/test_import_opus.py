@@ -247,7 +247,7 @@ def test_import_into_a_running_daemon(daemon_factory, site, tmp_path):
 def test_import_refusals(daemon_factory, site, tmp_path):
     d = daemon_factory(start=False)
     r = run_import(d, "postgresql://opus@localhost/opus")
-    assert r.returncode == 1 and "not supported yet" in r.stderr, r.stderr
+    assert r.returncode == 1 and "needs --jobdata DIR" in r.stderr, r.stderr
     r = run_import(d, tmp_path / "missing.db")
     assert r.returncode == 1 and "cannot open" in r.stderr, r.stderr
     junk = tmp_path / "junk.db"
