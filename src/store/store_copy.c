@@ -2,8 +2,11 @@
  * store_copy: `opusd db copy` (store.h, store_copy): the table of tables
  * both backends dump and load, and the statement texts made from it. The
  * tables are listed parents first (params and results refer to jobs), and
- * with the columns of SQLite's schema v5, PostgreSQL's v1 (SQLite's unused
- * jobs.pgid is left out). Each dump is in insertion order (SQLite's rowid,
+ * with the columns of SQLite's schema v5, PostgreSQL's v2 (SQLite's unused
+ * jobs.pgid is left out). PostgreSQL's claims of several instances
+ * (jobs.instance, jobs.starting, the instances table) are state of running
+ * daemons, not data: they are not copied, and the destination's daemons make
+ * their own. Each dump is in insertion order (SQLite's rowid,
  * PostgreSQL's seq or key), so that what a backend returns "in the order
  * written" comes back the same in the copy.
  */
