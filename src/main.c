@@ -129,14 +129,21 @@ static int parse_command(int argc, char **argv, struct options *o)
 static int parse_args(int argc, char **argv, struct conf *c, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},	{"listen", required_argument, NULL, 'l'},
-	    {"data-dir", required_argument, NULL, 'd'}, {"jdl-dir", required_argument, NULL, 'j'},
-	    {"run-as", required_argument, NULL, 'u'},	{"check-config", no_argument, NULL, 'n'},
-	    {"admin", no_argument, NULL, 'a'},		{"roles", required_argument, NULL, 'r'},
-	    {"run", required_argument, NULL, 'R'},	{"jobdata", required_argument, NULL, 'J'},
-	    {"results", required_argument, NULL, 'S'},	{"tokens", required_argument, NULL, 'T'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"data-dir", required_argument, NULL, 'd'},
+	    {"jdl-dir", required_argument, NULL, 'j'},
+	    {"run-as", required_argument, NULL, 'u'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"admin", no_argument, NULL, 'a'},
+	    {"roles", required_argument, NULL, 'r'},
+	    {"run", required_argument, NULL, 'R'},
+	    {"jobdata", required_argument, NULL, 'J'},
+	    {"results", required_argument, NULL, 'S'},
+	    {"tokens", required_argument, NULL, 'T'},
 	    {"source-password-file", required_argument, NULL, 'P'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	const char *flags[4][2] = {
 	    {"listen", NULL}, {"data_dir", NULL}, {"jdl_dir", NULL}, {"run_as", NULL}};
 	char *err = NULL;

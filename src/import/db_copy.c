@@ -62,15 +62,16 @@ static int db_copy_parse(int argc, char **argv, struct db_copy_args *a)
 }
 
 /* A location as a store configuration; *why when it cannot be one. */
-static int db_copy_config(const char *where, const char *pw, bool source,
-			  struct store_config *sc, char **why)
+static int db_copy_config(const char *where, const char *pw, bool source, struct store_config *sc,
+			  char **why)
 {
 	memset(sc, 0, sizeof(*sc));
 	if (import_url_is_pg(where)) {
 		if (import_url_has_password(where)) {
-			*why = xasprintf("the %s URL holds a password: give it with --%s-password-file "
-					 "FILE or PGPASSWORD, so that it is never shown",
-					 source ? "source" : "destination", source ? "from" : "to");
+			*why = xasprintf(
+			    "the %s URL holds a password: give it with --%s-password-file "
+			    "FILE or PGPASSWORD, so that it is never shown",
+			    source ? "source" : "destination", source ? "from" : "to");
 			return OPUS_ERR_INVAL;
 		}
 		sc->backend = "postgresql";

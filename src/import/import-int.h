@@ -31,8 +31,8 @@ int import_src_open(const char *source, const char *password_file, struct import
 /* Runs one query, its parameters $1..$n bound as text, every row as text
  * into out (ncols set here). A query the source cannot run (no such table
  * or column) is OPUS_ERR_INVAL with "not an OPUS job database". */
-int import_src_query(struct import_src *s, const char *sql, int nparams,
-		     const char *const *params, struct store_rows *out, char **why) OPUS_WUR;
+int import_src_query(struct import_src *s, const char *sql, int nparams, const char *const *params,
+		     struct store_rows *out, char **why) OPUS_WUR;
 /* Whether the source is a file (its folders are found beside it). */
 bool import_src_is_file(const struct import_src *s);
 void import_src_close(struct import_src *s);

@@ -5,14 +5,13 @@
  * The source is OPUS's SQLAlchemy database (uws_server/storage.py: tables
  * jobs, job_parameters, job_results, users, entities), its SQLite file or
  * its PostgreSQL database (a URL; the password from a file or PGPASSWORD,
- * never printed), read-only with parameterised statements, and its folders: jobdata/{jobid}/ (stdout.log,
- * stderr.log) and results/{jobid}/ (the files its entities name). Jobs keep
- * their ids; result files are copied into data_dir/jobs/{id}/ and registered
- * as entities of the entity store (sha256) like the results of a job run
- * here; users get accounts with the same names and roles and NEW tokens,
- * written once to the tokens file (mode 0600), never printed. Everything
- * goes through store.h, auth.h and prov.h, so any store backend works, and
- * the daemon may be running (its store is shared as by `opusd user`).
+ * never printed), read-only with parameterised statements, and its folders: jobdata/{jobid}/
+ * (stdout.log, stderr.log) and results/{jobid}/ (the files its entities name). Jobs keep their ids;
+ * result files are copied into data_dir/jobs/{id}/ and registered as entities of the entity store
+ * (sha256) like the results of a job run here; users get accounts with the same names and roles and
+ * NEW tokens, written once to the tokens file (mode 0600), never printed. Everything goes through
+ * store.h, auth.h and prov.h, so any store backend works, and the daemon may be running (its store
+ * is shared as by `opusd user`).
  *
  * Idempotent: a job or user already present is left as it is. Every item
  * left out is reported with its reason; only a fatal error (the source
@@ -34,12 +33,12 @@
 #include <stdio.h>
 
 struct import_config {
-	const char *source;	 /* OPUS's SQLite file or a postgresql:// URL (no password) */
+	const char *source; /* OPUS's SQLite file or a postgresql:// URL (no password) */
 	const char *source_password_file; /* the PostgreSQL password; NULL: PGPASSWORD */
-	const char *jobdata_dir; /* OPUS's JOBDATA_PATH; NULL: {source dir}/../jobdata */
-	const char *results_dir; /* OPUS's RESULTS_PATH; NULL: beside jobdata_dir */
-	const char *tokens_path; /* where re-issued tokens go; required when users come */
-	const char *data_dir;	 /* opusd's data_dir, absolute */
+	const char *jobdata_dir;	  /* OPUS's JOBDATA_PATH; NULL: {source dir}/../jobdata */
+	const char *results_dir;	  /* OPUS's RESULTS_PATH; NULL: beside jobdata_dir */
+	const char *tokens_path;	  /* where re-issued tokens go; required when users come */
+	const char *data_dir;		  /* opusd's data_dir, absolute */
 };
 
 struct import_deps {

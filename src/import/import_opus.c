@@ -226,7 +226,8 @@ static int imp_results(struct imp *im, struct uws_job *job, const char *dir, cha
 		*why = xasprintf("%s: cannot create the job directory", dir);
 		return OPUS_ERR_IO;
 	}
-	ret = imp_query(im, "SELECT name, content_type FROM job_results WHERE jobid = $1 "
+	ret = imp_query(im,
+			"SELECT name, content_type FROM job_results WHERE jobid = $1 "
 			"ORDER BY name",
 			job->id, NULL, &rows, why);
 	for (size_t i = 0; ret == 0 && i < rows.nrows; i++) {
@@ -243,13 +244,15 @@ static int imp_results(struct imp *im, struct uws_job *job, const char *dir, cha
 static int imp_params(struct imp *im, struct uws_job *job, char **why)
 {
 	struct store_rows rows = {0};
-	int ret = imp_query(im, "SELECT name, value FROM job_parameters WHERE jobid = $1 "
+	int ret = imp_query(im,
+			    "SELECT name, value FROM job_parameters WHERE jobid = $1 "
 			    "ORDER BY name",
 			    job->id, NULL, &rows, why);
 
 	/* byref values (OPUS's upload references) come over as their text */
 	for (size_t i = 0; ret == 0 && i < rows.nrows; i++) {
-		const char *name = store_rows_get(&rows, i, 0), *value = store_rows_get(&rows, i, 1);
+		const char *name = store_rows_get(&rows, i, 0),
+			   *value = store_rows_get(&rows, i, 1);
 		if (name)
 			uws_job_add_param(job, name, value ? value : "", false);
 	}
@@ -593,8 +596,8 @@ static int imp_user(struct imp *im, const char *name, const char *list, char **w
 static int imp_users(struct imp *im, char **why)
 {
 	struct store_rows rows = {0};
-	int ret = imp_query(im, "SELECT name, roles FROM users ORDER BY name", NULL, NULL, &rows,
-			    why);
+	int ret =
+	    imp_query(im, "SELECT name, roles FROM users ORDER BY name", NULL, NULL, &rows, why);
 
 	for (size_t i = 0; ret == 0 && i < rows.nrows; i++)
 		ret = imp_user(im, store_rows_get(&rows, i, 0), store_rows_get(&rows, i, 1), why);

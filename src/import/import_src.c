@@ -74,12 +74,13 @@ static int import_src_query_sqlite(struct import_src *s, const char *sql, int np
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 
 	if (rc != SQLITE_OK) {
-		*why = xasprintf("%s: not an OPUS job database (%s)", s->name,
-				 sqlite3_errmsg(s->db));
+		*why =
+		    xasprintf("%s: not an OPUS job database (%s)", s->name, sqlite3_errmsg(s->db));
 		return OPUS_ERR_INVAL;
 	}
 	out->ncols = (size_t)sqlite3_column_count(st);
-	rc = out->ncols <= IMPORT_SRC_COLS_MAX ? import_src_bind(st, nparams, params) : SQLITE_ERROR;
+	rc =
+	    out->ncols <= IMPORT_SRC_COLS_MAX ? import_src_bind(st, nparams, params) : SQLITE_ERROR;
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		for (size_t i = 0; i < out->ncols; i++)
 			vals[i] = (const char *)sqlite3_column_text(st, (int)i);
@@ -194,8 +195,8 @@ int import_src_open(const char *source, const char *password_file, struct import
 	return ret;
 }
 
-int import_src_query(struct import_src *s, const char *sql, int nparams,
-		     const char *const *params, struct store_rows *out, char **why)
+int import_src_query(struct import_src *s, const char *sql, int nparams, const char *const *params,
+		     struct store_rows *out, char **why)
 {
 	memset(out, 0, sizeof(*out));
 	return s->pg ? import_src_query_pg(s, sql, nparams, params, out, why)

@@ -143,7 +143,8 @@ int store_rows_compare(const struct store_table *t, const struct store_rows *wan
 				continue;
 			*why = xasprintf("%s differs after the copy at row %zu (%s in the source, "
 					 "%s in the copy): nothing was copied",
-					 t->name, r + 1, store_value_or_null(store_rows_get(want, r, c)),
+					 t->name, r + 1,
+					 store_value_or_null(store_rows_get(want, r, c)),
 					 store_value_or_null(store_rows_get(got, r, c)));
 			return OPUS_ERR_INTERNAL;
 		}
@@ -159,8 +160,7 @@ int store_rows_compare(const struct store_table *t, const struct store_rows *wan
 
 /* ---- the copy ---- */
 
-int store_copy(struct store *from, struct store *to, struct store_copy_report *rep,
-	       char **why_out)
+int store_copy(struct store *from, struct store *to, struct store_copy_report *rep, char **why_out)
 {
 	struct store_rows rows[OPUS_ARRAY_LEN(store_tables)];
 	int ret;

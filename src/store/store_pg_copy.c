@@ -27,9 +27,8 @@ static int store_pg_copy_exec(PGconn *c, const char *sql, char **why)
 {
 	PGresult *r = PQexec(c, sql);
 	ExecStatusType s = PQresultStatus(r);
-	int ret = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK
-		      ? 0
-		      : store_pg_copy_fail(c, r, sql, why);
+	int ret =
+	    s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : store_pg_copy_fail(c, r, sql, why);
 	PQclear(r);
 	return ret;
 }

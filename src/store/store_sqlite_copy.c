@@ -44,8 +44,8 @@ static int store_sqlite_copy_exec(sqlite3 *db, const char *sql, char **why)
 }
 
 /* Every row of one table, in its dump order, into out. */
-static int store_sqlite_read_table(sqlite3 *db, const struct store_table *t,
-				   struct store_rows *out, char **why)
+static int store_sqlite_read_table(sqlite3 *db, const struct store_table *t, struct store_rows *out,
+				   char **why)
 {
 	const char *vals[64];
 	char *sql = store_table_select_sql(t, t->sqlite_order);
