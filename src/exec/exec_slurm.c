@@ -128,11 +128,13 @@ static bool path_ok(const char *s)
 	return s && s[0] == '/' && strspn(s, path_chars) == strlen(s) && !strstr(s, "/../");
 }
 
-/* Did the command reach SLURM (an exit status of its own, not ssh's 255 nor
- * "no controller")? A timeout or a failed run is checked before. */
+/* Did the command reach SLURM (an exit status of its own, not ssh's 255, not
+ * 126/127 of a command that is not there, nor "no controller")? A timeout or
+ * a failed run is checked before. */
 static bool answered(const struct exec_cmd_result *r)
 {
-	return r->exit_code >= 0 && r->exit_code != 255 && !strstr(r->err, "Unable to contact") &&
+	return r->exit_code >= 0 && r->exit_code != 255 && r->exit_code != 126 &&
+	       r->exit_code != 127 && !strstr(r->err, "Unable to contact") &&
 	       !strstr(r->err, "Socket timed out");
 }
 
