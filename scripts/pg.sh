@@ -48,7 +48,11 @@ SQL
 case "$verb" in
 up) up ;;
 down)
-	if running; then as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true; fi
+	# fast, then immediate if fast did not end it within 30 s
+	if running; then
+		as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+			as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+	fi
 	rm -rf "$dir"
 	;;
 stop) # keeps DIR: `up DIR PORT` starts the same cluster again

@@ -43,6 +43,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import sys
 import subprocess
 import tempfile
 import time
@@ -254,7 +255,11 @@ class PgServer:
                               timeout=30).returncode == 0
 
     def down(self):
-        subprocess.run([str(PG_SH), "down", str(self.cluster)], timeout=60)
+        """Never raises: it runs when the session ends, after every verdict."""
+        try:
+            subprocess.run([str(PG_SH), "down", str(self.cluster)], timeout=120)
+        except (OSError, subprocess.SubprocessError) as e:
+            print(f"scripts/pg.sh down {self.cluster}: {e}", file=sys.stderr)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def url(self, db):
