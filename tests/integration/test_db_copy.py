@@ -70,7 +70,7 @@ def test_round_trip_sqlite_postgresql_sqlite(daemon_factory):
     assert r.stdout.startswith("copied "), r.stdout
     assert pg.password not in r.stdout + r.stderr
     counts = dict(ln.split()[:2] for ln in r.stdout.splitlines()[1:])
-    assert counts["jobs"] == "3" and counts["users"] == "1", r.stdout
+    assert counts["jobs"] == "3" and counts["accounts"] == "1", r.stdout
 
     # the PostgreSQL copy serves what SQLite served (same job folders)
     b = daemon_factory(config={**pg_store(pg, db), "paths": {"data_dir": str(a.data_dir)}},
@@ -105,11 +105,11 @@ def test_destination_not_empty_is_refused_and_unchanged(daemon_factory, tmp_path
     b.stop()
     c.close()
     dst = b.data_dir / "opusd.db"
-    rows_before = b.db_query("SELECT name FROM users ORDER BY name")
+    rows_before = b.db_query("SELECT * FROM accounts ORDER BY 1")
     r = db_copy("--from", str(a.data_dir / "opusd.db"), "--to", str(dst))
     assert r.returncode != 0
     assert "not empty" in r.stderr, r.stderr
-    assert b.db_query("SELECT name FROM users ORDER BY name") == rows_before
+    assert b.db_query("SELECT * FROM accounts ORDER BY 1") == rows_before
     assert b.db_query("SELECT count(*) FROM jobs") == [(0,)]
 
     pg = session_pg()

@@ -23,10 +23,11 @@ import pytest
 import requests
 from urllib.parse import urlparse
 
-from conftest import REPO, iso_utc, process_alive, wait_until
+from conftest import REPO, free_port, iso_utc, process_alive, wait_until
 
 PG = REPO / "scripts" / "pg.sh"
-PG_PORT = os.environ.get("OPUSD_MULTI_PG_PORT", "55410")
+# a free port, not a fixed one: a fixed port may be some socket's ephemeral port
+PG_PORT = os.environ.get("OPUSD_MULTI_PG_PORT") or str(free_port())
 LEASE = 3
 
 APPENDER = """<VOTABLE xmlns="http://www.ivoa.net/xml/VOTable/v1.3" version="1.3">
