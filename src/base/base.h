@@ -144,6 +144,11 @@ int sha256_file(const char *path, char hex_out[65], int64_t *size_out) OPUS_WUR;
 bool name_is_safe(const char *s, size_t max_len);
 /* True when s is a shell/environment identifier [A-Za-z_][A-Za-z0-9_]*. */
 bool name_is_identifier(const char *s);
+/* The length (1..4) of the valid UTF-8 sequence at s (at most n bytes), or 0
+ * when it is not one (overlong, surrogate, past U+10FFFF, cut short). */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+/* True when s[0..n) is UTF-8 throughout. */
+bool utf8_valid(const char *s, size_t n);
 
 /* Parses a whole string as a decimal int64 (optional sign, no spaces). */
 int parse_int64(const char *s, int64_t *out) OPUS_WUR;

@@ -202,6 +202,32 @@ int http_body_feed(struct http_request *req, const char *data, size_t size)
 	return 0;
 }
 
+/*
+ * Form fields and query arguments are text, stored as given: UTF-8 (what a
+ * PostgreSQL text column holds, and XML), NUL-free. Bytes of other kinds go
+ * as a file upload. A whole-document body (req->raw) is its parser's to judge.
+ */
+static int fields_check_text(struct http_request *req)
+{
+	for (size_t i = 0; i < req->nfields; i++) {
+		const struct http_field *f = &req->fields[i];
+
+		if (f->path || (req->raw && i == req->raw - 1))
+			continue;
+		if (f->value.len && http_has_nul(f->value.buf, f->value.len)) {
+			req->body_reason = "a form field or query argument holds a NUL byte";
+			return 400;
+		}
+		if (!utf8_valid(f->name, strlen(f->name)) ||
+		    (f->value.len && !utf8_valid(f->value.buf, f->value.len))) {
+			req->body_reason = "a form field or query argument is not UTF-8 text; send "
+					   "other bytes as a file upload";
+			return 400;
+		}
+	}
+	return 0;
+}
+
 int http_body_end(struct http_request *req)
 {
 	/* MHD_NO here means the body ended inside a field: a truncated form. */
@@ -217,7 +243,7 @@ int http_body_end(struct http_request *req)
 			req->fields[i].hash = NULL;
 		}
 	}
-	return complete ? 0 : 400;
+	return complete ? fields_check_text(req) : 400;
 }
 
 void http_fields_free(struct http_request *req)

@@ -54,27 +54,6 @@ static const char *reason_phrase(int status)
 	return status >= 500 ? "Server Error" : "Client Error";
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80		    ? 1
-		     : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
-		     : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
-		     : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
-						    : 0;
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	}
-	/* overlong 3- and 4-byte forms, surrogates, code points above U+10FFFF */
-	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-		return 0;
-	return len;
-}
-
 /* A JSON string of s[0..n); bytes that are not UTF-8 (the text may echo what a
  * client sent) become U+FFFD so the document stays valid. */
 static json_t *json_text(const char *s, size_t n)

@@ -60,7 +60,9 @@ def available(c):
 
 @pytest.fixture
 def full_disk_daemon(daemon_factory):
-    d = daemon_factory(start=False)
+    # SQLite, whatever OPUSD_TEST_STORE says: the store's file is on the full
+    # disk here, and its reserve is the subject (PostgreSQL's disk is its own)
+    d = daemon_factory(config={"store": {"backend": "sqlite"}}, start=False)
     mount_tmpfs(d.data_dir, "24m")
     (d.jdl_dir / "gated.xml").write_text(GATED)
     try:

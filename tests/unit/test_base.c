@@ -116,6 +116,26 @@ TEST(names)
 	CHECK(!name_is_identifier("a-b"));
 }
 
+TEST(utf8)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} cases[] = {
+	    {"", true},		       {"plain", true},		 {"caf\xc3\xa9", true},
+	    {"\xe2\x82\xac", true},     {"\xf0\x9f\x98\x80", true},   {"\x01\x7f", true},
+	    {"caf\xe9", false},	       {"\xff\xfe", false},	 {"\xc0\x80", false},
+	    {"\xc1\xbf", false},	       {"\xe0\x80\xaf", false},	 {"\xed\xa0\x80", false},
+	    {"\xf4\x90\x80\x80", false}, {"\xf0\x9f\x98", false},	 {"\x80", false},
+	};
+	for (size_t i = 0; i < OPUS_ARRAY_LEN(cases); i++)
+		CHECK(utf8_valid(cases[i].s, strlen(cases[i].s)) == cases[i].ok);
+	/* n bounds the look: a sequence cut by n is not valid */
+	CHECK(!utf8_valid("\xc3\xa9", 1));
+	CHECK(utf8_seq_len((const unsigned char *)"\xe2\x82\xac", 3) == 3);
+	CHECK(utf8_seq_len((const unsigned char *)"a", 0) == 0);
+}
+
 TEST(ints_and_random)
 {
 	int64_t v;
@@ -160,6 +180,7 @@ int main(void)
 	RUN(time_basic_format);
 	RUN(time_basic_rejects);
 	RUN(names);
+	RUN(utf8);
 	RUN(ints_and_random);
 	RUN(sha256_stream_file_and_buffer_agree);
 	return CHECK_DONE();
