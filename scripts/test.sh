@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: the unit test binaries of the ASan+UBSan build and of the
 # ThreadSanitizer build, the fuzzers (scripts/fuzz.sh, a bounded time each),
-# the integration suite against the ASan daemon and again against the TSan
-# daemon, then the SLURM suite (tests/slurm, a real cluster on loopback), then
-# the build tests (tests/install: make install, man page, example
+# the integration suite against the ASan daemon on SQLite and again against
+# the TSan daemon on PostgreSQL, then the SLURM suite (tests/slurm, a real
+# cluster on loopback), then the build tests (tests/install: make install, man page, example
 # configuration, hardening), then the browser tests (tests/web, node --test,
 # headless chromium) against the ASan daemon. Ends with one summary line:
 #   "N passed, N failed, N skipped"
@@ -80,8 +80,17 @@ fp=$(grep -c '^fuzz .*: passed' <<<"$fuzz_out"); ff=$(grep -c '^fuzz .*: failed'
 [ "$fp" -eq 0 ] && [ "$ff" -eq 0 ] && ff=1   # the fuzz script itself broke
 passed=$((passed + fp)); failed=$((failed + ff))
 
-OPUSD_BIN=$PWD/$asan/opusd suite "integration ($asan)" tests/integration
-[ -n "$tsan" ] && OPUSD_BIN=$PWD/$tsan/opusd suite "integration ($tsan)" tests/integration
+# The integration suite once per build and once per store: the ASan daemon on
+# SQLite, the TSan daemon on PostgreSQL (OPUSD_TEST_STORE, one real server for
+# the pass, scripts/pg.sh). Without a TSan build, the ASan daemon does both.
+OPUSD_TEST_STORE=sqlite OPUSD_BIN=$PWD/$asan/opusd suite "integration ($asan, SQLite)" tests/integration
+if [ -n "$tsan" ]; then
+	OPUSD_TEST_STORE=postgresql OPUSD_BIN=$PWD/$tsan/opusd \
+		suite "integration ($tsan, PostgreSQL)" tests/integration
+else
+	OPUSD_TEST_STORE=postgresql OPUSD_BIN=$PWD/$asan/opusd \
+		suite "integration ($asan, PostgreSQL)" tests/integration
+fi
 # The SLURM suite (tests/slurm): a real single-node cluster that the suite
 # starts and stops itself (scripts/slurm.sh), against the ASan daemon.
 OPUSD_BIN=$PWD/$asan/opusd suite "slurm ($asan)" tests/slurm

@@ -85,10 +85,9 @@ def test_bad_bytes_in_a_name_stay_valid_json(client):
     r = client.post("/rest/choices", data=b"c%FFunt=3&colour=red", headers={
         "Accept": "application/json",
         "Content-Type": "application/x-www-form-urlencoded"})
+    # refused before the parameters are read: names and values are UTF-8 text
     d = assert_json_error(r, 400, "Bad Request")
-    assert len(d["fields"]) == 1, d
-    assert d["fields"][0]["name"] == "c\ufffdunt", d
-    assert d["fields"][0]["reason"].startswith("unknown parameter"), d
+    assert "not UTF-8" in d["message"], d
 
 
 def test_unknown_job_is_404_json(client):
