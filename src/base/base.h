@@ -147,6 +147,8 @@ bool name_is_identifier(const char *s);
 /* The length (1..4) of the valid UTF-8 sequence at s (at most n bytes), or 0
  * when it is not one (overlong, surrogate, past U+10FFFF, cut short). */
 size_t utf8_seq_len(const unsigned char *s, size_t n);
+/* utf8_seq_len, and the character's code point into *cp. */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 /* True when s[0..n) is UTF-8 throughout. */
 bool utf8_valid(const char *s, size_t n);
 

@@ -52,7 +52,7 @@ bool name_is_safe(const char *s, size_t max_len)
 	return true;
 }
 
-size_t utf8_seq_len(const unsigned char *s, size_t n)
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	size_t len;
 	uint32_t c, min;
@@ -60,8 +60,10 @@ size_t utf8_seq_len(const unsigned char *s, size_t n)
 	if (n == 0)
 		return 0;
 	c = s[0];
-	if (c < 0x80)
+	if (c < 0x80) {
+		*cp = c;
 		return 1;
+	}
 	if (c >= 0xC2 && c <= 0xDF)
 		len = 2, c &= 0x1F, min = 0x80;
 	else if (c >= 0xE0 && c <= 0xEF)
@@ -79,7 +81,15 @@ size_t utf8_seq_len(const unsigned char *s, size_t n)
 	}
 	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
 		return 0;
+	*cp = c;
 	return len;
+}
+
+size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+
+	return utf8_decode(s, n, &cp);
 }
 
 bool utf8_valid(const char *s, size_t n)

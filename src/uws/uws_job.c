@@ -291,41 +291,6 @@ char *uws_href(const struct uws_render *r, const struct uws_job *job, const char
 	return sbuf_detach(&sb, NULL);
 }
 
-/* Decodes one UTF-8 character at s into *cp; returns its length, or 0 when
- * the bytes are not valid UTF-8 (overlong, surrogate, past U+10FFFF). */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c = s[0], min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-		c &= 0x1F;
-		min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		c &= 0x0F;
-		min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* XML 1.0 §2.2 Char. */
 static bool xml_char(uint32_t c)
 {
@@ -340,7 +305,7 @@ bool uws_text_ok(const char *s)
 	if (!s)
 		return true;
 	while (*p) {
-		size_t n = utf8_decode(p, &c);
+		size_t n = utf8_decode(p, 4, &c); /* the NUL ends a short sequence */
 		if (!n || !xml_char(c))
 			return false;
 		p += n;
@@ -359,7 +324,7 @@ char *uws_text_clean(const char *s)
 	if (uws_text_ok(s))
 		return xstrdup(s);
 	while (*p) {
-		size_t n = utf8_decode(p, &c);
+		size_t n = utf8_decode(p, 4, &c); /* the NUL ends a short sequence */
 		if (n && xml_char(c)) {
 			sbuf_add(&sb, p, n);
 			p += n;

@@ -122,11 +122,21 @@ TEST(utf8)
 		const char *s;
 		bool ok;
 	} cases[] = {
-	    {"", true},		       {"plain", true},		 {"caf\xc3\xa9", true},
-	    {"\xe2\x82\xac", true},     {"\xf0\x9f\x98\x80", true},   {"\x01\x7f", true},
-	    {"caf\xe9", false},	       {"\xff\xfe", false},	 {"\xc0\x80", false},
-	    {"\xc1\xbf", false},	       {"\xe0\x80\xaf", false},	 {"\xed\xa0\x80", false},
-	    {"\xf4\x90\x80\x80", false}, {"\xf0\x9f\x98", false},	 {"\x80", false},
+	    {"", true},
+	    {"plain", true},
+	    {"caf\xc3\xa9", true},
+	    {"\xe2\x82\xac", true},
+	    {"\xf0\x9f\x98\x80", true},
+	    {"\x01\x7f", true},
+	    {"caf\xe9", false},
+	    {"\xff\xfe", false},
+	    {"\xc0\x80", false},
+	    {"\xc1\xbf", false},
+	    {"\xe0\x80\xaf", false},
+	    {"\xed\xa0\x80", false},
+	    {"\xf4\x90\x80\x80", false},
+	    {"\xf0\x9f\x98", false},
+	    {"\x80", false},
 	};
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(cases); i++)
 		CHECK(utf8_valid(cases[i].s, strlen(cases[i].s)) == cases[i].ok);
