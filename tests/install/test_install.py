@@ -132,7 +132,7 @@ def test_man_synopsis_is_the_readme_command_line_and_the_usage(inst):
     usage = run_bin(inst, "--help").stdout.replace("usage:", "").splitlines()
     page = render_man(inst).stdout
     synopsis = page.split("SYNOPSIS", 1)[1].split("DESCRIPTION", 1)[0]
-    assert len(block) == 7  # the daemon, then the user, app and import-opus commands
+    assert len(block) == 8  # the daemon, the user, app, import-opus and db copy commands
     assert [words(u) for u in usage] == block
     assert words(synopsis) == " ".join(block)
 
