@@ -698,42 +698,6 @@ done:
 	uws_job_release(&job);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid
- * (overlong forms and surrogates included). */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (n > avail)
-		return 0;
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	}
-	return n;
-}
-
 static bool is_blank(unsigned char c)
 {
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
@@ -767,7 +731,7 @@ static char *stderr_tail(const struct sched *s, const char *id)
 	while (end > i && is_blank(buf[end - 1]))
 		end--;
 	while (i < end) {
-		size_t len = utf8_len(buf + i, end - i);
+		size_t len = utf8_seq_len(buf + i, end - i);
 		if (len == 0 || (len == 1 && buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\t') ||
 		    buf[i] == 0x7f) {
 			sbuf_addc(&sb, '?');

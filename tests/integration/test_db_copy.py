@@ -101,9 +101,7 @@ def test_destination_not_empty_is_refused_and_unchanged(daemon_factory, tmp_path
     a.stop()
     b = daemon_factory(config=SQLITE, name="dest")
     b.add_user("bob")
-    c = b.client()
     b.stop()
-    c.close()
     dst = b.data_dir / "opusd.db"
     rows_before = b.db_query("SELECT * FROM accounts ORDER BY 1")
     r = db_copy("--from", str(a.data_dir / "opusd.db"), "--to", str(dst))
