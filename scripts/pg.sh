@@ -5,6 +5,8 @@
 #   scripts/pg.sh stop DIR         stop (fast), keeping DIR (up starts it again)
 #   scripts/pg.sh down DIR         stop (fast) and remove DIR
 #   scripts/pg.sh status DIR       exit 0 while it runs
+#   scripts/pg.sh sql DIR PORT DB  runs stdin's SQL in DB as the superuser
+#                                  (tests: roles, terminating backends)
 # PORT defaults to 6543. The role may create databases (a fresh one per test).
 # fsync and synchronous_commit are off: for tests only, never a production
 # recipe. As root the server runs as user postgres; otherwise as the caller.
@@ -13,7 +15,7 @@ set -euo pipefail
 verb=${1:-}
 dir=${2:-}
 port=${3:-6543}
-[ -n "$verb" ] && [ -n "$dir" ] || { echo "usage: $0 up|stop|down|status DIR [PORT]" >&2; exit 2; }
+[ -n "$verb" ] && [ -n "$dir" ] || { echo "usage: $0 up|stop|down|status|sql DIR [PORT [DB]]" >&2; exit 2; }
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$bin" ] || { echo "pg.sh: PostgreSQL binaries missing (scripts/deps.sh build test)" >&2; exit 1; }
 pass=opusd-test
@@ -59,5 +61,10 @@ stop) # keeps DIR: `up DIR PORT` starts the same cluster again
 	if running; then as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null; fi
 	;;
 status) running ;;
-*) echo "usage: $0 up|stop|down|status DIR [PORT]" >&2; exit 2 ;;
+sql)
+	db=${4:-}
+	[ -n "$db" ] || { echo "usage: $0 sql DIR PORT DB < SQL" >&2; exit 2; }
+	as_pg "$bin/psql" -h "$dir/sock" -p "$port" -U postgres -d "$db" -v ON_ERROR_STOP=1 -qAtX
+	;;
+*) echo "usage: $0 up|stop|down|status|sql DIR [PORT [DB]]" >&2; exit 2 ;;
 esac

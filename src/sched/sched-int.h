@@ -183,11 +183,12 @@ struct sched {
 	size_t nstagers;
 
 	/* sched_multi.c: several instances on one store (s->lock) */
-	bool multi;	    /* the store is shared: claims, heartbeat, leader work */
-	char *instance;	    /* its name (cfg.instance copied); NULL without multi */
-	int64_t multi_next; /* time_mono_ms() of the next periodic round */
-	bool multi_pending; /* a round is queued for a worker */
-	bool claim_pending; /* a claim of unclaimed queued jobs is queued */
+	bool multi;	     /* the store is shared: claims, heartbeat, leader work */
+	char *instance;	     /* its name (cfg.instance copied); NULL without multi */
+	int64_t multi_next;  /* time_mono_ms() of the next periodic round */
+	bool multi_pending;  /* a round is queued for a worker */
+	bool claim_pending;  /* a claim of unclaimed queued jobs is queued */
+	bool resync_pending; /* a resync (missed notifications) is queued */
 };
 
 /* sched.c */
@@ -340,6 +341,9 @@ int64_t sched_multi_tick_locked(struct sched *s, int64_t now);
 void sched_multi_round(struct sched *s);
 /* Claims unclaimed queued jobs for the free slots (a worker). */
 void sched_multi_claim(struct sched *s);
+/* After notifications were missed: the local waiters and runs look at their
+ * jobs' phases now, as a notification would have made them (a worker). */
+void sched_multi_resync(struct sched *s);
 /* A job an instance ran and that nobody follows any more ends ERROR with
  * the results it left (why: "server restarted", "server lost"). No lock held. */
 void sched_recover_lost(struct sched *s, const char *id, const char *why);
@@ -367,5 +371,7 @@ void sched_work_purge_locked(struct sched *s);
 void sched_work_multi_locked(struct sched *s);
 /* Queues a claim of unclaimed queued jobs, unless one is queued. s->lock held. */
 void sched_work_claim_locked(struct sched *s);
+/* Queues a resync after missed notifications, unless one is queued. s->lock held. */
+void sched_work_resync_locked(struct sched *s);
 
 #endif

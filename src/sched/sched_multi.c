@@ -11,7 +11,9 @@
  *     (store_listen); sched_multi_notify wakes the local waiters whose seen
  *     phase differs from the job's phase now (read from the store: never a
  *     spurious return for a stale notification), and stops a local run that another instance
- * aborted, archived or deleted (its end then keeps the stored phase).
+ * aborted, archived or deleted (its end then keeps the stored phase). When the listener lost
+ * its connection (notifications missed), a worker makes them up (sched_multi_resync): every local
+ * waiter and run looks at its job's stored phase, as a notification would have made it.
  *   - The store's listener writes the heartbeat (every lease/3, at most
  *     2 s): an instance is alive while its listener is, however busy its
  *     workers. The periodic round (as often) claims; on the leader (store_is_leader) it also purges
@@ -108,22 +110,13 @@ static bool stops_run(int phase)
 	return phase == STORE_JOB_DELETED || phase == UWS_ABORTED || phase == UWS_ARCHIVED;
 }
 
-void sched_multi_notify(void *ctx, const char *id, int phase)
+/* A committed change of job id to phase, as notified (or read after a gap). */
+static void notified(struct sched *s, const char *id, int phase)
 {
-	struct sched *s = ctx;
 	struct sched_waiter *woken = NULL;
 	pthread_mutex_t *stripe;
 	struct sched_run *run;
 
-	if (!id || phase == UWS_QUEUED) {
-		/* A job to claim, or notifications missed: look for work. */
-		pthread_mutex_lock(&s->lock);
-		if (!s->stopping && free_slots_locked(s) > 0)
-			sched_work_claim_locked(s);
-		pthread_mutex_unlock(&s->lock);
-		if (!id)
-			return;
-	}
 	if (!sched_id_ok(id))
 		return;
 	/* Under the stripe: a WAIT registering now has read the job either
@@ -147,6 +140,66 @@ void sched_multi_notify(void *ctx, const char *id, int phase)
 		woken = sched_waiters_take_changed(s, id, phase_now(s, id, phase));
 	pthread_mutex_unlock(stripe);
 	sched_waiters_fire(woken);
+}
+
+void sched_multi_notify(void *ctx, const char *id, int phase)
+{
+	struct sched *s = ctx;
+
+	if (!id || phase == UWS_QUEUED) {
+		/* A job to claim, or notifications missed: look for work, and
+		 * (on a worker: the listener keeps beating) at the local jobs. */
+		pthread_mutex_lock(&s->lock);
+		if (!s->stopping && free_slots_locked(s) > 0)
+			sched_work_claim_locked(s);
+		if (!id && !s->stopping)
+			sched_work_resync_locked(s);
+		pthread_mutex_unlock(&s->lock);
+		if (!id)
+			return;
+	}
+	notified(s, id, phase);
+}
+
+/* The ids of the jobs with local waiters or runs (a job may come twice).
+ * s->lock held; the caller frees them (store_ids_free). */
+static char **watched_ids_locked(struct sched *s, size_t *n_out)
+{
+	char **ids = xcalloc(s->nwaiters + s->nrunning + 1, sizeof(*ids));
+	size_t n = 0;
+
+	for (size_t b = 0; b < SCHED_WAIT_BUCKETS; b++)
+		for (const struct sched_waiter *w = s->waiters[b]; w; w = w->next)
+			ids[n++] = xstrdup(w->id);
+	for (const struct sched_run *r = s->runs; r; r = r->next)
+		ids[n++] = xstrdup(r->id);
+	*n_out = n;
+	return ids;
+}
+
+#define PHASE_UNKNOWN (-100) /* phase_now's answer when the store failed */
+
+void sched_multi_resync(struct sched *s)
+{
+	char **ids;
+	size_t n, nread = 0;
+
+	pthread_mutex_lock(&s->lock);
+	s->resync_pending = false;
+	ids = s->stopping ? NULL : watched_ids_locked(s, &n);
+	pthread_mutex_unlock(&s->lock);
+	if (!ids)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int phase = phase_now(s, ids[i], PHASE_UNKNOWN);
+		if (phase == PHASE_UNKNOWN)
+			continue; /* the store failed: it stays as it is, until its timeout */
+		notified(s, ids[i], phase);
+		nread++;
+	}
+	log_info("sched: notifications may have been missed; %zu local job(s) looked at again",
+		 nread);
+	store_ids_free(ids, n);
 }
 
 int64_t sched_multi_tick_locked(struct sched *s, int64_t now)

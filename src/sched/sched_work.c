@@ -30,6 +30,7 @@ enum sched_task_kind {
 	SCHED_TASK_PURGE,
 	SCHED_TASK_MULTI,
 	SCHED_TASK_CLAIM,
+	SCHED_TASK_RESYNC,
 };
 
 struct sched_task {
@@ -146,6 +147,17 @@ void sched_work_claim_locked(struct sched *s)
 	task_push_locked(s, t);
 }
 
+void sched_work_resync_locked(struct sched *s)
+{
+	struct sched_task *t;
+	if (s->resync_pending)
+		return;
+	s->resync_pending = true;
+	t = xcalloc(1, sizeof(*t));
+	t->kind = SCHED_TASK_RESYNC;
+	task_push_locked(s, t);
+}
+
 static void task_run(struct sched *s, struct sched_task *t)
 {
 	switch (t->kind) {
@@ -171,6 +183,9 @@ static void task_run(struct sched *s, struct sched_task *t)
 		break;
 	case SCHED_TASK_CLAIM:
 		sched_multi_claim(s);
+		break;
+	case SCHED_TASK_RESYNC:
+		sched_multi_resync(s);
 		break;
 	}
 	store_ids_free(t->blobs, t->nblobs);

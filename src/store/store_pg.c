@@ -356,11 +356,28 @@ static const struct store_pg_stmt *const *store_pg_tables(void)
 	return tables;
 }
 
+/* The server's notices ("relation ... already exists, skipping") go to the
+ * log, not to stderr as libpq's default would print them. */
+static void store_pg_notice(void *arg, const char *message)
+{
+	size_t len = strlen(message);
+	(void)arg;
+	while (len && message[len - 1] == '\n')
+		len--;
+	log_debug("store: PostgreSQL says: %.*s", (int)len, message);
+}
+
+/* A new connection (check PQstatus); pg_stat_activity shows it as "opusd"
+ * unless the URL names it otherwise. */
 static PGconn *store_pg_connect(const struct store_pg *pg)
 {
-	const char *keys[] = {"dbname", pg->password ? "password" : NULL, NULL};
-	const char *vals[] = {pg->url, pg->password, NULL};
-	return PQconnectdbParams(keys, vals, 1);
+	const char *keys[] = {"fallback_application_name", "dbname",
+			      pg->password ? "password" : NULL, NULL};
+	const char *vals[] = {"opusd", pg->url, pg->password, NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (c)
+		PQsetNoticeProcessor(c, store_pg_notice, NULL);
+	return c;
 }
 
 /* Prepares every statement of every file on a new connection. */
@@ -409,6 +426,16 @@ static void store_pg_deadline(struct timespec *ts, int ms)
 	}
 }
 
+/* Is an idle pooled connection still usable? Nothing is due on one (it does
+ * not LISTEN, no statement runs): a readable socket means the server closed
+ * it meanwhile (a restart, a terminated backend: its FATAL message and the end
+ * of the stream are waiting). A poll, no round trip. */
+static bool store_pg_idle_usable(PGconn *c)
+{
+	struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+	return PQstatus(c) == CONNECTION_OK && pfd.fd >= 0 && poll(&pfd, 1, 0) == 0;
+}
+
 int store_pg_acquire(struct store *st, PGconn **out)
 {
 	struct store_pg *pg = store_pg_of(st);
@@ -425,8 +452,15 @@ int store_pg_acquire(struct store *st, PGconn **out)
 	else if (pg->nopen < pg->max)
 		open_one = true, pg->nopen++;
 	pthread_mutex_unlock(&pg->lock);
-	if (*out)
+	if (*out && store_pg_idle_usable(*out))
 		return 0;
+	if (*out) { /* its place is taken by a new one: nopen stays */
+		log_debug("store: a pooled PostgreSQL connection was closed by the server; "
+			  "opening a new one");
+		PQfinish(*out);
+		*out = NULL;
+		open_one = true;
+	}
 	if (!open_one) {
 		log_warn("store: every PostgreSQL connection (%zu) stayed busy", pg->max);
 		return OPUS_ERR_BUSY;
@@ -1239,8 +1273,11 @@ static void *store_pg_listen_main(void *arg)
 			continue;
 		}
 		backoff = STORE_PG_LISTEN_BACKOFF_MS;
-		if (gap)
+		if (gap) {
+			log_info(
+			    "store: listener connected again; catching up on missed notifications");
 			pg->notify_fn(pg->notify_ctx, NULL, 0);
+		}
 		gap = false;
 		if (pg->beat_name && time_mono_ms() >= next_beat) {
 			store_pg_beat(pg, c);

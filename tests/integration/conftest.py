@@ -278,6 +278,14 @@ class PgServer:
         assert r.returncode == 0, f"psql {db}: {r.stderr}\n{sql}"
         return r.stdout.splitlines()
 
+    def superuser_sql(self, db, sql):
+        """Runs sql in database db as the server's superuser (roles,
+        pg_terminate_backend); returns stdout's lines. sql is the test's own."""
+        r = subprocess.run([str(PG_SH), "sql", str(self.cluster), self.port, db], input=sql,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, f"pg.sh sql {db}: {r.stderr}\n{sql}"
+        return r.stdout.splitlines()
+
     def create_database(self, db):
         """A fresh database owned by opusd, made once (db is our own hex name)."""
         assert re.fullmatch(r"[a-z0-9_]+", db), db

@@ -144,3 +144,77 @@ def test_acknowledged_jobs_survive_a_restart_503s_meanwhile(tmp_path, pg):
             except AssertionError as e:
                 errors.append(f"[{d.name}] {e}")
         assert not errors, "\n\n".join(errors)
+
+
+def test_missed_notifications_are_made_up_after_a_reconnection(tmp_path, pg):
+    """Instance B's connections are cut (its backends terminated, its role
+    refused logins) while a job it has a WAIT on changes phase on instance
+    A: the notification is sent while B does not listen. Once B may log in
+    again, its listener reconnects by itself and makes up what it missed:
+    the WAIT returns the new phase then, not at its timeout, and B's pool
+    serves requests again on fresh connections (no restart)."""
+    pg.superuser_sql("opusd", "DROP ROLE IF EXISTS opusd_b;\n"
+                     "CREATE ROLE opusd_b LOGIN PASSWORD 'opusd-test' IN ROLE opusd;\n")
+    assert pg.password == "opusd-test"
+    pg.create_database("notify")
+    store = {"backend": "postgresql", "url": pg.url("notify"),
+             "password_file": str(pg.password_file)}
+    shared = tmp_path / "data"
+    a = Daemon(tmp_path / "a", {"store": store, "paths": {"data_dir": str(shared)},
+                                "server": {"instance": "a", "lease": "60"}}, name="a")
+    b = Daemon(tmp_path / "b", {"store": {**store, "url": pg.url("notify").replace(
+                                    f"//{pg.user}@", "//opusd_b@")},
+                                "paths": {"data_dir": str(shared)},
+                                "server": {"instance": "b", "lease": "60"}}, name="b")
+    daemons = [a, b]
+    try:
+        for d in daemons:
+            d.start()
+        ca, cb = a.client(), b.client()
+        url = ca.create("echo", {"text": "missed"})
+        path = requests.utils.urlparse(url).path
+        got = {}
+
+        def wait_on_b():
+            t0 = time.monotonic()
+            r = requests.get(b.base + path, params={"WAIT": "100", "PHASE": "PENDING"},
+                             timeout=150)
+            got.update(status=r.status_code, seconds=time.monotonic() - t0,
+                       completed="COMPLETED" in r.text)
+        waiter = threading.Thread(target=wait_on_b, daemon=True)
+        waiter.start()
+        wait_until(lambda: "1 clients waiting" in requests.get(
+            b.base + "/availability", timeout=5).text, 30, what="B's WAIT registered")
+
+        pg.superuser_sql("notify", "ALTER ROLE opusd_b NOLOGIN;\n"
+                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                         "WHERE usename = 'opusd_b';\n")
+        wait_until(lambda: "listener connection lost" in b.log_text(), 30,
+                   what="B's listener to lose its connection")
+        ca.set_phase(path, "RUN")
+        assert ca.wait_for_phase(path, ("COMPLETED", "ERROR"), timeout=30) == "COMPLETED"
+        assert waiter.is_alive(), got  # B has not heard of it: it was not listening
+        connected_before = b.log_text().count("listener connected again")
+
+        pg.superuser_sql("notify", "ALTER ROLE opusd_b LOGIN;\n")
+        waiter.join(60)
+        assert not waiter.is_alive(), "B's WAIT did not return after the reconnection"
+        assert got["status"] == 200 and got["completed"], got
+        assert got["seconds"] < 45, got  # woken, not timed out (the WAIT is capped at 60 s)
+        log = b.log_text()
+        assert log.count("listener connected again") > connected_before
+        assert "local job(s) looked at again" in log
+        # B's pool: fresh connections, the same process
+        r = cb.get(path + "/phase")
+        assert r.status_code == 200 and r.text.strip() == "COMPLETED", (r.status_code, r.text)
+        assert JOB_ID_RE.match(cb.create("echo", {"text": "after"}).rsplit("/", 1)[1])
+        ca.close()
+        cb.close()
+    finally:
+        errors = []
+        for d in daemons:
+            try:
+                d.close()
+            except AssertionError as e:
+                errors.append(f"[{d.name}] {e}")
+        assert not errors, "\n\n".join(errors)

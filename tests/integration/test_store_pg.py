@@ -113,3 +113,24 @@ def test_server_away_503_then_back(daemon_factory, pg):
         assert out.returncode == 0, out.stderr
     assert c.phase(job) == "PENDING"  # acknowledged before: still there
     assert len(c.list_ids("echo")) == 1  # the refused create made nothing
+
+
+def test_connections_the_server_closed_are_replaced_unseen(daemon_factory, pg):
+    """The server ends opusd's connections (pg_terminate_backend, as a
+    restart or an administrator would) while it is idle: the next requests
+    are served on new connections, none of them answers 503."""
+    url, pw, _, cluster, port = pg
+    d = daemon_factory(config=pg_config(url, pw))
+    c = d.client()
+    job = c.create("echo", {"text": "kept"})
+    for _ in range(3):
+        assert c.phase(job) == "PENDING"
+    r = subprocess.run([str(PG), "sql", str(cluster), port, "opusd"], input=(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE usename = 'opusd' AND application_name = 'opusd' AND pid <> pg_backend_pid();\n"),
+        capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and int(r.stdout.split()[-1]) >= 1, (r.stdout, r.stderr)
+    for _ in range(5):
+        r = c.get(job + "/phase")
+        assert r.status_code == 200 and r.text.strip() == "PENDING", (r.status_code, r.text)
+    assert c.post("/rest/echo", data={"text": "after"}).status_code == 303
