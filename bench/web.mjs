@@ -15,8 +15,10 @@
 // (the rows of a list, the form's fields, the graph's SVG...) and one of its
 // controls responds (a sort button that re-sorts the rows, a search field
 // that filters, a preview that opens, or an enabled control that takes the
-// focus). The files are revalidated (ETag, 304) as in any navigation after
-// the first; the first run of each page is a warm-up and not counted. Prints
+// focus). As in any navigation after the first, index.html is revalidated
+// (ETag, 304) and the versioned files it names come from the browser's cache
+// (src/http/http_static.c); the first run of each page is a warm-up and not
+// counted. Prints
 // one markdown row per page: median, min and max of RUNS runs, the 300 ms
 // target and whether the median meets it. Exit status 1 when a page never
 // becomes interactive (20 s) or logs a console error.

@@ -139,6 +139,9 @@ void sha256_end(struct sha256_stream *h, char hex_out[65]);
 void sha256_abandon(struct sha256_stream *h); /* NULL ok */
 void sha256_hex(const void *buf, size_t len, char hex_out[65]);
 int sha256_file(const char *path, char hex_out[65], int64_t *size_out) OPUS_WUR;
+/* The 32 bytes of a 64-hex-digit sha256 as base64 (44 characters + NUL), as
+ * Repr-Digest and CSP hashes write them; OPUS_ERR_INVAL for other text. */
+int sha256_base64(const char *hex, char out[45]) OPUS_WUR;
 
 /* True when s is 1..max_len characters of [A-Za-z0-9_-]. */
 bool name_is_safe(const char *s, size_t max_len);

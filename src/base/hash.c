@@ -77,6 +77,28 @@ void sha256_hex(const void *buf, size_t len, char hex_out[65])
 	sha256_end(h, hex_out);
 }
 
+int sha256_base64(const char *hex, char out[45])
+{
+	unsigned char bin[32];
+
+	if (strlen(hex) != 64)
+		return OPUS_ERR_INVAL;
+	for (size_t i = 0; i < 32; i++) {
+		int v = 0;
+		for (size_t k = 0; k < 2; k++) {
+			char c = hex[2 * i + k];
+			int d = c >= '0' && c <= '9'   ? c - '0'
+				: c >= 'a' && c <= 'f' ? c - 'a' + 10
+						       : -1;
+			if (d < 0)
+				return OPUS_ERR_INVAL;
+			v = v * 16 + d;
+		}
+		bin[i] = (unsigned char)v;
+	}
+	return EVP_EncodeBlock((unsigned char *)out, bin, 32) == 44 ? 0 : OPUS_ERR_INTERNAL;
+}
+
 int sha256_file(const char *path, char hex_out[65], int64_t *size_out)
 {
 	char buf[64 * 1024];

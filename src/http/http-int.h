@@ -82,6 +82,8 @@ struct http_reply {
 	char *extra_value[HTTP_REPLY_HEADERS];
 	/* a web client file (http_static.c): its ETag, caching and security headers */
 	bool static_headers, static_html, static_gzip;
+	bool static_immutable;	  /* its ?v= is its version: cached for a year */
+	char static_csp_hash[56]; /* an HTML file's import map, for its CSP; "" none */
 	char etag[32];
 };
 

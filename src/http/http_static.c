@@ -9,6 +9,17 @@
  * the file system: hidden files and symbolic links are not loaded, and
  * "..", a hidden segment or anything not loaded is 404. The table is swapped
  * under a write lock; a reply copies its bytes out under the read lock.
+ *
+ * Versioned URLs: an HTML file holding the mark STATIC_VERSIONS_MARK gets, at
+ * load, "?v=<its version>" (the first 16 hex digits of a file's sha256) on
+ * every src="/..." and href="/..." naming a loaded file, and the mark becomes
+ * an import map that gives every module its versioned URL, so that the
+ * modules' own relative imports resolve to versioned URLs too (its script is
+ * allowed by its hash in that page's Content-Security-Policy). A request
+ * whose ?v= is the file's version is cached for a year ("immutable"): a
+ * changed file has a new version, hence a new URL. Without it, or with an
+ * old one, the file is served as it is now with no-cache (revalidated by its
+ * ETag), as is every HTML file.
  */
 #include "http/http-int.h"
 
@@ -24,6 +35,10 @@
 #define STATIC_MAX_FILES 2000
 #define STATIC_MAX_BYTES (64 * 1024 * 1024)
 #define STATIC_MAX_DEPTH 8
+/* Where an HTML file wants its import map (and its references versioned). */
+#define STATIC_VERSIONS_MARK "<!-- opusd:versions -->"
+#define STATIC_VERSION_LEN   16 /* hex digits of the sha256: the ETag's, the ?v= */
+#define STATIC_CSP_HASH	     56 /* "'sha256-" + 44 + "'" + NUL */
 /* Smaller files are sent as they are: gzip would save less than its header costs. */
 #define STATIC_GZIP_MIN 256
 
@@ -37,6 +52,9 @@ struct static_file {
 	size_t gz_len;
 	char etag[24];	  /* "\"<16 hex digits>\"" */
 	char etag_gz[28]; /* "\"<16 hex digits>-gz\"" */
+	/* HTML with an import map (versions_apply): its script's CSP source,
+	 * "'sha256-<base64>'"; "" otherwise */
+	char csp_hash[STATIC_CSP_HASH];
 };
 
 struct http_static {
@@ -72,10 +90,15 @@ static const struct {
  * files of this server only (no inline script, no eval, no on* attribute).
  * connect-src adds the SAMP Web Profile hub, whose address the standard fixes
  * (web/js/samp.js), and nothing broader. */
-static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
-			  "img-src 'self' data: blob:; "
-			  "connect-src 'self' http://localhost:21012 http://127.0.0.1:21012; "
-			  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+#define CSP_HEAD "default-src 'self'; script-src 'self'"
+#define CSP_TAIL                                                                                   \
+	"; style-src 'self'; img-src 'self' data: blob:; "                                         \
+	"connect-src 'self' http://localhost:21012 http://127.0.0.1:21012; "                       \
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+static const char csp[] = CSP_HEAD CSP_TAIL;
+/* With an import map: script-src also allows that one inline script, by its hash. */
+static const char csp_head[] = CSP_HEAD " ";
+static const char csp_tail[] = CSP_TAIL;
 
 static int type_index(const char *name)
 {
@@ -202,6 +225,130 @@ static int file_cmp(const void *a, const void *b)
 	return strcmp(((const struct static_file *)a)->path, ((const struct static_file *)b)->path);
 }
 
+static const struct static_file *file_find(const struct http_static *s, const char *path);
+
+/* A path that may be written into HTML and JSON as it is. */
+static bool plain_path(const char *p, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-' || c == '/'))
+			return false;
+	}
+	return true;
+}
+
+static bool is_module(const struct static_file *f)
+{
+	size_t n = strlen(f->path);
+	return (n > 3 && strcmp(f->path + n - 3, ".js") == 0) ||
+	       (n > 4 && strcmp(f->path + n - 4, ".mjs") == 0);
+}
+
+/* The import map of every module: "/js/api.js" -> "/js/api.js?v=...". */
+static void import_map(const struct http_static *s, struct sbuf *out)
+{
+	bool first = true;
+	sbuf_adds(out, "{\"imports\":{");
+	for (size_t i = 0; i < s->n; i++) {
+		const struct static_file *f = &s->files[i];
+		if (!is_module(f) || !plain_path(f->path, strlen(f->path)))
+			continue;
+		sbuf_addf(out, "%s\"/%s\":\"/%s?v=%.*s\"", first ? "" : ",", f->path, f->path,
+			  STATIC_VERSION_LEN, f->etag + 1);
+		first = false;
+	}
+	sbuf_adds(out, "}}");
+}
+
+/* Copies html's text from *p up to end into out, versioning each src="/X"
+ * or href="/X" whose X is a loaded file that is not HTML. */
+static void version_refs(const struct http_static *s, const char *p, const char *end,
+			 struct sbuf *out)
+{
+	while (p < end) {
+		const char *q = p, *attr = NULL;
+		for (; q < end && !attr; q++) {
+			if ((size_t)(end - q) >= 6 && memcmp(q, "src=\"/", 6) == 0)
+				attr = q + 6;
+			else if ((size_t)(end - q) >= 7 && memcmp(q, "href=\"/", 7) == 0)
+				attr = q + 7;
+		}
+		if (!attr) {
+			sbuf_add(out, p, (size_t)(end - p));
+			return;
+		}
+		const char *close = memchr(attr, '"', (size_t)(end - attr));
+		size_t n = close ? (size_t)(close - attr) : 0;
+		sbuf_add(out, p, (size_t)(attr - p));
+		p = attr;
+		if (close && plain_path(attr, n) && n < 512) {
+			char path[512];
+			const struct static_file *f;
+			memcpy(path, attr, n);
+			path[n] = '\0';
+			f = file_find(s, path);
+			sbuf_add(out, attr, n);
+			if (f && !f->html)
+				sbuf_addf(out, "?v=%.*s", STATIC_VERSION_LEN, f->etag + 1);
+			p = close;
+		}
+	}
+}
+
+static void file_set_data(struct static_file *f, char *data, size_t len)
+{
+	char hex[65];
+	free(f->data);
+	free(f->gz);
+	f->data = data;
+	f->len = len;
+	f->gz = NULL;
+	f->gz_len = 0;
+	sha256_hex(data, len, hex);
+	snprintf(f->etag, sizeof(f->etag), "\"%.16s\"", hex);
+	snprintf(f->etag_gz, sizeof(f->etag_gz), "\"%.16s-gz\"", hex);
+	file_compress(f);
+}
+
+/* Versions an HTML file's references and puts its import map in (the
+ * header comment); one without the mark stays as it is. */
+static void html_versions(const struct http_static *s, struct static_file *f)
+{
+	const char *mark =
+	    memmem(f->data, f->len, STATIC_VERSIONS_MARK, strlen(STATIC_VERSIONS_MARK));
+	struct sbuf out = SBUF_INIT, map = SBUF_INIT;
+	char hex[65], b64[45];
+	size_t len;
+	char *data;
+
+	if (!mark)
+		return;
+	import_map(s, &map);
+	sha256_hex(map.buf, map.len, hex);
+	if (sha256_base64(hex, b64) != 0) {
+		sbuf_release(&map);
+		return;
+	}
+	version_refs(s, f->data, mark, &out);
+	sbuf_addf(&out, "<script type=\"importmap\">%s</script>", sbuf_str(&map));
+	version_refs(s, mark + strlen(STATIC_VERSIONS_MARK), f->data + f->len, &out);
+	snprintf(f->csp_hash, sizeof(f->csp_hash), "'sha256-%s'", b64);
+	sbuf_release(&map);
+	data = sbuf_detach(&out, &len);
+	file_set_data(f, data, len);
+}
+
+static void versions_apply(struct http_static *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->files[i].html)
+			html_versions(s, &s->files[i]);
+}
+
 void http_static_load(struct http_server *srv)
 {
 	const char *dir = srv->deps.conf->web_dir;
@@ -211,6 +358,7 @@ void http_static_load(struct http_server *srv)
 		(void)load_dir(s, dir, "", 0);
 	if (s->n)
 		qsort(s->files, s->n, sizeof(*s->files), file_cmp);
+	versions_apply(s);
 	log_info("web client: %zu file(s), %zu bytes from %s", s->n, s->bytes,
 		 dir && *dir ? dir : "(none)");
 	pthread_rwlock_wrlock(&srv->web_lock);
@@ -303,6 +451,7 @@ void http_static_serve(struct http_request *req)
 	struct http_server *srv = req->srv;
 	const struct static_file *f;
 	const char *path = req->nsegs == 0 ? "index.html" : req->url + 1;
+	const char *v;
 	bool gz;
 
 	/* The table holds no such names, but say why in one place. */
@@ -330,6 +479,10 @@ void http_static_serve(struct http_request *req)
 	req->reply.static_html = f->html;
 	req->reply.static_gzip = gz;
 	snprintf(req->reply.etag, sizeof(req->reply.etag), "%s", gz ? f->etag_gz : f->etag);
+	snprintf(req->reply.static_csp_hash, sizeof(req->reply.static_csp_hash), "%s", f->csp_hash);
+	v = f->html ? NULL : MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "v");
+	req->reply.static_immutable = v && strlen(v) == STATIC_VERSION_LEN &&
+				      strncmp(v, f->etag + 1, STATIC_VERSION_LEN) == 0;
 	if (etag_matches(req, req->reply.etag)) {
 		req->reply.status = 304;
 	} else {
@@ -345,14 +498,22 @@ void http_static_headers(const struct http_request *req, struct MHD_Response *re
 	if (!r->static_headers)
 		return;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
-	/* no hashed file names (no build step): revalidate every time, by ETag */
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	/* a versioned URL names these bytes for ever; any other is revalidated */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				r->static_immutable ? "public, max-age=31536000, immutable"
+						    : "no-cache");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->static_gzip)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	if (r->static_html) {
-		MHD_add_response_header(resp, "Content-Security-Policy", csp);
+		char policy[sizeof(csp) + STATIC_CSP_HASH + 8];
+		if (r->static_csp_hash[0])
+			snprintf(policy, sizeof(policy), "%s%s%s", csp_head, r->static_csp_hash,
+				 csp_tail);
+		else
+			snprintf(policy, sizeof(policy), "%s", csp);
+		MHD_add_response_header(resp, "Content-Security-Policy", policy);
 		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 		MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
 	}

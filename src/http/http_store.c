@@ -15,44 +15,6 @@
 
 #define NOT_FOUND "no such entity (or not yours)"
 
-/* The 32 bytes of a 64-hex-digit sha256 as base64 (44 characters + NUL). */
-static int sha256_base64(const char *hex, char out[45])
-{
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned char bin[33] = {0};
-	size_t o = 0;
-
-	if (strlen(hex) != 64)
-		return OPUS_ERR_INVAL;
-	for (size_t i = 0; i < 32; i++) {
-		int v = 0;
-		for (size_t k = 0; k < 2; k++) {
-			char c = hex[2 * i + k];
-			int d = c >= '0' && c <= '9'   ? c - '0'
-				: c >= 'a' && c <= 'f' ? c - 'a' + 10
-						       : -1;
-			if (d < 0)
-				return OPUS_ERR_INVAL;
-			v = v * 16 + d;
-		}
-		bin[i] = (unsigned char)v;
-	}
-	/* 32 bytes: ten 3-byte groups and a last one of 2 bytes, padded with one '=' */
-	for (size_t i = 0; i < 32; i += 3) {
-		unsigned v = (unsigned)bin[i] << 16 | (unsigned)bin[i + 1] << 8 |
-			     (i + 2 < 32 ? bin[i + 2] : 0);
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = b64[v >> 6 & 63];
-		out[o++] = b64[v & 63];
-		if (i + 2 >= 32)
-			out[o - 1] = '=';
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 /* The entity id of the URL: /store/{id}[/{name}] or /store?ID={id}. */
 static const char *entity_id_of(const struct http_request *req)
 {

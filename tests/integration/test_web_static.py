@@ -1,10 +1,16 @@
 """The web client's files (paths.web_dir) as opusd serves them: from memory,
 with a strong ETag and 304, no-cache, the Content-Type by extension, gzip when
-the client takes it, the CSP on HTML and nosniff everywhere; only the tree
-that was loaded (no "..", hidden files or links); public even without
-anonymous access; reloaded on SIGHUP; the API paths keep their meaning."""
+the client takes it, the CSP on HTML and nosniff everywhere; index.html with
+versioned references and an import map (allowed by its hash in the CSP), a
+versioned URL cached for a year, any other revalidated; only the tree that
+was loaded (no "..", hidden files or links); public even without anonymous
+access; reloaded on SIGHUP; the API paths keep their meaning."""
+import base64
 import gzip
+import hashlib
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -14,9 +20,22 @@ import requests
 from conftest import REPO, wait_until
 
 WEB = REPO / "web"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+CSP = ("default-src 'self'; script-src 'self'{}; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self' http://localhost:21012 http://127.0.0.1:21012; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+MARK = b"<!-- opusd:versions -->"
+IMPORT_MAP_RE = re.compile(rb'<script type="importmap">(.*?)</script>', re.S)
+VERSION_RE = re.compile(rb'((?:src|href)="/[^"?]+)\?v=([0-9a-f]{16})"')
+
+
+def version(data):
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def unversioned(body):
+    """index.html as served, with its import map back to the mark and every
+    ?v= taken off: the file as it is on disk."""
+    return VERSION_RE.sub(rb'\1"', IMPORT_MAP_RE.sub(MARK, body, count=1))
 
 
 def raw_get(daemon, target, headers=""):
@@ -34,8 +53,10 @@ def test_index_with_its_headers(client):
     r = client.get("/", headers={"Accept-Encoding": "identity"})
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert r.content == (WEB / "index.html").read_bytes()
-    assert r.headers["Content-Security-Policy"] == CSP
+    assert unversioned(r.content) == (WEB / "index.html").read_bytes()
+    script = IMPORT_MAP_RE.search(r.content).group(1)
+    digest = base64.b64encode(hashlib.sha256(script).digest()).decode()
+    assert r.headers["Content-Security-Policy"] == CSP.format(f" 'sha256-{digest}'")
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Cache-Control"] == "no-cache"
     assert "Accept-Encoding" in r.headers["Vary"]
@@ -56,7 +77,7 @@ def test_types_and_bodies_of_every_file(client):
         r = client.get(path, headers={"Accept-Encoding": "identity"})
         assert r.status_code == 200, rel
         assert r.headers["Content-Type"] == types[p.suffix], rel
-        assert r.content == p.read_bytes(), rel
+        assert (unversioned(r.content) if path == "/" else r.content) == p.read_bytes(), rel
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert ("Content-Security-Policy" in r.headers) == (p.suffix == ".html"), rel
         n += 1
@@ -74,6 +95,45 @@ def test_etag_revalidation(client):
         assert r2.headers["ETag"] == tag
         assert r2.headers["Cache-Control"] == "no-cache"
     assert client.get("/js/app.js", headers={"If-None-Match": '"0000"'}).status_code == 200
+
+
+def test_index_versions_every_reference_and_module(client):
+    """Each src/href naming a file of web_dir carries that file's version
+    (its sha256's first 16 hex digits); the import map gives every module
+    its versioned URL; the mark itself is gone."""
+    body = client.get("/").content
+    assert MARK not in body
+    refs = VERSION_RE.findall(body)
+    assert len(refs) >= 10, refs
+    for attr, v in refs:
+        path = attr.split(b'="/', 1)[1].decode()
+        assert v.decode() == version((WEB / path).read_bytes()), path
+    imports = json.loads(IMPORT_MAP_RE.search(body).group(1))["imports"]
+    modules = sorted("/" + str(p.relative_to(WEB)) for p in WEB.rglob("*.js"))
+    assert sorted(imports) == modules
+    for key, url in imports.items():
+        assert url == f"{key}?v={version((WEB / key[1:]).read_bytes())}", key
+    # the module script and its preloads come after the map (it must be first)
+    assert body.index(b'type="importmap"') < body.index(b'type="module"')
+    assert body.index(b'type="importmap"') < body.index(b'rel="modulepreload"')
+
+
+def test_versioned_url_is_cached_for_a_year(client):
+    body = (WEB / "js" / "app.js").read_bytes()
+    v = version(body)
+    r = client.get(f"/js/app.js?v={v}", headers={"Accept-Encoding": "identity"})
+    assert r.status_code == 200 and r.content == body
+    assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert r.headers["ETag"] == f'"{v}"'
+    # an old version (a page loaded before a change), a bad one or none: the
+    # bytes of now, revalidated
+    for q in ("?v=0123456789abcdef", "?v=" + v[:15], "?v=" + v + "0", "?x=" + v, ""):
+        r = client.get("/js/app.js" + q, headers={"Accept-Encoding": "identity"})
+        assert r.status_code == 200 and r.content == body, q
+        assert r.headers["Cache-Control"] == "no-cache", q
+    # HTML is never cached for long, whatever it is asked with
+    idx = client.get("/?v=" + version((WEB / "index.html").read_bytes()))
+    assert idx.headers["Cache-Control"] == "no-cache"
 
 
 def test_gzip_when_accepted(daemon, client):
@@ -134,6 +194,19 @@ def test_hidden_files_links_and_reload(daemon_factory, tmp_path):
     wait_until(lambda: c.get("/js/added.js").status_code == 200, 10, what="reload")
     r = c.get("/js/app.js")
     assert r.text == "// changed\n" and r.headers["ETag"] != before
+    # the page names the new version: a browser fetches the new file
+    new_v = version(b"// changed\n")
+    body = c.get("/").content
+    assert f"/js/app.js?v={new_v}".encode() in body
+    added_v = version(b"// new\n")
+    assert f'"/js/added.js":"/js/added.js?v={added_v}"'.encode() in body
+    # an HTML file without the mark is served as it is
+    (web / "index.html").write_bytes(b"<!doctype html><script src=\"/js/app.js\"></script>\n")
+    d.signal(signal.SIGHUP)
+    wait_until(lambda: b"<!doctype html><script" in c.get("/").content, 10, what="reload")
+    r = c.get("/", headers={"Accept-Encoding": "identity"})
+    assert r.content == b"<!doctype html><script src=\"/js/app.js\"></script>\n"
+    assert r.headers["Content-Security-Policy"] == CSP.format("")
 
 
 def test_public_without_anonymous_access(daemon_factory):

@@ -8,6 +8,7 @@ COMPLETED; each was submitted to SLURM once. The PostgreSQL server is the
 integration harness's session server (scripts/pg.sh), started here once."""
 import re
 import uuid
+from urllib.parse import urlparse
 
 from conftest import it
 from test_slurm import WAIT, slurm_id
@@ -24,8 +25,8 @@ def instance_config(cluster, pg, db, shared, name):
     return cfg
 
 
-def started_on(dm, job_id):
-    return re.search(rf"job {job_id} \(\w+\) started", dm.log_text()) is not None
+def submitted_by(dm, job_id):
+    return re.search(rf"job {job_id} \(\w+\) submitted", dm.log_text()) is not None
 
 
 def adopted_on(dm, job_id):
@@ -42,14 +43,15 @@ def test_dead_instance_slurm_jobs_adopted_by_a_survivor(cluster, daemon_factory)
     for dm in (a, b):
         dm.data_dir = shared
     ca = a.client()
-    blocker = ca.create("sleeper", {"secs": "300"}, run=True)
+    # paths, not A's URLs: the same job on either instance
+    blocker = urlparse(ca.create("sleeper", {"secs": "300"}, run=True)).path
     assert ca.wait_for_phase(blocker, ("EXECUTING",), timeout=WAIT) == "EXECUTING"
-    waiting = ca.create("sleeper", {"secs": "1"}, run=True)
+    waiting = urlparse(ca.create("sleeper", {"secs": "1"}, run=True)).path
     bid, wid = (u.rsplit("/", 1)[1] for u in (blocker, waiting))
     it.wait_until(lambda: slurm_id(cluster, wid), WAIT, 0.1, "the pending job in SLURM")
     assert ca.phase(waiting) == "QUEUED"
-    assert started_on(a, bid) and started_on(a, wid), a.log_tail()
-    assert not started_on(b, bid) and not started_on(b, wid)
+    assert submitted_by(a, bid) and submitted_by(a, wid), a.log_tail()
+    assert not submitted_by(b, bid) and not submitted_by(b, wid)
     blocker_sid = slurm_id(cluster, bid)
 
     a.kill9()

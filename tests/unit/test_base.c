@@ -181,6 +181,23 @@ TEST(sha256_stream_file_and_buffer_agree)
 	sha256_abandon(NULL);
 }
 
+TEST(sha256_base64_of_hex)
+{
+	char b64[45], hex[65];
+
+	sha256_hex("", 0, hex);
+	CHECK(sha256_base64(hex, b64) == 0);
+	CHECK(strcmp(b64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=") == 0);
+	sha256_hex("abc", 3, hex);
+	CHECK(sha256_base64(hex, b64) == 0);
+	CHECK(strcmp(b64, "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=") == 0);
+	CHECK(sha256_base64("abc", b64) == OPUS_ERR_INVAL);
+	hex[10] = 'G';
+	CHECK(sha256_base64(hex, b64) == OPUS_ERR_INVAL);
+	hex[10] = 'A'; /* upper case is not how sha256_hex writes it */
+	CHECK(sha256_base64(hex, b64) == OPUS_ERR_INVAL);
+}
+
 int main(void)
 {
 	RUN(sbuf_cap_sticks);
@@ -193,5 +210,6 @@ int main(void)
 	RUN(utf8);
 	RUN(ints_and_random);
 	RUN(sha256_stream_file_and_buffer_agree);
+	RUN(sha256_base64_of_hex);
 	return CHECK_DONE();
 }

@@ -4,7 +4,8 @@
 // A page is a module under /js/pages/ that exports
 //   async function render(root, params, ctx)   and optionally   dispose()
 // params: {jobdef, id, sub, query: URLSearchParams}
-// ctx:    {navigate(hash), me (the /users/me document or null), toast(text, kind),
+// ctx:    {navigate(hash), me (the /users/me document or null; only for the pages
+//          of NEEDS_ME, null for the others), toast(text, kind),
 //          setTitle(text)}
 // dispose() is called before the next page renders: stop timers, abort fetches.
 
@@ -22,6 +23,9 @@ const ROUTES = [
   [/^\/edit(?:\/(?<sub>tmp)(?=\/))?(?:\/(?<jobdef>[^/]+))?$/, 'editor', 'edit'],
   [/^\/admin(?:\/(?<sub>users|apps|audit|status))?$/, 'admin', 'admin'],
 ];
+
+// The pages that read ctx.me (the others get null and must not need it).
+const NEEDS_ME = new Set(['admin', 'editor', 'jdl']);
 
 const root = document.getElementById('app');
 let current = null; // the page module shown
@@ -131,10 +135,15 @@ async function route() {
     ready('notfound', hash);
     return;
   }
-  // who is signed in and the page's module, asked for at the same time
-  const [who, mod] = await Promise.all([me(), import(`./pages/${r.module}.js`).catch(() => null)]);
+  // who is signed in and the page's module, asked for at the same time; only
+  // the pages that show or check the account wait for /users/me, the others
+  // render at once and the bar follows when the answer comes
+  const whoP = me();
+  const mod = await import(`./pages/${r.module}.js`).catch(() => null);
+  const who = NEEDS_ME.has(r.module) ? await whoP : null;
   if (gen !== generation) return;
-  updateNav(who);
+  if (NEEDS_ME.has(r.module)) updateNav(who);
+  else whoP.then((w) => { if (gen === generation) updateNav(w); }, () => {});
   markNav(r.nav);
   if (r.module === 'signin') {
     r.params.message = signinMessage;
