@@ -608,9 +608,17 @@ static int serve(struct conf *c)
 	    .ssh_known_hosts = c->slurm_ssh_known_hosts,
 	    .event_url = event_url,
 	};
+	/* The default backend and those beside it ([jobs] backends). */
+	const char *also[3] = {NULL};
+	size_t nalso = 0;
+	if (strcmp(c->backend, "local") != 0 && conf_backend_enabled(c, "local"))
+		also[nalso++] = "local";
+	if (strcmp(c->backend, "slurm") != 0 && conf_backend_enabled(c, "slurm"))
+		also[nalso++] = "slurm";
 	struct exec_config ec = {
 	    .backend = c->backend,
-	    .slurm = strcmp(c->backend, "slurm") == 0 ? &slurm : NULL,
+	    .also = also,
+	    .slurm = conf_backend_enabled(c, "slurm") ? &slurm : NULL,
 	};
 	struct sched_config sc = {
 	    .data_dir = c->data_dir,

@@ -63,6 +63,9 @@ static const struct conf_key keys[] = {
       "PostgreSQL connections opened at most"),
     K("jobs", "backend", CONF_STR, backend, "local", 0,
       "where jobs run: local (processes of this machine) or slurm (see [slurm])"),
+    K("jobs", "backends", CONF_STR, backends, "", 0,
+      "other backends opened beside jobs.backend, for the job descriptions that name their "
+      "own (PARAM backend): local, slurm, or both (spaces or commas between)"),
     K("jobs", "max_running", CONF_INT, max_running, "0", 0,
       "jobs executing at once (0 = number of cores)"),
     K("jobs", "default_execution_duration", CONF_INT, default_execution_duration, "3600", 0,
@@ -401,6 +404,39 @@ static int check_store(const struct conf *c, char **err_out)
 	return 0;
 }
 
+/* jobs.backends: words local and slurm only. */
+static int check_backends(const char *list, char **err_out)
+{
+	const char *sep = " \t,";
+	for (const char *p = list + strspn(list, sep); *p; p += strspn(p, sep)) {
+		size_t n = strcspn(p, sep);
+		if (!((n == 5 && strncmp(p, "local", 5) == 0) ||
+		      (n == 5 && strncmp(p, "slurm", 5) == 0))) {
+			*err_out =
+			    xasprintf("jobs.backends: \"%.*s\" is not local or slurm", (int)n, p);
+			return -1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
+bool conf_backend_enabled(const struct conf *c, const char *name)
+{
+	const char *sep = " \t,";
+	size_t len = strlen(name);
+
+	if (strcmp(c->backend, name) == 0)
+		return true;
+	for (const char *p = c->backends + strspn(c->backends, sep); *p; p += strspn(p, sep)) {
+		size_t n = strcspn(p, sep);
+		if (n == len && strncmp(p, name, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
 char *conf_instance_name(const struct conf *c)
 {
 	char hostname[256] = "localhost";
@@ -438,6 +474,8 @@ int conf_check(struct conf *c, char **err_out)
 		*err_out = xasprintf("jobs.backend: \"%s\" is not local or slurm", c->backend);
 		return OPUS_ERR_INVAL;
 	}
+	if (check_backends(c->backends, err_out) < 0)
+		return OPUS_ERR_INVAL;
 	if (*c->slurm_workdir_root &&
 	    (c->slurm_workdir_root[0] != '/' || strcmp(c->slurm_workdir_root, "/") == 0)) {
 		*err_out = xstrdup("slurm.workdir_root: an absolute directory other than /");

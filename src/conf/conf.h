@@ -36,7 +36,8 @@ struct conf {
 	char *store_password_file;
 	int64_t store_pool_size;
 	/* [jobs] */
-	char *backend; /* "local" or "slurm" */
+	char *backend;	/* "local" or "slurm": the default of job descriptions */
+	char *backends; /* others opened beside it: "local", "slurm" (spaces, commas) */
 	int64_t max_running;
 	int64_t default_execution_duration;
 	int64_t max_execution_duration;
@@ -98,6 +99,8 @@ int conf_check(struct conf *c, char **err_out) OPUS_WUR;
 /* The instance name: [server] instance, else HOSTNAME:PORT of listen (stable
  * across restarts of the same daemon). Caller frees. */
 char *conf_instance_name(const struct conf *c);
+/* Does this server open the backend `name` (jobs.backend or jobs.backends)? */
+bool conf_backend_enabled(const struct conf *c, const char *name);
 /* Splits listen into a host and port. */
 int conf_listen_parse(const char *listen, char *host, size_t host_len, int *port) OPUS_WUR;
 /* Writes every key with its value as an INI document (for docs and -n). */

@@ -19,6 +19,10 @@ struct exec {
 	exec_event_fn on_event;
 	void *ctx;
 	void *priv; /* the backend's state */
+	/* Several backends open (exec_config.also): ops is NULL, and each call
+	 * goes to one of these (sub[0]: the default). */
+	struct exec **sub;
+	size_t nsub;
 };
 
 struct exec_backend {

@@ -1,4 +1,6 @@
-/* exec: picks a backend by name and forwards every call to its table. */
+/* exec: picks a backend by name and forwards every call to its table; with
+ * several open (a job description may name its own), the dispatcher routes a
+ * submission by its spec's backend and every other call by the handle's form. */
 #include "exec/exec-int.h"
 
 #include <stdlib.h>
@@ -20,48 +22,129 @@ const char *exec_end_words(enum exec_end end)
 	return end_words[end];
 }
 
-int exec_open(const struct exec_config *cfg, struct exec **out)
+static const struct exec_backend *backend_named(const char *name)
 {
-	const char *name = cfg->backend ? cfg->backend : "local";
-	const struct exec_backend *b = NULL;
-	struct exec *ex = NULL;
-	int ret = OPUS_ERR_INVAL;
-
-	*out = NULL;
 	for (size_t i = 0; i < OPUS_ARRAY_LEN(backends); i++) {
 		if (strcmp(backends[i]->ops->name, name) == 0)
-			b = backends[i];
+			return backends[i];
 	}
+	return NULL;
+}
+
+/* One backend. */
+static int open_one(const struct exec_config *cfg, const char *name, struct exec **out)
+{
+	const struct exec_backend *b = backend_named(name);
+	struct exec *ex;
+	int ret;
+
+	*out = NULL;
 	if (!b) {
 		log_error("exec: unknown backend \"%s\"", name);
-		goto done;
-	}
-	if (!cfg->on_event) {
-		log_error("exec: no event callback");
-		goto done;
+		return OPUS_ERR_INVAL;
 	}
 	ex = xcalloc(1, sizeof(*ex));
 	ex->ops = b->ops;
 	ex->on_event = cfg->on_event;
 	ex->ctx = cfg->ctx;
 	ret = b->open(ex, cfg);
-	if (ret)
-		goto done;
+	if (ret) {
+		free(ex);
+		return ret;
+	}
 	*out = ex;
-	ex = NULL;
-done:
-	free(ex);
-	return ret;
+	return 0;
+}
+
+int exec_open(const struct exec_config *cfg, struct exec **out)
+{
+	const char *name = cfg->backend ? cfg->backend : "local";
+	struct exec *ex;
+	size_t nalso = 0;
+	int ret;
+
+	*out = NULL;
+	if (!cfg->on_event) {
+		log_error("exec: no event callback");
+		return OPUS_ERR_INVAL;
+	}
+	for (const char *const *a = cfg->also; a && *a; a++)
+		nalso += strcmp(*a, name) != 0;
+	if (nalso == 0)
+		return open_one(cfg, name, out);
+	/* several: a dispatcher over one struct exec per backend, the default first */
+	ex = xcalloc(1, sizeof(*ex));
+	ex->sub = xcalloc(nalso + 1, sizeof(*ex->sub));
+	ret = open_one(cfg, name, &ex->sub[ex->nsub]);
+	ex->nsub += ret == 0;
+	for (const char *const *a = cfg->also; !ret && *a; a++) {
+		if (exec_has_backend(ex, *a))
+			continue;
+		ret = open_one(cfg, *a, &ex->sub[ex->nsub]);
+		ex->nsub += ret == 0;
+	}
+	if (ret) {
+		exec_close(ex);
+		return ret;
+	}
+	*out = ex;
+	return 0;
+}
+
+/* The backend of a name: ex itself, or one of its subs; NULL: not open. */
+static struct exec *by_name(const struct exec *ex, const char *name)
+{
+	if (!ex->nsub)
+		return strcmp(ex->ops->name, name) == 0 ? (struct exec *)ex : NULL;
+	for (size_t i = 0; i < ex->nsub; i++) {
+		if (strcmp(ex->sub[i]->ops->name, name) == 0)
+			return ex->sub[i];
+	}
+	return NULL;
+}
+
+/* The backend of a handle; NULL: none open has its form. */
+static struct exec *by_handle(const struct exec *ex, const char *handle)
+{
+	if (!ex->nsub)
+		return (struct exec *)ex;
+	for (size_t i = 0; i < ex->nsub; i++) {
+		if (ex->sub[i]->ops->owns(handle))
+			return ex->sub[i];
+	}
+	return NULL;
+}
+
+static const struct exec *default_of(const struct exec *ex)
+{
+	return ex->nsub ? ex->sub[0] : ex;
 }
 
 enum exec_keep exec_keeps(const struct exec *ex)
 {
-	return ex->ops->keep;
+	return default_of(ex)->ops->keep;
+}
+
+enum exec_keep exec_keeps_handle(const struct exec *ex, const char *handle)
+{
+	const struct exec *b = handle && *handle ? by_handle(ex, handle) : NULL;
+	return b ? b->ops->keep : EXEC_KEEP_NONE;
 }
 
 const char *exec_backend_name(const struct exec *ex)
 {
-	return ex->ops->name;
+	return default_of(ex)->ops->name;
+}
+
+const char *exec_handle_backend(const struct exec *ex, const char *handle)
+{
+	const struct exec *b = handle && *handle ? by_handle(ex, handle) : NULL;
+	return b ? b->ops->name : "?";
+}
+
+bool exec_has_backend(const struct exec *ex, const char *name)
+{
+	return name && by_name(ex, name) != NULL;
 }
 
 void exec_emit(struct exec *ex, const struct exec_event *ev)
@@ -72,6 +155,8 @@ void exec_emit(struct exec *ex, const struct exec_event *ev)
 int exec_submit(struct exec *ex, const struct exec_spec *spec, struct exec_submitted *out,
 		char **why_out)
 {
+	struct exec *b;
+
 	*why_out = NULL;
 	memset(out, 0, sizeof(*out));
 	if (!spec->job_id || !spec->workdir || !spec->script_path || !spec->envp ||
@@ -79,7 +164,14 @@ int exec_submit(struct exec *ex, const struct exec_spec *spec, struct exec_submi
 		*why_out = xstrdup("incomplete job specification");
 		return OPUS_ERR_INVAL;
 	}
-	int ret = ex->ops->submit(ex, spec, out, why_out);
+	b = spec->backend ? by_name(ex, spec->backend) : (struct exec *)default_of(ex);
+	if (!b) {
+		*why_out = xasprintf("its job description asks for the %s backend, which this "
+				     "server does not run (jobs.backends)",
+				     spec->backend);
+		return OPUS_ERR_INVAL;
+	}
+	int ret = b->ops->submit(b, spec, out, why_out);
 	if (ret && !*why_out)
 		*why_out = xstrdup("could not submit the job");
 	if (!ret && *why_out) {
@@ -91,34 +183,46 @@ int exec_submit(struct exec *ex, const struct exec_spec *spec, struct exec_submi
 
 int exec_cancel(struct exec *ex, const char *handle, int sig)
 {
-	if (!handle || !*handle)
+	struct exec *b = handle && *handle ? by_handle(ex, handle) : NULL;
+	if (!b)
 		return OPUS_ERR_INVAL;
-	return ex->ops->cancel(ex, handle, sig);
+	return b->ops->cancel(b, handle, sig);
 }
 
 int exec_adopt(struct exec *ex, const char *job_id, const char *handle)
 {
-	if (!job_id || !handle || !*handle)
+	struct exec *b = job_id && handle && *handle ? by_handle(ex, handle) : NULL;
+	if (!b)
 		return OPUS_ERR_NOTFOUND;
-	return ex->ops->adopt(ex, job_id, handle);
+	return b->ops->adopt(b, job_id, handle);
 }
 
 void exec_poll(struct exec *ex)
 {
-	if (ex->ops->poll)
+	for (size_t i = 0; i < ex->nsub; i++)
+		exec_poll(ex->sub[i]);
+	if (!ex->nsub && ex->ops->poll)
 		ex->ops->poll(ex);
 }
 
 bool exec_reachable(struct exec *ex, char **why_out)
 {
 	*why_out = NULL;
-	return !ex->ops->reachable || ex->ops->reachable(ex, why_out);
+	for (size_t i = 0; i < ex->nsub; i++) {
+		if (!exec_reachable(ex->sub[i], why_out))
+			return false;
+	}
+	return ex->nsub || !ex->ops->reachable || ex->ops->reachable(ex, why_out);
 }
 
 void exec_close(struct exec *ex)
 {
 	if (!ex)
 		return;
-	ex->ops->close(ex);
+	for (size_t i = 0; i < ex->nsub; i++)
+		exec_close(ex->sub[i]);
+	free(ex->sub);
+	if (ex->ops)
+		ex->ops->close(ex);
 	free(ex);
 }

@@ -134,6 +134,8 @@ struct exec_spec {
 	 * scheduler (--time, rounded up to whole minutes, plus a margin). */
 	int64_t time_limit_s;
 	struct exec_resources res;
+	/* The backend to run it on (a job description's own); NULL: the default. */
+	const char *backend;
 };
 
 struct exec_submitted {
@@ -157,12 +159,18 @@ struct exec_ops {
 	void (*poll)(struct exec *ex);
 	/* Is the backend's cluster reachable (last command answered)? NULL: always. */
 	bool (*reachable)(struct exec *ex, char **why_out);
+	/* Is this handle of this backend's form? (Routes a handle when several
+	 * backends are open.) */
+	bool (*owns)(const char *handle);
 	void (*close)(struct exec *ex);
 };
 
 /* The backend and what it needs. Borrowed for exec_open only (the backend copies). */
 struct exec_config {
-	const char *backend; /* "local" (NULL: local) or "slurm" */
+	const char *backend; /* "local" (NULL: local) or "slurm": the default */
+	/* NULL or a NULL-terminated list of other backends opened beside it,
+	 * for the job descriptions that name their own (exec_spec.backend). */
+	const char *const *also;
 	exec_event_fn on_event;
 	void *ctx;
 	/* "slurm" only: defined by exec_slurm's section below; NULL for "local". */
@@ -185,11 +193,20 @@ bool exec_cgroup_setting_ok(const char *setting);
 /* The tighter of two sets of limits, field by field (0 = none). */
 struct exec_limits exec_limits_min(const struct exec_limits *a, const struct exec_limits *b);
 
-/* Opens a backend; cfg->on_event is called for every event of every job. */
+/* Opens a backend (and those of cfg->also beside it: then each call goes to
+ * the backend of its spec or handle); cfg->on_event is called for every
+ * event of every job of each. */
 int exec_open(const struct exec_config *cfg, struct exec **out) OPUS_WUR;
-/* Which way the open backend keeps its jobs across a restart. */
+/* Which way the default backend keeps its jobs across a restart. */
 enum exec_keep exec_keeps(const struct exec *ex);
+/* The same for the backend of one handle (EXEC_KEEP_NONE: no open backend's). */
+enum exec_keep exec_keeps_handle(const struct exec *ex, const char *handle);
+/* The default backend's name; exec_handle_backend: the name of a handle's
+ * backend ("?" when none open has its form). */
 const char *exec_backend_name(const struct exec *ex);
+const char *exec_handle_backend(const struct exec *ex, const char *handle);
+/* Is the backend of this name open? */
+bool exec_has_backend(const struct exec *ex, const char *name);
 /*
  * Hands a job to the backend. 0 with *out filled; else a negative code and
  * *why_out (malloc'd) in words a user may read ("sbatch: error: invalid
@@ -224,8 +241,8 @@ int exec_adopt(struct exec *ex, const char *job_id, const char *handle) OPUS_WUR
  * state of every job it follows and reports what changed. Never blocks;
  * local: nothing to do. */
 void exec_poll(struct exec *ex);
-/* True when the backend can reach what runs its jobs; false with *why_out
- * (malloc'd) otherwise. Never blocks (the last answer seen). */
+/* True when the backend can reach what runs its jobs (every open backend);
+ * false with *why_out (malloc'd) otherwise. Never blocks (the last answer seen). */
 bool exec_reachable(struct exec *ex, char **why_out);
 /* Stops the backend's threads; jobs still running are not waited for
  * (local: sched has killed them; slurm: they keep running). NULL ok. */

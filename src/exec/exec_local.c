@@ -556,6 +556,12 @@ static void local_poll(struct exec *ex)
 	(void)ex; /* the reaper sees every end as it happens */
 }
 
+static bool local_owns(const char *handle)
+{
+	pid_t pid;
+	return local_handle_parse(handle, &pid);
+}
+
 static const struct exec_ops local_ops = {
     .name = "local",
     .keep = EXEC_KEEP_NONE,
@@ -564,6 +570,7 @@ static const struct exec_ops local_ops = {
     .adopt = local_adopt,
     .poll = local_poll,
     .reachable = NULL,
+    .owns = local_owns,
     .close = local_close,
 };
 

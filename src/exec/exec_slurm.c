@@ -1449,6 +1449,12 @@ static void slurm_close(struct exec *ex)
 	ex->priv = NULL;
 }
 
+/* "slurm:{cluster}:{id}" (adopt checks the cluster and the id). */
+static bool slurm_owns(const char *handle)
+{
+	return strncmp(handle, "slurm:", 6) == 0;
+}
+
 static const struct exec_ops slurm_ops = {
     .name = "slurm",
     .keep = EXEC_KEEP_ALL,
@@ -1457,6 +1463,7 @@ static const struct exec_ops slurm_ops = {
     .adopt = slurm_adopt,
     .poll = slurm_poll,
     .reachable = slurm_reachable,
+    .owns = slurm_owns,
     .close = slurm_close,
 };
 

@@ -89,6 +89,10 @@ struct jdl {
 	 * [A-Za-z0-9_.:,=-], as the SLURM backend requires. */
 	char *partition, *account, *gres;
 	int64_t nodes, tasks_per_node, cpus_per_task;
+	/* The executor its jobs run on (PARAM backend: "local" or "slurm");
+	 * NULL: the server's ([jobs] backend). One the server has not opened
+	 * ([jobs] backends) makes its jobs ERROR with the reason. */
+	char *backend;
 	char *script; /* bash script text; never NULL after a successful parse */
 	struct jdl_param *params;
 	size_t nparams;

@@ -436,6 +436,9 @@ static char *check_resources(const struct jdl *j)
 					 "[A-Za-z0-9_.:,=-]",
 					 r[i].name, JDL_RESOURCE_MAX);
 	}
+	if (j->backend && strcmp(j->backend, "local") != 0 && strcmp(j->backend, "slurm") != 0)
+		return xstrdup("PARAM \"backend\": value must be local or slurm "
+			       "(or no such PARAM: the server's backend)");
 	return NULL;
 }
 

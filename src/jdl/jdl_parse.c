@@ -215,6 +215,7 @@ static const struct meta {
     {"nodes", META_SECONDS, offsetof(struct jdl, nodes)},
     {"tasksPerNode", META_SECONDS, offsetof(struct jdl, tasks_per_node)},
     {"cpusPerTask", META_SECONDS, offsetof(struct jdl, cpus_per_task)},
+    {"backend", META_TEXT, offsetof(struct jdl, backend)},
     {"script", META_TEXT, offsetof(struct jdl, script)},
 };
 

@@ -311,6 +311,7 @@ static const char *const root_keys[] = {
     "maxProcesses", "maxOpenFiles",  "maxCpuTime",
     "partition",    "account",	     "gres",
     "nodes",	    "tasksPerNode",  "cpusPerTask",
+    "backend",
 };
 
 static const struct text_field root_texts[] = {
@@ -325,6 +326,7 @@ static const struct text_field root_texts[] = {
     {"partition", TEXT_ATTR, offsetof(struct jdl, partition)},
     {"account", TEXT_ATTR, offsetof(struct jdl, account)},
     {"gres", TEXT_ATTR, offsetof(struct jdl, gres)},
+    {"backend", TEXT_ATTR, offsetof(struct jdl, backend)},
 };
 
 /* The same rule as the VOTable's RESOURCE name. */

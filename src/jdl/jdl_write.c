@@ -108,6 +108,8 @@ static void write_meta(struct xw *w, const struct jdl *j)
 		xw_int_param(w, "tasksPerNode", j->tasks_per_node, NULL);
 	if (j->cpus_per_task)
 		xw_int_param(w, "cpusPerTask", j->cpus_per_task, NULL);
+	if (j->backend)
+		xw_char_param(w, "backend", j->backend, NULL);
 	xw_char_param(w, "script", j->script, NULL);
 }
 
@@ -322,6 +324,7 @@ static json_t *jdl_json(const struct jdl *j)
 	json_object_set_new(o, "nodes", json_integer(j->nodes));
 	json_object_set_new(o, "tasksPerNode", json_integer(j->tasks_per_node));
 	json_object_set_new(o, "cpusPerTask", json_integer(j->cpus_per_task));
+	json_object_set_new(o, "backend", str_or_null(j->backend)); /* null: the server's */
 	json_object_set_new(o, "parameters", params);
 	json_object_set_new(o, "used", entities_json(j->used, j->nused));
 	json_object_set_new(o, "generated", entities_json(j->generated, j->ngenerated));

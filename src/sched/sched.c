@@ -591,8 +591,9 @@ out:
 bool sched_recover_submitted(struct sched *s, const struct uws_job *job, const char *why)
 {
 	if (job->exec_handle[0] && sched_run_adopt(s, job) == 0) {
-		log_info("job %s: %s job %s adopted (%s)", job->id, exec_backend_name(s->ex),
-			 job->exec_handle, uws_phase_name(job->phase));
+		log_info("job %s: %s job %s adopted (%s)", job->id,
+			 exec_handle_backend(s->ex, job->exec_handle), job->exec_handle,
+			 uws_phase_name(job->phase));
 		return true;
 	}
 	sched_recover_lost(s, job->id, why);
@@ -839,20 +840,21 @@ void sched_shutdown_begin(struct sched *s)
 }
 
 /*
- * A backend whose jobs outlive the daemon (EXEC_KEEP_ALL): the runs it holds
- * are left as they are (no signal, phase and handle stay: the next daemon
- * adopts them); sched stops following them. Runs it does not hold yet
- * (staging, or a submission in progress) are stopped as for any backend.
- * s->lock held; their ids into ids[*n].
+ * The runs of a backend whose jobs outlive the daemon (EXEC_KEEP_ALL) are
+ * left as they are (no signal, phase and handle stay: the next daemon adopts
+ * them); sched stops following them. The others (a local backend's, and runs
+ * no backend holds yet: staging, or a submission in progress) are stopped.
+ * s->lock held; the ids of the stopped ones into ids[*n].
  */
-static void close_keep_locked(struct sched *s, char (*ids)[UWS_ID_LEN + 1], size_t *n)
+static void close_runs_locked(struct sched *s, char (*ids)[UWS_ID_LEN + 1], size_t *n)
 {
 	struct sched_run *next;
 	size_t nleft = 0;
 
 	for (struct sched_run *r = s->runs; r; r = next) {
 		next = r->next;
-		if (!r->staging && !r->launching && !r->ended && r->handle[0]) {
+		if (!r->staging && !r->launching && !r->ended && r->handle[0] &&
+		    exec_keeps_handle(s->ex, r->handle) == EXEC_KEEP_ALL) {
 			sched_run_abandon_locked(s, r);
 			nleft++;
 			continue;
@@ -860,37 +862,26 @@ static void close_keep_locked(struct sched *s, char (*ids)[UWS_ID_LEN + 1], size
 		memcpy(ids[(*n)++], r->id, sizeof(ids[0]));
 		sched_run_stop(s, r, SCHED_KILL_SHUTDOWN);
 		if (r->ended && !r->launching)
-			sched_work_end_locked(s, r);
+			sched_work_end_locked(s, r); /* e.g. an end the store refused */
 	}
 	if (nleft)
-		log_info("sched: %zu job(s) left to %s; the next start adopts them", nleft,
-			 exec_backend_name(s->ex));
+		log_info("sched: %zu job(s) left to their backend; the next start adopts them",
+			 nleft);
 }
 
 void sched_close(struct sched *s)
 {
 	char(*ids)[UWS_ID_LEN + 1] = NULL;
 	size_t n = 0;
-	bool keep;
 
 	if (!s)
 		return;
 	sched_shutdown_begin(s);
-	keep = exec_keeps(s->ex) == EXEC_KEEP_ALL;
 	pthread_mutex_lock(&s->lock);
 	while (s->nstarting > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
 	ids = xcalloc(s->nrunning + 1, sizeof(*ids));
-	if (keep) {
-		close_keep_locked(s, ids, &n);
-	} else {
-		for (struct sched_run *r = s->runs; r; r = r->next) {
-			memcpy(ids[n++], r->id, sizeof(ids[0]));
-			sched_run_stop(s, r, SCHED_KILL_SHUTDOWN);
-			if (r->ended && !r->launching)
-				sched_work_end_locked(s, r); /* e.g. an end the store refused */
-		}
-	}
+	close_runs_locked(s, ids, &n);
 	pthread_mutex_unlock(&s->lock);
 	sched_deadline_stop(s);
 

@@ -291,7 +291,8 @@ static bool settle_job(struct sched *s, const char *dead, const char *id, size_t
 		*nrequeued += err == 0;
 	} else if (err != OPUS_ERR_PHASE) {
 		ok = false;
-	} else if (job.exec_handle[0] && exec_keeps(s->ex) == EXEC_KEEP_ALL) {
+	} else if (job.exec_handle[0] &&
+		   exec_keeps_handle(s->ex, job.exec_handle) == EXEC_KEEP_ALL) {
 		err = store_job_reassign(s->st, id, dead, s->instance, job.phase);
 		if (err == 0)
 			(void)sched_recover_submitted(s, &job, "server lost");

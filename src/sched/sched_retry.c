@@ -10,7 +10,9 @@
  * Holding every start, not only that job's: one backend serves them all, so
  * the next submission would meet the same cluster; and no more than the
  * workers already in sbatch wait for its timeout, the others stay free for
- * ends, STARTED and file removal.
+ * ends, STARTED and file removal. With several backends open (jobs.backends)
+ * the hold is still the server's: local jobs wait out a cluster's outage too,
+ * for a back-off at a time (a hold per backend is not done yet).
  */
 #include "sched/sched-int.h"
 

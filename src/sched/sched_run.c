@@ -449,6 +449,7 @@ char *sched_launch(struct sched *s, const struct uws_job *job, const struct jdl 
 					      }),
 		    .time_limit_s = job->execution_duration,
 		    .res = resources_of(job, j),
+		    .backend = j->backend,
 		};
 		*err = exec_submit(s->ex, &spec, sub, &why);
 		if (*err == 0) {
@@ -519,10 +520,10 @@ static void record_start(struct sched *s, const char *id, const char *handle, bo
 	}
 	if (started)
 		log_info("job %s (%s) started, %s handle %s", id, job.jobdef,
-			 exec_backend_name(s->ex), handle);
+			 exec_handle_backend(s->ex, handle), handle);
 	else
 		log_info("job %s (%s) submitted, %s handle %s; QUEUED until it starts", id,
-			 job.jobdef, exec_backend_name(s->ex), handle);
+			 job.jobdef, exec_handle_backend(s->ex, handle), handle);
 	if (was_queued && started)
 		woken = sched_waiters_take(s, id);
 done:
@@ -1155,8 +1156,8 @@ void sched_on_event(void *ctx, const struct exec_event *ev)
 	}
 	switch (ev->kind) {
 	case EXEC_EV_SUBMITTED:
-		log_debug("job %s: held by %s as %s", run->id, exec_backend_name(s->ex),
-			  ev->handle);
+		log_debug("job %s: held by %s as %s", run->id,
+			  exec_handle_backend(s->ex, ev->handle), ev->handle);
 		break;
 	case EXEC_EV_STARTED:
 		on_started_locked(s, run);

@@ -4,6 +4,7 @@ for squeue's answers, never fixed sleeps; the timeouts are generous because
 the cluster starts a job within a second but an ASan/TSan daemon on a loaded
 two-core machine is slow."""
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -242,3 +243,92 @@ def test_bad_slurm_settings_are_refused(daemon_factory):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     assert "slurm.partition" in r.stderr, r.stderr
+
+
+def sleeper_on(backend, name):
+    """The sleeper description under another name, asking for its own backend."""
+    text = (REPO / "tests/integration/jobdefs/sleeper.xml").read_text()
+    text = text.replace('ID="sleeper" name="sleeper"', f'ID="{name}" name="{name}"')
+    return text.replace('<PARAM name="script"',
+                        f'<PARAM name="backend" value="{backend}" arraysize="*" '
+                        f'datatype="char"/>\n    <PARAM name="script"', 1)
+
+
+def test_description_picks_its_backend(cluster, daemon_factory):
+    """backend = slurm, backends = local: a description with PARAM backend=local
+    runs as a local process (never submitted to SLURM), the others on SLURM;
+    kill -9 with one of each running, restart: the SLURM job is adopted and
+    completes, the local one (its process group killed) is ERROR "server
+    restarted" — each handle went to its own backend."""
+    cfg = cluster.daemon_config()
+    cfg["jobs"] = {**cfg["jobs"], "backends": "local"}
+    d = daemon_factory(cfg, start=False)
+    (d.jdl_dir / "quick.xml").write_text(sleeper_on("local", "quick"))
+    d.start()
+    c = d.client()
+    assert c.get("/jdl/quick").status_code == 200
+    local = c.create("quick", {"secs": "300"}, run=True)
+    remote = c.create("sleeper", {"secs": "4"}, run=True)
+    lid, rid = (u.rsplit("/", 1)[1] for u in (local, remote))
+    for u in (local, remote):
+        assert c.wait_for_phase(u, ("EXECUTING",), timeout=WAIT) == "EXECUTING"
+    log = d.log_text()
+    assert re.search(rf"job {lid} \(quick\) started, local handle \d+", log), d.log_tail()
+    assert re.search(rf"job {rid} \(sleeper\) submitted, slurm handle slurm:", log)
+    assert slurm_id(cluster, lid) is None  # never given to SLURM
+    assert slurm_id(cluster, rid)
+    pid = int(it.wait_until(lambda: (d.job_dir(lid) / "pid.txt").read_text().strip()
+                            if (d.job_dir(lid) / "pid.txt").exists() else None,
+                            WAIT, 0.1, "the local job's pid"))
+    d.kill9()
+    d.start()
+    c = d.client()
+    assert c.wait_for_phase(remote, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "COMPLETED"
+    assert c.wait_for_phase(local, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "ERROR"
+    assert "server restarted" in c.get(local + "/error").text
+    it.wait_until(lambda: not it.process_alive(pid), WAIT, 0.1, "the local job's process gone")
+    r = cluster.cmd("squeue", "--noheader", "--states=all", f"--name=opus-{rid}", "--format=%i")
+    assert len(r.stdout.split()) == 1, r.stdout  # adopted, not submitted again
+    # a new job of each after the restart: each on its own backend again
+    again = c.create("quick", {"secs": "0"}, run=True)
+    assert c.wait_for_phase(again, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "COMPLETED"
+    assert slurm_id(cluster, again.rsplit("/", 1)[1]) is None
+
+
+def test_description_backend_not_opened_is_error(cluster, daemon_factory):
+    """The default local backend only: a description asking for slurm loads,
+    its jobs end ERROR saying why; a bad value is refused at load; a server
+    with backends = slurm (its [slurm] settings) runs that description on
+    SLURM beside local jobs."""
+    d = daemon_factory(start=False)
+    (d.jdl_dir / "wants.xml").write_text(sleeper_on("slurm", "wants"))
+    (d.jdl_dir / "bogus.xml").write_text(sleeper_on("pbs", "bogus"))
+    d.start()
+    c = d.client()
+    assert c.get("/jdl/bogus").status_code == 404
+    assert "PARAM \"backend\": value must be local or slurm" in d.log_text()
+    url = c.create("wants", {"secs": "0"}, run=True)
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "ERROR"
+    assert "asks for the slurm backend, which this server does not run" in \
+        c.get(url + "/error").text
+    d.stop()
+
+    cfg = cluster.daemon_config()
+    e = daemon_factory({"jobs": {"backend": "local", "backends": "slurm"},
+                        "slurm": cfg["slurm"]}, start=False)
+    (e.jdl_dir / "wants.xml").write_text(sleeper_on("slurm", "wants"))
+    e.start()
+    c = e.client()
+    url = c.create("wants", {"secs": "0"}, run=True)
+    plain = c.create("sleeper", {"secs": "0"}, run=True)
+    for u in (url, plain):
+        assert c.wait_for_phase(u, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) == "COMPLETED"
+    assert slurm_id(cluster, url.rsplit("/", 1)[1])
+    assert slurm_id(cluster, plain.rsplit("/", 1)[1]) is None
+    r = e.run_cli("--check-config", "--config", str(e.config_path))
+    assert r.returncode == 0, r.stderr
+    e.config["jobs"]["backends"] = "slurm, pbs"
+    e.write_config()
+    bad = e.run_cli("--check-config", "--config", str(e.config_path))
+    assert bad.returncode != 0 and "jobs.backends: \"pbs\" is not local or slurm" in bad.stderr, \
+        bad.stderr
