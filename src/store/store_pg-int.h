@@ -76,6 +76,7 @@ int store_pg_run_count(PGconn *c, const char *name, const struct store_pg_args *
 /* Statements run through store_pg_run since the program started (a lineage
  * walk costs a bounded handful, whatever its length). */
 uint64_t store_pg_statement_count(void);
+void store_pg_count_statement(void); /* one more, for a statement sent otherwise (pipelines) */
 
 /*
  * Transaction-level advisory locks (pg_advisory_xact_lock(class, key)),

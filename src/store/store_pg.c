@@ -262,7 +262,6 @@ static const struct store_pg_stmt store_pg_job_stmts[] = {
 		    "destruction_time <= $1 ORDER BY destruction_time LIMIT $2", 2},
     {"next_destruction", "SELECT min(destruction_time) FROM jobs "
 			 "WHERE destruction_time > 0 AND phase <> 9", 0},
-    {"read_snapshot", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0},
     {"job_claim", "UPDATE jobs SET instance = $2, starting = 1 WHERE id = $1 AND phase = 1 "
 		  "AND (instance IS NULL OR instance = $2)", 2},
     {"job_claim_next", "UPDATE jobs SET instance = $1 WHERE id IN (SELECT id FROM jobs "
@@ -706,6 +705,113 @@ static void store_pg_job_args(struct store_pg_args *a, const struct uws_job *job
 	store_pg_arg_text(a, job->jdl_hash);
 }
 
+/* ---- pipelines: a request's statements sent at once, one round trip ---- */
+
+#define STORE_PG_PIPE_MAX 64 /* statements in one pipeline (a create: 3 + its parameters) */
+
+/* Statements queued on c in pipeline mode (libpq's), then read after one
+ * sync: a GET job or a create costs one round trip instead of one per
+ * statement. The first statement that fails decides the answer (those after
+ * it are skipped by the server); `failed` is its index. */
+struct store_pg_pipe {
+	PGconn *c;
+	int n;	    /* statements sent */
+	int failed; /* index of the first failure; -1 none */
+	int err;    /* its OPUS_ERR_*; a send that failed: OPUS_ERR_BUSY */
+	const char *names[STORE_PG_PIPE_MAX];
+	PGresult *res[STORE_PG_PIPE_MAX]; /* kept where asked for (keep[i]) */
+	bool keep[STORE_PG_PIPE_MAX];
+};
+
+static void store_pg_pipe_begin(struct store_pg_pipe *p, PGconn *c)
+{
+	memset(p, 0, sizeof(*p));
+	p->c = c;
+	p->failed = -1;
+	if (PQenterPipelineMode(c) != 1) {
+		p->failed = 0;
+		p->err = OPUS_ERR_BUSY;
+	}
+}
+
+/* Queues a prepared statement (name NULL: sql, transaction control without
+ * parameters); keep: its result is wanted (store_pg_pipe_end). */
+static void store_pg_pipe_send(struct store_pg_pipe *p, const char *name, const char *sql,
+			       const struct store_pg_args *a, bool keep)
+{
+	int ok;
+	if (p->err)
+		return;
+	if (p->n == STORE_PG_PIPE_MAX) {
+		p->failed = p->n;
+		p->err = OPUS_ERR_TOOBIG;
+		return;
+	}
+	ok = name ? PQsendQueryPrepared(p->c, name, a ? a->n : 0, a ? a->v : NULL, NULL, NULL, 0)
+		  : PQsendQueryParams(p->c, sql, 0, NULL, NULL, NULL, NULL, 0);
+	if (ok != 1) {
+		log_warn("store: PostgreSQL: cannot send %s: %s", name ? name : sql,
+			 PQerrorMessage(p->c));
+		p->failed = p->n;
+		p->err = OPUS_ERR_BUSY;
+		return;
+	}
+	if (name)
+		store_pg_count_statement();
+	p->names[p->n] = name ? name : sql;
+	p->keep[p->n] = keep;
+	p->n++;
+}
+
+/* Sends the sync, reads every result, leaves pipeline mode. 0 when every
+ * statement succeeded; else the first failure's code (p->failed says which)
+ * and the transaction, if one was open, still to roll back. */
+static int store_pg_pipe_end(struct store_pg_pipe *p)
+{
+	int i = 0;
+	bool sent = p->n > 0 && PQpipelineSync(p->c) == 1;
+
+	if (p->n > 0 && !sent && !p->err) {
+		p->failed = 0;
+		p->err = OPUS_ERR_BUSY;
+	}
+	/* each statement's result, then NULL; the sync's result last */
+	while (sent && PQstatus(p->c) == CONNECTION_OK) {
+		PGresult *r = PQgetResult(p->c);
+		ExecStatusType st;
+		if (!r) {
+			i++;
+			continue;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (i < p->n && st != PGRES_PIPELINE_ABORTED && !p->err &&
+		    (p->err = store_pg_status(p->c, r, p->names[i])) != 0)
+			p->failed = i;
+		if (i < p->n && p->keep[i] && !p->res[i])
+			p->res[i] = r;
+		else
+			PQclear(r);
+	}
+	if (PQstatus(p->c) != CONNECTION_OK && !p->err) {
+		log_warn("store: PostgreSQL connection lost (a pipeline): %s",
+			 PQerrorMessage(p->c));
+		p->failed = 0;
+		p->err = OPUS_ERR_BUSY;
+	}
+	(void)PQexitPipelineMode(p->c);
+	return p->err;
+}
+
+static void store_pg_pipe_release(struct store_pg_pipe *p)
+{
+	for (int i = 0; i < p->n; i++)
+		PQclear(p->res[i]);
+}
+
 static int store_pg_insert_params(PGconn *c, const struct uws_job *job)
 {
 	for (size_t i = 0; i < job->nparams; i++) {
@@ -787,9 +893,44 @@ static int store_pg_run_create(PGconn *c, void *arg)
 	return ret == 0 ? store_pg_insert_params(c, job) : ret;
 }
 
+/* The job and its parameters in one transaction, sent in one pipeline (one
+ * round trip; the commit is durable when it returns, as any other). A job
+ * with more parameters than a pipeline holds takes the statement-by-statement way. */
 static int store_pg_job_create(struct store *st, const struct uws_job *job)
 {
-	return store_pg_in_tx(st, 0, store_pg_run_create, (void *)job);
+	struct store_pg_args ja = {0}, *pa;
+	struct store_pg_pipe p;
+	PGconn *c = NULL;
+	int ret;
+
+	if (job->nparams + 3 > STORE_PG_PIPE_MAX)
+		return store_pg_in_tx(st, 0, store_pg_run_create, (void *)job);
+	ret = store_pg_acquire(st, &c);
+	if (ret < 0)
+		return ret;
+	pa = xcalloc(job->nparams + 1, sizeof(*pa));
+	store_pg_job_args(&ja, job);
+	store_pg_pipe_begin(&p, c);
+	store_pg_pipe_send(&p, NULL, "BEGIN", NULL, false);
+	store_pg_pipe_send(&p, "job_insert", NULL, &ja, false);
+	for (size_t i = 0; i < job->nparams; i++) {
+		store_pg_arg_text(&pa[i], job->id);
+		store_pg_arg_text(&pa[i], job->params[i].name);
+		store_pg_arg_text(&pa[i], job->params[i].value);
+		store_pg_arg_int(&pa[i], job->params[i].by_ref);
+		store_pg_pipe_send(&p, "param_insert", NULL, &pa[i], false);
+	}
+	store_pg_pipe_send(&p, NULL, "COMMIT", NULL, false);
+	ret = store_pg_pipe_end(&p);
+	/* the same parameter name twice: bad input, as store_pg_insert_params says */
+	if (ret == OPUS_ERR_EXISTS && p.failed >= 2 && p.failed < p.n - 1)
+		ret = OPUS_ERR_INVAL;
+	if (ret)
+		store_pg_rollback(c);
+	store_pg_pipe_release(&p);
+	store_pg_release(st, c);
+	free(pa);
+	return ret;
 }
 
 static int store_pg_job_save(struct store *st, const struct uws_job *job, enum uws_phase from)
@@ -869,34 +1010,32 @@ static void store_pg_read_children(const PGresult *p, const PGresult *res, struc
 	}
 }
 
-/* Three reads in one snapshot: a concurrent end is seen whole or not at all. */
+/* Three reads in one snapshot (a concurrent end is seen whole or not at
+ * all), sent in one pipeline: one round trip. */
 static int store_pg_read_job_all(PGconn *c, const char *id, struct uws_job *job)
 {
 	struct store_pg_args a = {0};
-	PGresult *r = NULL, *p = NULL, *res = NULL;
-	int ret = store_pg_begin(c);
+	struct store_pg_pipe p;
+	int ret;
+
 	store_pg_arg_text(&a, id);
-	if (ret == 0)
-		ret = store_pg_run(c, "read_snapshot", &(struct store_pg_args){0}, NULL);
-	if (ret == 0)
-		ret = store_pg_run(c, "job_get", &a, &r);
-	if (ret == 0 && PQntuples(r) == 0)
-		ret = OPUS_ERR_NOTFOUND;
-	if (ret == 0)
-		ret = store_pg_run(c, "params_get", &a, &p);
-	if (ret == 0)
-		ret = store_pg_run(c, "results_get", &a, &res);
-	if (ret == 0)
-		ret = store_pg_commit(c);
-	else
+	store_pg_pipe_begin(&p, c);
+	store_pg_pipe_send(&p, NULL, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", NULL,
+			   false);
+	store_pg_pipe_send(&p, "job_get", NULL, &a, true);
+	store_pg_pipe_send(&p, "params_get", NULL, &a, true);
+	store_pg_pipe_send(&p, "results_get", NULL, &a, true);
+	store_pg_pipe_send(&p, NULL, "COMMIT", NULL, false);
+	ret = store_pg_pipe_end(&p);
+	if (ret)
 		store_pg_rollback(c);
+	else if (PQntuples(p.res[1]) == 0)
+		ret = OPUS_ERR_NOTFOUND;
 	if (ret == 0) {
-		store_pg_read_job(r, job);
-		store_pg_read_children(p, res, job);
+		store_pg_read_job(p.res[1], job);
+		store_pg_read_children(p.res[2], p.res[3], job);
 	}
-	PQclear(r);
-	PQclear(p);
-	PQclear(res);
+	store_pg_pipe_release(&p);
 	return ret;
 }
 

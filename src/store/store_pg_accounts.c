@@ -105,9 +105,14 @@ uint64_t store_pg_statement_count(void)
 	return atomic_load(&store_pg_statements);
 }
 
-int store_pg_run(PGconn *c, const char *name, const struct store_pg_args *a, PGresult **res_out)
+void store_pg_count_statement(void)
 {
 	atomic_fetch_add(&store_pg_statements, 1);
+}
+
+int store_pg_run(PGconn *c, const char *name, const struct store_pg_args *a, PGresult **res_out)
+{
+	store_pg_count_statement();
 	return store_pg_exec(c, name, a->n, a->v, res_out);
 }
 

@@ -107,6 +107,31 @@ TEST(job_round_trip_and_conditional_writes)
 	CHECK(store_job_get(st, j.id, &got) == 0);
 	CHECK(got.nparams == 2);
 	uws_job_release(&got);
+	/* a create (one pipeline) with the same name twice: bad input, nothing
+	 * made, the connection usable after; one with more parameters than a
+	 * pipeline holds goes statement by statement */
+	{
+		struct uws_job d, many;
+		make_job(&d, "echo", "alice", UWS_PENDING, 1001);
+		uws_job_add_param(&d, "x", "1", false);
+		uws_job_add_param(&d, "x", "2", false);
+		CHECK(store_job_create(st, &d) == OPUS_ERR_INVAL);
+		CHECK(store_job_get(st, d.id, &got) == OPUS_ERR_NOTFOUND);
+		CHECK(store_job_get(st, j.id, &got) == 0);
+		uws_job_release(&got);
+		make_job(&many, "echo", "alice", UWS_PENDING, 1002);
+		for (int i = 0; i < 100; i++) {
+			char name[16];
+			snprintf(name, sizeof(name), "p%d", i);
+			uws_job_add_param(&many, name, name, false);
+		}
+		CHECK(store_job_create(st, &many) == 0);
+		CHECK(store_job_get(again, many.id, &got) == 0);
+		CHECK(got.nparams == 100);
+		uws_job_release(&got);
+		uws_job_release(&d);
+		uws_job_release(&many);
+	}
 	/* delete; then every write says NOTFOUND */
 	CHECK(store_job_delete(st, j.id) == 0);
 	CHECK(store_job_get(st, j.id, &got) == OPUS_ERR_NOTFOUND);
