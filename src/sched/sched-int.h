@@ -267,7 +267,10 @@ void sched_results_clear(struct uws_job *job);
 void sched_run_signal(struct sched *s, struct sched_run *run, int sig);
 /* Submits a run (no lock held), records the start, and hands an end seen
  * meanwhile to a worker. The run may be gone on return. */
-void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job);
+/* Submits the run; true when it is launched or ended. False only for a
+ * staged run the cluster did not take (OPUS_ERR_BUSY): still the caller's,
+ * to submit again after the back-off (sched_hold_staged_locked). */
+bool sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job);
 /* sched_retry.c */
 /* Puts back at the head of the queue a job whose submission found the
  * cluster unreachable (why), and holds every start for the next back-off.
@@ -275,6 +278,8 @@ void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 void sched_hold_locked(struct sched *s, const char *id, struct sched_owner *own, const char *why);
 /* A submission went through: the back-off starts again from its minimum. s->lock held. */
 void sched_hold_clear_locked(struct sched *s);
+/* The same back-off for a staged job (EXECUTING: it stays with its stager). */
+void sched_hold_staged_locked(struct sched *s, const char *id, const char *why);
 /* Are starts held now? 0, or the ms to wait. s->lock held. */
 int64_t sched_held_ms_locked(const struct sched *s);
 

@@ -10,7 +10,10 @@
  * Holding every start, not only that job's: one backend serves them all, so
  * the next submission would meet the same cluster; and no more than the
  * workers already in sbatch wait for its timeout, the others stay free for
- * ends, STARTED and file removal. With several backends open (jobs.backends)
+ * ends, STARTED and file removal. A job whose inputs were fetched first is
+ * EXECUTING already and cannot go back to the queue: its stager keeps it,
+ * with its slot, and submits it again when the back-off ends (sched_stage.c),
+ * unless it is aborted meanwhile. With several backends open (jobs.backends)
  * the hold is still the server's: local jobs wait out a cluster's outage too,
  * for a back-off at a time (a hold per backend is not done yet).
  */
@@ -19,6 +22,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The next back-off, and why (logged). s->lock held. */
+static void hold_backoff_locked(struct sched *s, const char *id, const char *why, const char *what)
+{
+	s->hold_ms = s->hold_ms ? s->hold_ms * 2 : SCHED_HOLD_MIN_MS;
+	if (s->hold_ms > SCHED_HOLD_MAX_MS)
+		s->hold_ms = SCHED_HOLD_MAX_MS;
+	s->hold_until = time_mono_ms() + s->hold_ms;
+	snprintf(s->hold_why, sizeof(s->hold_why), "%s", why);
+	log_warn("job %s: %s; %s, submitted again in %lld ms", id, why, what,
+		 (long long)s->hold_ms);
+}
 
 void sched_hold_locked(struct sched *s, const char *id, struct sched_owner *own, const char *why)
 {
@@ -32,13 +47,12 @@ void sched_hold_locked(struct sched *s, const char *id, struct sched_owner *own,
 	if (!s->qtail)
 		s->qtail = q;
 	s->nqueued++;
-	s->hold_ms = s->hold_ms ? s->hold_ms * 2 : SCHED_HOLD_MIN_MS;
-	if (s->hold_ms > SCHED_HOLD_MAX_MS)
-		s->hold_ms = SCHED_HOLD_MAX_MS;
-	s->hold_until = time_mono_ms() + s->hold_ms;
-	snprintf(s->hold_why, sizeof(s->hold_why), "%s", why);
-	log_warn("job %s: %s; left QUEUED, submitted again in %lld ms", id, why,
-		 (long long)s->hold_ms);
+	hold_backoff_locked(s, id, why, "left QUEUED");
+}
+
+void sched_hold_staged_locked(struct sched *s, const char *id, const char *why)
+{
+	hold_backoff_locked(s, id, why, "its inputs are fetched (EXECUTING)");
 }
 
 void sched_hold_clear_locked(struct sched *s)

@@ -569,7 +569,7 @@ done:
 
 static void run_unlink_locked(struct sched *s, struct sched_run *run);
 
-void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job)
+bool sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_job *job)
 {
 	char id[UWS_ID_LEN + 1];
 	struct exec_submitted sub = {0};
@@ -591,7 +591,16 @@ void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 		pthread_mutex_unlock(&s->lock);
 		sched_run_free(run);
 		free(why);
-		return;
+		return true;
+	}
+	if (why && err == OPUS_ERR_BUSY) {
+		/* Staged: EXECUTING already; its stager submits it again later. */
+		pthread_mutex_lock(&s->lock);
+		run->launching = false;
+		sched_hold_staged_locked(s, id, why);
+		pthread_mutex_unlock(&s->lock);
+		free(why);
+		return false;
 	}
 	if (why) {
 		pthread_mutex_lock(&s->lock);
@@ -599,7 +608,7 @@ void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 		run->fail_why = why;
 		sched_run_ended_locked(s, run);
 		pthread_mutex_unlock(&s->lock);
-		return;
+		return true;
 	}
 	pthread_mutex_lock(&s->lock);
 	sched_hold_clear_locked(s);
@@ -622,6 +631,7 @@ void sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 		sched_work_started_locked(s, id, run->handle);
 	}
 	pthread_mutex_unlock(&s->lock); /* run may be gone from here on */
+	return true;
 }
 
 /* Gives a slot taken for a start that did not happen back. No lock held. */
@@ -694,7 +704,7 @@ done:
 		slot_release(s, own);
 	sched_waiters_fire(woken);
 	if (run && !staging)
-		sched_launch_run(s, run, &job);
+		(void)sched_launch_run(s, run, &job); /* true: not staged */
 	jdl_unref(j);
 	uws_job_release(&job);
 }

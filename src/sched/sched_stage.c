@@ -8,15 +8,22 @@
  * start with no handle and `staging` set, so the execution duration, ABORT, DELETE and shutdown
  * reach it: they set run->cancel, which stops the transfer. A stager then either launches the
  * process (the run becomes an ordinary one, ended by its ENDED) or hands the run's end to a
- * worker with the reason (ERROR "input x: ...").
+ * worker with the reason (ERROR "input x: ..."). When the cluster does not answer the
+ * submission (OPUS_ERR_BUSY) the stager keeps the run, EXECUTING with its slot, waits out the
+ * server's back-off (sched_retry.c) and submits it again, until it goes through or the run is
+ * cancelled.
  */
 #include "sched/sched-int.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* How soon a staged run waiting for the cluster sees that it was aborted. */
+#define STAGE_RETRY_POLL_MS 100
 
 bool sched_needs_staging(const struct uws_job *job, const struct jdl *j)
 {
@@ -223,15 +230,51 @@ static char *stage_inputs(struct sched *s, struct sched_run *run)
 	return why;
 }
 
+/* Waits out the back-off of a cluster that did not answer (or until starts
+ * resume); false when the run was cancelled or sched stops meanwhile. Polls
+ * the cancel flag (as fetching does), never longer than STAGE_RETRY_POLL_MS. */
+static bool stage_wait_hold(struct sched *s, struct sched_run *run)
+{
+	for (;;) {
+		int64_t until, now = time_mono_ms();
+		bool stop;
+
+		pthread_mutex_lock(&s->lock);
+		until = s->hold_until;
+		stop = s->stage_stop || s->stopping;
+		pthread_mutex_unlock(&s->lock);
+		if (stop || atomic_load(&run->cancel))
+			return false;
+		if (now >= until)
+			return true;
+		(void)poll(
+		    NULL, 0,
+		    (int)(until - now < STAGE_RETRY_POLL_MS ? until - now : STAGE_RETRY_POLL_MS));
+	}
+}
+
+/* The job as it is now, when it is still to be submitted (EXECUTING). */
+static bool stage_still_wanted(struct sched *s, const struct sched_run *run, struct uws_job *job)
+{
+	return store_job_get(s->st, run->id, job) == 0 && job->phase == UWS_EXECUTING;
+}
+
 static void stage_one(struct sched *s, struct sched_run *run)
 {
 	char *why = stage_inputs(s, run);
 	struct uws_job job = {0};
 
-	if (!why && (store_job_get(s->st, run->id, &job) != 0 || job.phase != UWS_EXECUTING))
+	if (!why && !stage_still_wanted(s, run, &job))
 		why = xstrdup("cancelled"); /* deleted or aborted meanwhile */
+	/* an ordinary run now; while the cluster does not answer it waits here,
+	 * EXECUTING with its slot, and is submitted again */
+	while (!why && !sched_launch_run(s, run, &job)) {
+		uws_job_release(&job);
+		job = (struct uws_job){0};
+		if (!stage_wait_hold(s, run) || !stage_still_wanted(s, run, &job))
+			why = xstrdup("cancelled");
+	}
 	if (!why) {
-		sched_launch_run(s, run, &job); /* an ordinary run now */
 		uws_job_release(&job);
 		return;
 	}

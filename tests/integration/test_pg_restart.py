@@ -85,6 +85,17 @@ class Load:
             return list(self.log)
 
 
+def close_all(daemons):
+    """Stops every daemon (checked), then reports what any of them left."""
+    errors = []
+    for d in daemons:
+        try:
+            d.close()
+        except AssertionError as e:
+            errors.append(f"[{d.name}] {e}")
+    assert not errors, "\n\n".join(errors)
+
+
 def test_acknowledged_jobs_survive_a_restart_503s_meanwhile(tmp_path, pg):
     store = {"store": {"backend": "postgresql", "url": pg.url("opusd"),
                        "password_file": str(pg.password_file)}}
@@ -137,13 +148,7 @@ def test_acknowledged_jobs_survive_a_restart_503s_meanwhile(tmp_path, pg):
         print(f"{len(acked)} creates acknowledged, {len(unavailable)} answered 503 "
               f"(PostgreSQL down {up_at - down_at:.2f} s)")
     finally:
-        errors = []
-        for d in daemons:
-            try:
-                d.close()
-            except AssertionError as e:
-                errors.append(f"[{d.name}] {e}")
-        assert not errors, "\n\n".join(errors)
+        close_all(daemons)
 
 
 def test_missed_notifications_are_made_up_after_a_reconnection(tmp_path, pg):
@@ -211,10 +216,4 @@ def test_missed_notifications_are_made_up_after_a_reconnection(tmp_path, pg):
         ca.close()
         cb.close()
     finally:
-        errors = []
-        for d in daemons:
-            try:
-                d.close()
-            except AssertionError as e:
-                errors.append(f"[{d.name}] {e}")
-        assert not errors, "\n\n".join(errors)
+        close_all(daemons)

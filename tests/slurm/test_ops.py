@@ -84,6 +84,74 @@ def test_unreachable_cluster_keeps_jobs_queued(cluster, daemon_factory):
     assert st["reachable"] is True and st["jobs_waiting"] == 0, st
 
 
+FETCHER = """<?xml version="1.0" encoding="UTF-8"?>
+<VOTABLE xmlns="http://www.ivoa.net/xml/VOTable/v1.3" version="1.3">
+  <RESOURCE ID="fetchfile" name="fetchfile" type="meta" utype="voprov:ActivityDescription">
+    <DESCRIPTION>Copies its input, fetched before the job starts</DESCRIPTION>
+    <PARAM name="executionDuration" value="60" datatype="int" utype="uws:Job.executionDuration"/>
+    <PARAM name="script" value="cat &quot;$src&quot; &gt; out.txt" arraysize="*" datatype="char"/>
+    <GROUP name="InputParams"/>
+    <GROUP name="Used">
+      <GROUP name="src" utype="voprov:UsedDescription">
+        <PARAM name="multiplicity" value="1" arraysize="*" datatype="char"/>
+        <PARAM name="url" value="file://$ID" arraysize="*" datatype="char"/>
+      </GROUP>
+    </GROUP>
+    <GROUP name="Generated">
+      <GROUP name="out" utype="voprov:WasGeneratedBy">
+        <PARAM name="default" value="out.txt" arraysize="*" datatype="char"/>
+      </GROUP>
+    </GROUP>
+  </RESOURCE>
+</VOTABLE>
+"""
+
+
+def test_unreachable_cluster_holds_a_staged_job(cluster, daemon_factory, tmp_path):
+    """A job whose input is fetched first is EXECUTING when sbatch finds no
+    cluster: it is not ERROR, its stager submits it again after each
+    back-off, and it completes once the cluster answers (submitted once);
+    another one, aborted while it waits, is ABORTED and never submitted."""
+    root = tmp_path / "inputs"
+    root.mkdir()
+    (root / "in.txt").write_text("staged input\n")
+    cfg = cluster.daemon_config(command_timeout_ms=5000)
+    cfg["inputs"] = {"file_roots": str(root)}
+    d = daemon_factory(cfg, start=False)
+    (d.jdl_dir / "fetchfile.xml").write_text(FETCHER)
+    d.start()
+    c = d.client()
+    held = "its inputs are fetched (EXECUTING), submitted again in"
+    try:
+        cluster.stop_controller()
+        it.wait_until(lambda: not availability(c)[0], WAIT, 0.1, "/availability false")
+        url = c.create("fetchfile", {"src": f"{root}/in.txt"}, run=True)
+        gone = c.create("fetchfile", {"src": f"{root}/in.txt"}, run=True)
+        jid, gid = (u.rsplit("/", 1)[1] for u in (url, gone))
+
+        def holds(job_id, n):
+            return sum(1 for ln in d.log_text().splitlines()
+                       if f"job {job_id}: " in ln and held in ln) >= n
+        # held twice: it was submitted again after the first back-off
+        it.wait_until(lambda: holds(jid, 2), WAIT, 0.2, "the staged job held twice")
+        j = job_json(c, url)
+        assert j["phase"] == "EXECUTING" and j["errorSummary"] is None, j
+        it.wait_until(lambda: holds(gid, 1), WAIT, 0.2, "the other staged job held")
+        c.set_phase(gone, "ABORT")
+        assert c.wait_for_phase(gone, ("ABORTED", "ERROR", "COMPLETED"), timeout=WAIT) == "ABORTED"
+        assert c.phase(url) == "EXECUTING"
+    finally:
+        cluster.start_controller()
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=2 * WAIT) \
+        == "COMPLETED", job_json(c, url)
+    out = [r for r in c.job(url)["results"] if r["id"] == "out"]
+    assert out and c.get(out[0]["href"]).text == "staged input\n"
+    for job_id, want in ((jid, 1), (gid, 0)):
+        r = cluster.cmd("squeue", "--noheader", "--states=all", f"--name=opus-{job_id}",
+                        "--format=%i")
+        assert len(r.stdout.split()) == want, (job_id, r.stdout)
+
+
 def test_refused_submission_is_still_error(cluster, daemon_factory):
     """sbatch answered and refused the job: ERROR with sbatch's words, the
     cluster counts as reachable."""
