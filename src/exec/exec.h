@@ -49,7 +49,9 @@
 
 struct exec;
 
-enum exec_event_kind { EXEC_EV_SUBMITTED, EXEC_EV_STARTED, EXEC_EV_ENDED };
+/* REACHABLE: no job's; the backend's cluster answers again after it did not
+ * (job_id and handle NULL). */
+enum exec_event_kind { EXEC_EV_SUBMITTED, EXEC_EV_STARTED, EXEC_EV_ENDED, EXEC_EV_REACHABLE };
 
 /* How a job ended: X(NAME, words for an error summary). */
 #define EXEC_ENDS(X)                                                                               \

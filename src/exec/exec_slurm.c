@@ -92,6 +92,7 @@ struct scancel {
 };
 
 struct slurm {
+	struct exec *ex; /* its owner, for exec_emit */
 	/* The configuration, copied. */
 	char *cluster, *partition, *account, *sbatch_args, *path, *conf_file, *event_url;
 	char *root, *jobs_dir; /* workdir_root (NULL: none) and the local job directories */
@@ -149,6 +150,7 @@ static void note_answer(struct slurm *sl, const char *what, int ret,
 {
 	bool strict = strcmp(what, "squeue") == 0;
 	bool ok = ret == 0 && !r->timed_out && (r->exit_code == 0 || (!strict && answered(r)));
+	bool back;
 	char *why = NULL;
 
 	if (!ok) {
@@ -165,10 +167,13 @@ static void note_answer(struct slurm *sl, const char *what, int ret,
 	if (sl->reachable != ok)
 		log_warn("exec: slurm: cluster %s%s%s",
 			 ok ? "reachable again" : "unreachable: ", ok ? "" : why, "");
+	back = ok && !sl->reachable;
 	sl->reachable = ok;
 	free(sl->unreachable_why);
 	sl->unreachable_why = why;
 	pthread_mutex_unlock(&sl->lock);
+	if (back) /* held starts need not wait out their back-off */
+		exec_emit(sl->ex, &(const struct exec_event){.kind = EXEC_EV_REACHABLE});
 }
 
 /* What a command gets beyond its argv: stdin, a cap of its output, a timeout. */
@@ -1420,6 +1425,7 @@ static int slurm_open(struct exec *ex, const struct exec_config *cfg)
 	if (!sl)
 		return OPUS_ERR_INVAL;
 	ex->priv = sl;
+	sl->ex = ex;
 	err = pthread_create(&sl->thread, NULL, slurm_thread, ex);
 	if (err) {
 		log_error("exec: slurm: thread: %s", strerror(err));

@@ -278,6 +278,9 @@ bool sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 void sched_hold_locked(struct sched *s, const char *id, struct sched_owner *own, const char *why);
 /* A submission went through: the back-off starts again from its minimum. s->lock held. */
 void sched_hold_clear_locked(struct sched *s);
+/* The backend's cluster answers again (EXEC_EV_REACHABLE): the held starts
+ * go now instead of at the end of the back-off. Takes s->lock. */
+void sched_hold_resume(struct sched *s);
 /* The same back-off for a staged job (EXECUTING: it stays with its stager). */
 void sched_hold_staged_locked(struct sched *s, const char *id, const char *why);
 /* Are starts held now? 0, or the ms to wait. s->lock held. */

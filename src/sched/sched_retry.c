@@ -4,7 +4,9 @@
  * OPUS_ERR_BUSY), not because the job was refused, puts the job back at the
  * head of the queue, still QUEUED, its slot released; every start then waits
  * for a back-off (SCHED_HOLD_MIN_MS doubling to SCHED_HOLD_MAX_MS) and the
- * next submission tries again, until one goes through. Meanwhile every job
+ * next submission tries again, until one goes through; the back-off ends
+ * early when the backend sees its cluster answer again (EXEC_EV_REACHABLE,
+ * from its periodic squeue). Meanwhile every job
  * of the queue waits for the cluster, with the reason visible: the job's
  * JSON (queueReason), /availability and /admin/status.
  * Holding every start, not only that job's: one backend serves them all, so
@@ -53,6 +55,21 @@ void sched_hold_locked(struct sched *s, const char *id, struct sched_owner *own,
 void sched_hold_staged_locked(struct sched *s, const char *id, const char *why)
 {
 	hold_backoff_locked(s, id, why, "its inputs are fetched (EXECUTING)");
+}
+
+void sched_hold_resume(struct sched *s)
+{
+	int64_t now = time_mono_ms();
+
+	pthread_mutex_lock(&s->lock);
+	if (s->hold_ms && s->hold_until > now) {
+		log_info("sched: the cluster answers again; held starts resume now (%lld ms early)",
+			 (long long)(s->hold_until - now));
+		s->hold_until = now; /* the back-off stays, should it fail again */
+		pthread_cond_broadcast(&s->work_cond);
+		pthread_cond_signal(&s->tick);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 void sched_hold_clear_locked(struct sched *s)

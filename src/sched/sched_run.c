@@ -1157,6 +1157,10 @@ void sched_on_event(void *ctx, const struct exec_event *ev)
 	struct sched *s = ctx;
 	struct sched_run *run;
 
+	if (ev->kind == EXEC_EV_REACHABLE) {
+		sched_hold_resume(s);
+		return;
+	}
 	pthread_mutex_lock(&s->lock);
 	run = sched_run_find(s, ev->job_id);
 	if (!run || run->ended || (run->handle[0] && strcmp(run->handle, ev->handle) != 0)) {
@@ -1183,6 +1187,8 @@ void sched_on_event(void *ctx, const struct exec_event *ev)
 			snprintf(run->handle, sizeof(run->handle), "%s", ev->handle);
 		run->pending = false;
 		sched_run_ended_locked(s, run);
+		break;
+	case EXEC_EV_REACHABLE: /* handled above: no job's */
 		break;
 	}
 	pthread_mutex_unlock(&s->lock);

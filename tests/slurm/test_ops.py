@@ -5,6 +5,7 @@ submitted once. A job sbatch refuses (invalid partition) is still ERROR.
 Waits are for answers and phases, never fixed sleeps; no timing assertion:
 requests made while sbatch hangs must answer at all (the client's timeout
 of a few seconds is a liveness check, not a speed test)."""
+import re
 import xml.etree.ElementTree as ET
 
 from conftest import it
@@ -110,8 +111,10 @@ FETCHER = """<?xml version="1.0" encoding="UTF-8"?>
 def test_unreachable_cluster_holds_a_staged_job(cluster, daemon_factory, tmp_path):
     """A job whose input is fetched first is EXECUTING when sbatch finds no
     cluster: it is not ERROR, its stager submits it again after each
-    back-off, and it completes once the cluster answers (submitted once);
-    another one, aborted while it waits, is ABORTED and never submitted."""
+    back-off, and it completes once the cluster answers (submitted once) —
+    as soon as the backend sees it answer, not at the end of a 16 s
+    back-off; another one, aborted while it waits, is ABORTED and never
+    submitted."""
     root = tmp_path / "inputs"
     root.mkdir()
     (root / "in.txt").write_text("staged input\n")
@@ -137,11 +140,19 @@ def test_unreachable_cluster_holds_a_staged_job(cluster, daemon_factory, tmp_pat
         j = job_json(c, url)
         assert j["phase"] == "EXECUTING" and j["errorSummary"] is None, j
         it.wait_until(lambda: holds(gid, 1), WAIT, 0.2, "the other staged job held")
+        # a long back-off (both jobs fail each round, it doubles twice a round)
+        it.wait_until(lambda: max(map(int, re.findall(r"submitted again in (\d+) ms",
+                                                      d.log_text())), default=0) >= 16000,
+                      WAIT, 0.2, "a back-off of 16 s")
         c.set_phase(gone, "ABORT")
         assert c.wait_for_phase(gone, ("ABORTED", "ERROR", "COMPLETED"), timeout=WAIT) == "ABORTED"
         assert c.phase(url) == "EXECUTING"
     finally:
         cluster.start_controller()
+    # the backend's squeue answers again: the held submission goes now, not at
+    # the end of its back-off
+    it.wait_until(lambda: "the cluster answers again; held starts resume now" in d.log_text(),
+                  WAIT, 0.1, "the back-off cut short")
     assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=2 * WAIT) \
         == "COMPLETED", job_json(c, url)
     out = [r for r in c.job(url)["results"] if r["id"] == "out"]

@@ -33,6 +33,8 @@ static char tmp[256];
 static void on_event(void *ctx, const struct exec_event *ev)
 {
 	(void)ctx;
+	if (ev->kind == EXEC_EV_REACHABLE)
+		return; /* no job's (the cluster answers again) */
 	pthread_mutex_lock(&lock);
 	if (nrecs < MAX_EVS) {
 		struct rec *r = &recs[nrecs++];
