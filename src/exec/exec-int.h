@@ -23,6 +23,7 @@ struct exec {
 	 * goes to one of these (sub[0]: the default). */
 	struct exec **sub;
 	size_t nsub;
+	int slot; /* its place in its dispatcher's sub (0: the default, or alone) */
 };
 
 struct exec_backend {
@@ -99,7 +100,8 @@ extern const struct exec_backend exec_slurm_backend;
  * scontrol, ssh), run to its end and its output captured. ----
  * argv only, never a shell: argv[0] without a '/' is looked up in the PATH
  * of cmd->envp (else /usr/bin:/bin). The command gets cmd->envp and nothing
- * else, stdin from cmd->stdin_data (or /dev/null), a process group of its
+ * else, stdin from cmd->stdin_data, or cmd->in_fd, or /dev/null (stdout to
+ * cmd->out_fd instead of captured, when set), a process group of its
  * own, default signal dispositions and an empty signal mask. At the deadline
  * its whole process group gets SIGKILL and res->timed_out is set. Only its
  * own pid is waited for (waitpid(pid), never -1). The caller ignores SIGPIPE
@@ -126,8 +128,13 @@ struct exec_ssh {
 struct exec_cmd {
 	const char *const *argv; /* NULL-terminated */
 	const char *const *envp; /* NULL-terminated; NULL: empty */
-	const char *stdin_data;	 /* NULL: /dev/null */
+	const char *stdin_data;	 /* NULL: in_fd, or /dev/null */
 	size_t stdin_len;
+	/* > 0: the child's stdin / stdout is (a duplicate of) this descriptor,
+	 * read or written from where it is; the caller keeps it. 0: unused (a
+	 * daemon's own fd 0 is never one to hand on). out_fd: res->out stays
+	 * empty and output_max applies to stderr only. */
+	int in_fd, out_fd;
 	int64_t timeout_ms;	    /* > 0 */
 	size_t output_max;	    /* cap of each of stdout and stderr; 0: 1 MiB */
 	const struct exec_ssh *ssh; /* NULL: here */

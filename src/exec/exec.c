@@ -81,6 +81,8 @@ int exec_open(const struct exec_config *cfg, struct exec **out)
 		if (exec_has_backend(ex, *a))
 			continue;
 		ret = open_one(cfg, *a, &ex->sub[ex->nsub]);
+		if (ret == 0)
+			ex->sub[ex->nsub]->slot = (int)ex->nsub;
 		ex->nsub += ret == 0;
 	}
 	if (ret) {
@@ -147,9 +149,24 @@ bool exec_has_backend(const struct exec *ex, const char *name)
 	return name && by_name(ex, name) != NULL;
 }
 
+_Static_assert(OPUS_ARRAY_LEN(backends) <= EXEC_BACKENDS_MAX, "a slot for every backend");
+
+int exec_backend_slot(const struct exec *ex, const char *name)
+{
+	const struct exec *b;
+
+	if (!name)
+		return 0;
+	b = by_name(ex, name);
+	return b ? b->slot : -1;
+}
+
 void exec_emit(struct exec *ex, const struct exec_event *ev)
 {
-	ex->on_event(ex->ctx, ev);
+	struct exec_event e = *ev;
+
+	e.slot = ex->slot;
+	ex->on_event(ex->ctx, &e);
 }
 
 int exec_submit(struct exec *ex, const struct exec_spec *spec, struct exec_submitted *out,

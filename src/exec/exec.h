@@ -72,6 +72,7 @@ const char *exec_end_words(enum exec_end end);
 
 struct exec_event {
 	enum exec_event_kind kind;
+	int slot; /* the slot of the backend that reports it (exec_emit sets it) */
 	const char *job_id;
 	const char *handle;
 	/* ENDED only: */
@@ -209,6 +210,12 @@ const char *exec_backend_name(const struct exec *ex);
 const char *exec_handle_backend(const struct exec *ex, const char *handle);
 /* Is the backend of this name open? */
 bool exec_has_backend(const struct exec *ex, const char *name);
+/* Most backends one server opens at once (every compiled-in one). */
+#define EXEC_BACKENDS_MAX 2
+/* A backend's slot among those open, 0 .. EXEC_BACKENDS_MAX - 1: 0 for
+ * NULL (the default), -1 for a name not open. exec_event.slot says whose
+ * event it is. */
+int exec_backend_slot(const struct exec *ex, const char *name);
 /*
  * Hands a job to the backend. 0 with *out filled; else a negative code and
  * *why_out (malloc'd) in words a user may read ("sbatch: error: invalid

@@ -224,6 +224,13 @@ static int make_pipes(const struct exec_cmd *cmd, struct cmd_io *io, int child[3
 {
 	for (int i = 0; i < 3; i++) {
 		int p[2];
+		int given = i == 0 ? cmd->in_fd : i == 1 ? cmd->out_fd : 0;
+		if (given > 0 && !(i == 0 && cmd->stdin_data)) {
+			child[i] = fcntl(given, F_DUPFD_CLOEXEC, 3);
+			if (child[i] < 0)
+				return -1;
+			continue;
+		}
 		if (i == 0 && !cmd->stdin_data) {
 			child[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 			if (child[0] < 0)

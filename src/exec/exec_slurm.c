@@ -8,9 +8,13 @@
  * after `mkdir -p R`; over ssh with the commands' own options and quoting),
  * and before a job's ENDED is reported the thread copies R back the same way
  * (`tar --no-same-owner`, which replaces a file rather than writing through
- * it: a link to a blob of the entity store stays as it is) and removes R (`rm -rf`); a copy
- * that fails makes the end FAILED with what went wrong (R is then kept).
- * An archive is held in memory, up to SLURM_STAGE_MAX.
+ * it: a link to a blob of the entity store stays as it is) and removes R
+ * (`rm -rf`). The archive goes through a nameless temporary file beside the
+ * job's directory (O_TMPFILE), never through memory. A copy back that the
+ * cluster did not answer (ssh's 255, a timeout) is tried again every round,
+ * the job's ENDED held until then (an abort meanwhile ends it CANCELLED and
+ * leaves R); one that fails otherwise makes the end FAILED with what went
+ * wrong (R is then kept).
  *
  * Submission writes two files beside the job's script (its .opusd dir):
  *   slurm.sh   the batch script: #SBATCH lines whose values are checked
@@ -49,12 +53,14 @@
 #include "exec/exec-int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SLURM_DEFAULT_PATH   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define SLURM_NAMES_PER_CALL 400
@@ -62,9 +68,7 @@
 /* After exec_poll: rounds again after 250 ms, 500 ms, 1 s, .. 8 s (6 rounds). */
 #define SLURM_HURRY_ROUNDS   6
 #define SLURM_HURRY_FIRST_MS 250
-/* workdir_root: the largest archive of a job's directory, each way, and how
- * many command timeouts one step of a copy may take. */
-#define SLURM_STAGE_MAX	  (1024u << 20)
+/* workdir_root: how many command timeouts one step of a copy may take. */
 #define SLURM_STAGE_TIMES 10
 
 /* What a value of an #SBATCH line or an option may hold. */
@@ -83,6 +87,10 @@ struct sjob {
 	bool started;	       /* STARTED reported */
 	bool done;	       /* ENDED reported: removed by the thread */
 	char *local_dir;       /* workdir_root: where its files come back to; else NULL */
+	/* workdir_root: it ended but its files did not come back (the cluster
+	 * did not answer): its ENDED, held until they do; else NULL. */
+	struct pending_ev *held;
+	bool held_cancelled; /* aborted meanwhile: ENDED CANCELLED without them */
 };
 
 struct scancel {
@@ -180,6 +188,7 @@ static void note_answer(struct slurm *sl, const char *what, int ret,
 struct run_io {
 	const char *in;
 	size_t in_len;
+	int in_fd, out_fd; /* exec_cmd's: > 0 when set */
 	size_t output_max;
 	int64_t timeout_ms;
 };
@@ -214,6 +223,8 @@ static int slurm_run_io(struct slurm *sl, const char *const *argv, const struct 
 	    .envp = sl->envp,
 	    .stdin_data = io->in,
 	    .stdin_len = io->in_len,
+	    .in_fd = io->in_fd,
+	    .out_fd = io->out_fd,
 	    .timeout_ms = io->timeout_ms,
 	    .output_max = io->output_max,
 	    .ssh = sl->use_ssh ? &sl->ssh : NULL,
@@ -244,14 +255,12 @@ static char *cluster_path(const struct slurm *sl, const struct exec_spec *spec, 
 static int step_result(const char *what, bool remote, int ret, const struct exec_cmd_result *r,
 		       char **why)
 {
-	if (ret == 0 && !r->timed_out && r->exit_code == 0 && !r->truncated)
+	if (ret == 0 && !r->timed_out && r->exit_code == 0)
 		return 0;
 	if (ret != 0)
 		*why = xasprintf("%s could not be run: %s", what, opus_strerror(ret));
 	else if (r->timed_out)
 		*why = xasprintf("%s did not end in time", what);
-	else if (r->truncated)
-		*why = xasprintf("%s: more than %u MiB", what, SLURM_STAGE_MAX >> 20);
 	else if (r->err_len && strncmp(r->err, what, strlen(what)) == 0)
 		*why = xasprintf("%.*s", (int)strcspn(r->err, "\n"), r->err); /* "tar: ..." */
 	else if (r->err_len)
@@ -263,20 +272,59 @@ static int step_result(const char *what, bool remote, int ret, const struct exec
 	return OPUS_ERR_IO;
 }
 
-/* tar of dir, here: its archive in r->out. */
-static int pack_here(const struct slurm *sl, const char *dir, struct exec_cmd_result *r)
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash && slash != path ? xstrndup(path, (size_t)(slash - path)) : xstrdup("/");
+}
+
+/* A nameless file for an archive, beside the job's directory (so on the
+ * file system of the job directories, not in memory nor in /tmp); gone when
+ * closed. -1 and *why when it cannot be made. */
+static int archive_file(const char *job_dir, char **why)
+{
+	char *dir = dir_of(job_dir);
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		/* No O_TMPFILE on this file system: a name, unlinked at once. */
+		char *name = xasprintf("%s/.opusd-archive-XXXXXX", dir);
+		fd = mkostemp(name, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(name);
+		free(name);
+	}
+	if (fd < 0)
+		*why = xasprintf("no file for the archive in %s: %s", dir, strerror(errno));
+	free(dir);
+	return fd;
+}
+
+/* Back to the start of the archive, for the step that reads it. */
+static int rewind_archive(int fd, char **why)
+{
+	if (lseek(fd, 0, SEEK_SET) == 0)
+		return 0;
+	*why = xasprintf("archive: %s", strerror(errno));
+	return OPUS_ERR_IO;
+}
+
+/* tar of dir, here, into the archive file. */
+static int pack_here(const struct slurm *sl, const char *dir, int archive,
+		     struct exec_cmd_result *r)
 {
 	static const char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
 	const char *const argv[] = {"tar", "-C", dir, "-cf", "-", ".", NULL};
 	const struct exec_cmd c = {.argv = argv,
 				   .envp = envp,
+				   .out_fd = archive,
 				   .timeout_ms = sl->timeout_ms * SLURM_STAGE_TIMES,
-				   .output_max = SLURM_STAGE_MAX};
+				   .output_max = 64u << 10};
 	return exec_cmd_run(&c, r);
 }
 
-/* Unpacks an archive into dir, here, keeping no owner of the cluster's. */
-static int unpack_here(const struct slurm *sl, const char *dir, const struct exec_cmd_result *a,
+/* Unpacks the archive file into dir, here, keeping no owner of the cluster's. */
+static int unpack_here(const struct slurm *sl, const char *dir, int archive,
 		       struct exec_cmd_result *r)
 {
 	static const char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
@@ -285,9 +333,9 @@ static int unpack_here(const struct slurm *sl, const char *dir, const struct exe
 	const char *const argv[] = {"tar", "-C", dir, "--no-same-owner", "-xf", "-", NULL};
 	const struct exec_cmd c = {.argv = argv,
 				   .envp = envp,
-				   .stdin_data = a->out,
-				   .stdin_len = a->out_len,
-				   .timeout_ms = sl->timeout_ms * SLURM_STAGE_TIMES};
+				   .in_fd = archive,
+				   .timeout_ms = sl->timeout_ms * SLURM_STAGE_TIMES,
+				   .output_max = 64u << 10};
 	return exec_cmd_run(&c, r);
 }
 
@@ -297,18 +345,25 @@ static int stage_in(struct slurm *sl, const struct exec_spec *spec, char **why)
 	char *rdir = remote_dir(sl, spec->job_id), *what = NULL;
 	const char *const mk[] = {"mkdir", "-p", rdir, NULL};
 	const char *const unpack[] = {"tar", "-C", rdir, "-xf", "-", NULL};
-	struct exec_cmd_result a, r;
+	struct exec_cmd_result r;
 	struct run_io io = {.timeout_ms = sl->timeout_ms * SLURM_STAGE_TIMES,
 			    .output_max = 64u << 10};
-	int ret = step_result("tar", false, pack_here(sl, spec->workdir, &a), &a, &what);
+	int archive = archive_file(spec->workdir, &what);
+	int ret = archive < 0 ? OPUS_ERR_IO : 0;
 
+	if (ret == 0) {
+		ret =
+		    step_result("tar", false, pack_here(sl, spec->workdir, archive, &r), &r, &what);
+		exec_cmd_result_release(&r);
+	}
+	if (ret == 0)
+		ret = rewind_archive(archive, &what);
 	if (ret == 0) {
 		ret = step_result("mkdir", true, slurm_run_io(sl, mk, &io, &r), &r, &what);
 		exec_cmd_result_release(&r);
 	}
 	if (ret == 0) {
-		io.in = a.out;
-		io.in_len = a.out_len;
+		io.in_fd = archive;
 		ret = step_result("tar", true, slurm_run_io(sl, unpack, &io, &r), &r, &what);
 		exec_cmd_result_release(&r);
 	}
@@ -316,7 +371,8 @@ static int stage_in(struct slurm *sl, const struct exec_spec *spec, char **why)
 		*why =
 		    xasprintf("cannot copy the job's files to %s%s%s: %s",
 			      sl->use_ssh ? sl->ssh_host : "", sl->use_ssh ? ":" : "", rdir, what);
-	exec_cmd_result_release(&a);
+	if (archive >= 0)
+		close(archive);
 	free(what);
 	free(rdir);
 	return ret;
@@ -328,16 +384,26 @@ static int stage_out(struct slurm *sl, const struct sjob *j, char **why)
 	char *rdir = remote_dir(sl, j->job_id), *what = NULL;
 	const char *const pack[] = {"tar", "-C", rdir, "-cf", "-", ".", NULL};
 	const char *const rm[] = {"rm", "-rf", "--", rdir, NULL};
+	struct exec_cmd_result r;
+	int archive = archive_file(j->local_dir, &what);
 	const struct run_io io = {.timeout_ms = sl->timeout_ms * SLURM_STAGE_TIMES,
-				  .output_max = SLURM_STAGE_MAX};
-	struct exec_cmd_result a, r;
-	int ret = step_result("tar", true, slurm_run_io(sl, pack, &io, &a), &a, &what);
+				  .out_fd = archive,
+				  .output_max = 64u << 10};
+	int ret = archive < 0 ? OPUS_ERR_IO : 0;
 
 	if (ret == 0) {
-		ret = step_result("tar", false, unpack_here(sl, j->local_dir, &a, &r), &r, &what);
+		ret = step_result("tar", true, slurm_run_io(sl, pack, &io, &r), &r, &what);
 		exec_cmd_result_release(&r);
 	}
-	exec_cmd_result_release(&a);
+	if (ret == 0)
+		ret = rewind_archive(archive, &what);
+	if (ret == 0) {
+		ret = step_result("tar", false, unpack_here(sl, j->local_dir, archive, &r), &r,
+				  &what);
+		exec_cmd_result_release(&r);
+	}
+	if (archive >= 0)
+		close(archive);
 	if (ret == 0) {
 		char *rm_why = NULL;
 		if (step_result("rm", true, slurm_run(sl, rm, &r), &r, &rm_why) != 0)
@@ -356,12 +422,6 @@ static int stage_out(struct slurm *sl, const struct sjob *j, char **why)
 }
 
 /* ---- submission ---- */
-
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash && slash != path ? xstrndup(path, (size_t)(slash - path)) : xstrdup("/");
-}
 
 /* One #SBATCH line with a checked value; false (and *why) when it is not. */
 static bool add_opt(struct sbuf *b, const char *opt, const char *value, char **why)
@@ -609,6 +669,7 @@ static void sjob_free(struct sjob *j)
 	if (!j)
 		return;
 	free(j->local_dir);
+	free(j->held);
 	free(j);
 }
 
@@ -1039,19 +1100,24 @@ static bool ask(struct slurm *sl, struct sjob **snap, struct found *fd, size_t n
 struct pending_ev {
 	struct exec_event ev;
 	char job_id[64], handle[EXEC_HANDLE_MAX], reason[400];
-	const struct sjob *job; /* only this thread frees jobs: valid for the round */
+	struct sjob *job; /* only this thread frees jobs: valid for the round */
+	bool held;	  /* its ENDED waits (sjob.held has it): not emitted now */
 };
 
-static void ev_add(struct pending_ev **evs, size_t *n, size_t *cap, const struct sjob *j,
-		   enum exec_event_kind kind)
+static struct pending_ev *ev_slot(struct pending_ev **evs, size_t *n, size_t *cap)
 {
-	struct pending_ev *e;
-
 	if (*n == *cap) {
 		*cap = *cap ? *cap * 2 : 16;
 		*evs = xrealloc(*evs, *cap * sizeof(**evs));
 	}
-	e = &(*evs)[(*n)++];
+	return &(*evs)[(*n)++];
+}
+
+static void ev_add(struct pending_ev **evs, size_t *n, size_t *cap, struct sjob *j,
+		   enum exec_event_kind kind)
+{
+	struct pending_ev *e = ev_slot(evs, n, cap);
+
 	memset(e, 0, sizeof(*e));
 	snprintf(e->job_id, sizeof(e->job_id), "%s", j->job_id);
 	snprintf(e->handle, sizeof(e->handle), "%s", j->handle);
@@ -1120,30 +1186,95 @@ static void submitted_locked(struct slurm *sl, struct pending_ev **evs, size_t *
 	}
 }
 
-/* workdir_root: each ended job's files back before its ENDED. A copy that
- * failed is the job's failure, unless it was cancelled or lost anyway. */
+/* A copy back that failed (why): the end says so, unless the job was
+ * cancelled or lost anyway. */
+static void copy_failed(struct pending_ev *e, const char *why)
+{
+	log_error("exec: slurm: job %s: %s", e->job_id, why);
+	if (e->ev.end != EXEC_END_CANCELLED && e->ev.end != EXEC_END_LOST) {
+		e->ev.end = EXEC_END_FAILED;
+		e->ev.exit_code = -1;
+		snprintf(e->reason, sizeof(e->reason), "%s", why);
+	}
+}
+
+/* workdir_root: each ended job's files back before its ENDED. When the
+ * cluster did not answer the copy, the ENDED is held in the job (it stays in
+ * the set, not asked about again) and the copy tried again next round. */
 static void stage_out_ended(struct slurm *sl, struct pending_ev *evs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct exec_event *ev = &evs[i].ev;
+		struct pending_ev *e = &evs[i];
 		char *why = NULL;
+		int ret;
 
-		if (ev->kind != EXEC_EV_ENDED || !evs[i].job->local_dir ||
-		    stage_out(sl, evs[i].job, &why) == 0)
+		if (e->ev.kind != EXEC_EV_ENDED || !e->job->local_dir)
 			continue;
-		log_error("exec: slurm: job %s: %s", evs[i].job_id, why);
-		if (ev->end != EXEC_END_CANCELLED && ev->end != EXEC_END_LOST) {
-			ev->end = EXEC_END_FAILED;
-			ev->exit_code = -1;
-			snprintf(evs[i].reason, sizeof(evs[i].reason), "%s", why);
+		ret = stage_out(sl, e->job, &why);
+		if (ret == OPUS_ERR_BUSY && e->ev.end != EXEC_END_CANCELLED) {
+			log_warn("exec: slurm: job %s ended; its files wait for the cluster, "
+				 "tried again every %lld ms: %s",
+				 e->job_id, (long long)sl->poll_ms, why);
+			e->held = true;
+			pthread_mutex_lock(&sl->lock);
+			e->job->held = xmalloc(sizeof(*e));
+			*e->job->held = *e;
+			e->job->done = false;
+			pthread_mutex_unlock(&sl->lock);
+		} else if (ret != 0) {
+			copy_failed(e, why);
 		}
 		free(why);
+	}
+}
+
+/* The held ENDEDs: their copy back again; those it settles (brought back,
+ * failed for good, or aborted meanwhile) go into evs and leave the set. */
+static void bring_back_held(struct slurm *sl, struct sjob **held, size_t n, struct pending_ev **evs,
+			    size_t *nev, size_t *cap)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sjob *j = held[i];
+		char *rdir, *why = NULL;
+		bool cancelled;
+		int ret = 0;
+
+		pthread_mutex_lock(&sl->lock);
+		cancelled = j->held_cancelled;
+		pthread_mutex_unlock(&sl->lock);
+		if (cancelled) {
+			rdir = remote_dir(sl, j->job_id);
+			log_warn("exec: slurm: job %s aborted while its files waited: %s left "
+				 "on the cluster",
+				 j->job_id, rdir);
+			free(rdir);
+			j->held->ev.end = EXEC_END_CANCELLED;
+			j->held->reason[0] = '\0';
+		} else {
+			ret = stage_out(sl, j, &why);
+		}
+		if (ret == OPUS_ERR_BUSY) {
+			log_debug("exec: slurm: job %s: files still wait: %s", j->job_id, why);
+			free(why);
+			continue;
+		}
+		struct pending_ev *e = ev_slot(evs, nev, cap);
+		*e = *j->held;
+		e->held = false;
+		if (ret != 0)
+			copy_failed(e, why);
+		free(why);
+		pthread_mutex_lock(&sl->lock);
+		j->done = true;
+		pthread_mutex_unlock(&sl->lock);
 	}
 }
 
 static void emit_all(struct exec *ex, struct pending_ev *evs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		if (evs[i].held)
+			continue;
 		evs[i].ev.job_id = evs[i].job_id;
 		evs[i].ev.handle = evs[i].handle;
 		evs[i].ev.reason = evs[i].reason[0] ? evs[i].reason : NULL;
@@ -1170,35 +1301,44 @@ static void round_of(struct exec *ex)
 {
 	struct slurm *sl = slurm_of(ex);
 	struct pending_ev *evs = NULL;
-	size_t n = 0, nev = 0, cap = 0;
-	struct sjob **snap;
+	size_t n = 0, nheld = 0, nev = 0, cap = 0;
+	struct sjob **snap, **held;
 	struct found *fd;
 
 	pthread_mutex_lock(&sl->lock);
 	for (struct sjob *j = sl->jobs; j; j = j->next)
 		n++;
 	snap = xcalloc(n + 1, sizeof(*snap));
+	held = xcalloc(n + 1, sizeof(*held));
 	fd = xcalloc(n + 1, sizeof(*fd));
 	n = 0;
-	for (struct sjob *j = sl->jobs; j; j = j->next)
-		snap[n++] = j; /* only this thread frees jobs: the pointers stay valid */
+	/* only this thread frees jobs: the pointers stay valid */
+	for (struct sjob *j = sl->jobs; j; j = j->next) {
+		if (j->held)
+			held[nheld++] = j; /* ended: not asked about again */
+		else
+			snap[n++] = j;
+	}
 	submitted_locked(sl, &evs, &nev, &cap);
 	pthread_mutex_unlock(&sl->lock);
 	emit_all(ex, evs, nev);
 	nev = 0;
+	bring_back_held(sl, held, nheld, &evs, &nev, &cap);
 	if (n > 0 && ask(sl, snap, fd, n)) {
+		size_t first = nev;
 		pthread_mutex_lock(&sl->lock);
 		apply_locked(sl, snap, fd, n, &evs, &nev, &cap);
 		pthread_mutex_unlock(&sl->lock);
 		if (sl->root)
-			stage_out_ended(sl, evs, nev);
-		emit_all(ex, evs, nev);
-		pthread_mutex_lock(&sl->lock);
-		remove_done_locked(sl);
-		pthread_mutex_unlock(&sl->lock);
+			stage_out_ended(sl, evs + first, nev - first);
 	}
+	emit_all(ex, evs, nev);
+	pthread_mutex_lock(&sl->lock);
+	remove_done_locked(sl);
+	pthread_mutex_unlock(&sl->lock);
 	free(evs);
 	free(snap);
+	free(held);
 	free(fd);
 }
 
@@ -1211,6 +1351,16 @@ static void ping(struct slurm *sl)
 
 	note_answer(sl, "squeue", ret, &r);
 	exec_cmd_result_release(&r);
+}
+
+/* An abort of a job whose ENDED is held: it ends CANCELLED next round
+ * without its files (scancel had nothing left to cancel). */
+static void cancel_held_locked(struct slurm *sl, const char *slurm_id)
+{
+	for (struct sjob *j = sl->jobs; j; j = j->next) {
+		if (j->held && strcmp(j->slurm_id, slurm_id) == 0)
+			j->held_cancelled = true;
+	}
 }
 
 static void deadline_in(struct timespec *ts, int64_t ms)
@@ -1242,8 +1392,9 @@ static void *slurm_thread(void *arg)
 				sl->cancels_tail = &sl->cancels;
 			pthread_mutex_unlock(&sl->lock);
 			run_cancel(sl, c);
-			free(c);
 			pthread_mutex_lock(&sl->lock);
+			cancel_held_locked(sl, c->slurm_id);
+			free(c);
 			sl->poll_now = true; /* see the job go */
 			continue;
 		}

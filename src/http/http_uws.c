@@ -65,7 +65,7 @@ static void reply_job(struct http_request *req, const struct uws_job *job)
 	int ret;
 
 	if (req->want_json && job->phase == UWS_QUEUED && !job->exec_handle[0] &&
-	    sched_queue_reason(req->srv->deps.sched, reason, sizeof(reason)))
+	    sched_queue_reason(req->srv->deps.sched, job->jobdef, reason, sizeof(reason)))
 		r.queue_reason = reason;
 	ret = req->want_json ? uws_job_json(&r, job, &doc) : uws_job_xml(&r, job, &doc);
 	http_reply_doc(req, &doc, ret);

@@ -131,6 +131,15 @@ struct sched_qent {
 	struct sched_qent *next;
 	char id[UWS_ID_LEN + 1];
 	struct sched_owner *own; /* counts this entry in own->queued */
+	int slot;		 /* the backend its start goes to (exec_backend_slot) */
+};
+
+/* sched_retry.c: one backend's cluster that does not answer. */
+struct sched_hold {
+	int64_t until;	/* no start on this backend before (time_mono_ms) */
+	int64_t ms;	/* the current back-off (0: none, and then no job waits for it) */
+	char why[256];	/* the submission's words */
+	size_t nqueued; /* queue entries of this backend */
 };
 
 struct sched {
@@ -164,12 +173,8 @@ struct sched {
 	struct sched_task *task_head, *task_tail;
 	size_t ntasks;
 	size_t nend_failed; /* runs whose end the store refused: /availability */
-	/* sched_retry.c: no start before hold_until (time_mono_ms) while the
-	 * cluster does not answer; hold_ms the current back-off (0: none, and
-	 * then no queued job waits for the cluster). */
-	int64_t hold_until;
-	int64_t hold_ms;
-	char hold_why[256];
+	/* sched_retry.c: per backend slot (s->lock) */
+	struct sched_hold hold[EXEC_BACKENDS_MAX];
 	bool purge_pending;
 	bool work_stop;
 	pthread_t *workers;
@@ -228,7 +233,8 @@ void sched_owners_free(struct sched *s);
 /* sched_run.c (the caller holds the job's stripe where it says so) */
 /* Queues a job of owner (NULL: anonymous) whose limit is max_running (from
  * sched_owner_limit, looked up with no lock held). s->lock held. */
-void sched_queue_push(struct sched *s, const char *id, const char *owner, int64_t max_running);
+void sched_queue_push(struct sched *s, const char *id, const char *owner, int64_t max_running,
+		      int slot);
 void sched_queue_remove(struct sched *s, const char *id);	   /* s->lock held */
 struct sched_run *sched_run_find(struct sched *s, const char *id); /* s->lock held */
 /* Asks a running job to stop: SIGTERM now, SIGKILL after the grace. s->lock held. */
@@ -275,16 +281,28 @@ bool sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 /* Puts back at the head of the queue a job whose submission found the
  * cluster unreachable (why), and holds every start for the next back-off.
  * s->lock held; the caller then releases the run's slot. */
-void sched_hold_locked(struct sched *s, const char *id, struct sched_owner *own, const char *why);
+void sched_hold_locked(struct sched *s, const char *id, struct sched_owner *own, const char *why,
+		       int slot);
 /* A submission went through: the back-off starts again from its minimum. s->lock held. */
-void sched_hold_clear_locked(struct sched *s);
+void sched_hold_clear_locked(struct sched *s, int slot);
 /* The backend's cluster answers again (EXEC_EV_REACHABLE): the held starts
  * go now instead of at the end of the back-off. Takes s->lock. */
-void sched_hold_resume(struct sched *s);
+void sched_hold_resume(struct sched *s, int slot);
 /* The same back-off for a staged job (EXECUTING: it stays with its stager). */
-void sched_hold_staged_locked(struct sched *s, const char *id, const char *why);
-/* Are starts held now? 0, or the ms to wait. s->lock held. */
+void sched_hold_staged_locked(struct sched *s, const char *id, const char *why, int slot);
+/* Is this backend's start held at now (time_mono_ms)? s->lock held. */
+bool sched_slot_held_locked(const struct sched *s, int slot, int64_t now);
+/* How long until a held backend with queued jobs may start again: 0 when
+ * none is held. s->lock held. */
 int64_t sched_held_ms_locked(const struct sched *s);
+/* The backend slot of a description (its current version, in memory: a job
+ * created with an older one that named another backend waits on this one's
+ * hold, and still goes to its own); 0, the default, when it is gone or names
+ * a backend not open (its start then fails saying so). No lock held. */
+int sched_slot_of(struct sched *s, const char *jobdef);
+int sched_slot_of_jdl(const struct sched *s, const struct jdl *j);
+/* Queued jobs that wait for a held backend, and the first held one's words. s->lock held. */
+void sched_hold_stats_locked(const struct sched *s, size_t *waiting, char *why, size_t len);
 
 /* Prepares the job's files and submits it: NULL, or why it could not
  * (malloc'd) with exec_submit's code in *err (OPUS_ERR_BUSY: the cluster

@@ -128,8 +128,9 @@ int sched_job_create(struct sched *s, struct uws_job *job, bool run)
 	log_debug("job %s (%s) created %s", job->id, job->jobdef, run ? "QUEUED" : "PENDING");
 	if (run) {
 		int64_t limit = sched_owner_limit(s, job->owner);
+		int slot = sched_slot_of_jdl(s, j);
 		pthread_mutex_lock(&s->lock);
-		sched_queue_push(s, job->id, job->owner, limit);
+		sched_queue_push(s, job->id, job->owner, limit, slot);
 		pthread_cond_signal(&s->work_cond);
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -230,7 +231,7 @@ static int change_apply(struct sched *s, const struct sched_change *c, struct uw
  * end time) is recorded. s->lock held.
  */
 static bool change_effects_locked(struct sched *s, const struct uws_job *job, enum uws_phase was,
-				  int64_t limit)
+				  int64_t limit, int slot)
 {
 	const char *id = job->id;
 	struct sched_run *run;
@@ -238,7 +239,7 @@ static bool change_effects_locked(struct sched *s, const struct uws_job *job, en
 	if (was == job->phase)
 		return false;
 	if (job->phase == UWS_QUEUED) {
-		sched_queue_push(s, id, job->owner, limit);
+		sched_queue_push(s, id, job->owner, limit, slot);
 		pthread_cond_signal(&s->work_cond);
 		return true;
 	}
@@ -291,7 +292,7 @@ static int job_update(struct sched *s, const char *id, const struct sched_change
 	enum uws_phase was;
 	int64_t limit = 0;
 	bool wake;
-	int ret;
+	int ret, slot = 0;
 
 	if ((c->set_duration && c->duration < 0) || (c->nparams && !c->params))
 		return OPUS_ERR_INVAL;
@@ -315,10 +316,12 @@ static int job_update(struct sched *s, const char *id, const struct sched_change
 	}
 	if (ret)
 		goto done;
-	if (job.phase == UWS_QUEUED && was != UWS_QUEUED)
+	if (job.phase == UWS_QUEUED && was != UWS_QUEUED) {
 		limit = sched_owner_limit(s, job.owner); /* the store, before s->lock */
+		slot = sched_slot_of(s, job.jobdef);
+	}
 	pthread_mutex_lock(&s->lock);
-	wake = change_effects_locked(s, &job, was, limit);
+	wake = change_effects_locked(s, &job, was, limit, slot);
 	pthread_mutex_unlock(&s->lock);
 	if (c->action == SCHED_ACTION_ABORT)
 		log_info("job %s aborted (was %s)", id, uws_phase_name(was));
@@ -615,6 +618,7 @@ static void recover_queued(struct sched *s, const char *id, size_t *nadopted)
 {
 	struct uws_job job = {0};
 	int64_t limit;
+	int slot;
 
 	if (!sched_id_ok(id) || store_job_get(s->st, id, &job) != 0)
 		return;
@@ -624,8 +628,9 @@ static void recover_queued(struct sched *s, const char *id, size_t *nadopted)
 		return;
 	}
 	limit = sched_owner_limit(s, job.owner);
+	slot = sched_slot_of(s, job.jobdef);
 	pthread_mutex_lock(&s->lock);
-	sched_queue_push(s, id, job.owner, limit);
+	sched_queue_push(s, id, job.owner, limit, slot);
 	pthread_mutex_unlock(&s->lock);
 	uws_job_release(&job);
 }

@@ -220,9 +220,10 @@ enum sched_signal { SCHED_SIGNAL_EXECUTING, SCHED_SIGNAL_COMPLETED, SCHED_SIGNAL
 void sched_job_signal(struct sched *s, const char *id, enum sched_signal sig);
 
 void sched_get_stats(struct sched *s, struct sched_stats *out);
-/* While starts are held because the cluster does not answer: true with the
- * reason in buf (every job QUEUED without an exec handle waits for it).
- * Never blocks, reads no queue. */
-bool sched_queue_reason(struct sched *s, char *buf, size_t len);
+/* While the starts of the backend of this description's jobs are held
+ * because its cluster does not answer: true with the reason in buf (every
+ * job QUEUED without an exec handle bound for it waits for it). Never
+ * blocks, reads no queue. */
+bool sched_queue_reason(struct sched *s, const char *jobdef, char *buf, size_t len);
 
 #endif

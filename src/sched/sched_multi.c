@@ -237,13 +237,15 @@ static void queue_claimed(struct sched *s, const char *id)
 {
 	struct uws_job job = {0};
 	int64_t limit;
+	int slot;
 
 	if (!sched_id_ok(id) || store_job_get(s->st, id, &job) != 0)
 		return;
 	limit = sched_owner_limit(s, job.owner);
+	slot = sched_slot_of(s, job.jobdef);
 	pthread_mutex_lock(&s->lock);
 	if (!queued_here_locked(s, id) && !sched_run_find(s, id))
-		sched_queue_push(s, id, job.owner, limit);
+		sched_queue_push(s, id, job.owner, limit, slot);
 	pthread_cond_signal(&s->work_cond);
 	pthread_mutex_unlock(&s->lock);
 	uws_job_release(&job);

@@ -42,10 +42,13 @@ _Static_assert(EXEC_HANDLE_MAX == UWS_HANDLE_MAX, "a job stores exec's handle");
 static const char *const base_env_names[] = {"PATH", "HOME", "LANG", "OPUS_JOB_ID",
 					     "OPUS_EVENT_TOKEN"};
 
-void sched_queue_push(struct sched *s, const char *id, const char *owner, int64_t max_running)
+void sched_queue_push(struct sched *s, const char *id, const char *owner, int64_t max_running,
+		      int slot)
 {
 	struct sched_qent *q = xcalloc(1, sizeof(*q));
 	snprintf(q->id, sizeof(q->id), "%s", id);
+	q->slot = slot >= 0 && slot < EXEC_BACKENDS_MAX ? slot : 0;
+	s->hold[q->slot].nqueued++;
 	q->own = sched_owner_get_locked(s, owner);
 	q->own->max_running = max_running; /* the latest look-up wins */
 	q->own->queued++;
@@ -67,6 +70,7 @@ static struct sched_qent *queue_unlink(struct sched *s, struct sched_qent **pp,
 	if (s->qtail == q)
 		s->qtail = prev;
 	s->nqueued--;
+	s->hold[q->slot].nqueued--;
 	q->own->queued--;
 	return q;
 }
@@ -89,9 +93,12 @@ void sched_queue_remove(struct sched *s, const char *id)
 bool sched_queue_pop(struct sched *s, char id_out[UWS_ID_LEN + 1], struct sched_owner **own_out)
 {
 	struct sched_qent **pp = &s->qhead, *prev = NULL, *q;
+	int64_t now = time_mono_ms();
 
-	/* In order; the jobs of an owner at its limit wait for one of its runs to end. */
-	while (*pp && !sched_owner_may_start((*pp)->own)) {
+	/* In order; the jobs of an owner at its limit wait for one of its runs
+	 * to end, those of a held backend for its cluster (sched_retry.c). */
+	while (*pp && (!sched_owner_may_start((*pp)->own) ||
+		       sched_slot_held_locked(s, (*pp)->slot, now))) {
 		prev = *pp;
 		pp = &(*pp)->next;
 	}
@@ -575,7 +582,7 @@ bool sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 	struct exec_submitted sub = {0};
 	char *why;
 	bool started, staged;
-	int err;
+	int err, slot = sched_slot_of_jdl(s, run->jdl);
 
 	memcpy(id, run->id, sizeof(id));
 	pthread_mutex_lock(&s->lock);
@@ -586,7 +593,7 @@ bool sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 	if (why && err == OPUS_ERR_BUSY && !staged) {
 		/* The cluster did not answer: QUEUED again, its slot released (sched_retry.c). */
 		pthread_mutex_lock(&s->lock);
-		sched_hold_locked(s, id, run->own, why);
+		sched_hold_locked(s, id, run->own, why, slot);
 		run_unlink_locked(s, run);
 		pthread_mutex_unlock(&s->lock);
 		sched_run_free(run);
@@ -597,7 +604,7 @@ bool sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 		/* Staged: EXECUTING already; its stager submits it again later. */
 		pthread_mutex_lock(&s->lock);
 		run->launching = false;
-		sched_hold_staged_locked(s, id, why);
+		sched_hold_staged_locked(s, id, why, slot);
 		pthread_mutex_unlock(&s->lock);
 		free(why);
 		return false;
@@ -611,7 +618,7 @@ bool sched_launch_run(struct sched *s, struct sched_run *run, const struct uws_j
 		return true;
 	}
 	pthread_mutex_lock(&s->lock);
-	sched_hold_clear_locked(s);
+	sched_hold_clear_locked(s, slot);
 	memcpy(run->handle, sub.handle, sizeof(run->handle));
 	run->staging = false;
 	started = sub.started || run->started_seen;
@@ -1158,7 +1165,7 @@ void sched_on_event(void *ctx, const struct exec_event *ev)
 	struct sched_run *run;
 
 	if (ev->kind == EXEC_EV_REACHABLE) {
-		sched_hold_resume(s);
+		sched_hold_resume(s, ev->slot);
 		return;
 	}
 	pthread_mutex_lock(&s->lock);

@@ -240,7 +240,7 @@ static bool stage_wait_hold(struct sched *s, struct sched_run *run)
 		bool stop;
 
 		pthread_mutex_lock(&s->lock);
-		until = s->hold_until;
+		until = s->hold[sched_slot_of_jdl(s, run->jdl)].until;
 		stop = s->stage_stop || s->stopping;
 		pthread_mutex_unlock(&s->lock);
 		if (stop || atomic_load(&run->cancel))

@@ -350,8 +350,8 @@ void sched_get_stats(struct sched *s, struct sched_stats *out)
 	out->running = s->nrunning + s->nstarting;
 	out->waiters = s->nwaiters;
 	out->ends_unrecorded = s->nend_failed;
-	out->waiting_for_cluster = s->hold_ms ? s->nqueued : 0;
-	snprintf(out->waiting_why, sizeof(out->waiting_why), "%s", s->hold_why);
+	sched_hold_stats_locked(s, &out->waiting_for_cluster, out->waiting_why,
+				sizeof(out->waiting_why));
 	pthread_mutex_unlock(&s->lock);
 	/* exec's last answer, read with no sched lock held. */
 	out->executor = s->ex ? exec_backend_name(s->ex) : "local";

@@ -196,12 +196,11 @@ static void task_run(struct sched *s, struct sched_task *t)
 /* A queued job may start: a slot is free and sched is not stopping. s->lock held. */
 static bool may_start(const struct sched *s)
 {
-	return !s->stopping && s->qhead &&
-	       s->nrunning + s->nstarting < (size_t)s->cfg.max_running &&
-	       sched_held_ms_locked(s) == 0;
+	return !s->stopping && s->qhead && s->nrunning + s->nstarting < (size_t)s->cfg.max_running;
 }
 
-/* Waits for work; while starts are held (sched_retry.c), until the hold ends. */
+/* Waits for work; while a backend with queued jobs is held (sched_retry.c),
+ * until its hold ends. */
 static void work_wait_locked(struct sched *s)
 {
 	int64_t held = s->qhead && !s->stopping ? sched_held_ms_locked(s) : 0;

@@ -9,6 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from conftest import it
+from test_slurm import sleeper_on
 
 WAIT = 90
 ADMIN = "root"
@@ -83,6 +84,55 @@ def test_unreachable_cluster_keeps_jobs_queued(cluster, daemon_factory):
     it.wait_until(lambda: availability(c)[0], WAIT, 0.1, "/availability true again")
     st = status(c)
     assert st["reachable"] is True and st["jobs_waiting"] == 0, st
+
+
+def test_held_cluster_does_not_hold_local_jobs(cluster, daemon_factory):
+    """backend = slurm beside local, one slot (max_running 1): while the
+    cluster does not answer, the SLURM job waits QUEUED with its queueReason
+    and the jobs of a description on the local backend pass it in the queue;
+    one of them, QUEUED behind a running one, has no queueReason. Once the
+    cluster is back the SLURM job completes, submitted once."""
+    cfg = cluster.daemon_config(command_timeout_ms=5000)
+    cfg["jobs"] = {**cfg["jobs"], "backends": "local", "max_running": 1}
+    d = daemon_factory(cfg, users=[(ADMIN, True)], start=False)
+    (d.jdl_dir / "quick.xml").write_text(sleeper_on("local", "quick"))
+    d.start()
+    c = d.client(auth=(ADMIN, d.tokens[ADMIN]))
+    try:
+        cluster.stop_controller()
+        it.wait_until(lambda: not availability(c)[0], WAIT, 0.1, "/availability false")
+        url = c.create("echo", {"text": "held"}, run=True)
+        it.wait_until(lambda: "queueReason" in job_json(c, url), WAIT, 0.1,
+                      "the SLURM job's queueReason")
+        # the slot is free again: a local job takes it, another waits behind it
+        long = c.create("quick", {"secs": "300"}, run=True)
+        assert c.wait_for_phase(long, ("EXECUTING", "COMPLETED", "ERROR"), timeout=WAIT) \
+            == "EXECUTING"
+        behind = c.create("quick", {"secs": "0"}, run=True)
+        j = job_json(c, behind)
+        assert j["phase"] == "QUEUED" and "queueReason" not in j, j
+        j = job_json(c, url)
+        assert j["phase"] == "QUEUED" and j["queueReason"].startswith("waiting for the cluster"), j
+        st = status(c)
+        assert st["jobs_waiting"] == 1, st  # the SLURM job, not the local one
+        c.set_phase(long, "ABORT")
+        assert c.wait_for_phase(long, ("ABORTED", "ERROR", "COMPLETED"), timeout=WAIT) \
+            == "ABORTED"
+        assert c.wait_for_phase(behind, ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) \
+            == "COMPLETED", job_json(c, behind)
+        assert job_json(c, url)["phase"] == "QUEUED"
+    finally:
+        cluster.start_controller()
+    assert c.wait_for_phase(url, ("COMPLETED", "ERROR", "ABORTED"), timeout=2 * WAIT) \
+        == "COMPLETED", job_json(c, url)
+    job_id = url.rsplit("/", 1)[1]
+    r = cluster.cmd("squeue", "--noheader", "--states=all", f"--name=opus-{job_id}",
+                    "--format=%i")
+    assert len(r.stdout.split()) == 1, r.stdout  # submitted once
+    for u in (long, behind):
+        r = cluster.cmd("squeue", "--noheader", "--states=all",
+                        f"--name=opus-{u.rsplit('/', 1)[1]}", "--format=%i")
+        assert r.stdout.strip() == "", r.stdout  # never on SLURM
 
 
 FETCHER = """<?xml version="1.0" encoding="UTF-8"?>

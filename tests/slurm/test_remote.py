@@ -5,7 +5,8 @@ sbatch and back before the job ends, here (a copy) or over ssh to a login node
 an uploaded input and a result: it ran in ROOT/{id} with its input there (the
 paths in its environment moved with it), the result comes back with its bytes
 and its provenance, and ROOT/{id} is gone once the job has ended. A copy that
-fails either way is ERROR with what failed. Waits are for phases."""
+fails either way is ERROR with what failed; a copy back the cluster did not
+answer is tried again. Waits are for phases and log lines."""
 import json
 import os
 import shutil
@@ -132,6 +133,80 @@ def test_failed_copies_are_error(cluster, sshd, root, daemon_factory):
     r = cluster.cmd("squeue", "--noheader", "--states=all", f"--name=opus-{job_id}",
                     "--format=%i")
     assert r.stdout.strip() == "", r.stdout  # never submitted
+
+
+FLAKY_TAR = """#!/bin/sh
+# The login node's tar, but while DOWN exists the connection drops as ssh's
+# own failure does (255): the cluster did not answer the copy.
+if [ -e "$(dirname "$0")/DOWN" ]; then
+    echo "$*" >> "$(dirname "$0")/refused"
+    echo "ssh: connect to host 127.0.0.1: Connection reset by peer" >&2
+    exit 255
+fi
+exec /usr/bin/tar "$@"
+"""
+
+
+def test_copy_back_waits_for_the_cluster(cluster, sshd, root, daemon_factory, tmp_path):
+    """The job ended but its files cannot come back (the login node drops the
+    copy, ssh's 255): it is not ERROR, it stays EXECUTING, the copy is tried
+    again each round and it completes with its files once the copy goes
+    through. One aborted while its files wait is ABORTED at once, its
+    directory left on the cluster."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "tar").write_text(FLAKY_TAR)
+    (tools / "tar").chmod(0o755)
+    down = tools / "DOWN"
+    d = daemon_factory(cluster.daemon_config(
+        workdir_root=str(root), path=f"{tools}:/usr/local/bin:/usr/bin:/bin",
+        **ssh_settings(sshd)), start=False)
+    go = tmp_path / "GO"  # the jobs end once it is there
+    add_jobdef(d, "slow", f"while [ ! -e {go} ]; do sleep 0.1; done&#10;" + WHERE_SCRIPT)
+    d.start()
+    c = d.client()
+
+    def waits(job_id, n=1):
+        return sum(1 for ln in d.log_text().splitlines()
+                   if f"job {job_id} ended; its files wait for the cluster" in ln) >= n
+
+    def tries(job_id):
+        refused = tools / "refused"
+        text = refused.read_text() if refused.exists() else ""
+        return sum(1 for ln in text.splitlines() if f"{root}/{job_id} " in ln)
+
+    try:
+        urls = [c.create("slow", files={"input": ("in.bin", DATA, "application/octet-stream")},
+                         run=True) for _ in range(2)]
+        ids = [u.rsplit("/", 1)[1] for u in urls]
+        for u in urls:
+            assert c.wait_for_phase(u, ("EXECUTING", "COMPLETED", "ERROR"), timeout=WAIT) \
+                == "EXECUTING"
+        down.write_text("")
+        go.write_text("")
+        for job_id in ids:
+            it.wait_until(lambda: waits(job_id), WAIT, 0.1, "the copy back held")
+            # tried again, still held: EXECUTING, no error
+            it.wait_until(lambda: tries(job_id) >= 2, WAIT, 0.1, "the copy tried again")
+        for u in urls:
+            j = c.job(u)
+            assert j["phase"] == "EXECUTING" and j.get("errorSummary") is None, j
+        c.set_phase(urls[1], "ABORT")
+        assert c.wait_for_phase(urls[1], ("ABORTED", "ERROR", "COMPLETED"), timeout=WAIT) \
+            == "ABORTED"
+        # its end reaches the backend too: the held copy is dropped, R stays
+        it.wait_until(lambda: f"job {ids[1]} aborted while its files waited" in d.log_text(),
+                      WAIT, 0.1, "the held end dropped")
+        assert (root / ids[1]).is_dir()  # left on the cluster
+        assert c.phase(urls[0]) == "EXECUTING"
+    finally:
+        if down.exists():
+            down.unlink()
+    assert c.wait_for_phase(urls[0], ("COMPLETED", "ERROR", "ABORTED"), timeout=WAIT) \
+        == "COMPLETED", c.job(urls[0]).get("errorSummary")
+    assert c.get(urls[0] + "/results/output").content == DATA
+    assert not (root / ids[0]).exists()
+    assert (d.job_dir(ids[0]) / "output.txt").read_bytes() == DATA
 
 
 def test_workdir_root_overlapping_data_dir_is_refused(cluster, daemon_factory):

@@ -7,7 +7,9 @@
 #include "exec/exec-int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,6 +120,57 @@ TEST(test_stdin)
 		exec_cmd_result_release(&r);
 	}
 	free(data);
+}
+
+/* in_fd and out_fd: files instead of pipes, past any output cap, read and
+ * written from where they are; the caller's descriptors stay open. */
+TEST(test_files_for_stdin_and_stdout)
+{
+	const char *const cat[] = {"cat", NULL};
+	const char *const sh[] = {"sh", "-c", "cat; echo err >&2", NULL};
+	size_t n = 3u << 20; /* more than output_max */
+	char *data = xmalloc(n), *back = xmalloc(n);
+	FILE *in = tmpfile(), *out = tmpfile();
+	struct exec_cmd c = {
+	    .argv = cat, .envp = base_env, .timeout_ms = 10000, .output_max = 4096};
+	struct exec_cmd_result r;
+
+	CHECK(in && out);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)(i * 7 + i / 4096);
+	CHECK(fwrite(data, 1, n, in) == n && fflush(in) == 0);
+	CHECK(lseek(fileno(in), 0, SEEK_SET) == 0);
+	c.in_fd = fileno(in);
+	c.out_fd = fileno(out);
+	CHECK(exec_cmd_run(&c, &r) == 0);
+	CHECK(r.exit_code == 0 && !r.truncated && r.out_len == 0);
+	exec_cmd_result_release(&r);
+	CHECK(lseek(fileno(out), 0, SEEK_END) == (off_t)n);
+	CHECK(pread(fileno(out), back, n, 0) == (ssize_t)n && memcmp(back, data, n) == 0);
+	/* From where the file is: its second half; stderr still captured. */
+	CHECK(lseek(fileno(in), (off_t)(n / 2), SEEK_SET) == (off_t)(n / 2));
+	CHECK(ftruncate(fileno(out), 0) == 0 && lseek(fileno(out), 0, SEEK_SET) == 0);
+	c.argv = sh;
+	CHECK(exec_cmd_run(&c, &r) == 0);
+	CHECK(r.exit_code == 0);
+	CHECK_STR(r.err, "err\n");
+	exec_cmd_result_release(&r);
+	CHECK(lseek(fileno(out), 0, SEEK_END) == (off_t)(n - n / 2));
+	CHECK(pread(fileno(out), back, n - n / 2, 0) == (ssize_t)(n - n / 2) &&
+	      memcmp(back, data + n / 2, n - n / 2) == 0);
+	/* stdin_data wins over in_fd. */
+	c.argv = cat;
+	c.stdin_data = "given";
+	c.stdin_len = 5;
+	c.out_fd = 0;
+	CHECK(exec_cmd_run(&c, &r) == 0);
+	CHECK_STR(r.out, "given");
+	exec_cmd_result_release(&r);
+	CHECK(fcntl(fileno(in), F_GETFD) >= 0 && fcntl(fileno(out), F_GETFD) >= 0);
+	fclose(in);
+	fclose(out);
+	free(data);
+	free(back);
 }
 
 TEST(test_cap)
@@ -312,6 +365,7 @@ int main(void)
 	RUN(test_bad_cmd);
 	RUN(test_environment);
 	RUN(test_stdin);
+	RUN(test_files_for_stdin_and_stdout);
 	RUN(test_cap);
 	RUN(test_timeout_kills_group);
 	RUN(test_exit_without_closing_output);
